@@ -1,0 +1,149 @@
+/* dname.c: wire-format name helpers. */
+#include "dname.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+size_t dname_wire_len(const uint8_t *name, size_t max)
+{
+	size_t pos = 0;
+	while (pos < max) {
+		uint8_t l = name[pos];
+		if (l == 0)
+			return pos + 1 <= DNAME_MAX ? pos + 1 : 0;
+		if (l > LABEL_MAX)
+			return 0; /* compression pointer or reserved label type */
+		pos += 1u + l;
+		if (pos >= DNAME_MAX)
+			return 0;
+	}
+	return 0;
+}
+
+void dname_lower(uint8_t *dst, const uint8_t *src, size_t len)
+{
+	size_t pos = 0;
+	while (pos < len) {
+		uint8_t l = src[pos];
+		dst[pos++] = l;
+		for (uint8_t i = 0; i < l && pos < len; i++, pos++)
+			dst[pos] = dname_lc(src[pos]);
+	}
+}
+
+/* FNV-1a, 64 bit, composed right to left: the hash of a name is the hash of
+ * its first label folded into the hash of its parent. One pass over a query
+ * name yields the hash of every ancestor, which is what a closest-encloser
+ * search probes. Names are short (a few dozen octets), so a byte-wise hash
+ * costs less than a cache miss in the table. */
+#define HASH_SEED 0xcbf29ce484222325ULL
+#define HASH_PRIME 0x100000001b3ULL
+
+static uint64_t hash_label(uint64_t h, const uint8_t *label)
+{
+	uint8_t l = label[0];
+	for (uint8_t i = 0; i <= l; i++) {
+		h ^= label[i];
+		h *= HASH_PRIME;
+	}
+	return h;
+}
+
+static inline uint64_t hash_final(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h;
+}
+
+void dname_split(struct dname_split *out, const uint8_t *name, size_t len)
+{
+	unsigned n = 0;
+	size_t pos = 0;
+	while (name[pos] != 0) {
+		out->off[n++] = (uint8_t)pos;
+		pos += 1u + name[pos];
+	}
+	out->off[n] = (uint8_t)pos;
+	out->labels = (uint8_t)n;
+	out->len = (uint8_t)len;
+	uint64_t h = HASH_SEED;
+	out->hash[n] = hash_final(h);
+	for (unsigned i = n; i-- > 0;) {
+		h = hash_label(h, name + out->off[i]);
+		out->hash[i] = hash_final(h);
+	}
+}
+
+uint64_t dname_hash(const uint8_t *name, size_t len)
+{
+	struct dname_split s;
+	dname_split(&s, name, len);
+	return s.hash[0];
+}
+
+unsigned dname_label_count(const uint8_t *name)
+{
+	unsigned n = 0;
+	while (*name) {
+		name += 1u + *name;
+		n++;
+	}
+	return n;
+}
+
+bool dname_equal(const uint8_t *a, const uint8_t *b)
+{
+	for (;;) {
+		if (*a != *b)
+			return false;
+		uint8_t l = *a;
+		if (l == 0)
+			return true;
+		for (uint8_t i = 1; i <= l; i++)
+			if (dname_lc(a[i]) != dname_lc(b[i]))
+				return false;
+		a += 1u + l;
+		b += 1u + l;
+	}
+}
+
+bool dname_is_subdomain(const uint8_t *name, const uint8_t *parent)
+{
+	unsigned nl = dname_label_count(name), pl = dname_label_count(parent);
+	if (nl < pl)
+		return false;
+	for (unsigned i = 0; i < nl - pl; i++)
+		name += 1u + *name;
+	return dname_equal(name, parent);
+}
+
+const char *dname_to_str(const uint8_t *name, char *buf, size_t size)
+{
+	size_t o = 0;
+	if (size == 0)
+		return buf;
+	if (*name == 0) {
+		snprintf(buf, size, ".");
+		return buf;
+	}
+	while (*name && o + 5 < size) {
+		uint8_t l = *name++;
+		for (uint8_t i = 0; i < l && o + 5 < size; i++) {
+			uint8_t c = name[i];
+			if (c == '.' || c == '\\' || c == '"' || c == '(' || c == ')' || c == ';' ||
+			    c == '@' || c == '$')
+				o += (size_t)snprintf(buf + o, size - o, "\\%c", c);
+			else if (isprint(c) && c != ' ')
+				buf[o++] = (char)c;
+			else
+				o += (size_t)snprintf(buf + o, size - o, "\\%03u", c);
+		}
+		name += l;
+		buf[o++] = '.';
+	}
+	buf[o < size ? o : size - 1] = 0;
+	return buf;
+}

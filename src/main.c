@@ -1,0 +1,184 @@
+/* main.c: start-up order, signals, reload. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <urcu/urcu-memb.h>
+
+#include "answer.h"
+#include "log.h"
+#include "options.h"
+#include "server.h"
+#include "stats.h"
+#include "zonedb.h"
+
+static void log_zonedb(const struct zonedb *db, const struct zonedb_load_stats *st)
+{
+	for (size_t i = 0; i < db->nzones; i++) {
+		char nb[1024];
+		const struct zone *z = db->zones[i];
+		log_debug("zone %s serial %u: %zu records, %zu names", dname_to_str(z->apex, nb, sizeof(nb)),
+			  z->serial, z->nrecords, z->nnodes);
+	}
+	log_info("%zu zone%s served (%u loaded, %u failed, %u kept from before, %u removed)",
+		 db->nzones, db->nzones == 1 ? "" : "s", st->loaded, st->failed, st->kept, st->removed);
+}
+
+static void reload(const struct options *opt)
+{
+	struct zonedb *db = NULL;
+	struct zonedb_load_stats st;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	log_info("reloading zones from %s", opt->zones_dir);
+	int r = zonedb_load_dir(opt->zones_dir, zonedb_current(), zone_diag_log, NULL, &db, &st);
+	if (r < 0) {
+		log_err("reload: %s: %s; every zone keeps its current version", opt->zones_dir,
+			strerror(-r));
+		return;
+	}
+	zonedb_publish(db);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_zonedb(db, &st);
+	log_info("reload done in %.3f s", (double)(t1.tv_sec - t0.tv_sec) +
+					       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+}
+
+static int write_pidfile(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "%ld\n", (long)getpid());
+	return fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+	static struct options opt;
+	static struct server srv;
+	char err[512];
+	char host[256];
+	struct zonedb *db = NULL;
+	struct zonedb_load_stats st;
+	sigset_t sigs;
+	int ret = 1;
+
+	switch (options_parse(&opt, argc, argv, err, sizeof(err))) {
+	case OPTIONS_EXIT_OK:
+		return 0;
+	case OPTIONS_ERROR:
+		fprintf(stderr, "shoal: %s\n", err);
+		return 2;
+	case OPTIONS_OK:
+		break;
+	}
+	log_init((enum log_level)opt.log_level, opt.syslog);
+
+	/* Signals are taken synchronously by this thread (sigtimedwait); the
+	 * workers inherit the blocked mask and never see them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int r = zonedb_load_dir(opt.zones_dir, NULL, zone_diag_log, NULL, &db, &st);
+	if (r < 0) {
+		fprintf(stderr, "shoal: --zones %s: %s\n", opt.zones_dir, strerror(-r));
+		return 1;
+	}
+	if (opt.check_only) {
+		log_zonedb(db, &st);
+		ret = st.failed ? 1 : 0;
+		zonedb_free(db);
+		return ret;
+	}
+	if (db->nzones == 0)
+		log_warn("no zone loaded from %s: every query will be REFUSED", opt.zones_dir);
+
+	srv.acfg.edns_size = opt.edns_size;
+	if (opt.nsid) {
+		srv.acfg.nsid = opt.nsid_bin;
+		srv.acfg.nsid_len = opt.nsid_len;
+	}
+	if (!opt.hide_version) {
+		static char vbuf[64];
+		snprintf(vbuf, sizeof(vbuf), "shoal %s", SHOAL_VERSION);
+		srv.acfg.version = opt.version ? opt.version : vbuf;
+	}
+	if (!opt.hide_identity) {
+		if (!opt.identity && gethostname(host, sizeof(host)) == 0) {
+			host[sizeof(host) - 1] = 0;
+			srv.acfg.identity = host;
+		} else {
+			srv.acfg.identity = opt.identity;
+		}
+	}
+
+	if (server_open(&srv, &opt, err, sizeof(err)) < 0) {
+		fprintf(stderr, "shoal: %s\n", err);
+		zonedb_free(db);
+		return 1;
+	}
+	if (opt.pidfile && write_pidfile(opt.pidfile) < 0) {
+		fprintf(stderr, "shoal: --pidfile %s: %s\n", opt.pidfile, strerror(errno));
+		goto out;
+	}
+	if (server_drop_privileges(&opt, err, sizeof(err)) < 0) {
+		fprintf(stderr, "shoal: %s\n", err);
+		goto out;
+	}
+	zonedb_publish(db);
+	db = NULL;
+	log_zonedb(zonedb_current(), &st);
+	if ((r = server_start(&srv)) < 0) {
+		fprintf(stderr, "shoal: starting workers: %s\n", strerror(-r));
+		goto out;
+	}
+	for (unsigned l = 0; l < opt.nlisten; l++)
+		log_info("listening on %s (udp and tcp, %u threads each)", opt.listen[l].text,
+			 opt.threads);
+
+	struct timespec next_stats;
+	clock_gettime(CLOCK_MONOTONIC, &next_stats);
+	next_stats.tv_sec += opt.stats_interval;
+	for (;;) {
+		struct timespec tmo = {.tv_sec = 1, .tv_nsec = 0};
+		int sig = sigtimedwait(&sigs, NULL, &tmo);
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_info("signal %d: stopping", sig);
+			break;
+		}
+		if (sig == SIGHUP)
+			reload(&opt);
+		if (opt.stats_interval) {
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (now.tv_sec >= next_stats.tv_sec) {
+				stats_log_summary(srv.stats, srv.nstats);
+				next_stats.tv_sec = now.tv_sec + opt.stats_interval;
+			}
+		}
+	}
+	ret = 0;
+out:
+	server_stop(&srv);
+	urcu_memb_read_lock();
+	struct zonedb *cur = (struct zonedb *)zonedb_current();
+	urcu_memb_read_unlock();
+	if (cur) {
+		/* Workers are gone: nobody reads it any more. */
+		zonedb_free(cur);
+	}
+	zonedb_free(db);
+	stats_log_summary(srv.stats, srv.nstats);
+	free(srv.udp);
+	free(srv.tcp);
+	free(srv.stats);
+	return ret;
+}

@@ -1,0 +1,108 @@
+/* query.c: request parsing with ldns. */
+#include "query.h"
+
+#include <ldns/ldns.h>
+#include <string.h>
+
+#include "zone.h"
+
+/* RFC 6891 §6.1: OPT owner is root, CLASS the payload size, TTL
+ * EXTENDED-RCODE(8) VERSION(8) DO(1) Z(15), RDATA a list of options. */
+static enum query_status parse_opt(struct query *q, const ldns_rr *rr)
+{
+	const ldns_rdf *owner = ldns_rr_owner(rr);
+	if (q->edns)
+		return QUERY_FORMERR; /* §6.1.1: more than one OPT */
+	if (!owner || ldns_rdf_size(owner) != 1 || ldns_rdf_data(owner)[0] != 0)
+		return QUERY_FORMERR;
+	q->edns = true;
+	q->edns_size = (uint16_t)ldns_rr_get_class(rr);
+	uint32_t ttl = ldns_rr_ttl(rr);
+	q->edns_version = (uint8_t)(ttl >> 16);
+	q->edns_do = (ttl & 0x8000) != 0;
+	/* Walk the options: their lengths must add up to RDLENGTH exactly. */
+	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+		const ldns_rdf *rd = ldns_rr_rdf(rr, i);
+		const uint8_t *p = ldns_rdf_data(rd);
+		size_t len = ldns_rdf_size(rd), pos = 0;
+		while (pos < len) {
+			if (len - pos < 4)
+				return QUERY_FORMERR;
+			uint16_t code = ldns_read_uint16(p + pos);
+			uint16_t olen = ldns_read_uint16(p + pos + 2);
+			if (len - pos - 4 < olen)
+				return QUERY_FORMERR;
+			if (code == EDNS_OPT_NSID)
+				q->edns_nsid = true;
+			pos += 4u + olen;
+		}
+	}
+	return QUERY_OK;
+}
+
+enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, bool tcp)
+{
+	size_t pos = DNS_HEADER_LEN;
+	ldns_rdf *qname = NULL;
+	enum query_status st = QUERY_OK;
+
+	q->has_question = false;
+	q->edns = false;
+	q->edns_do = false;
+	q->edns_nsid = false;
+	q->edns_version = 0;
+	q->edns_size = 0;
+	q->tcp = tcp;
+	if (len < DNS_HEADER_LEN)
+		return QUERY_DROP; /* not even a header to answer with */
+	memcpy(&q->id, wire, 2);
+	q->flags1 = wire[2];
+	q->flags2 = wire[3];
+	if (LDNS_QR_WIRE(wire))
+		return QUERY_DROP; /* never answer a response (reflection loops) */
+	q->opcode = LDNS_OPCODE_WIRE(wire);
+	uint16_t qd = LDNS_QDCOUNT(wire), an = LDNS_ANCOUNT(wire), ns = LDNS_NSCOUNT(wire),
+		 ar = LDNS_ARCOUNT(wire);
+	if (qd != 1)
+		return q->opcode == LDNS_PACKET_QUERY ? QUERY_FORMERR : QUERY_NOTIMP;
+	if (ldns_wire2dname(&qname, wire, len, &pos) != LDNS_STATUS_OK || pos + 4 > len) {
+		ldns_rdf_deep_free(qname);
+		return QUERY_FORMERR;
+	}
+	q->qname_len = (uint8_t)ldns_rdf_size(qname);
+	memcpy(q->qname, ldns_rdf_data(qname), q->qname_len);
+	ldns_rdf_deep_free(qname);
+	dname_lower(q->lname, q->qname, q->qname_len);
+	dname_split(&q->split, q->lname, q->qname_len);
+	q->qtype = ldns_read_uint16(wire + pos);
+	q->qclass = ldns_read_uint16(wire + pos + 2);
+	pos += 4;
+	q->has_question = true;
+	if (q->opcode != LDNS_PACKET_QUERY)
+		return QUERY_NOTIMP;
+	/* Records after the question: queries rarely carry any but an OPT.
+	 * Each one goes through ldns so framing errors are caught. */
+	unsigned total = (unsigned)an + ns + ar;
+	for (unsigned i = 0; i < total; i++) {
+		ldns_rr *rr = NULL;
+		ldns_pkt_section sec = i < an ? LDNS_SECTION_ANSWER
+				       : i < (unsigned)an + ns ? LDNS_SECTION_AUTHORITY
+							       : LDNS_SECTION_ADDITIONAL;
+		if (ldns_wire2rr(&rr, wire, len, &pos, sec) != LDNS_STATUS_OK) {
+			ldns_rr_free(rr);
+			return QUERY_FORMERR;
+		}
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_OPT) {
+			/* §6.1.1: OPT only in the additional section */
+			st = sec != LDNS_SECTION_ADDITIONAL ? QUERY_FORMERR : parse_opt(q, rr);
+		}
+		ldns_rr_free(rr);
+		if (st != QUERY_OK)
+			return st;
+	}
+	if (q->qtype == RRTYPE_OPT)
+		return QUERY_FORMERR; /* OPT is a pseudo-RR, not a question */
+	if (q->edns && q->edns_version != 0)
+		return QUERY_BADVERS;
+	return QUERY_OK;
+}

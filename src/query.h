@@ -1,0 +1,51 @@
+/* query.h: one request, parsed and checked with ldns. */
+#ifndef SHOAL_QUERY_H
+#define SHOAL_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dname.h"
+
+#define DNS_HEADER_LEN 12
+#define DNS_UDP_MIN 512		/* RFC 1035 §4.2.1; RFC 6891 §6.2.5 floor */
+#define EDNS_SIZE_DEFAULT 1232	/* DNS flag day 2020: no IP fragmentation */
+#define EDNS_OPT_NSID 3		/* RFC 5001 */
+
+enum query_status {
+	QUERY_OK = 0,	 /* answer it */
+	QUERY_DROP,	 /* not a query we answer at all (too short, QR=1) */
+	QUERY_FORMERR,	 /* malformed: answer FORMERR */
+	QUERY_NOTIMP,	 /* opcode other than QUERY */
+	QUERY_BADVERS,	 /* EDNS version we do not speak (RFC 6891 §6.1.3) */
+};
+
+struct query {
+	uint16_t id;		/* net-order bytes as received, copied back */
+	uint8_t flags1;		/* header byte 2: QR OPCODE AA TC RD */
+	uint8_t flags2;		/* header byte 3: RA Z AD CD RCODE */
+	uint8_t opcode;
+	bool has_question;	/* qname/qtype/qclass are valid */
+	bool tcp;
+	uint16_t qtype, qclass;	/* host order */
+	uint8_t qname_len;
+	uint8_t qname[DNAME_MAX];	/* as received: the client's letter case */
+	uint8_t lname[DNAME_MAX];	/* lowercased, for lookups */
+	struct dname_split split;	/* labels and suffix hashes of lname */
+	bool edns;		/* the query had an OPT */
+	bool edns_do;		/* DO bit (RFC 3225), echoed */
+	bool edns_nsid;		/* NSID option present (RFC 5001) */
+	uint8_t edns_version;
+	uint16_t edns_size;	/* requestor's UDP payload size, host order */
+};
+
+/**
+ * Parse a request: header with ldns's wire accessors, question name with
+ * ldns_wire2dname, other records with ldns_wire2rr (only OPT matters).
+ * \param[out] q  filled as far as parsing got (has_question tells)
+ * \return what to do with it
+ */
+enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, bool tcp);
+
+#endif
