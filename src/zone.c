@@ -2,6 +2,7 @@
 #include "zone.h"
 
 #include <assert.h>
+#include <ldns/ldns.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,13 +239,11 @@ void zone_free(struct zone *z)
 
 static const char *type_name(uint16_t type, char *buf, size_t size)
 {
-	switch (type) {
-	case RRTYPE_SOA: return "SOA";
-	case RRTYPE_NS: return "NS";
-	case RRTYPE_CNAME: return "CNAME";
-	case RRTYPE_DNAME: return "DNAME";
-	default: snprintf(buf, size, "TYPE%u", type); return buf;
-	}
+	const ldns_rr_descriptor *d = ldns_rr_descript(type);
+	if (d && d->_name)
+		return d->_name;
+	snprintf(buf, size, "TYPE%u", type); /* RFC 3597 §5 */
+	return buf;
 }
 
 /* Types that may share a name with a CNAME (RFC 2181 §10.1, RFC 4035 §2.5). */
