@@ -7,9 +7,17 @@
 #include <time.h>
 #include <unistd.h>
 #include <urcu/urcu-memb.h>
+#if HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#define notify(...) sd_notifyf(0, __VA_ARGS__)
+#else
+#define notify(...) ((void)0)
+#endif
 
 #include "answer.h"
+#include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "options.h"
 #include "server.h"
 #include "stats.h"
@@ -34,15 +42,19 @@ static void reload(const struct options *opt)
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	log_info("reloading zones from %s", opt->zones_dir);
+	notify("RELOADING=1\nSTATUS=reloading zones");
 	int r = zonedb_load_dir(opt->zones_dir, zonedb_current(), zone_diag_log, NULL, &db, &st);
 	if (r < 0) {
 		log_err("reload: %s: %s; every zone keeps its current version", opt->zones_dir,
 			strerror(-r));
+		notify("READY=1\nSTATUS=reload failed: %s", strerror(-r));
 		return;
 	}
 	zonedb_publish(db);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	log_zonedb(db, &st);
+	metrics_set_zones(db, st.failed);
+	notify("READY=1\nSTATUS=serving %zu zones", db->nzones);
 	log_info("reload done in %.3f s", (double)(t1.tv_sec - t0.tv_sec) +
 					       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 }
@@ -125,6 +137,11 @@ int main(int argc, char **argv)
 		zonedb_free(db);
 		return 1;
 	}
+	if (opt.metrics && metrics_start(&opt.metrics_addr, srv.stats, srv.nstats, err,
+					 sizeof(err)) < 0) {
+		fprintf(stderr, "shoal: %s\n", err);
+		goto out;
+	}
 	if (opt.pidfile && write_pidfile(opt.pidfile) < 0) {
 		fprintf(stderr, "shoal: --pidfile %s: %s\n", opt.pidfile, strerror(errno));
 		goto out;
@@ -133,6 +150,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "shoal: %s\n", err);
 		goto out;
 	}
+	metrics_set_zones(db, st.failed);
 	zonedb_publish(db);
 	db = NULL;
 	log_zonedb(zonedb_current(), &st);
@@ -143,6 +161,9 @@ int main(int argc, char **argv)
 	for (unsigned l = 0; l < opt.nlisten; l++)
 		log_info("listening on %s (udp and tcp, %u threads each)", opt.listen[l].text,
 			 opt.threads);
+	if (opt.metrics)
+		log_info("metrics on http://%s/metrics", opt.metrics_addr.text);
+	notify("READY=1\nMAINPID=%lu\nSTATUS=serving", (unsigned long)getpid());
 
 	struct timespec next_stats;
 	clock_gettime(CLOCK_MONOTONIC, &next_stats);
@@ -152,6 +173,7 @@ int main(int argc, char **argv)
 		int sig = sigtimedwait(&sigs, NULL, &tmo);
 		if (sig == SIGTERM || sig == SIGINT) {
 			log_info("signal %d: stopping", sig);
+			notify("STOPPING=1");
 			break;
 		}
 		if (sig == SIGHUP)
@@ -167,6 +189,7 @@ int main(int argc, char **argv)
 	}
 	ret = 0;
 out:
+	metrics_stop();
 	server_stop(&srv);
 	urcu_memb_read_lock();
 	struct zonedb *cur = (struct zonedb *)zonedb_current();
