@@ -72,10 +72,13 @@ const struct rrset *node_rrset(const struct node *node, uint16_t type)
 const struct node *zone_find(const struct zone *z, const uint8_t *name, size_t len, uint64_t hash)
 {
 	size_t i = hash & z->mask;
-	const struct node *n;
-	while ((n = z->table[i]) != NULL) {
-		if (n->hash == hash && n->name_len == len && memcmp(n->name, name, len) == 0)
-			return n;
+	const struct zone_slot *t = z->table;
+	while (t[i].node) {
+		if (t[i].hash == hash) {
+			const struct node *n = t[i].node;
+			if (n->name_len == len && memcmp(n->name, name, len) == 0)
+				return n;
+		}
 		i = (i + 1) & z->mask;
 	}
 	return NULL;
@@ -135,18 +138,17 @@ struct zone_builder {
 static int table_grow(struct zone *z)
 {
 	size_t nsize = z->table ? (z->mask + 1) * 2 : 1024;
-	struct node **nt = calloc(nsize, sizeof(*nt));
+	struct zone_slot *nt = calloc(nsize, sizeof(*nt));
 	if (!nt)
 		return -1;
 	if (z->table) {
 		for (size_t i = 0; i <= z->mask; i++) {
-			struct node *n = z->table[i];
-			if (!n)
+			if (!z->table[i].node)
 				continue;
-			size_t j = n->hash & (nsize - 1);
-			while (nt[j])
+			size_t j = z->table[i].hash & (nsize - 1);
+			while (nt[j].node)
 				j = (j + 1) & (nsize - 1);
-			nt[j] = n;
+			nt[j] = z->table[i];
 		}
 		free(z->table);
 	}
@@ -185,9 +187,10 @@ static struct node *builder_node(struct zone_builder *b, const uint8_t *name, si
 	n->name_len = (uint8_t)len;
 	n->labels = (uint8_t)dname_label_count(name);
 	size_t i = h & z->mask;
-	while (z->table[i])
+	while (z->table[i].node)
 		i = (i + 1) & z->mask;
-	z->table[i] = n;
+	z->table[i].hash = h;
+	z->table[i].node = n;
 	z->nnodes++;
 	b->nodes[b->nnodes++] = n;
 	return n;

@@ -84,6 +84,13 @@ struct node {
 	void *tmp;		/* build-time only: pending records */
 };
 
+/** A table slot keeps the hash beside the pointer: a probe that misses
+ * costs no visit to the node. */
+struct zone_slot {
+	uint64_t hash;
+	struct node *node;
+};
+
 struct arena_chunk;
 struct arena {
 	struct arena_chunk *head;
@@ -98,7 +105,7 @@ struct zone {
 	const struct rrset *soa;
 	struct rrset neg_soa;	/* the SOA with TTL min(SOA TTL, MINIMUM), RFC 2308 §3 */
 	uint32_t serial;
-	struct node **table;	/* open addressing, linear probing */
+	struct zone_slot *table; /* open addressing, linear probing */
 	size_t mask;
 	size_t nnodes;
 	size_t nrecords;
