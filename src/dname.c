@@ -23,29 +23,30 @@ size_t dname_wire_len(const uint8_t *name, size_t max)
 
 void dname_lower(uint8_t *dst, const uint8_t *src, size_t len)
 {
-	size_t pos = 0;
-	while (pos < len) {
-		uint8_t l = src[pos];
-		dst[pos++] = l;
-		for (uint8_t i = 0; i < l && pos < len; i++, pos++)
-			dst[pos] = dname_lc(src[pos]);
-	}
+	/* Length octets are at most 63 and never in 'A'..'Z' (65..90), so
+	 * every octet can be folded without walking the labels. */
+	for (size_t i = 0; i < len; i++)
+		dst[i] = dname_lc(src[i]);
 }
 
-/* FNV-1a, 64 bit, composed right to left: the hash of a name is the hash of
- * its first label folded into the hash of its parent. One pass over a query
- * name yields the hash of every ancestor, which is what a closest-encloser
- * search probes. Names are short (a few dozen octets), so a byte-wise hash
- * costs less than a cache miss in the table. */
+/* The hash of a name is composed right to left: the hash of its first
+ * label folded into the hash of its parent. One pass over a query name
+ * yields the hash of every ancestor, which is what a closest-encloser
+ * search probes. A label is folded in 8 octets at a time; the last word of
+ * a label reads on into the following labels, which belong to the same
+ * suffix, and past the end into zero padding, so the result depends only
+ * on the suffix's octets. */
 #define HASH_SEED 0xcbf29ce484222325ULL
-#define HASH_PRIME 0x100000001b3ULL
+#define HASH_MUL 0x9e3779b97f4a7c15ULL
 
-static uint64_t hash_label(uint64_t h, const uint8_t *label)
+static inline uint64_t hash_label(uint64_t h, const uint8_t *label)
 {
-	uint8_t l = label[0];
-	for (uint8_t i = 0; i <= l; i++) {
-		h ^= label[i];
-		h *= HASH_PRIME;
+	unsigned words = (label[0] + 8u) / 8u; /* length octet + label, rounded up */
+	for (unsigned k = 0; k < words; k++) {
+		uint64_t w;
+		memcpy(&w, label + 8 * k, 8);
+		h = (h ^ w) * HASH_MUL;
+		h ^= h >> 32;
 	}
 	return h;
 }
@@ -60,11 +61,15 @@ static inline uint64_t hash_final(uint64_t h)
 
 void dname_split(struct dname_split *out, const uint8_t *name, size_t len)
 {
+	/* a zero-padded copy: hash_label may read 7 octets past the end */
+	uint8_t pad[DNAME_MAX + 8];
 	unsigned n = 0;
 	size_t pos = 0;
-	while (name[pos] != 0) {
+	memcpy(pad, name, len);
+	memset(pad + len, 0, 8);
+	while (pad[pos] != 0) {
 		out->off[n++] = (uint8_t)pos;
-		pos += 1u + name[pos];
+		pos += 1u + pad[pos];
 	}
 	out->off[n] = (uint8_t)pos;
 	out->labels = (uint8_t)n;
@@ -72,7 +77,7 @@ void dname_split(struct dname_split *out, const uint8_t *name, size_t len)
 	uint64_t h = HASH_SEED;
 	out->hash[n] = hash_final(h);
 	for (unsigned i = n; i-- > 0;) {
-		h = hash_label(h, name + out->off[i]);
+		h = hash_label(h, pad + out->off[i]);
 		out->hash[i] = hash_final(h);
 	}
 }
