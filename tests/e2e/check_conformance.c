@@ -54,15 +54,15 @@ struct server_config {
 };
 
 static const char *const default_args[] = {"--version-string", "test-1", "--identity", "node-1",
-					   NULL};
+                                           NULL};
 static const char *const hidden_args[] = {"--hide-version", "--hide-identity", NULL};
 
 static struct server_config configs[] = {
-	{.name = "default",
-	 .shoal_args = default_args,
-	 .knot_conf = "identity: node-1\nversion: test-1\n"},
-	/* Knot: an empty identity/version disables the answer. */
-	{.name = "hidden", .shoal_args = hidden_args, .knot_conf = "identity: \"\"\nversion: \"\"\n"},
+    {.name = "default",
+     .shoal_args = default_args,
+     .knot_conf = "identity: node-1\nversion: test-1\n"},
+    /* Knot: an empty identity/version disables the answer. */
+    {.name = "hidden", .shoal_args = hidden_args, .knot_conf = "identity: \"\"\nversion: \"\"\n"},
 };
 #define N_CONFIGS (sizeof(configs) / sizeof(configs[0]))
 
@@ -115,7 +115,7 @@ static void servers_start(void)
 			cfg->start_rc = harness_shoal_start(&cfg->srv, zonedir, cfg->shoal_args);
 		if (cfg->start_rc != 0) {
 			fprintf(stderr, "%s (%s configuration) did not start: %s\n", target_name(),
-				cfg->name, harness_start_strerror(cfg->start_rc, &cfg->srv));
+			        cfg->name, harness_start_strerror(cfg->start_rc, &cfg->srv));
 			harness_server_dump_log(&cfg->srv, stderr, 4096);
 		}
 	}
@@ -131,7 +131,7 @@ static void servers_stop(void)
 			int rc = harness_server_stop(&cfg->srv, 0);
 			if (rc == -ETIMEDOUT)
 				fprintf(stderr, "%s (%s) ignored SIGTERM for %d ms: killed\n",
-					target_name(), cfg->name, HARNESS_STOP_TIMEOUT_MS);
+				        target_name(), cfg->name, HARNESS_STOP_TIMEOUT_MS);
 		}
 		harness_server_cleanup(&cfg->srv);
 	}
@@ -154,11 +154,11 @@ static void report_head(FILE *f, const struct harness_case *c)
 {
 	char qs[512];
 	fprintf(f, "%s:%d: %s [%s server]\n", exp_path, c->line,
-		harness_query_str(&c->q, qs, sizeof(qs)), c->server);
+	        harness_query_str(&c->q, qs, sizeof(qs)), c->server);
 	if (c->comment != NULL) {
 		const char *nl = strchr(c->comment, '\n');
 		fprintf(f, "  (%.*s%s)\n", nl ? (int)(nl - c->comment) : (int)strlen(c->comment),
-			c->comment, nl ? " ..." : "");
+		        c->comment, nl ? " ..." : "");
 	}
 }
 
@@ -170,15 +170,15 @@ START_TEST(test_case)
 	struct server_config *cfg = &configs[ci];
 	if (cfg->start_rc != 0) {
 		char *tail = harness_server_log_tail(&cfg->srv, 1500);
-		ck_abort_msg("%s:%d: %s (%s configuration) did not start: %s\n%s", exp_path, c->line,
-			     target_name(), cfg->name,
-			     harness_start_strerror(cfg->start_rc, &cfg->srv), tail);
+		ck_abort_msg("%s:%d: %s (%s configuration) did not start: %s\n%s", exp_path,
+		             c->line, target_name(), cfg->name,
+		             harness_start_strerror(cfg->start_rc, &cfg->srv), tail);
 		free(tail); /* not reached */
 	}
 	if (shared->consecutive_timeouts[ci] >= HUNG_AFTER_TIMEOUTS)
 		ck_abort_msg("%s:%d: %s stopped answering (%d queries in a row timed out); "
-			     "not querying it any more",
-			     exp_path, c->line, target_name(), HUNG_AFTER_TIMEOUTS);
+		             "not querying it any more",
+		             exp_path, c->line, target_name(), HUNG_AFTER_TIMEOUTS);
 
 	char *report = NULL;
 	size_t report_len = 0;
@@ -193,7 +193,7 @@ START_TEST(test_case)
 		if (rc == -ETIMEDOUT)
 			__atomic_add_fetch(&shared->consecutive_timeouts[ci], 1, __ATOMIC_SEQ_CST);
 		fprintf(f, "    no reply: %s%s\n", strerror(-rc),
-			server_alive(&cfg->srv) ? "" : " (the server is not running)");
+		        server_alive(&cfg->srv) ? "" : " (the server is not running)");
 		ok = false;
 	} else {
 		__atomic_store_n(&shared->consecutive_timeouts[ci], 0, __ATOMIC_SEQ_CST);
@@ -208,12 +208,13 @@ START_TEST(test_case)
 
 	if (target == TARGET_KNOT && c->knot_differs != NULL) {
 		if (!ok)
-			fprintf(stderr, "KNOWN KNOT DIFFERENCE (%s)\n%s\n", c->knot_differs, report);
+			fprintf(stderr, "KNOWN KNOT DIFFERENCE (%s)\n%s\n", c->knot_differs,
+			        report);
 		else
 			fprintf(stderr,
-				"NOTE %s:%d: marked \"knot differs\" but Knot now agrees; drop the "
-				"mark\n",
-				exp_path, c->line);
+			        "NOTE %s:%d: marked \"knot differs\" but Knot now agrees; drop the "
+			        "mark\n",
+			        exp_path, c->line);
 		ok = true;
 	}
 	if (!ok && report_len > CK_MSG_MAX)
@@ -221,7 +222,7 @@ START_TEST(test_case)
 	if (!ok) {
 		char msg[CK_MSG_MAX + 64];
 		snprintf(msg, sizeof(msg), "%.*s%s", CK_MSG_MAX, report,
-			 report_len > CK_MSG_MAX ? "\n[... cut: full report on stderr]" : "");
+		         report_len > CK_MSG_MAX ? "\n[... cut: full report on stderr]" : "");
 		free(report);
 		ck_abort_msg("%s", msg);
 	}
@@ -237,16 +238,17 @@ START_TEST(test_server_survived)
 		struct server_config *cfg = &configs[i];
 		if (!cfg->used)
 			continue;
-		ck_assert_msg(cfg->start_rc == 0, "%s (%s) did not start", target_name(), cfg->name);
+		ck_assert_msg(cfg->start_rc == 0, "%s (%s) did not start", target_name(),
+		              cfg->name);
 		ck_assert_msg(server_alive(&cfg->srv),
-			      "%s (%s) is no longer running after the conformance queries",
-			      target_name(), cfg->name);
+		              "%s (%s) is no longer running after the conformance queries",
+		              target_name(), cfg->name);
 		struct harness_query q = {.qname = "example.com.", .qtype = LDNS_RR_TYPE_SOA};
 		struct harness_reply r;
 		int rc = harness_query(NULL, cfg->srv.port, &q, 0, &r);
 		harness_reply_free(&r);
 		ck_assert_msg(rc == 0, "%s (%s) no longer answers: %s", target_name(), cfg->name,
-			      strerror(-rc));
+		              strerror(-rc));
 	}
 }
 END_TEST
@@ -269,9 +271,9 @@ START_TEST(test_raw_wire)
 		uint8_t *reply = NULL;
 		size_t rlen = 0;
 		int rc = harness_send_raw(NULL, cfg->srv.port, (enum harness_transport)t, wire, len,
-					  0, &reply, &rlen);
+		                          0, &reply, &rlen);
 		ck_assert_msg(rc == 0 && reply != NULL, "%s: raw query over %s: %s", target_name(),
-			      t == HARNESS_TCP ? "TCP" : "UDP", strerror(-rc));
+		              t == HARNESS_TCP ? "TCP" : "UDP", strerror(-rc));
 		ldns_pkt *r = NULL;
 		ck_assert_int_eq(ldns_wire2pkt(&r, reply, rlen), LDNS_STATUS_OK);
 		ck_assert_uint_eq(ldns_pkt_id(r), 0x5a5a);
@@ -323,13 +325,13 @@ int main(int argc, char **argv)
 		int ci = config_index(cases.c[i].server);
 		if (ci < 0) {
 			fprintf(stderr, "%s:%d: unknown server=%s\n", exp_path, cases.c[i].line,
-				cases.c[i].server);
+			        cases.c[i].server);
 			return EXIT_FAILURE;
 		}
 		configs[ci].used = true;
 	}
-	shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-		      -1, 0);
+	shared =
+	    mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (shared == MAP_FAILED) {
 		perror("mmap");
 		return EXIT_FAILURE;

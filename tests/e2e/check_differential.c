@@ -15,10 +15,10 @@
  * default server configuration (the relaxations a case declares, such as
  * ttl-unchecked or ?aa, apply here too; a difference on a case marked
  * "# knot differs:" is printed as known and not counted: Knot deviates
- * there and the conformance test judges shoal), then generated ones: every owner name in the zones and its empty
- * non-terminal ancestors x A, AAAA, NS, SOA, MX, TXT, CNAME, DS, DNAME, SRV;
- * a name below each of them; names under each wildcard; mixed-case copies
- * of every name (over TCP); NXDOMAIN names in each zone; names in no zone.
+ * there and the conformance test judges shoal), then generated ones: every owner name in the zones
+ * and its empty non-terminal ancestors x A, AAAA, NS, SOA, MX, TXT, CNAME, DS, DNAME, SRV; a name
+ * below each of them; names under each wildcard; mixed-case copies of every name (over TCP);
+ * NXDOMAIN names in each zone; names in no zone.
  *
  * Every difference is printed; the test fails if there is any. Without
  * knotd installed the program exits 77 (skipped).
@@ -65,13 +65,13 @@ static char exp_path[PATH_MAX];
 
 /* Same configuration as the conformance "default" server on both sides. */
 static const char *const shoal_args[] = {"--version-string", "test-1", "--identity", "node-1",
-					 NULL};
+                                         NULL};
 static const char *const knot_conf = "identity: node-1\nversion: test-1\n";
 
 /* ---- building the query list -------------------------------------------- */
 
-static int dq_add(struct dq_list *l, const char *qname, ldns_rr_type type,
-		  enum harness_transport t, const struct harness_case *c, const char *why)
+static int dq_add(struct dq_list *l, const char *qname, ldns_rr_type type, enum harness_transport t,
+                  const struct harness_case *c, const char *why)
 {
 	struct dq *nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
 	if (nv == NULL)
@@ -136,7 +136,7 @@ static int collect_names(const char *origin, char ***names, size_t *n)
 	char path[PATH_MAX];
 	size_t ol = strlen(origin);
 	if (snprintf(path, sizeof(path), "%s/%.*s.zone", zonedir, (int)(ol > 1 ? ol - 1 : ol),
-		     origin) >= (int)sizeof(path))
+	             origin) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
 	FILE *f = fopen(path, "r");
 	if (f == NULL)
@@ -144,8 +144,7 @@ static int collect_names(const char *origin, char ***names, size_t *n)
 	ldns_rdf *orig = ldns_dname_new_frm_str(origin);
 	ldns_zone *z = NULL;
 	int line = 0;
-	ldns_status st =
-		ldns_zone_new_frm_fp_l(&z, f, orig, 3600, LDNS_RR_CLASS_IN, &line);
+	ldns_status st = ldns_zone_new_frm_fp_l(&z, f, orig, 3600, LDNS_RR_CLASS_IN, &line);
 	fclose(f);
 	int rc = 0;
 	if (st != LDNS_STATUS_OK) {
@@ -200,11 +199,11 @@ static void mix_case(const char *name, char *out, size_t size, unsigned seed)
 static int build_generated(void)
 {
 	static const ldns_rr_type types[] = {
-		LDNS_RR_TYPE_A,     LDNS_RR_TYPE_AAAA, LDNS_RR_TYPE_NS,    LDNS_RR_TYPE_SOA,
-		LDNS_RR_TYPE_MX,    LDNS_RR_TYPE_TXT,  LDNS_RR_TYPE_CNAME, LDNS_RR_TYPE_DS,
-		LDNS_RR_TYPE_DNAME, LDNS_RR_TYPE_SRV};
+	    LDNS_RR_TYPE_A,     LDNS_RR_TYPE_AAAA, LDNS_RR_TYPE_NS,    LDNS_RR_TYPE_SOA,
+	    LDNS_RR_TYPE_MX,    LDNS_RR_TYPE_TXT,  LDNS_RR_TYPE_CNAME, LDNS_RR_TYPE_DS,
+	    LDNS_RR_TYPE_DNAME, LDNS_RR_TYPE_SRV};
 	static const ldns_rr_type probe_types[] = {LDNS_RR_TYPE_A, LDNS_RR_TYPE_TXT,
-						   LDNS_RR_TYPE_MX, LDNS_RR_TYPE_CNAME};
+	                                           LDNS_RR_TYPE_MX, LDNS_RR_TYPE_CNAME};
 	const size_t ntypes = sizeof(types) / sizeof(types[0]);
 	const size_t nprobe = sizeof(probe_types) / sizeof(probe_types[0]);
 	char **origins = NULL, **names = NULL;
@@ -232,13 +231,14 @@ static int build_generated(void)
 		const char *name = names[i];
 		/* The name itself, each type. */
 		for (size_t t = 0; rc == 0 && t < ntypes; t++)
-			rc = dq_add(&gen_queries, name, types[t], HARNESS_UDP, NULL, "owner x type");
+			rc =
+			    dq_add(&gen_queries, name, types[t], HARNESS_UDP, NULL, "owner x type");
 		/* Below it: NXDOMAIN, or a referral, DNAME or wildcard
 		 * synthesis depending on what the name is. */
 		snprintf(buf, sizeof(buf), "below-probe.%s", name);
 		for (size_t t = 0; rc == 0 && t < nprobe; t++)
 			rc = dq_add(&gen_queries, buf, probe_types[t], HARNESS_UDP, NULL,
-				    "a name below an owner");
+			            "a name below an owner");
 		/* Names a wildcard covers: one and several labels. */
 		if (rc == 0 && strncmp(name, "*.", 2) == 0) {
 			const char *prefixes[] = {"synth", "a.b.synth", "*.x"};
@@ -246,7 +246,7 @@ static int build_generated(void)
 				snprintf(buf, sizeof(buf), "%s.%s", prefixes[p], name + 2);
 				for (size_t t = 0; rc == 0 && t < nprobe; t++)
 					rc = dq_add(&gen_queries, buf, probe_types[t], HARNESS_UDP,
-						    NULL, "a name a wildcard covers");
+					            NULL, "a name a wildcard covers");
 			}
 		}
 		/* Mixed case, over TCP. */
@@ -262,22 +262,22 @@ static int build_generated(void)
 		const char *pre[] = {"nxdomain-1", "a.b.nxdomain-2", "NxDoMaIn-3"};
 		for (size_t p = 0; rc == 0 && p < 3; p++) {
 			snprintf(buf, sizeof(buf), "%s.%s", pre[p],
-				 strcmp(origins[i], ".") == 0 ? "" : origins[i]);
+			         strcmp(origins[i], ".") == 0 ? "" : origins[i]);
 			rc = dq_add(&gen_queries, buf, LDNS_RR_TYPE_A, HARNESS_UDP, NULL,
-				    "NXDOMAIN name");
+			            "NXDOMAIN name");
 			if (rc == 0)
 				rc = dq_add(&gen_queries, buf, LDNS_RR_TYPE_SOA, HARNESS_UDP, NULL,
-					    "NXDOMAIN name");
+				            "NXDOMAIN name");
 		}
 	}
 	/* Names in no zone we serve. */
-	const char *foreign[] = {".", "org.", "example.org.", "www.example.net.", "nothere.invalid.",
-				 "com."};
+	const char *foreign[] = {
+	    ".", "org.", "example.org.", "www.example.net.", "nothere.invalid.", "com."};
 	for (size_t i = 0; rc == 0 && i < sizeof(foreign) / sizeof(foreign[0]); i++) {
 		rc = dq_add(&gen_queries, foreign[i], LDNS_RR_TYPE_A, HARNESS_UDP, NULL, "foreign");
 		if (rc == 0)
 			rc = dq_add(&gen_queries, foreign[i], LDNS_RR_TYPE_SOA, HARNESS_UDP, NULL,
-				    "foreign");
+			            "foreign");
 	}
 out:
 	harness_strv_free(origins);
@@ -305,12 +305,14 @@ static void servers_start(void)
 {
 	knot.start_rc = harness_knot_start(&knot.srv, zonedir, knot_conf);
 	if (knot.start_rc != 0) {
-		fprintf(stderr, "knotd did not start: %s\n", harness_start_strerror(knot.start_rc, &knot.srv));
+		fprintf(stderr, "knotd did not start: %s\n",
+		        harness_start_strerror(knot.start_rc, &knot.srv));
 		harness_server_dump_log(&knot.srv, stderr, 4096);
 	}
 	shoal.start_rc = harness_shoal_start(&shoal.srv, zonedir, shoal_args);
 	if (shoal.start_rc != 0) {
-		fprintf(stderr, "shoal did not start: %s\n", harness_start_strerror(shoal.start_rc, &shoal.srv));
+		fprintf(stderr, "shoal did not start: %s\n",
+		        harness_start_strerror(shoal.start_rc, &shoal.srv));
 		harness_server_dump_log(&shoal.srv, stderr, 4096);
 	}
 }
@@ -339,7 +341,7 @@ static bool is_referral(const ldns_pkt *p)
 }
 
 static bool diff_section(const char *label, const ldns_rr_list *k, const ldns_rr_list *s,
-			 bool with_ttl, FILE *out)
+                         bool with_ttl, FILE *out)
 {
 	struct harness_rrset_text tk, ts;
 	if (harness_rrset_text(k, with_ttl, &tk) < 0)
@@ -356,7 +358,7 @@ static bool diff_section(const char *label, const ldns_rr_list *k, const ldns_rr
 
 /* Compare the two replies of d; print what differs to out. */
 static bool compare(const struct dq *d, const struct harness_reply *k,
-		    const struct harness_reply *s, FILE *out)
+                    const struct harness_reply *s, FILE *out)
 {
 	const struct harness_case *c = d->c;
 	const ldns_pkt *kp = k->pkt, *sp = s->pkt;
@@ -364,14 +366,14 @@ static bool compare(const struct dq *d, const struct harness_reply *k,
 		if (kp == NULL && sp == NULL)
 			return true; /* neither parsed: nothing to compare */
 		fprintf(out, "    %s reply did not parse (%zu octets)\n", kp ? "shoal" : "knot",
-			kp ? s->wire_len : k->wire_len);
+		        kp ? s->wire_len : k->wire_len);
 		return false;
 	}
 	bool ok = true;
 	unsigned kr = ldns_pkt_get_rcode(kp), sr = ldns_pkt_get_rcode(sp);
 	if (kr != sr) {
 		fprintf(out, "    rcode: knot %s, shoal %s\n", harness_rcode_str(kr),
-			harness_rcode_str(sr));
+		        harness_rcode_str(sr));
 		ok = false;
 	}
 	if ((c == NULL || c->aa != HARNESS_FLAG_ANY) && ldns_pkt_aa(kp) != ldns_pkt_aa(sp)) {
@@ -395,7 +397,7 @@ static bool compare(const struct dq *d, const struct harness_reply *k,
 	ok &= diff_section("authority ", ldns_pkt_authority(kp), ldns_pkt_authority(sp), ttl, out);
 	if (is_referral(kp) || is_referral(sp))
 		ok &= diff_section("additional", ldns_pkt_additional(kp), ldns_pkt_additional(sp),
-				   ttl, out);
+		                   ttl, out);
 	return ok;
 }
 
@@ -461,8 +463,8 @@ static size_t run_list(const struct dq_list *l, const char *title)
 			       text);
 		} else if (!same) {
 			diffs++;
-			printf("DIFF %s  [%s]\n%s", harness_query_str(&d->q, qs, sizeof(qs)), d->why,
-			       text);
+			printf("DIFF %s  [%s]\n%s", harness_query_str(&d->q, qs, sizeof(qs)),
+			       d->why, text);
 		}
 		free(text);
 		harness_reply_free(&k);
@@ -481,11 +483,13 @@ static void assert_started(void)
 {
 	if (knot.start_rc != 0) {
 		char *tail = harness_server_log_tail(&knot.srv, 1500);
-		ck_abort_msg("knotd did not start: %s\n%s", harness_start_strerror(knot.start_rc, &knot.srv), tail);
+		ck_abort_msg("knotd did not start: %s\n%s",
+		             harness_start_strerror(knot.start_rc, &knot.srv), tail);
 	}
 	if (shoal.start_rc != 0) {
 		char *tail = harness_server_log_tail(&shoal.srv, 1500);
-		ck_abort_msg("shoal did not start: %s\n%s", harness_start_strerror(shoal.start_rc, &shoal.srv), tail);
+		ck_abort_msg("shoal did not start: %s\n%s",
+		             harness_start_strerror(shoal.start_rc, &shoal.srv), tail);
 	}
 }
 
@@ -493,9 +497,10 @@ START_TEST(test_conformance_queries)
 {
 	assert_started();
 	size_t diffs = run_list(&conf_queries, "conformance queries");
-	ck_assert_msg(diffs == 0, "%zu of %zu conformance queries differ between knotd and shoal "
-			       "(listed above)",
-		      diffs, conf_queries.n);
+	ck_assert_msg(diffs == 0,
+	              "%zu of %zu conformance queries differ between knotd and shoal "
+	              "(listed above)",
+	              diffs, conf_queries.n);
 }
 END_TEST
 
@@ -503,9 +508,10 @@ START_TEST(test_generated_queries)
 {
 	assert_started();
 	size_t diffs = run_list(&gen_queries, "generated queries");
-	ck_assert_msg(diffs == 0, "%zu of %zu generated queries differ between knotd and shoal "
-			       "(listed above)",
-		      diffs, gen_queries.n);
+	ck_assert_msg(diffs == 0,
+	              "%zu of %zu generated queries differ between knotd and shoal "
+	              "(listed above)",
+	              diffs, gen_queries.n);
 }
 END_TEST
 

@@ -51,13 +51,13 @@ enum harness_transport {
  * harness_server_init() (or harness_shoal_start() / harness_knot_start(),
  * which do it). */
 struct harness_server {
-	pid_t pid;            /* > 0 while the process has not been reaped */
-	uint16_t port;        /* loopback port it listens on (UDP and TCP) */
-	int exit_status;      /* waitpid() status once reaped, else -1 */
-	char name[32];        /* "shoal", "knotd", ...: used in messages */
-	char dir[PATH_MAX];   /* private temp dir, removed by _cleanup() */
-	char log[PATH_MAX];   /* the process's stdout+stderr, inside dir */
-	char **zones;         /* origins probed by wait_ready (NULL-terminated) */
+	pid_t pid;          /* > 0 while the process has not been reaped */
+	uint16_t port;      /* loopback port it listens on (UDP and TCP) */
+	int exit_status;    /* waitpid() status once reaped, else -1 */
+	char name[32];      /* "shoal", "knotd", ...: used in messages */
+	char dir[PATH_MAX]; /* private temp dir, removed by _cleanup() */
+	char log[PATH_MAX]; /* the process's stdout+stderr, inside dir */
+	char **zones;       /* origins probed by wait_ready (NULL-terminated) */
 };
 
 /* Options for one query. Zero-initialised means: IN class, RD clear, no
@@ -76,12 +76,12 @@ struct harness_query {
 
 /* A query as sent and the reply as received. Free with harness_reply_free(). */
 struct harness_reply {
-	ldns_pkt *pkt;        /* parsed reply; NULL if the reply did not parse */
-	uint8_t *wire;        /* reply bytes (without the TCP length prefix) */
+	ldns_pkt *pkt; /* parsed reply; NULL if the reply did not parse */
+	uint8_t *wire; /* reply bytes (without the TCP length prefix) */
 	size_t wire_len;
-	uint8_t *query_wire;  /* the query bytes that were sent */
+	uint8_t *query_wire; /* the query bytes that were sent */
 	size_t query_len;
-	double elapsed_ms;    /* time from send to complete reply */
+	double elapsed_ms; /* time from send to complete reply */
 };
 
 /* ---- temporary directories ---------------------------------------------- */
@@ -220,7 +220,7 @@ int harness_srcpath(char *out, size_t size, const char *rel);
  *         shoal exited during start-up; -ETIMEDOUT if it never answered.
  */
 int harness_shoal_start(struct harness_server *srv, const char *zonedir,
-			const char *const *extra_args);
+                        const char *const *extra_args);
 
 /*
  * Path of knotd ($SHOAL_KNOTD, else knotd in PATH, /usr/sbin, /usr/local/sbin),
@@ -240,7 +240,7 @@ const char *harness_knotd_path(void);
  * \return as harness_shoal_start(); -ENOENT if knotd is not installed.
  */
 int harness_knot_start(struct harness_server *srv, const char *zonedir,
-		       const char *extra_server_conf);
+                       const char *extra_server_conf);
 
 /* ---- queries -------------------------------------------------------------- */
 
@@ -263,7 +263,7 @@ ldns_pkt *harness_build_query(const struct harness_query *q, uint16_t id);
  *         -EINVAL if q cannot be built.
  */
 int harness_query(const char *host, uint16_t port, const struct harness_query *q, int timeout_ms,
-		  struct harness_reply *out);
+                  struct harness_reply *out);
 
 /*
  * Send raw bytes as one query and collect the raw reply, for malformed-input
@@ -277,13 +277,13 @@ int harness_query(const char *host, uint16_t port, const struct harness_query *q
  *         -ECONNRESET (TCP closed without a reply); other -errno.
  */
 int harness_send_raw(const char *host, uint16_t port, enum harness_transport transport,
-		     const uint8_t *buf, size_t len, int timeout_ms, uint8_t **reply,
-		     size_t *reply_len);
+                     const uint8_t *buf, size_t len, int timeout_ms, uint8_t **reply,
+                     size_t *reply_len);
 
 /* Same as harness_send_raw() over UDP: the helper the malformed-input tests
  * use most. */
 int harness_send_raw_udp(const char *host, uint16_t port, const uint8_t *buf, size_t len,
-			 int timeout_ms, uint8_t **reply, size_t *reply_len);
+                         int timeout_ms, uint8_t **reply, size_t *reply_len);
 
 /* Free what harness_query() put into r and zero it. */
 void harness_reply_free(struct harness_reply *r);
@@ -292,7 +292,7 @@ void harness_reply_free(struct harness_reply *r);
 
 /* A sorted list of canonical RR strings: one section of a message, as a set. */
 struct harness_rrset_text {
-	char **rr;  /* sorted, unique */
+	char **rr; /* sorted, unique */
 	size_t n;
 };
 
@@ -320,7 +320,7 @@ void harness_rrset_text_free(struct harness_rrset_text *t);
  * `got` ("+ <rr>"). \return true when equal.
  */
 bool harness_rrset_text_diff(const struct harness_rrset_text *want,
-			     const struct harness_rrset_text *got, const char *label, FILE *out);
+                             const struct harness_rrset_text *got, const char *label, FILE *out);
 
 /* "NOERROR", "NXDOMAIN", ... or "RCODE<n>" (static storage). */
 const char *harness_rcode_str(unsigned rcode);
@@ -350,18 +350,18 @@ enum harness_flag_rule {
 /* One "query ... end" block of tests/conformance/expectations.txt. See the
  * header of that file for the syntax. */
 struct harness_case {
-	int line;                 /* line of the "query" keyword */
-	char *qname;              /* as written: case and escapes preserved */
-	struct harness_query q;   /* q.qname points at qname */
-	char *server;             /* server configuration name, "default" */
+	int line;               /* line of the "query" keyword */
+	char *qname;            /* as written: case and escapes preserved */
+	struct harness_query q; /* q.qname points at qname */
+	char *server;           /* server configuration name, "default" */
 	unsigned rcode;
 	enum harness_flag_rule aa, tc;
-	bool ttl_checked;         /* false after "ttl-unchecked" */
-	bool sections_checked;    /* false after "sections-unchecked" */
-	bool answer_one_rrset;    /* "answer-one-rrset": RFC 8482 ANY */
+	bool ttl_checked;                              /* false after "ttl-unchecked" */
+	bool sections_checked;                         /* false after "sections-unchecked" */
+	bool answer_one_rrset;                         /* "answer-one-rrset": RFC 8482 ANY */
 	ldns_rr_list *answer, *authority, *additional; /* expected RRs */
-	char *comment;            /* the comment lines just above, joined */
-	char *knot_differs;       /* text of a "# knot differs:" line, or NULL */
+	char *comment;                                 /* the comment lines just above, joined */
+	char *knot_differs; /* text of a "# knot differs:" line, or NULL */
 };
 
 struct harness_cases {
@@ -393,7 +393,6 @@ bool harness_case_check(const struct harness_case *c, const struct harness_reply
  * OPT presence) for query q, writing mismatches to diff.
  * \return true when all hold.
  */
-bool harness_check_header(const struct harness_query *q, const struct harness_reply *r,
-			  FILE *diff);
+bool harness_check_header(const struct harness_query *q, const struct harness_reply *r, FILE *diff);
 
 #endif /* SHOAL_E2E_HARNESS_H */
