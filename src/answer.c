@@ -199,6 +199,11 @@ static void answer_in(struct actx *a)
 		}
 		if (blk) {
 			next = synthesize_dname(a, blk, synth);
+			/* The synthesized CNAME is a CNAME at the name: it answers a
+			 * CNAME question itself (RFC 1034 §4.3.2 3a follows a CNAME
+			 * only for other types), as Knot and BIND do. */
+			if (q->qtype == RRTYPE_CNAME)
+				return;
 		} else if (exact) {
 			next = answer_node(a, z, n);
 		} else if (n->wildcard) {
