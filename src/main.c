@@ -1,6 +1,7 @@
 /* main.c: start-up order, signals, reload. */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,17 +36,38 @@ static void log_zonedb(const struct zonedb *db, const struct zonedb_load_stats *
 		 db->nzones, db->nzones == 1 ? "" : "s", st->loaded, st->failed, st->kept, st->removed);
 }
 
+/* Where reloads read the zones: after --chroot, the same directory seen
+ * from inside the chroot (as NSD does, the chroot prefix is stripped). */
+static bool g_chrooted;
+
+static const char *reload_dir(const struct options *opt)
+{
+	static char buf[4096];
+	const char *c = opt->chroot_dir;
+	if (!c || !g_chrooted)
+		return opt->zones_dir;
+	size_t cl = strlen(c);
+	while (cl > 1 && c[cl - 1] == '/')
+		cl--;
+	if (strncmp(opt->zones_dir, c, cl) == 0 && opt->zones_dir[cl] == '/') {
+		snprintf(buf, sizeof(buf), "%s", opt->zones_dir + cl);
+		return buf;
+	}
+	return opt->zones_dir;
+}
+
 static void reload(const struct options *opt)
 {
+	const char *dir = reload_dir(opt);
 	struct zonedb *db = NULL;
 	struct zonedb_load_stats st;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	log_info("reloading zones from %s", opt->zones_dir);
+	log_info("reloading zones from %s", dir);
 	notify("RELOADING=1\nSTATUS=reloading zones");
-	int r = zonedb_load_dir(opt->zones_dir, zonedb_current(), zone_diag_log, NULL, &db, &st);
+	int r = zonedb_load_dir(dir, zonedb_current(), zone_diag_log, NULL, &db, &st);
 	if (r < 0) {
-		log_err("reload: %s: %s; every zone keeps its current version", opt->zones_dir,
+		log_err("reload: %s: %s; every zone keeps its current version", dir,
 			strerror(-r));
 		notify("READY=1\nSTATUS=reload failed: %s", strerror(-r));
 		return;
@@ -146,10 +168,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "shoal: --pidfile %s: %s\n", opt.pidfile, strerror(errno));
 		goto out;
 	}
+	bool was_root = geteuid() == 0;
 	if (server_drop_privileges(&opt, err, sizeof(err)) < 0) {
 		fprintf(stderr, "shoal: %s\n", err);
 		goto out;
 	}
+	g_chrooted = was_root && opt.chroot_dir;
 	metrics_set_zones(db, st.failed);
 	zonedb_publish(db);
 	db = NULL;
