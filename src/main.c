@@ -1,6 +1,7 @@
 /* main.c: start-up order, signals, reload. */
 #include <errno.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +112,14 @@ int main(int argc, char **argv)
 		break;
 	}
 	log_init((enum log_level)opt.log_level, opt.syslog);
+
+	/* Every TCP connection is a descriptor: take the hard limit, so
+	 * --tcp-max-conns and not a default of 1024 bounds them. */
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 
 	/* Signals are taken synchronously by this thread (sigtimedwait); the
 	 * workers inherit the blocked mask and never see them. */

@@ -318,6 +318,16 @@ static void do_accept(struct tcp_state *s, int lfd)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
+			if ((errno == EMFILE || errno == ENFILE) && s->head) {
+				/* Out of descriptors: the longest idle connection
+				 * makes room, else the listener would stay readable
+				 * and spin this loop. */
+				log_limited(&s->lim, 1, LOG_LVL_WARN,
+					    "tcp accept: %s; closing the longest idle connection",
+					    strerror(errno));
+				conn_close(s, s->head);
+				continue;
+			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				log_limited(&s->lim, 1, LOG_LVL_WARN, "tcp accept: %s", strerror(errno));
 			return;
