@@ -16,7 +16,7 @@ struct actx {
 	const uint8_t *name;
 	const struct dname_split *split;
 	bool is_qname;
-	uint8_t buf[DNAME_MAX];
+	uint8_t buf[DNAME_PADDED];
 	struct dname_split buf_split;
 };
 
@@ -78,8 +78,7 @@ static void referral(struct actx *a, const struct node *cut)
 /* Move the current name to `target` (an uncompressed wire name, any case). */
 static bool set_name(struct actx *a, const uint8_t *target, size_t len)
 {
-	dname_lower(a->buf, target, len);
-	dname_split(&a->buf_split, a->buf, len);
+	dname_lower_split(a->buf, target, len, &a->buf_split);
 	a->name = a->buf;
 	a->split = &a->buf_split;
 	a->is_qname = false;

@@ -59,14 +59,11 @@ static inline uint64_t hash_final(uint64_t h)
 	return h;
 }
 
-void dname_split(struct dname_split *out, const uint8_t *name, size_t len)
+/* Split a zero-padded lowercased name held in `pad`. */
+static void split_padded(struct dname_split *out, const uint8_t *pad, size_t len)
 {
-	/* a zero-padded copy: hash_label may read 7 octets past the end */
-	uint8_t pad[DNAME_MAX + 8];
 	unsigned n = 0;
 	size_t pos = 0;
-	memcpy(pad, name, len);
-	memset(pad + len, 0, 8);
 	while (pad[pos] != 0) {
 		out->off[n++] = (uint8_t)pos;
 		pos += 1u + pad[pos];
@@ -80,6 +77,22 @@ void dname_split(struct dname_split *out, const uint8_t *name, size_t len)
 		h = hash_label(h, pad + out->off[i]);
 		out->hash[i] = hash_final(h);
 	}
+}
+
+void dname_split(struct dname_split *out, const uint8_t *name, size_t len)
+{
+	/* a zero-padded copy: hash_label may read 7 octets past the end */
+	uint8_t pad[DNAME_PADDED];
+	memcpy(pad, name, len);
+	memset(pad + len, 0, 8);
+	split_padded(out, pad, len);
+}
+
+void dname_lower_split(uint8_t *dst, const uint8_t *src, size_t len, struct dname_split *out)
+{
+	dname_lower(dst, src, len);
+	memset(dst + len, 0, 8);
+	split_padded(out, dst, len);
 }
 
 uint64_t dname_hash(const uint8_t *name, size_t len)

@@ -46,6 +46,18 @@ void dname_lower(uint8_t *dst, const uint8_t *src, size_t len);
  */
 void dname_split(struct dname_split *out, const uint8_t *name, size_t len);
 
+/** Buffer size for dname_lower_split's output: a name plus the zero
+ * padding the word-wise hash reads. */
+#define DNAME_PADDED (DNAME_MAX + 8)
+
+/**
+ * Lowercase `src` into `dst` and split it (dname_split), in one pass over a
+ * buffer the hash can read directly: the query path's version.
+ * Pre: `src` is a valid wire name of length `len`; `dst` has DNAME_PADDED
+ * octets.
+ */
+void dname_lower_split(uint8_t *dst, const uint8_t *src, size_t len, struct dname_split *out);
+
 /** Hash of a whole lowercased wire name; equals dname_split's hash[0]. */
 uint64_t dname_hash(const uint8_t *name, size_t len);
 

@@ -72,8 +72,7 @@ enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, 
 	q->qname_len = (uint8_t)ldns_rdf_size(qname);
 	memcpy(q->qname, ldns_rdf_data(qname), q->qname_len);
 	ldns_rdf_deep_free(qname);
-	dname_lower(q->lname, q->qname, q->qname_len);
-	dname_split(&q->split, q->lname, q->qname_len);
+	dname_lower_split(q->lname, q->qname, q->qname_len, &q->split);
 	q->qtype = ldns_read_uint16(wire + pos);
 	q->qclass = ldns_read_uint16(wire + pos + 2);
 	pos += 4;

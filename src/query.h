@@ -31,7 +31,7 @@ struct query {
 	uint16_t qtype, qclass;	/* host order */
 	uint8_t qname_len;
 	uint8_t qname[DNAME_MAX];	/* as received: the client's letter case */
-	uint8_t lname[DNAME_MAX];	/* lowercased, for lookups */
+	uint8_t lname[DNAME_PADDED];	/* lowercased, for lookups (zero padded) */
 	struct dname_split split;	/* labels and suffix hashes of lname */
 	bool edns;		/* the query had an OPT */
 	bool edns_do;		/* DO bit (RFC 3225), echoed */

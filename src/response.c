@@ -29,10 +29,9 @@ void resp_init(struct resp *r, uint8_t *buf, size_t limit, const struct query *q
 		put16(buf + r->len + 2, q->qclass);
 		r->len += 4;
 		buf[5] = 1;
-		/* Every label start of the question name is a pointer target. */
-		for (unsigned i = 0; i < q->split.labels && r->ndict < RESP_DICT_MAX; i++)
-			r->dict[r->ndict++] = (uint16_t)(RESP_QNAME_OFF + q->split.off[i]);
 	}
+	r->q = q;
+	r->dict_ready = !q->has_question;
 }
 
 void resp_set_rcode(struct resp *r, uint8_t rcode)
@@ -91,8 +90,26 @@ static bool msg_name_equal(const uint8_t *msg, size_t off, const uint8_t *name)
 
 /* Write a name, compressed against everything already in the dictionary.
  * Returns 0 or -1 (no room). */
+static void dict_prepare(struct resp *r)
+{
+	/* Every label start of the question name is a pointer target; they
+	 * go first so they are found first. */
+	const struct query *q = r->q;
+	uint16_t have = r->ndict;
+	unsigned nq = q->split.labels;
+	if (nq > (unsigned)(RESP_DICT_MAX - have))
+		nq = (unsigned)(RESP_DICT_MAX - have);
+	memmove(r->dict + nq, r->dict, have * sizeof(r->dict[0]));
+	for (unsigned i = 0; i < nq; i++)
+		r->dict[i] = (uint16_t)(RESP_QNAME_OFF + q->split.off[i]);
+	r->ndict = (uint16_t)(have + nq);
+	r->dict_ready = true;
+}
+
 static int put_name(struct resp *r, const uint8_t *name, bool compress)
 {
+	if (!r->dict_ready)
+		dict_prepare(r);
 	const uint8_t *suffix = name;
 	size_t lit = 0; /* octets written literally before a pointer */
 	int ptr = -1;
@@ -197,10 +214,12 @@ static inline bool compressible(uint16_t type)
 int resp_put_rrset(struct resp *r, enum resp_section sec, struct owner owner,
 		   const struct rrset *rs)
 {
-	size_t save_len = r->len;
-	uint16_t save_dict = r->ndict;
 	const uint8_t *w = rs->wire, *end = rs->wire + rs->wire_len;
 	bool comp = compressible(rs->type);
+	if (!r->dict_ready && (comp || !owner.ptr))
+		dict_prepare(r); /* before the rollback point below */
+	size_t save_len = r->len;
+	uint16_t save_dict = r->ndict;
 
 	if (r->count[sec] > UINT16_MAX - rs->count)
 		return -1;
@@ -253,6 +272,8 @@ rollback:
 
 int resp_put_cname(struct resp *r, struct owner owner, uint32_t ttl, const uint8_t *target)
 {
+	if (!r->dict_ready)
+		dict_prepare(r);
 	size_t save_len = r->len;
 	uint16_t save_dict = r->ndict;
 	if (put_owner(r, &owner) < 0 || r->len + RR_FIXED_LEN > r->limit)

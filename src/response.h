@@ -34,6 +34,9 @@ struct resp {
 	size_t limit;	/* size the message may reach (OPT space already kept aside) */
 	uint16_t count[3];
 	uint16_t ndict;
+	bool dict_ready;	/* the question's labels are in dict (filled on first use:
+				 * most answers never compress a name) */
+	const struct query *q;
 	uint16_t dict[RESP_DICT_MAX]; /* offsets of label sequences written in full */
 };
 
