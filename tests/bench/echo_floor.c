@@ -1,112 +1,172 @@
 /*
- * echo_floor.c - the floor for scripts/bench: the same socket setup and
- * batch loop as shoal's UDP workers (its own SO_REUSEPORT socket per
- * thread, big receive buffer, recvmmsg MSG_WAITFORONE into 64 preallocated
- * buffers, sendmmsg of the dense batch), but no DNS work at all: it flips
- * QR and sends each datagram back. Whatever shoal costs above this, per
- * query, is shoal's own.
+ * echo_floor.c: the floor scripts/bench measures shoal against.
+ *
+ * The same socket setup and batch loop as shoal's UDP workers (src/server.c,
+ * src/udp.c): N threads, each with its own SO_REUSEPORT UDP socket on the
+ * address and a big receive buffer, recvmmsg with MSG_WAITFORONE into 64
+ * preallocated buffers, the replies compacted into one dense array for one
+ * sendmmsg. It does no DNS work at all: each datagram goes back with its QR
+ * bit set. What shoal spends per query above this is shoal's own; what the
+ * floor spends is the kernel's and the system calls'.
  *
  * Usage: shoal-echo-floor --listen 127.0.0.1:PORT [--threads N]
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define BATCH 64   /* as shoal's UDP_BATCH */
-#define BUFSZ 4096 /* as shoal's EDNS_SIZE_MAX */
+/* As shoal's UDP_BATCH (src/udp.c): 64 datagrams per system call. */
+#define BATCH 64
+/* As shoal's EDNS_SIZE_MAX (src/options.h): the buffer of one datagram. */
+#define BUF_SIZE 4096
+/* As shoal's UDP_RCVBUF / UDP_SNDBUF (src/server.c). SO_RCVBUFFORCE lets
+ * root go past net.core.rmem_max; otherwise the kernel caps SO_RCVBUF. */
+#define RCVBUF (8 << 20)
+#define SNDBUF (4 << 20)
+#define THREADS_MAX 256
+#define DNS_HEADER 12
+#define QR_BIT 0x80 /* in the third header octet (flags, network order) */
 
-static struct sockaddr_in addr;
+struct slot {
+	struct sockaddr_storage addr;
+	uint8_t data[BUF_SIZE];
+};
 
-static void *worker(void *arg)
+static struct sockaddr_in listen_addr;
+
+static int open_socket(void)
 {
-	(void)arg;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1;
-	int rcv = 8 << 20, snd = 4 << 20;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	int one = 1, rcv = RCVBUF, snd = SNDBUF;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		perror("echo_floor: socket");
+		exit(1);
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+		perror("echo_floor: SO_REUSEPORT");
+		exit(1);
+	}
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		perror("bind");
+	if (bind(fd, (struct sockaddr *)&listen_addr, sizeof(listen_addr)) < 0) {
+		perror("echo_floor: bind");
 		exit(1);
 	}
-	static __thread uint8_t buf[BATCH][BUFSZ];
-	struct sockaddr_storage from[BATCH];
+	return fd;
+}
+
+static void *worker(void *arg)
+{
+	int fd = *(int *)arg;
+	struct slot *slots = aligned_alloc(64, sizeof(*slots) * BATCH);
 	struct mmsghdr in[BATCH], out[BATCH];
-	struct iovec iov[BATCH], oiov[BATCH];
+	struct iovec iov_in[BATCH], iov_out[BATCH];
+
+	if (!slots) {
+		fprintf(stderr, "echo_floor: out of memory\n");
+		exit(1);
+	}
 	memset(in, 0, sizeof(in));
 	for (int i = 0; i < BATCH; i++) {
-		iov[i].iov_base = buf[i];
-		iov[i].iov_len = BUFSZ;
-		in[i].msg_hdr.msg_name = &from[i];
-		in[i].msg_hdr.msg_namelen = sizeof(from[i]);
-		in[i].msg_hdr.msg_iov = &iov[i];
+		iov_in[i].iov_base = slots[i].data;
+		iov_in[i].iov_len = sizeof(slots[i].data);
+		in[i].msg_hdr.msg_name = &slots[i].addr;
+		in[i].msg_hdr.msg_namelen = sizeof(slots[i].addr);
+		in[i].msg_hdr.msg_iov = &iov_in[i];
 		in[i].msg_hdr.msg_iovlen = 1;
 	}
 	for (;;) {
 		int n = recvmmsg(fd, in, BATCH, MSG_WAITFORONE, NULL);
 		if (n <= 0)
 			continue;
-		int k = 0;
+		unsigned nout = 0;
 		for (int i = 0; i < n; i++) {
-			if (in[i].msg_len < 12 || (buf[i][2] & 0x80))
+			uint8_t *d = slots[i].data;
+			/* As shoal: too short for a header, or a response: drop. */
+			if (in[i].msg_len < DNS_HEADER || (d[2] & QR_BIT))
 				continue;
-			buf[i][2] |= 0x80;
-			oiov[k].iov_base = buf[i];
-			oiov[k].iov_len = in[i].msg_len;
-			out[k].msg_hdr = (struct msghdr){.msg_name = &from[i],
-							 .msg_namelen = in[i].msg_hdr.msg_namelen,
-							 .msg_iov = &oiov[k],
-							 .msg_iovlen = 1};
-			k++;
+			d[2] |= QR_BIT;
+			iov_out[nout].iov_base = d;
+			iov_out[nout].iov_len = in[i].msg_len;
+			out[nout].msg_hdr = (struct msghdr){
+			    .msg_name = &slots[i].addr,
+			    .msg_namelen = in[i].msg_hdr.msg_namelen,
+			    .msg_iov = &iov_out[nout],
+			    .msg_iovlen = 1,
+			};
+			nout++;
 		}
-		for (int s = 0; s < k;) {
-			int r = sendmmsg(fd, out + s, (unsigned)(k - s), 0);
-			s += r > 0 ? r : 1;
+		unsigned sent = 0;
+		while (sent < nout) {
+			int r = sendmmsg(fd, out + sent, nout - sent, 0);
+			if (r > 0)
+				sent += (unsigned)r;
+			else if (!(r < 0 && errno == EINTR))
+				sent++; /* skip the message that failed, send the rest */
 		}
-		for (int i = 0; i < n; i++)
-			in[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		for (int i = 0; i < n; i++) {
+			in[i].msg_hdr.msg_namelen = sizeof(slots[i].addr);
+			in[i].msg_hdr.msg_flags = 0;
+		}
 	}
 	return NULL;
+}
+
+static int usage(const char *argv0)
+{
+	fprintf(stderr, "usage: %s --listen 127.0.0.1:PORT [--threads N]\n", argv0);
+	return 2;
 }
 
 int main(int argc, char **argv)
 {
 	const char *listen = NULL;
 	int threads = 1;
+	static int fds[THREADS_MAX];
+	pthread_t tid[THREADS_MAX];
+
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--listen") && i + 1 < argc)
 			listen = argv[++i];
 		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
 			threads = atoi(argv[++i]);
-		else {
-			fprintf(stderr, "usage: %s --listen 127.0.0.1:PORT [--threads N]\n", argv[0]);
-			return 2;
+		else
+			return usage(argv[0]);
+	}
+	const char *colon = listen ? strrchr(listen, ':') : NULL;
+	char host[INET_ADDRSTRLEN];
+	if (!colon || (size_t)(colon - listen) >= sizeof(host) || threads < 1 ||
+	    threads > THREADS_MAX)
+		return usage(argv[0]);
+	memcpy(host, listen, (size_t)(colon - listen));
+	host[colon - listen] = '\0';
+	int port = atoi(colon + 1);
+	listen_addr.sin_family = AF_INET;
+	listen_addr.sin_port = htons((uint16_t)port);
+	if (port < 1 || port > 65535 || inet_pton(AF_INET, host, &listen_addr.sin_addr) != 1) {
+		fprintf(stderr, "echo_floor: %s: not an IPv4 address and port\n", listen);
+		return 2;
+	}
+	/* All sockets bound before any thread runs, as shoal does, so a
+	 * failure to bind is a start-up failure and not a half-served port. */
+	for (int i = 0; i < threads; i++)
+		fds[i] = open_socket();
+	for (int i = 0; i < threads; i++) {
+		int err = pthread_create(&tid[i], NULL, worker, &fds[i]);
+		if (err) {
+			fprintf(stderr, "echo_floor: pthread_create: %s\n", strerror(err));
+			return 1;
 		}
 	}
-	char host[64];
-	const char *colon = listen ? strrchr(listen, ':') : NULL;
-	if (!colon || (size_t)(colon - listen) >= sizeof(host) || threads < 1) {
-		fprintf(stderr, "usage: %s --listen 127.0.0.1:PORT [--threads N]\n", argv[0]);
-		return 2;
-	}
-	memcpy(host, listen, (size_t)(colon - listen));
-	host[colon - listen] = 0;
-	addr.sin_family = AF_INET;
-	addr.sin_port = htons((uint16_t)atoi(colon + 1));
-	if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
-		fprintf(stderr, "%s: not an IPv4 address\n", host);
-		return 2;
-	}
-	pthread_t t[256];
-	for (int i = 0; i < threads && i < 256; i++)
-		pthread_create(&t[i], NULL, worker, NULL);
-	pthread_join(t[0], NULL);
+	pthread_join(tid[0], NULL);
 	return 0;
 }
