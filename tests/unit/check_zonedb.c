@@ -368,6 +368,11 @@ START_TEST(load_dir_missing_dir)
 }
 END_TEST
 
+/* BUG (src/zonedb.c, zonedb_load_dir): with no *.zone file in the
+ * directory `names` stays NULL and qsort(NULL, 0, ...) is called; qsort's
+ * first argument is declared nonnull, so this is undefined behaviour, and
+ * the UBSan build (-Db_sanitize=address,undefined) stops here with "null
+ * pointer passed as argument 1". The plain build passes. */
 START_TEST(load_dir_empty)
 {
 	struct zonedb *db = NULL;
