@@ -256,6 +256,38 @@ START_TEST(hash_distinguishes_label_boundaries)
 }
 END_TEST
 
+START_TEST(lower_split_equals_lower_then_split)
+{
+	static const char *names[] = {"WWW.Example.COM.", ".", "A.", "abcdefghIJKLMNOP.qrstuvwxyz.",
+				      "\\\\A\\.B\\192.xX.", NULL};
+	for (int i = 0; names[i]; i++) {
+		uint8_t in[DNAME_MAX], lower[DNAME_MAX], out[DNAME_PADDED];
+		size_t len = ut_name(names[i], in);
+		memset(out, 0xff, sizeof(out));
+		struct dname_split a, b;
+		dname_lower_split(out, in, len, &a);
+		dname_lower(lower, in, len);
+		dname_split(&b, lower, len);
+		ck_assert_mem_eq(out, lower, len);
+		for (size_t k = len; k < len + 8; k++) /* the padding the hash reads */
+			ck_assert_uint_eq(out[k], 0);
+		ck_assert_uint_eq(a.len, b.len);
+		ck_assert_uint_eq(a.labels, b.labels);
+		ck_assert_mem_eq(a.off, b.off, (size_t)b.labels + 1);
+		for (unsigned k = 0; k <= b.labels; k++)
+			ck_assert(a.hash[k] == b.hash[k]);
+	}
+	/* the longest name fills the padded buffer exactly */
+	uint8_t big[300], out[DNAME_PADDED];
+	long_name(big, 255);
+	big[1] = 'A';
+	struct dname_split a;
+	dname_lower_split(out, big, 255, &a);
+	ck_assert_uint_eq(out[1], 'a');
+	ck_assert(a.hash[0] == dname_hash(out, 255));
+}
+END_TEST
+
 /* ---------------------------------------------------------------- compare */
 
 START_TEST(equal_case_insensitive)
@@ -393,6 +425,7 @@ static Suite *dname_suite(void)
 	tcase_add_test(t, split_hash_is_suffix_hash);
 	tcase_add_test(t, hash_ignores_bytes_after_the_name);
 	tcase_add_test(t, hash_distinguishes_label_boundaries);
+	tcase_add_test(t, lower_split_equals_lower_then_split);
 	suite_add_tcase(s, t);
 
 	t = tcase_create("compare");
