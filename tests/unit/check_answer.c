@@ -1244,6 +1244,7 @@ static Suite *answer_suite(void)
 
 	/* Failing on purpose until src/ is fixed: see each test's comment. */
 	t = tcase_create("known_bugs");
+	tcase_set_tags(t, "known_bug"); /* CK_EXCLUDE_TAGS=known_bug leaves them out */
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, bug_wildcard_cname_loop_repeats_records);
 	tcase_add_test(t, bug_dname_loop_repeats_records);
