@@ -152,7 +152,7 @@ static void answer_in(struct actx *a)
 {
 	const struct query *q = a->q;
 	const struct zone *z = NULL;
-	const struct node *visited[CHAIN_MAX];
+	uint64_t visited[CHAIN_MAX]; /* hashes of the names answered so far */
 	unsigned nvisited = 0;
 	uint8_t synth[DNAME_MAX];
 
@@ -176,10 +176,14 @@ static void answer_in(struct actx *a)
 		const struct node *n = zone_lookup(z, a->name, a->split, &exact);
 		const uint8_t *next = NULL;
 
+		/* A name seen before means a CNAME or DNAME loop (through a
+		 * wildcard, too): stop with what we have. Names, not nodes: a
+		 * wildcard stands for many names. A 64-bit hash collision would
+		 * only end a chain early. */
 		for (unsigned i = 0; i < nvisited; i++)
-			if (visited[i] == n && exact)
-				return; /* CNAME loop: stop with what we have */
-		visited[nvisited++] = n;
+			if (visited[i] == a->split->hash[0])
+				return;
+		visited[nvisited++] = a->split->hash[0];
 
 		/* A zone cut or DNAME above the name (or at the closest encloser,
 		 * for a name below it) decides before anything under it. */

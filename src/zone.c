@@ -280,6 +280,12 @@ enum zb_result zone_builder_add(struct zone_builder *b, const uint8_t *owner, ui
 			 dname_to_str(name, nb, sizeof(nb)), dname_to_str(z->apex, ab, sizeof(ab)));
 		return ZB_ERROR;
 	}
+	if (type == 0) {
+		/* what ldns makes of a type name it does not know when no
+		 * rdata follows ("www IN FOOBAR") */
+		snprintf(msg, msgsize, "unknown record type (RFC 3597 types are written TYPEnnn)");
+		return ZB_ERROR;
+	}
 	if (type == RRTYPE_OPT || type == RRTYPE_ANY || type == RRTYPE_AXFR ||
 	    type == RRTYPE_IXFR || type == RRTYPE_MAILA || type == RRTYPE_MAILB) {
 		snprintf(msg, msgsize, "%s is a meta type, not zone data", type_name(type, tb, sizeof(tb)));

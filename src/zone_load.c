@@ -15,8 +15,22 @@
 
 #include "log.h"
 
+/* Records without a TTL and no $TTL yet: RFC 1035 §5.1 says the last
+ * explicit TTL applies (as BIND and Knot do). ldns only knows a default,
+ * so the default is set to a value no zone can hold (RFC 2181 §8: TTLs are
+ * below 2^31) and a record that comes back with it had none. */
+#define TTL_UNSET 0xfffffffeu
+#define TTL_FALLBACK 3600 /* no TTL anywhere yet: ldns's own default */
+
+struct ttl_state {
+	bool directive;	  /* a $TTL was seen */
+	bool have_last;
+	uint32_t last;	  /* last explicit TTL */
+};
+
 struct load_ctx {
 	struct zone_builder *b;
+	struct ttl_state ttl;
 	zone_diag_fn diag;
 	void *diag_ctx;
 	unsigned errors;
@@ -117,28 +131,59 @@ static void add_rr(struct load_ctx *c, const ldns_rr *rr, const char *file, int 
 static int load_fp(struct load_ctx *c, FILE *fp, const char *path, ldns_rdf *origin_in,
 		   uint32_t *default_ttl, int depth);
 
-/* Does the file mention $INCLUDE at all? Only then does the loader need
- * each entry's start offset, and ftell(3) on a read stream costs an
- * lseek(2) per record: a tenth of the load time of a big zone. */
-static bool has_include(FILE *fp)
+
+/* The argument of the one-line directive `key` starting at `start`, read
+ * again from the file (ldns keeps it to itself); the stream is left after
+ * the directive's line, where ldns left it. Returns false if not found. */
+static bool reread_directive(FILE *fp, long start, const char *key, char *arg, size_t size)
 {
-	static const char key[] = "$INCLUDE";
-	char buf[65536 + sizeof(key)];
-	size_t keep = 0, n;
+	char *buf = NULL;
+	size_t cap = 0, klen = strlen(key);
 	bool found = false;
-	while (!found && (n = fread(buf + keep, 1, sizeof(buf) - keep, fp)) > 0) {
-		found = memmem(buf, keep + n, key, sizeof(key) - 1) != NULL;
-		/* keep the tail: a match may straddle two reads */
-		size_t tail = sizeof(key) - 2;
-		if (keep + n > tail) {
-			memmove(buf, buf + keep + n - tail, tail);
-			keep = tail;
-		} else {
-			keep += n;
+	if (fseek(fp, start, SEEK_SET) != 0)
+		return false;
+	while (getline(&buf, &cap, fp) > 0) {
+		char *s = buf + strspn(buf, " \t\r\n");
+		if (*s == 0 || *s == ';')
+			continue;
+		if (strncasecmp(s, key, klen) == 0) {
+			char *semi = strchr(s, ';');
+			if (semi)
+				*semi = 0;
+			s += klen;
+			s += strspn(s, " \t");
+			size_t n = strcspn(s, " \t\r\n");
+			if (n > 0 && n < size) {
+				memcpy(arg, s, n);
+				arg[n] = 0;
+				found = true;
+			}
 		}
+		break;
 	}
-	rewind(fp);
+	free(buf);
 	return found;
+}
+
+/* RFC 1035 §5.1: a $ORIGIN argument not ending in a dot is relative to
+ * the current origin; ldns takes it as absolute. Fix up what ldns set. */
+static void relative_origin(struct load_ctx *c, FILE *fp, long start, const char *path, int line,
+			    ldns_rdf **origin, ldns_rdf **cur)
+{
+	char arg[1100];
+	if (reread_directive(fp, start, "$ORIGIN", arg, sizeof(arg)) && !ldns_dname_str_absolute(arg) &&
+	    strcmp(arg, "@") != 0) {
+		ldns_rdf *rel = ldns_dname_new_frm_str(arg);
+		if (!rel || ldns_dname_cat(rel, *cur) != LDNS_STATUS_OK) {
+			ldns_rdf_deep_free(rel);
+			report(c, ZONE_DIAG_ERROR, path, line, "$ORIGIN %s: name too long", arg);
+			return;
+		}
+		ldns_rdf_deep_free(*origin);
+		*origin = rel;
+	}
+	ldns_rdf_deep_free(*cur);
+	*cur = ldns_rdf_clone(*origin);
 }
 
 /* ldns reports $INCLUDE (LDNS_STATUS_SYNTAX_INCLUDE) but keeps its argument
@@ -232,25 +277,102 @@ static void do_include(struct load_ctx *c, FILE *fp, long start, const char *pat
 	ldns_rdf_deep_free(inc_origin);
 }
 
-static int load_fp(struct load_ctx *c, FILE *fp, const char *path, ldns_rdf *origin_in,
+/* Where the entry that begins at or after `start` really begins: past
+ * blank lines and comments. Returns its line; `lp` carries the count
+ * forward, so a whole file costs one pass. */
+struct linepos {
+	size_t off;
+	int line;
+};
+
+static int entry_line(struct linepos *lp, const char *d, size_t size, size_t start)
+{
+	size_t i = start;
+	while (i < size) {
+		if (d[i] == ';') {
+			const char *eol = memchr(d + i, '\n', size - i);
+			i = eol ? (size_t)(eol - d) : size;
+		} else if (d[i] == ' ' || d[i] == '\t' || d[i] == '\r' || d[i] == '\n') {
+			i++;
+		} else {
+			break;
+		}
+	}
+	if (i < lp->off)
+		return lp->line; /* never goes back */
+	for (const char *p = d + lp->off; (p = memchr(p, '\n', (size_t)(d + i - p))) != NULL; p++)
+		lp->line++;
+	lp->off = i;
+	return lp->line;
+}
+
+static void ttl_before(const struct ttl_state *t, uint32_t *default_ttl)
+{
+	if (!t->directive)
+		*default_ttl = TTL_UNSET;
+}
+
+static void ttl_after(struct ttl_state *t, ldns_status st, ldns_rr *rr)
+{
+	if (st == LDNS_STATUS_SYNTAX_TTL)
+		t->directive = true;
+	if (st != LDNS_STATUS_OK || t->directive)
+		return;
+	if (ldns_rr_ttl(rr) == TTL_UNSET) {
+		ldns_rr_set_ttl(rr, t->have_last ? t->last : TTL_FALLBACK);
+	} else {
+		t->last = ldns_rr_ttl(rr);
+		t->have_last = true;
+	}
+}
+
+static int load_fp(struct load_ctx *c, FILE *in, const char *path, ldns_rdf *origin_in,
 		   uint32_t *default_ttl, int depth)
 {
 	ldns_rdf *origin = ldns_rdf_clone(origin_in);
+	ldns_rdf *cur_origin = ldns_rdf_clone(origin_in); /* ours: ldns frees its own */
 	ldns_rdf *prev = NULL;
+	char *data = NULL;
+	size_t size = 0, cap = 0, n;
+	FILE *fp = NULL;
+	struct linepos lp = {0, 1};
 	int line = 1;
-	bool includes = has_include(fp);
 
+	/* The file in memory: ftell is free there (it is an lseek(2) on a
+	 * file), and entry lines are counted from the text itself. */
+	do {
+		if (size + 65536 > cap) {
+			cap = cap ? cap * 2 : 1u << 20;
+			char *nd = realloc(data, cap);
+			if (!nd)
+				goto nomem;
+			data = nd;
+		}
+		n = fread(data + size, 1, cap - size, in);
+		size += n;
+	} while (n > 0);
+	if (ferror(in)) {
+		report(c, ZONE_DIAG_ERROR, path, 0, "read error: %s", strerror(errno));
+		goto out;
+	}
+	if (size == 0)
+		goto out;
+	fp = fmemopen(data, size, "r");
+	if (!fp)
+		goto nomem;
 	while (c->errors <= ZONE_ERRORS_MAX) {
 		ldns_rr *rr = NULL;
-		long start = includes ? ftell(fp) : 0;
+		long start = ftell(fp);
+		ttl_before(&c->ttl, default_ttl);
 		ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp, default_ttl, &origin, &prev, &line);
-		/* ldns leaves line_nr one past the entry's last line. */
-		int at = line > 1 ? line - 1 : 1;
+		ttl_after(&c->ttl, s, rr);
+		int at = entry_line(&lp, data, size, start < 0 ? 0 : (size_t)start);
 		if (s == LDNS_STATUS_OK) {
 			add_rr(c, rr, path, at);
 			ldns_rr_free(rr);
-		} else if (s == LDNS_STATUS_SYNTAX_EMPTY || s == LDNS_STATUS_SYNTAX_TTL ||
-			   s == LDNS_STATUS_SYNTAX_ORIGIN) {
+		} else if (s == LDNS_STATUS_SYNTAX_ORIGIN) {
+			relative_origin(c, fp, start, path, at, &origin, &cur_origin);
+		} else if (s == LDNS_STATUS_SYNTAX_EMPTY || s == LDNS_STATUS_SYNTAX_TTL) {
 			/* blank line, comment, or a directive ldns applied */
 		} else if (s == LDNS_STATUS_SYNTAX_INCLUDE) {
 			do_include(c, fp, start, path, at, origin, default_ttl, depth);
@@ -262,14 +384,18 @@ static int load_fp(struct load_ctx *c, FILE *fp, const char *path, ldns_rdf *ori
 		}
 		if (feof(fp))
 			break;
-		if (ferror(fp)) {
-			report(c, ZONE_DIAG_ERROR, path, at, "read error: %s", strerror(errno));
-			break;
-		}
 	}
 	if (c->errors > ZONE_ERRORS_MAX)
 		c->diag(c->diag_ctx, ZONE_DIAG_ERROR, path, 0, "too many errors, stopped reading");
+	goto out;
+nomem:
+	report(c, ZONE_DIAG_ERROR, path, 0, "out of memory");
+out:
+	if (fp)
+		fclose(fp);
+	free(data);
 	ldns_rdf_deep_free(origin);
+	ldns_rdf_deep_free(cur_origin);
 	ldns_rdf_deep_free(prev);
 	return 0;
 }
@@ -340,20 +466,26 @@ static void *part_parse(void *arg)
 	ldns_rdf *origin = NULL, *prev = NULL;
 	uint32_t ttl = pt->ttl;
 	int line = pt->first_line;
+	struct linepos lp = {0, pt->first_line};
+	struct ttl_state ts = {.directive = pt->ttl != 0};
 
 	if (pt->origin[0]) {
 		origin = ldns_rdf_new_frm_str(LDNS_RDF_TYPE_DNAME, pt->origin);
 	} else {
 		origin = ldns_rdf_clone(pt->zone_origin);
 	}
-	if (!fp || !rd || !origin) {
+	ldns_rdf *cur = origin ? ldns_rdf_clone(origin) : NULL;
+	if (!fp || !rd || !origin || !cur) {
 		pt->failed = true;
 		goto out;
 	}
 	while (!pt->failed) {
 		ldns_rr *rr = NULL;
+		long start = ftell(fp);
+		ttl_before(&ts, &ttl);
 		ldns_status st = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &origin, &prev, &line);
-		int at = line > 1 ? line - 1 : 1;
+		ttl_after(&ts, st, rr);
+		int at = entry_line(&lp, pt->data, pt->len, start < 0 ? 0 : (size_t)start);
 		if (st == LDNS_STATUS_OK) {
 			const ldns_rdf *owner = ldns_rr_owner(rr);
 			ldns_buffer_clear(rd);
@@ -378,6 +510,22 @@ static void *part_parse(void *arg)
 					pt->failed = true;
 			}
 			ldns_rr_free(rr);
+		} else if (st == LDNS_STATUS_SYNTAX_ORIGIN) {
+			char oarg[1100];
+			/* relative $ORIGIN: as relative_origin() does */
+			if (reread_directive(fp, start, "$ORIGIN", oarg, sizeof(oarg)) &&
+			    !ldns_dname_str_absolute(oarg) && strcmp(oarg, "@") != 0) {
+				ldns_rdf *rel = ldns_dname_new_frm_str(oarg);
+				if (!rel || ldns_dname_cat(rel, cur) != LDNS_STATUS_OK) {
+					ldns_rdf_deep_free(rel);
+					part_error(pt, at, "$ORIGIN: name too long");
+				} else {
+					ldns_rdf_deep_free(origin);
+					origin = rel;
+				}
+			}
+			ldns_rdf_deep_free(cur);
+			cur = ldns_rdf_clone(origin);
 		} else if (st == LDNS_STATUS_SYNTAX_INCLUDE) {
 			pt->failed = true; /* the planner saw none: be safe */
 		} else if (st != LDNS_STATUS_SYNTAX_EMPTY && st != LDNS_STATUS_SYNTAX_TTL &&
@@ -396,6 +544,7 @@ out:
 	if (rd)
 		ldns_buffer_free(rd);
 	ldns_rdf_deep_free(origin);
+	ldns_rdf_deep_free(cur);
 	ldns_rdf_deep_free(prev);
 	return NULL;
 }
@@ -416,11 +565,13 @@ static void directive_arg(const char *p, const char *end, char *out, size_t size
 }
 
 /* Find split points. Returns the number of parts (1: do not split). */
-static unsigned plan_parts(const char *d, size_t size, unsigned want, struct part *parts)
+static unsigned plan_parts(const char *d, size_t size, unsigned want, struct part *parts,
+			   const char *zone_origin)
 {
 	int depth = 0, line = 1;
 	bool quote = false, at_line_start = true;
-	char origin[1100] = "";
+	char origin[1100];
+	snprintf(origin, sizeof(origin), "%s", zone_origin);
 	uint32_t ttl = 0;
 	unsigned n = 1;
 	parts[0].data = d;
@@ -435,7 +586,19 @@ static unsigned plan_parts(const char *d, size_t size, unsigned want, struct par
 				const char *eol = memchr(d + i, '\n', size - i);
 				const char *end = eol ? eol : d + size;
 				if (!strncmp(d + i, "$ORIGIN", 7)) {
-					directive_arg(d + i, end, origin, sizeof(origin));
+					char arg[1100], tmp[2300];
+					directive_arg(d + i, end, arg, sizeof(arg));
+					if (ldns_dname_str_absolute(arg) || !strcmp(arg, "@"))
+						snprintf(origin, sizeof(origin), "%s", arg);
+					else {
+						/* relative to the origin in force */
+						snprintf(tmp, sizeof(tmp), "%s%s%s", arg,
+							 strcmp(origin, ".") ? "." : "",
+							 strcmp(origin, ".") ? origin : ".");
+						if (strlen(tmp) >= sizeof(origin))
+							return 1;
+						snprintf(origin, sizeof(origin), "%s", tmp);
+					}
 				} else if (!strncmp(d + i, "$TTL", 4)) {
 					char arg[64];
 					const char *ep;
@@ -444,7 +607,7 @@ static unsigned plan_parts(const char *d, size_t size, unsigned want, struct par
 				} else {
 					return 1; /* $INCLUDE or unknown: serial */
 				}
-			} else if (n < want && i >= size / want * n && ch != ' ' && ch != '\t' &&
+			} else if (n < want && ttl != 0 && i >= size / want * n && ch != ' ' && ch != '\t' &&
 				   ch != ';' && ch != '\n' && ch != '\r') {
 				parts[n - 1].len = i - (size_t)(parts[n - 1].data - d);
 				parts[n].data = d + i;
@@ -491,7 +654,11 @@ static bool load_parallel(struct load_ctx *c, const char *path, const char *data
 	if (size < PARALLEL_MIN_BYTES || want < 2 || getenv("SHOAL_SERIAL_LOAD"))
 		return false;
 	memset(parts, 0, sizeof(parts));
-	unsigned n = plan_parts(data, size, want, parts);
+	char *ztext = ldns_rdf2str(origin);
+	if (!ztext)
+		return false;
+	unsigned n = plan_parts(data, size, want, parts, ztext);
+	free(ztext);
 	if (n < 2)
 		return false;
 	unsigned started = 0;

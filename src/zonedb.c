@@ -128,7 +128,8 @@ int zonedb_load_dir(const char *dir, const struct zonedb *old, zone_diag_fn diag
 		nnames++;
 	}
 	/* A stable order makes logs and "which file wins" reproducible. */
-	qsort(names, nnames, sizeof(*names), cmp_str);
+	if (nnames > 1)
+		qsort(names, nnames, sizeof(*names), cmp_str);
 	zones = calloc(nnames ? nnames : 1, sizeof(*zones));
 	if (!zones) {
 		ret = -ENOMEM;
