@@ -368,7 +368,8 @@ START_TEST(load_dir_missing_dir)
 }
 END_TEST
 
-/* BUG (src/zonedb.c, zonedb_load_dir): with no *.zone file in the
+/* Regression (a bug found here, fixed in 35134db):
+ * (src/zonedb.c, zonedb_load_dir): with no *.zone file in the
  * directory `names` stays NULL and qsort(NULL, 0, ...) is called; qsort's
  * first argument is declared nonnull, so this is undefined behaviour, and
  * the UBSan build (-Db_sanitize=address,undefined) stops here with "null
