@@ -595,9 +595,10 @@ static unsigned plan_parts(const char *d, size_t size, unsigned want, struct par
 						snprintf(tmp, sizeof(tmp), "%s%s%s", arg,
 							 strcmp(origin, ".") ? "." : "",
 							 strcmp(origin, ".") ? origin : ".");
-						if (strlen(tmp) >= sizeof(origin))
+						size_t tl = strlen(tmp);
+						if (tl >= sizeof(origin))
 							return 1;
-						snprintf(origin, sizeof(origin), "%s", tmp);
+						memcpy(origin, tmp, tl + 1);
 					}
 				} else if (!strncmp(d + i, "$TTL", 4)) {
 					char arg[64];
