@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -890,10 +891,13 @@ END_TEST
  * load_parallel, when the machine has two CPUs or more); the result must
  * be the serial load's (SHOAL_SERIAL_LOAD=1 forces that one). */
 
-#define BIG_RECORDS 200000 /* ~23 octets a line: past the 4 MiB threshold */
+/* Lines of ~66 octets, most of it a long label: past the 4 MiB threshold
+ * with few records, so the test stays quick (ldns's cost is per record). */
+#define BIG_RECORDS 70000
+#define BIG_LABEL "a-long-label-to-make-each-line-of-the-file-long"
 
 /* Write a big file: `head` (lines 1..), then BIG_RECORDS A records named
- * h<i> (i from 0), with `at_90` inserted after 90% of them. Returns the
+ * h<i>.BIG_LABEL (i from 000000), with `at_90` inserted after 90% of them. Returns the
  * line number of the first line of at_90. */
 static int write_big_as(const char *file, const char *head, const char *at_90)
 {
@@ -913,10 +917,14 @@ static int write_big_as(const char *file, const char *head, const char *at_90)
 			for (const char *p = at_90; *p; p++)
 				line += *p == '\n';
 		}
-		fprintf(f, "h%06d A 10.%d.%d.%d\n", i, (i >> 16) & 255, (i >> 8) & 255, i & 255);
+		fprintf(f, "h%06d." BIG_LABEL " A 10.%d.%d.%d\n", i, (i >> 16) & 255, (i >> 8) & 255,
+			i & 255);
 		line++;
 	}
 	ck_assert_int_eq(fclose(f), 0);
+	struct stat st;
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_ge(st.st_size, 4 << 20); /* zone_load.c PARALLEL_MIN_BYTES */
 	return at;
 }
 
@@ -1013,8 +1021,8 @@ START_TEST(big_file_parallel_equals_serial_clean)
 	ck_assert_ptr_nonnull(s);
 	ck_assert_uint_eq(s->nrecords, 3 + 1 + BIG_RECORDS);
 	ck_assert_uint_eq(rrset_at(s, "late.example.com.", RRTYPE_TXT)->ttl, 3600);
-	ck_assert_uint_eq(rrset_at(s, "h199999.example.com.", RRTYPE_A)->ttl, 3600);
-	ck_assert_uint_eq(rrset_at(s, "h000000.example.com.", RRTYPE_A)->ttl, 300);
+	ck_assert_uint_eq(rrset_at(s, "h069999." BIG_LABEL ".example.com.", RRTYPE_A)->ttl, 3600);
+	ck_assert_uint_eq(rrset_at(s, "h000000." BIG_LABEL ".example.com.", RRTYPE_A)->ttl, 300);
 	assert_same_load(p, dp, ep, s, ds, es);
 	zone_free(p);
 	zone_free(s);
@@ -1063,7 +1071,7 @@ START_TEST(big_file_relative_origin)
 	struct zone *s = load_mode_as("root.zone", ".", true, ds, &es);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_uint_eq(es, 0);
-	ck_assert_ptr_nonnull(rrset_at(s, "h199999.sub.", RRTYPE_A));
+	ck_assert_ptr_nonnull(rrset_at(s, "h069999." BIG_LABEL ".sub.", RRTYPE_A));
 	struct zone *p = load_mode_as("root.zone", ".", false, dp, &ep);
 	assert_same_load(p, dp, ep, s, ds, es);
 	zone_free(p);
