@@ -885,6 +885,63 @@ START_TEST(bug_no_dollar_ttl_uses_last_explicit_ttl)
 }
 END_TEST
 
+START_TEST(relative_origins_chain_and_include)
+{
+	/* RFC 1035 §5.1: each relative $ORIGIN is relative to the one in force */
+	ut_write(g_dir, "inc.zone.inc",
+		 "$ORIGIN c\\.d\n"	/* c\.d.<the include's origin> */
+		 "x A 192.0.2.7\n");
+	struct ut_diag d;
+	unsigned nerr = 99;
+	struct zone *z = load("example.com.zone", "example.com.",
+			     HEAD "$ORIGIN a\n"           /* a.example.com. */
+				  "w1 A 192.0.2.2\n"
+				  "$ORIGIN b ; comment\n" /* b.a.example.com. */
+				  "w2 A 192.0.2.3\n"
+				  "@ A 192.0.2.4\n"
+				  "$INCLUDE inc.zone.inc q\n" /* origin q.b.a.example.com. */
+				  "w3 A 192.0.2.5\n"       /* still b.a.example.com. */
+				  "$ORIGIN example.com.\n"
+				  "w4 A 192.0.2.6\n",
+			     &d, &nerr);
+	ck_assert_ptr_nonnull(z);
+	ck_assert_uint_eq(nerr, 0);
+	ck_assert_ptr_nonnull(rrset_at(z, "w1.a.example.com.", RRTYPE_A));
+	ck_assert_ptr_nonnull(rrset_at(z, "w2.b.a.example.com.", RRTYPE_A));
+	ck_assert_ptr_nonnull(rrset_at(z, "b.a.example.com.", RRTYPE_A));
+	ck_assert_ptr_nonnull(rrset_at(z, "x.c\\.d.q.b.a.example.com.", RRTYPE_A));
+	ck_assert_ptr_nonnull(rrset_at(z, "w3.b.a.example.com.", RRTYPE_A));
+	ck_assert_ptr_nonnull(rrset_at(z, "w4.example.com.", RRTYPE_A));
+	zone_free(z);
+}
+END_TEST
+
+START_TEST(ttl_defaults)
+{
+	/* no $TTL: the last explicit TTL (RFC 1035 §5.1), 3600 before any;
+	 * after $TTL: the $TTL (RFC 2308 §4), whatever came explicitly */
+	struct ut_diag d;
+	unsigned nerr = 99;
+	struct zone *z = load("example.com.zone", "example.com.",
+			     "first A 192.0.2.1\n"
+			     "@ 600 SOA ns hm 1 2 3 4 5\n"
+			     "@ NS ns\n"
+			     "ns 700 A 192.0.2.2\n"
+			     "after700 A 192.0.2.3\n"
+			     "$TTL 60\n"
+			     "x 900 A 192.0.2.4\n"
+			     "after60 A 192.0.2.5\n",
+			     &d, &nerr);
+	ck_assert_ptr_nonnull(z);
+	ck_assert_uint_eq(rrset_at(z, "first.example.com.", RRTYPE_A)->ttl, 3600);
+	ck_assert_uint_eq(node_rrset(z->apex_node, RRTYPE_NS)->ttl, 600);
+	ck_assert_uint_eq(rrset_at(z, "after700.example.com.", RRTYPE_A)->ttl, 700);
+	ck_assert_uint_eq(rrset_at(z, "x.example.com.", RRTYPE_A)->ttl, 900);
+	ck_assert_uint_eq(rrset_at(z, "after60.example.com.", RRTYPE_A)->ttl, 60);
+	zone_free(z);
+}
+END_TEST
+
 /* ================================================================ big files
  *
  * Files of 4 MiB and more are parsed in parallel parts (zone_load.c
@@ -1221,6 +1278,8 @@ static Suite *zone_load_suite(void)
 	tcase_add_test(t, lookup_closest_encloser);
 	tcase_add_test(t, ttl_mismatch_warns_and_uses_first);
 	tcase_add_test(t, good_cname_duplicate_and_rrsig);
+	tcase_add_test(t, relative_origins_chain_and_include);
+	tcase_add_test(t, ttl_defaults);
 	suite_add_tcase(s, t);
 
 	t = tcase_create("include");
