@@ -806,6 +806,22 @@ START_TEST(line_after_blank_lines)
 }
 END_TEST
 
+START_TEST(line_after_directives_and_include)
+{
+	ut_write(g_dir, "two.inc", "i1 A 192.0.2.1\n\ni2 A 192.0.2.2\n");
+	expect_one_error(HEAD "$ORIGIN sub\n"            /* 5 */
+			      "\n"                       /* 6 */
+			      "$INCLUDE two.inc\n"       /* 7 */
+			      "\n"                       /* 8 */
+			      "; comment\n"              /* 9 */
+			      "$TTL 60\n"                /* 10 */
+			      "\n"                       /* 11 */
+			      "  ( bad A 192.0.2.999 )\n" /* 12 */
+			      "ok A 192.0.2.2\n",
+			 NULL, 12, "Syntax error, could not parse the RR's rdata");
+}
+END_TEST
+
 /* Regression (a bug found here, fixed in 35134db):
  * (src/zone_load.c, load_fp): ldns_rr_new_frm_fp_l swallows the blank
  * lines that FOLLOW an entry (ldns_fget_token_l skips every delimiter after
@@ -1321,6 +1337,7 @@ static Suite *zone_load_suite(void)
 	tcase_add_test(t, line_multiline_entry_reports_first_line);
 	tcase_add_test(t, line_after_comment_line);
 	tcase_add_test(t, line_after_blank_lines);
+	tcase_add_test(t, line_after_directives_and_include);
 	suite_add_tcase(s, t);
 
 	t = tcase_create("big_files");
