@@ -203,7 +203,7 @@ enum options_result options_parse(struct options *o, int argc, char **argv, char
 	o->log_level = LOG_LVL_INFO;
 
 	opterr = 0;
-	optind = 1;
+	optind = 0; /* 0: glibc reinitialises getopt fully, so a second call parses afresh */
 	while ((c = getopt_long(argc, argv, ":z:l:t:u:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'z':
