@@ -328,8 +328,16 @@ enum zb_result zone_builder_add(struct zone_builder *b, const uint8_t *owner, ui
 		}
 		if (p->type != type)
 			continue;
-		if (p->rdlen == rdlen && memcmp(p->rdata, rdata, rdlen) == 0)
-			return ZB_OK; /* RFC 2181 §5: a set has no duplicates */
+		if (p->rdlen == rdlen && memcmp(p->rdata, rdata, rdlen) == 0) {
+			/* RFC 2181 §5: a set has no duplicates */
+			if (p->ttl != ttl && res == ZB_OK) {
+				snprintf(msg, msgsize,
+					 "duplicate record with TTL %u (earlier %u); using %u", ttl,
+					 p->ttl, p->ttl);
+				return ZB_WARN;
+			}
+			return res;
+		}
 		if (type == RRTYPE_CNAME || type == RRTYPE_DNAME) {
 			snprintf(msg, msgsize, "more than one %s at the same name",
 				 type_name(type, tb, sizeof(tb)));
