@@ -11,6 +11,7 @@
 #include <malloc.h>
 #include <sys/stat.h>
 #include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -650,7 +651,10 @@ static bool load_parallel(struct load_ctx *c, const char *path, const char *data
 			  const ldns_rdf *origin)
 {
 	static struct part parts[PARALLEL_MAX_PARTS];
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	/* the CPUs this process may run on (taskset, cgroups), not the machine's */
+	cpu_set_t set;
+	long ncpu = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
+								  : sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned want = ncpu > PARALLEL_MAX_PARTS ? PARALLEL_MAX_PARTS : (unsigned)(ncpu > 0 ? ncpu : 1);
 	if (size < PARALLEL_MIN_BYTES || want < 2 || getenv("SHOAL_SERIAL_LOAD"))
 		return false;
