@@ -133,16 +133,18 @@ static int load_fp(struct load_ctx *c, FILE *fp, const char *path, ldns_rdf *ori
 		   uint32_t *default_ttl, int depth);
 
 
-/* The argument of the one-line directive `key` starting at `start`, read
- * again from the file (ldns keeps it to itself); the stream is left after
- * the directive's line, where ldns left it. Returns false if not found. */
-static bool reread_directive(FILE *fp, long start, const char *key, char *arg, size_t size)
+/* What follows the one-line directive `key` that starts at `start`, read
+ * again from the file (ldns keeps it to itself): the rest of the line
+ * without its comment and surrounding blanks. The stream is left after the
+ * directive's line, where ldns left it.
+ * Returns 1 when found, 0 when not, -1 when the file cannot be re-read. */
+static int reread_directive(FILE *fp, long start, const char *key, char *arg, size_t size)
 {
 	char *buf = NULL;
 	size_t cap = 0, klen = strlen(key);
-	bool found = false;
+	int found = 0;
 	if (fseek(fp, start, SEEK_SET) != 0)
-		return false;
+		return -1;
 	while (getline(&buf, &cap, fp) > 0) {
 		char *s = buf + strspn(buf, " \t\r\n");
 		if (*s == 0 || *s == ';')
@@ -153,11 +155,13 @@ static bool reread_directive(FILE *fp, long start, const char *key, char *arg, s
 				*semi = 0;
 			s += klen;
 			s += strspn(s, " \t");
-			size_t n = strcspn(s, " \t\r\n");
+			size_t n = strlen(s);
+			while (n > 0 && strchr(" \t\r\n", s[n - 1]))
+				n--;
 			if (n > 0 && n < size) {
 				memcpy(arg, s, n);
 				arg[n] = 0;
-				found = true;
+				found = 1;
 			}
 		}
 		break;
@@ -167,24 +171,29 @@ static bool reread_directive(FILE *fp, long start, const char *key, char *arg, s
 }
 
 /* RFC 1035 §5.1: a $ORIGIN argument not ending in a dot is relative to
- * the current origin; ldns takes it as absolute. Fix up what ldns set. */
-static void relative_origin(struct load_ctx *c, FILE *fp, long start, const char *path, int line,
-			    ldns_rdf **origin, ldns_rdf **cur)
+ * the origin in force (`cur`); ldns takes it as absolute. Fix up what ldns
+ * set in `origin`, and make `cur` follow. Returns 0, or -1 when the result
+ * is too long (`arg` then holds the argument, for the message). */
+static int origin_fixup(FILE *fp, long start, ldns_rdf **origin, ldns_rdf **cur, char *arg,
+			size_t size)
 {
-	char arg[1100];
-	if (reread_directive(fp, start, "$ORIGIN", arg, sizeof(arg)) && !ldns_dname_str_absolute(arg) &&
-	    strcmp(arg, "@") != 0) {
-		ldns_rdf *rel = ldns_dname_new_frm_str(arg);
-		if (!rel || ldns_dname_cat(rel, *cur) != LDNS_STATUS_OK) {
-			ldns_rdf_deep_free(rel);
-			report(c, ZONE_DIAG_ERROR, path, line, "$ORIGIN %s: name too long", arg);
-			return;
+	int ret = 0;
+	if (reread_directive(fp, start, "$ORIGIN", arg, size) == 1) {
+		arg[strcspn(arg, " \t")] = 0;
+		if (!ldns_dname_str_absolute(arg) && strcmp(arg, "@") != 0) {
+			ldns_rdf *rel = ldns_dname_new_frm_str(arg);
+			if (!rel || ldns_dname_cat(rel, *cur) != LDNS_STATUS_OK) {
+				ldns_rdf_deep_free(rel);
+				ret = -1;
+			} else {
+				ldns_rdf_deep_free(*origin);
+				*origin = rel;
+			}
 		}
-		ldns_rdf_deep_free(*origin);
-		*origin = rel;
 	}
 	ldns_rdf_deep_free(*cur);
 	*cur = ldns_rdf_clone(*origin);
+	return ret;
 }
 
 /* ldns reports $INCLUDE (LDNS_STATUS_SYNTAX_INCLUDE) but keeps its argument
@@ -193,39 +202,26 @@ static void relative_origin(struct load_ctx *c, FILE *fp, long start, const char
 static void do_include(struct load_ctx *c, FILE *fp, long start, const char *path, int line,
 		       ldns_rdf *origin, uint32_t *default_ttl, int depth)
 {
-	char *buf = NULL, *tok, *save = NULL;
-	size_t cap = 0;
+	char args[8192], *tok, *save = NULL;
 	char file[4096], org[1100];
 	int found = 0;
 
-	if (fseek(fp, start, SEEK_SET) != 0) {
+	int r = reread_directive(fp, start, "$INCLUDE", args, sizeof(args));
+	if (r < 0) {
 		report(c, ZONE_DIAG_ERROR, path, line, "$INCLUDE: cannot re-read the directive");
 		return;
 	}
-	while (getline(&buf, &cap, fp) > 0) {
-		char *s = buf + strspn(buf, " \t\r\n");
-		if (*s == 0 || *s == ';')
-			continue;
-		if (strncasecmp(s, "$INCLUDE", 8) == 0) {
-			char *semi = strchr(s, ';');
-			if (semi)
-				*semi = 0;
-			strtok_r(s, " \t\r\n", &save);
-			tok = strtok_r(NULL, " \t\r\n", &save);
-			if (tok) {
-				snprintf(file, sizeof(file), "%s", tok);
-				found = 1;
-				tok = strtok_r(NULL, " \t\r\n", &save);
-				org[0] = 0;
-				if (tok) {
-					snprintf(org, sizeof(org), "%s", tok);
-					found = 2;
-				}
-			}
+	tok = r ? strtok_r(args, " \t\r\n", &save) : NULL;
+	if (tok) {
+		snprintf(file, sizeof(file), "%s", tok);
+		found = 1;
+		tok = strtok_r(NULL, " \t\r\n", &save);
+		org[0] = 0;
+		if (tok) {
+			snprintf(org, sizeof(org), "%s", tok);
+			found = 2;
 		}
-		break;
 	}
-	free(buf);
 	if (!found) {
 		report(c, ZONE_DIAG_ERROR, path, line, "$INCLUDE without a file name");
 		return;
@@ -372,7 +368,9 @@ static int load_fp(struct load_ctx *c, FILE *in, const char *path, ldns_rdf *ori
 			add_rr(c, rr, path, at);
 			ldns_rr_free(rr);
 		} else if (s == LDNS_STATUS_SYNTAX_ORIGIN) {
-			relative_origin(c, fp, start, path, at, &origin, &cur_origin);
+			char arg[1100];
+			if (origin_fixup(fp, start, &origin, &cur_origin, arg, sizeof(arg)) < 0)
+				report(c, ZONE_DIAG_ERROR, path, at, "$ORIGIN %s: name too long", arg);
 		} else if (s == LDNS_STATUS_SYNTAX_EMPTY || s == LDNS_STATUS_SYNTAX_TTL) {
 			/* blank line, comment, or a directive ldns applied */
 		} else if (s == LDNS_STATUS_SYNTAX_INCLUDE) {
@@ -512,21 +510,11 @@ static void *part_parse(void *arg)
 			}
 			ldns_rr_free(rr);
 		} else if (st == LDNS_STATUS_SYNTAX_ORIGIN) {
-			char oarg[1100];
-			/* relative $ORIGIN: as relative_origin() does */
-			if (reread_directive(fp, start, "$ORIGIN", oarg, sizeof(oarg)) &&
-			    !ldns_dname_str_absolute(oarg) && strcmp(oarg, "@") != 0) {
-				ldns_rdf *rel = ldns_dname_new_frm_str(oarg);
-				if (!rel || ldns_dname_cat(rel, cur) != LDNS_STATUS_OK) {
-					ldns_rdf_deep_free(rel);
-					part_error(pt, at, "$ORIGIN: name too long");
-				} else {
-					ldns_rdf_deep_free(origin);
-					origin = rel;
-				}
+			char oarg[1100], msg[1200];
+			if (origin_fixup(fp, start, &origin, &cur, oarg, sizeof(oarg)) < 0) {
+				snprintf(msg, sizeof(msg), "$ORIGIN %s: name too long", oarg);
+				part_error(pt, at, msg);
 			}
-			ldns_rdf_deep_free(cur);
-			cur = ldns_rdf_clone(origin);
 		} else if (st == LDNS_STATUS_SYNTAX_INCLUDE) {
 			pt->failed = true; /* the planner saw none: be safe */
 		} else if (st != LDNS_STATUS_SYNTAX_EMPTY && st != LDNS_STATUS_SYNTAX_TTL &&
