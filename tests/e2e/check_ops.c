@@ -300,33 +300,6 @@ START_TEST(test_privilege_drop)
 }
 END_TEST
 
-static char *http_get(uint16_t port, const char *path)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	struct timeval tv = {.tv_sec = 3};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-		close(fd);
-		return NULL;
-	}
-	char req[256];
-	int l = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n", path);
-	ck_assert_int_eq(write(fd, req, (size_t)l), l);
-	size_t cap = 1 << 16, len = 0;
-	char *buf = malloc(cap);
-	ssize_t n;
-	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
-		len += (size_t)n;
-		if (len + 1 == cap)
-			buf = realloc(buf, cap *= 2);
-	}
-	buf[len] = 0;
-	close(fd);
-	return buf;
-}
-
 START_TEST(test_metrics)
 {
 	char dir[PATH_MAX];
@@ -342,7 +315,7 @@ START_TEST(test_metrics)
 	start_on(&srv, dir, extra);
 	for (int i = 0; i < 10; i++)
 		rcode_of(srv.port, "nx.rl.test.");
-	char *m = http_get(mport, "/metrics");
+	char *m = harness_http_get(mport, "/metrics");
 	ck_assert(m != NULL);
 	ck_assert_msg(strncmp(m, "HTTP/1.0 200", 12) == 0 || strncmp(m, "HTTP/1.1 200", 12) == 0, "%s", m);
 	ck_assert_msg(strstr(m, "# TYPE shoal_queries_total counter"), "%s", m);
@@ -351,7 +324,7 @@ START_TEST(test_metrics)
 	ck_assert_msg(nx != NULL, "%s", m);
 	ck_assert_int_ge(strtol(strchr(nx, '}') + 2, NULL, 10), 10);
 	free(m);
-	m = http_get(mport, "/other");
+	m = harness_http_get(mport, "/other");
 	ck_assert(m && strstr(m, " 404 "));
 	free(m);
 	harness_server_cleanup(&srv);

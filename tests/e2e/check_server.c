@@ -130,36 +130,6 @@ static long metric(const char *text, const char *name)
 	return strtol(p + strlen(name), NULL, 10);
 }
 
-static char *http_get(uint16_t port, const char *path)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	struct timeval tv = {.tv_sec = 3};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-		close(fd);
-		return NULL;
-	}
-	char req[256];
-	int l = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n", path);
-	if (write(fd, req, (size_t)l) != l) {
-		close(fd);
-		return NULL;
-	}
-	size_t cap = 1 << 16, len = 0;
-	char *buf = malloc(cap);
-	ssize_t n;
-	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
-		len += (size_t)n;
-		if (len + 1 == cap)
-			buf = realloc(buf, cap *= 2);
-	}
-	buf[len] = 0;
-	close(fd);
-	return buf;
-}
-
 /* The card's shape: with --threads 4 the port has 4 UDP sockets bound, and
  * the kernel's 4-tuple hash spreads queries from many source ports over all
  * of them (each worker's own counter moves). */
@@ -180,7 +150,7 @@ START_TEST(test_reuseport_shape)
 		ck_assert_int_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR);
 		harness_reply_free(&r);
 	}
-	char *m = http_get(mport, "/metrics");
+	char *m = harness_http_get(mport, "/metrics");
 	ck_assert_msg(m != NULL, "no metrics");
 	for (int w = 0; w < 4; w++) {
 		char key[96];

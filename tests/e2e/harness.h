@@ -288,6 +288,14 @@ int harness_send_raw_udp(const char *host, uint16_t port, const uint8_t *buf, si
 /* Free what harness_query() put into r and zero it. */
 void harness_reply_free(struct harness_reply *r);
 
+/*
+ * GET `path` over HTTP/1.0 from 127.0.0.1:port (the --metrics endpoint),
+ * waiting up to 3 s for the server to close the connection.
+ * \return the whole response, status line and headers included (free()
+ *         it), or NULL when the connection or the request failed.
+ */
+char *harness_http_get(uint16_t port, const char *path);
+
 /* ---- comparing answers ---------------------------------------------------- */
 
 /* A sorted list of canonical RR strings: one section of a message, as a set. */
