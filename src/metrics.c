@@ -15,6 +15,17 @@
 static pthread_mutex_t zones_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *zones_text; /* pre-rendered zone gauges, replaced on reload */
 
+/* `metric{zone="<apex>"}`, the name escaped as a Prometheus label value. */
+static void put_zone_label(FILE *f, const char *metric, const struct zone *z)
+{
+	char nb[1024];
+	dname_to_str(z->apex, nb, sizeof(nb));
+	fprintf(f, "%s{zone=\"", metric);
+	for (const char *p = nb; *p; p++)
+		fprintf(f, (*p == '"' || *p == '\\') ? "\\%c" : "%c", *p);
+	fputs("\"}", f);
+}
+
 void metrics_set_zones(const struct zonedb *db, unsigned load_failures)
 {
 	char *buf = NULL;
@@ -30,21 +41,13 @@ void metrics_set_zones(const struct zonedb *db, unsigned load_failures)
 	fprintf(f, "# HELP shoal_zone_serial SOA serial of each zone served.\n"
 		   "# TYPE shoal_zone_serial gauge\n");
 	for (size_t i = 0; i < db->nzones; i++) {
-		char nb[1024];
-		dname_to_str(db->zones[i]->apex, nb, sizeof(nb));
-		fprintf(f, "shoal_zone_serial{zone=\"");
-		for (const char *p = nb; *p; p++) /* label value escaping */
-			fprintf(f, (*p == '"' || *p == '\\') ? "\\%c" : "%c", *p);
-		fprintf(f, "\"} %u\n", db->zones[i]->serial);
+		put_zone_label(f, "shoal_zone_serial", db->zones[i]);
+		fprintf(f, " %u\n", db->zones[i]->serial);
 	}
 	fprintf(f, "# HELP shoal_zone_records Records in each zone.\n# TYPE shoal_zone_records gauge\n");
 	for (size_t i = 0; i < db->nzones; i++) {
-		char nb[1024];
-		dname_to_str(db->zones[i]->apex, nb, sizeof(nb));
-		fprintf(f, "shoal_zone_records{zone=\"");
-		for (const char *p = nb; *p; p++)
-			fprintf(f, (*p == '"' || *p == '\\') ? "\\%c" : "%c", *p);
-		fprintf(f, "\"} %zu\n", db->zones[i]->nrecords);
+		put_zone_label(f, "shoal_zone_records", db->zones[i]);
+		fprintf(f, " %zu\n", db->zones[i]->nrecords);
 	}
 	fclose(f);
 	pthread_mutex_lock(&zones_lock);
