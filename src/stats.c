@@ -54,7 +54,7 @@ void stats_write_prometheus(FILE *f, const struct stats_worker *w, unsigned n)
 		for (unsigned i = 0; i < n; i++)                                                   \
 			fprintf(f, "shoal_%s{proto=\"%s\",worker=\"%u\"} %llu\n", metric,          \
 				proto[w[i].proto], w[i].index,                                     \
-				(unsigned long long)stats_get((_Atomic uint64_t *)&w[i].s.field)); \
+				(unsigned long long)stats_get(&w[i].s.field)); \
 	} while (0)
 	PER_WORKER("queries_total", "Queries received.", queries);
 	PER_WORKER("responses_total", "Responses sent.", responses);
@@ -67,7 +67,7 @@ void stats_write_prometheus(FILE *f, const struct stats_worker *w, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		if (w[i].proto == STATS_TCP)
 			fprintf(f, "shoal_tcp_connections_total{worker=\"%u\"} %llu\n", w[i].index,
-				(unsigned long long)stats_get((_Atomic uint64_t *)&w[i].s.tcp_conns));
+				(unsigned long long)stats_get(&w[i].s.tcp_conns));
 	fprintf(f, "# HELP shoal_responses_by_rcode_total Responses by RCODE.\n"
 		   "# TYPE shoal_responses_by_rcode_total counter\n");
 	for (unsigned rc = 0; rc < STATS_RCODES; rc++) {
@@ -75,7 +75,7 @@ void stats_write_prometheus(FILE *f, const struct stats_worker *w, unsigned n)
 			continue;
 		uint64_t sum[2] = {0, 0};
 		for (unsigned i = 0; i < n; i++)
-			sum[w[i].proto] += stats_get((_Atomic uint64_t *)&w[i].s.rcode[rc]);
+			sum[w[i].proto] += stats_get(&w[i].s.rcode[rc]);
 		for (int p = 0; p < 2; p++)
 			fprintf(f, "shoal_responses_by_rcode_total{proto=\"%s\",rcode=\"%s\"} %llu\n",
 				proto[p], stats_rcode_name(rc), (unsigned long long)sum[p]);
@@ -85,7 +85,7 @@ void stats_write_prometheus(FILE *f, const struct stats_worker *w, unsigned n)
 	for (unsigned t = 0; t < STATS_QTYPES; t++) {
 		uint64_t sum = 0;
 		for (unsigned i = 0; i < n; i++)
-			sum += stats_get((_Atomic uint64_t *)&w[i].s.qtype[t]);
+			sum += stats_get(&w[i].s.qtype[t]);
 		fprintf(f, "shoal_queries_by_qtype_total{qtype=\"%s\"} %llu\n", stats_qtype_name(t),
 			(unsigned long long)sum);
 	}
@@ -99,14 +99,13 @@ void stats_log_summary(const struct stats_worker *w, unsigned n)
 	size_t o = 0;
 	spread[0] = 0;
 	for (unsigned i = 0; i < n; i++) {
-		_Atomic uint64_t *qs = (_Atomic uint64_t *)&w[i].s.queries;
-		uint64_t qi = stats_get(qs);
+		uint64_t qi = stats_get(&w[i].s.queries);
 		q[w[i].proto] += qi;
-		r += stats_get((_Atomic uint64_t *)&w[i].s.responses);
-		d += stats_get((_Atomic uint64_t *)&w[i].s.dropped);
-		tc += stats_get((_Atomic uint64_t *)&w[i].s.truncated);
-		nx += stats_get((_Atomic uint64_t *)&w[i].s.rcode[3]);
-		refused += stats_get((_Atomic uint64_t *)&w[i].s.rcode[5]);
+		r += stats_get(&w[i].s.responses);
+		d += stats_get(&w[i].s.dropped);
+		tc += stats_get(&w[i].s.truncated);
+		nx += stats_get(&w[i].s.rcode[3]);
+		refused += stats_get(&w[i].s.rcode[5]);
 		if (w[i].proto == STATS_UDP && o + 24 < sizeof(spread))
 			o += (size_t)snprintf(spread + o, sizeof(spread) - o, "%s%llu", o ? "/" : "",
 					      (unsigned long long)qi);
