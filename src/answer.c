@@ -76,13 +76,12 @@ static void referral(struct actx *a, const struct node *cut)
 }
 
 /* Move the current name to `target` (an uncompressed wire name, any case). */
-static bool set_name(struct actx *a, const uint8_t *target, size_t len)
+static void set_name(struct actx *a, const uint8_t *target, size_t len)
 {
 	dname_lower_split(a->buf, target, len, &a->buf_split);
 	a->name = a->buf;
 	a->split = &a->buf_split;
 	a->is_qname = false;
-	return true;
 }
 
 /* Answer from node `n` at the current name (an exact match, or the wildcard

@@ -343,7 +343,7 @@ enum zb_result zone_builder_add(struct zone_builder *b, const uint8_t *owner, ui
 				 type_name(type, tb, sizeof(tb)));
 			return ZB_ERROR;
 		}
-		if (p->ttl != ttl && res == ZB_OK) {
+		if (p->ttl != ttl) {
 			/* RFC 2181 §5.2: TTLs in a set must match; use the first,
 			 * as BIND and Knot do. */
 			snprintf(msg, msgsize, "TTL %u differs from %u earlier in the same RRset; using %u",
@@ -351,8 +351,6 @@ enum zb_result zone_builder_add(struct zone_builder *b, const uint8_t *owner, ui
 			res = ZB_WARN;
 			ttl = p->ttl;
 		}
-		if (p->ttl != ttl)
-			ttl = p->ttl;
 	}
 	struct pending_rr *p = arena_alloc(&b->tmp, sizeof(*p) + rdlen);
 	if (!p) {
@@ -563,7 +561,6 @@ struct zone *zone_builder_finish(struct zone_builder *b, char *msg, size_t msgsi
 			snprintf(msg, msgsize, "out of memory");
 			goto out;
 		}
-		n = b->nodes[i]; /* builder_node may have moved the array */
 		n->parent = p;
 	}
 	for (size_t i = 0; i < b->nnodes; i++) {
