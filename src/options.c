@@ -43,11 +43,20 @@ void options_usage(FILE *f)
 		"      --syslog             log to syslog instead of stderr\n"
 		"      --pidfile FILE       write the process id to FILE\n"
 		"      --check              load the zones, report problems, exit (0: all good)\n"
+		"      --socket-mode MODE   reuseport: one SO_REUSEPORT socket per worker (default);\n"
+		"                           shared: one socket per address read by every worker\n"
+		"      --steer HOW          which worker's socket gets a datagram: hash (the kernel's\n"
+		"                           4-tuple hash, default), random (even for any number of\n"
+		"                           flows), cpu (the receiving CPU's; needs --cpu-affinity)\n"
+		"      --cpu-affinity       pin worker i to the i-th CPU this process may use\n"
+		"      --replace PID|FILE   take over the port from a running shoal (same user):\n"
+		"                           serve, then send it TERM; it drains its queues and exits\n"
 		"  -h, --help               this text\n"
 		"  -V, --version            print the version\n"
 		"\n"
 		"Signals: HUP reloads every zone (a zone that fails keeps its old version),\n"
-		"TERM or INT stop the server.\n",
+		"TERM or INT stop the server: it stops taking new queries, answers those already\n"
+		"queued, and exits.\n",
 		EDNS_SIZE_MAX, EDNS_SIZE_DEFAULT, SHOAL_VERSION);
 }
 
@@ -160,6 +169,10 @@ enum {
 	OPT_SYSLOG,
 	OPT_PIDFILE,
 	OPT_CHECK,
+	OPT_SOCKET_MODE,
+	OPT_STEER,
+	OPT_CPU_AFFINITY,
+	OPT_REPLACE,
 };
 
 enum options_result options_parse(struct options *o, int argc, char **argv, char *err,
@@ -186,6 +199,10 @@ enum options_result options_parse(struct options *o, int argc, char **argv, char
 		{"syslog", no_argument, NULL, OPT_SYSLOG},
 		{"pidfile", required_argument, NULL, OPT_PIDFILE},
 		{"check", no_argument, NULL, OPT_CHECK},
+		{"socket-mode", required_argument, NULL, OPT_SOCKET_MODE},
+		{"steer", required_argument, NULL, OPT_STEER},
+		{"cpu-affinity", no_argument, NULL, OPT_CPU_AFFINITY},
+		{"replace", required_argument, NULL, OPT_REPLACE},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -314,6 +331,40 @@ enum options_result options_parse(struct options *o, int argc, char **argv, char
 		case OPT_CHECK:
 			o->check_only = true;
 			break;
+		case OPT_SOCKET_MODE:
+			if (!strcmp(optarg, "reuseport")) {
+				o->socket_mode = SOCKET_MODE_REUSEPORT;
+			} else if (!strcmp(optarg, "shared")) {
+				o->socket_mode = SOCKET_MODE_SHARED;
+			} else {
+				snprintf(err, errsize, "--socket-mode %s: expected reuseport or shared",
+					 optarg);
+				return OPTIONS_ERROR;
+			}
+			break;
+		case OPT_STEER:
+			if (!strcmp(optarg, "hash")) {
+				o->steer = STEER_HASH;
+			} else if (!strcmp(optarg, "cpu")) {
+				o->steer = STEER_CPU;
+			} else if (!strcmp(optarg, "random")) {
+				o->steer = STEER_RANDOM;
+			} else {
+				snprintf(err, errsize, "--steer %s: expected hash, cpu or random", optarg);
+				return OPTIONS_ERROR;
+			}
+			o->steer_set = true;
+			break;
+		case OPT_CPU_AFFINITY:
+			o->cpu_affinity = true;
+			break;
+		case OPT_REPLACE:
+			if (!*optarg) {
+				snprintf(err, errsize, "--replace: expected a process id or a pidfile");
+				return OPTIONS_ERROR;
+			}
+			o->replace = optarg;
+			break;
 		case 'h':
 			options_usage(stdout);
 			return OPTIONS_EXIT_OK;
@@ -330,6 +381,15 @@ enum options_result options_parse(struct options *o, int argc, char **argv, char
 	}
 	if (optind < argc) {
 		snprintf(err, errsize, "unexpected argument '%s' (see --help)", argv[optind]);
+		return OPTIONS_ERROR;
+	}
+	if (o->steer == STEER_CPU && !o->cpu_affinity) {
+		snprintf(err, errsize, "--steer cpu needs --cpu-affinity (a worker per CPU to steer to)");
+		return OPTIONS_ERROR;
+	}
+	if (o->socket_mode == SOCKET_MODE_SHARED && o->steer_set && o->steer != STEER_HASH) {
+		snprintf(err, errsize,
+			 "--steer applies to --socket-mode reuseport (a shared socket has nothing to steer between)");
 		return OPTIONS_ERROR;
 	}
 	if (o->nlisten == 0) {

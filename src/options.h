@@ -18,6 +18,18 @@ struct listen_addr {
 	char text[80]; /* as the user wrote it, normalised: "127.0.0.1:53", "[::1]:53" */
 };
 
+enum socket_mode {
+	SOCKET_MODE_REUSEPORT = 0, /* one SO_REUSEPORT socket per worker (default) */
+	SOCKET_MODE_SHARED,	   /* one socket per address, every worker reads it */
+};
+
+/* How the kernel picks a worker's socket for each datagram (SO_REUSEPORT). */
+enum steer_mode {
+	STEER_HASH = 0, /* the kernel's 4-tuple hash: a flow stays on one worker */
+	STEER_CPU,	/* the socket of the CPU that received the packet */
+	STEER_RANDOM,	/* any socket, uniformly: even whatever the number of flows */
+};
+
 struct options {
 	const char *zones_dir;
 	struct listen_addr listen[LISTEN_MAX];
@@ -42,6 +54,11 @@ struct options {
 	struct listen_addr metrics_addr;
 	const char *pidfile;
 	bool check_only;	/* --check: load the zones, report, exit */
+	enum socket_mode socket_mode;
+	enum steer_mode steer;
+	bool steer_set;		/* --steer given (not the default) */
+	bool cpu_affinity;	/* pin worker i to the i-th CPU we may use */
+	const char *replace;	/* PID or pidfile of the shoal to take over from */
 };
 
 enum options_result {
