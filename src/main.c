@@ -1,6 +1,8 @@
 /* main.c: start-up order, signals, reload. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -80,6 +82,87 @@ static void reload(const struct options *opt)
 	notify("READY=1\nSTATUS=serving %zu zones", db->nzones);
 	log_info("reload done in %.3f s", (double)(t1.tv_sec - t0.tv_sec) +
 					       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+}
+
+/* How long TERM waits for the queues to be answered before it cuts off. */
+#define DRAIN_TIMEOUT_MS 5000
+/* How long --replace waits for the old process to leave. */
+#define REPLACE_WAIT_MS 30000
+
+/* --replace PID|PIDFILE: a pidfd for the running shoal we take over from
+ * (a pidfd, so a recycled PID can never be signalled by mistake). */
+static int replace_open(const char *arg, pid_t *pid, char *err, size_t errsize)
+{
+	char buf[64], comm[64] = "";
+	char *end;
+	long v = strtol(arg, &end, 10);
+	if (*arg == 0 || *end != 0) {
+		FILE *f = fopen(arg, "r");
+		if (!f) {
+			snprintf(err, errsize, "--replace %s: %s", arg, strerror(errno));
+			return -1;
+		}
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = 0;
+		fclose(f);
+		v = strtol(buf, &end, 10);
+		if (end == buf || (*end != 0 && *end != '\n')) {
+			snprintf(err, errsize, "--replace %s: no process id in the file", arg);
+			return -1;
+		}
+	}
+	if (v <= 1 || v == (long)getpid()) {
+		snprintf(err, errsize, "--replace %s: not a process we can replace", arg);
+		return -1;
+	}
+	*pid = (pid_t)v;
+	int fd = (int)syscall(SYS_pidfd_open, *pid, 0);
+	if (fd < 0) {
+		snprintf(err, errsize, "--replace %s: process %ld: %s", arg, v,
+			 errno == ESRCH ? "not running" : strerror(errno));
+		return -1;
+	}
+	/* Only ever signal a shoal: a stale pidfile may name anything. */
+	snprintf(buf, sizeof(buf), "/proc/%ld/comm", v);
+	FILE *f = fopen(buf, "r");
+	if (f) {
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = 0;
+		fclose(f);
+	}
+	comm[strcspn(comm, "\n")] = 0;
+	if (strcmp(comm, "shoal") != 0) {
+		snprintf(err, errsize, "--replace %s: process %ld is '%s', not shoal", arg, v, comm);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* We serve: tell the old process to drain and leave, wait for it, then
+ * steer over our own sockets alone. */
+static void replace_finish(struct server *srv, int pidfd, pid_t pid)
+{
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0) < 0) {
+		log_err("--replace: signalling process %ld: %s", (long)pid, strerror(errno));
+	} else {
+		struct pollfd p = {.fd = pidfd, .events = POLLIN};
+		int r;
+		while ((r = poll(&p, 1, REPLACE_WAIT_MS)) < 0 && errno == EINTR)
+			;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (r == 1)
+			log_info("replaced process %ld: it drained and left in %.3f s", (long)pid,
+				 (double)(t1.tv_sec - t0.tv_sec) +
+					 (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+		else
+			log_warn("--replace: process %ld still runs after %d s; serving alongside it",
+				 (long)pid, REPLACE_WAIT_MS / 1000);
+	}
+	close(pidfd);
+	server_steer(srv, false);
 }
 
 static int write_pidfile(const char *path)
@@ -163,6 +246,13 @@ int main(int argc, char **argv)
 		}
 	}
 
+	int replace_fd = -1;
+	pid_t replace_pid = 0;
+	if (opt.replace && (replace_fd = replace_open(opt.replace, &replace_pid, err, sizeof(err))) < 0) {
+		fprintf(stderr, "shoal: %s\n", err);
+		zonedb_free(db);
+		return 1;
+	}
 	if (server_open(&srv, &opt, err, sizeof(err)) < 0) {
 		fprintf(stderr, "shoal: %s\n", err);
 		zonedb_free(db);
@@ -197,6 +287,10 @@ int main(int argc, char **argv)
 	if (opt.metrics)
 		log_info("metrics on http://%s/metrics", opt.metrics_addr.text);
 	notify("READY=1\nMAINPID=%lu\nSTATUS=serving", (unsigned long)getpid());
+	if (replace_fd >= 0) {
+		replace_finish(&srv, replace_fd, replace_pid);
+		replace_fd = -1;
+	}
 
 	struct timespec next_stats;
 	clock_gettime(CLOCK_MONOTONIC, &next_stats);
@@ -205,8 +299,10 @@ int main(int argc, char **argv)
 		struct timespec tmo = {.tv_sec = 1, .tv_nsec = 0};
 		int sig = sigtimedwait(&sigs, NULL, &tmo);
 		if (sig == SIGTERM || sig == SIGINT) {
-			log_info("signal %d: stopping", sig);
+			log_info("signal %d: stopping; answering the queries already queued", sig);
 			notify("STOPPING=1");
+			unsigned long long n = server_drain(&srv, DRAIN_TIMEOUT_MS);
+			log_info("drained: %llu queued UDP queries answered", n);
 			break;
 		}
 		if (sig == SIGHUP)
@@ -222,6 +318,8 @@ int main(int argc, char **argv)
 	}
 	ret = 0;
 out:
+	if (replace_fd >= 0)
+		close(replace_fd);
 	metrics_stop();
 	server_stop(&srv);
 	urcu_memb_read_lock();

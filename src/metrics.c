@@ -125,7 +125,9 @@ int metrics_start(const struct listen_addr *addr, struct stats_worker *w, unsign
 	daemon_ = MHD_start_daemon(flags, 0, NULL, NULL, handle, NULL, MHD_OPTION_SOCK_ADDR,
 				   (const struct sockaddr *)&addr->ss, MHD_OPTION_CONNECTION_LIMIT,
 				   (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-				   MHD_OPTION_END);
+				   /* SO_REUSEPORT: a --replace successor binds the
+				    * same metrics address while we drain. */
+				   MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
 	if (!daemon_) {
 		snprintf(err, errsize, "--metrics %s: cannot start the HTTP server (address in use?)",
 			 addr->text);

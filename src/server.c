@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <linux/filter.h>
+#include <sched.h>
+#include <time.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pwd.h>
@@ -70,6 +73,11 @@ static int probe(const struct listen_addr *la, int type, char *err, size_t errsi
 	close(fd);
 	return 0;
 }
+
+/* SO_DETACH_REUSEPORT_BPF (Linux 5.3) may be missing from old headers. */
+#ifndef SO_DETACH_REUSEPORT_BPF
+#define SO_DETACH_REUSEPORT_BPF 68
+#endif
 
 static int open_socket(struct listen_addr *la, int type, char *err, size_t errsize)
 {
@@ -140,6 +148,15 @@ int server_open(struct server *s, const struct options *opt, char *err, size_t e
 
 	memcpy(la, opt->listen, sizeof(la));
 	s->opt = opt;
+	s->group = opt->socket_mode == SOCKET_MODE_SHARED ? 1 : nt;
+	cpu_set_t set;
+	s->ncpus = 0;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		for (int c = 0; c < CPU_SETSIZE && s->ncpus < THREADS_MAX; c++)
+			if (CPU_ISSET(c, &set))
+				s->cpus[s->ncpus++] = c;
+	if (s->ncpus == 0)
+		s->cpus[s->ncpus++] = 0;
 	s->nudp = nl * nt;
 	s->ntcp = nt;
 	s->udp = calloc(s->nudp, sizeof(*s->udp));
@@ -161,8 +178,10 @@ int server_open(struct server *s, const struct options *opt, char *err, size_t e
 		bool port0 = (la[l].ss.ss_family == AF_INET
 				      ? ((struct sockaddr_in *)&la[l].ss)->sin_port
 				      : ((struct sockaddr_in6 *)&la[l].ss)->sin6_port) == 0;
-		if (!port0 && (probe(&la[l], SOCK_DGRAM, err, errsize) < 0 ||
-			       probe(&la[l], SOCK_STREAM, err, errsize) < 0))
+		/* --replace joins the port of a running shoal on purpose. */
+		if (!port0 && !opt->replace &&
+		    (probe(&la[l], SOCK_DGRAM, err, errsize) < 0 ||
+		     probe(&la[l], SOCK_STREAM, err, errsize) < 0))
 			goto fail;
 		struct listen_addr tl = la[l];
 		for (unsigned t = 0; t < nt; t++) {
@@ -170,8 +189,21 @@ int server_open(struct server *s, const struct options *opt, char *err, size_t e
 			u->srv = s;
 			u->family = la[l].ss.ss_family;
 			u->pktinfo = is_wildcard(&la[l].ss);
+			u->cpu = opt->cpu_affinity ? s->cpus[t % s->ncpus] : -1;
+			if (t >= s->group) {
+				u->fd = s->udp[l * nt].fd; /* --socket-mode shared */
+				continue;
+			}
 			if ((u->fd = open_socket(&la[l], SOCK_DGRAM, err, errsize)) < 0)
 				goto fail;
+			u->fd_owner = true;
+			/* --steer cpu: the kernel (6.1+) prefers, among sockets
+			 * it hashes to, the one whose incoming CPU is the
+			 * packet's; this holds in any order of the group, so
+			 * it still steers after a --replace handover. */
+			if (opt->steer == STEER_CPU &&
+			    setsockopt(u->fd, SOL_SOCKET, SO_INCOMING_CPU, &u->cpu, sizeof(u->cpu)) < 0)
+				log_warn("udp %s: SO_INCOMING_CPU: %s", la[l].text, strerror(errno));
 		}
 		for (unsigned t = 0; t < nt; t++) {
 			/* TCP takes the same port as UDP (chosen above if 0). */
@@ -192,6 +224,7 @@ int server_open(struct server *s, const struct options *opt, char *err, size_t e
 	}
 	for (unsigned t = 0; t < nt; t++) {
 		s->tcp[t].srv = s;
+		s->tcp[t].cpu = opt->cpu_affinity ? s->cpus[t % s->ncpus] : -1;
 		s->stats[s->nudp + t].proto = STATS_TCP;
 		s->stats[s->nudp + t].index = t;
 		s->tcp[t].stats = &s->stats[s->nudp + t].s;
@@ -200,10 +233,101 @@ int server_open(struct server *s, const struct options *opt, char *err, size_t e
 			goto fail;
 		}
 	}
+	if (!opt->replace)
+		server_steer(s, true);
 	return 0;
 fail:
 	server_stop(s);
 	return -1;
+}
+
+#define BPF_STMT_(code, k) ((struct sock_filter){(uint16_t)(code), 0, 0, (uint32_t)(k)})
+#define BPF_JEQ_(k, jf) ((struct sock_filter){BPF_JMP | BPF_JEQ | BPF_K, 0, (uint8_t)(jf), (uint32_t)(k)})
+
+/* A = a random socket index in [0, n) */
+static unsigned emit_random(struct sock_filter *p, unsigned i, unsigned n)
+{
+	p[i++] = BPF_STMT_(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_RANDOM);
+	p[i++] = BPF_STMT_(BPF_ALU | BPF_MOD | BPF_K, n);
+	return i;
+}
+
+/**
+ * The classic BPF program for one address's group of `n` sockets, where
+ * socket i belongs to worker i (bound in that order). The value returned
+ * is the index of the socket in the group (an index past the end makes the
+ * kernel fall back to its hash).
+ * - random: SKF_AD_RANDOM mod n.
+ * - cpu: a table from the receiving CPU (SKF_AD_CPU) to the sockets of the
+ *   workers pinned to it, worker i on cpus[i % ncpus]; a random one of them
+ *   when several share a CPU; any socket for a CPU with no worker.
+ * \return the number of instructions (0: nothing to attach)
+ */
+static unsigned steer_program(struct sock_filter *p, enum steer_mode mode, unsigned n,
+			      const int *cpus, unsigned ncpus)
+{
+	unsigned i = 0;
+	if (mode == STEER_RANDOM) {
+		i = emit_random(p, i, n);
+		p[i++] = BPF_STMT_(BPF_RET | BPF_A, 0);
+		return i;
+	}
+	if (mode != STEER_CPU)
+		return 0;
+	p[i++] = BPF_STMT_(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_CPU);
+	for (unsigned c = 0; c < ncpus && c < n; c++) {
+		/* workers c, c + ncpus, c + 2 ncpus, ... < n */
+		unsigned k = (n - c + ncpus - 1) / ncpus;
+		if (k == 1) {
+			p[i++] = BPF_JEQ_(cpus[c], 1);
+			p[i++] = BPF_STMT_(BPF_RET | BPF_K, c);
+		} else {
+			p[i++] = BPF_JEQ_(cpus[c], 5);
+			i = emit_random(p, i, k);
+			p[i++] = BPF_STMT_(BPF_ALU | BPF_MUL | BPF_K, ncpus);
+			p[i++] = BPF_STMT_(BPF_ALU | BPF_ADD | BPF_K, c);
+			p[i++] = BPF_STMT_(BPF_RET | BPF_A, 0);
+		}
+	}
+	i = emit_random(p, i, n);
+	p[i++] = BPF_STMT_(BPF_RET | BPF_A, 0);
+	return i;
+}
+
+void server_steer(struct server *s, bool fresh)
+{
+	static const char *const names[] = {"hash", "cpu", "random"};
+	const struct options *opt = s->opt;
+	unsigned nt = opt->threads;
+	/* 1 + 6 per CPU + 3: at most 1540 < BPF_MAXINSNS (4096) */
+	static struct sock_filter prog[1 + 6 * THREADS_MAX + 3];
+
+	if (s->group < 2)
+		return; /* one socket per address: nothing to choose */
+	/* After a handover the group's order is not ours to know: random
+	 * does not care, cpu relies on SO_INCOMING_CPU, hash needs nothing. */
+	unsigned len = (fresh || opt->steer == STEER_RANDOM)
+			       ? steer_program(prog, opt->steer, nt, s->cpus, s->ncpus)
+			       : 0;
+	for (unsigned l = 0; l < opt->nlisten; l++) {
+		int fd = s->udp[l * nt].fd;
+		if (len == 0) {
+			/* Drop a program left by a process we replaced. */
+			if (!fresh && setsockopt(fd, SOL_SOCKET, SO_DETACH_REUSEPORT_BPF, &(int){0},
+						 sizeof(int)) < 0 && errno != ENOENT)
+				log_warn("udp %s: detaching the steering program: %s",
+					 opt->listen[l].text, strerror(errno));
+			continue;
+		}
+		struct sock_fprog fp = {.len = (unsigned short)len, .filter = prog};
+		if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fp, sizeof(fp)) < 0)
+			log_warn("udp %s: --steer %s: SO_ATTACH_REUSEPORT_CBPF: %s (needs Linux 4.5); "
+				 "the kernel's hash steers instead",
+				 opt->listen[l].text, names[opt->steer], strerror(errno));
+		else
+			log_debug("udp %s: --steer %s attached (%u instructions)", opt->listen[l].text,
+				  names[opt->steer], len);
+	}
 }
 
 int server_drop_privileges(const struct options *opt, char *err, size_t errsize)
@@ -249,6 +373,8 @@ int server_drop_privileges(const struct options *opt, char *err, size_t errsize)
 	return 0;
 }
 
+static void pin(pthread_attr_t *attr, int cpu);
+
 int server_start(struct server *s)
 {
 	pthread_attr_t attr;
@@ -257,6 +383,7 @@ int server_start(struct server *s)
 	 * plenty and keeps many threads cheap. */
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	for (unsigned i = 0; i < s->nudp; i++) {
+		pin(&attr, s->udp[i].cpu);
 		int e = pthread_create(&s->udp[i].thread, &attr, udp_worker_run, &s->udp[i]);
 		if (e) {
 			pthread_attr_destroy(&attr);
@@ -265,6 +392,7 @@ int server_start(struct server *s)
 		s->udp[i].started = true;
 	}
 	for (unsigned i = 0; i < s->ntcp; i++) {
+		pin(&attr, s->tcp[i].cpu);
 		int e = pthread_create(&s->tcp[i].thread, &attr, tcp_worker_run, &s->tcp[i]);
 		if (e) {
 			pthread_attr_destroy(&attr);
@@ -276,13 +404,97 @@ int server_start(struct server *s)
 	return 0;
 }
 
+/* A thread's CPU (--cpu-affinity), or every CPU we may use (-1). */
+static void pin(pthread_attr_t *attr, int cpu)
+{
+	cpu_set_t set;
+	if (cpu < 0) {
+		if (sched_getaffinity(0, sizeof(set), &set) == 0)
+			pthread_attr_setaffinity_np(attr, sizeof(set), &set);
+		return;
+	}
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	pthread_attr_setaffinity_np(attr, sizeof(set), &set);
+}
+
+/* Connect a UDP socket to its own address: from now on the kernel gives it
+ * only datagrams from itself, so new queries go to the port's other
+ * sockets, while those already queued stay to be read. Then shutdown(RD)
+ * wakes its reader, which gets the queue and then an end-of-file. */
+static void udp_close_door(int fd, int family)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+		if (family == AF_INET) {
+			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+			if (a->sin_addr.s_addr == htonl(INADDR_ANY))
+				a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		} else {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+			if (IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr))
+				a->sin6_addr = in6addr_loopback;
+		}
+		if (connect(fd, (struct sockaddr *)&ss, len) < 0)
+			log_warn("udp drain: connect: %s", strerror(errno));
+	}
+	shutdown(fd, SHUT_RD);
+}
+
+static bool join_until(pthread_t t, const struct timespec *deadline)
+{
+	return pthread_timedjoin_np(t, NULL, deadline) == 0;
+}
+
+unsigned long long server_drain(struct server *s, int timeout_ms)
+{
+	const struct options *opt = s->opt;
+	unsigned nt = opt->threads;
+	unsigned long long before = 0, after = 0;
+	struct timespec deadline;
+
+	for (unsigned i = 0; i < s->nudp; i++)
+		before += stats_get(&s->udp[i].stats->responses);
+	atomic_store(&s->draining, true);
+	/* Last socket first: when a socket leaves a reuseport group the kernel
+	 * moves the group's last one into its slot, so leaving from the end
+	 * keeps a replacing process's sockets in the order it bound them. */
+	for (unsigned l = opt->nlisten; l-- > 0;)
+		for (unsigned t = s->group; t-- > 0;)
+			if (s->udp[l * nt + t].fd >= 0)
+				udp_close_door(s->udp[l * nt + t].fd, s->udp[l * nt + t].family);
+	for (unsigned i = 0; i < s->ntcp; i++) {
+		uint64_t one = 1;
+		if (s->tcp[i].wake_fd >= 0 && write(s->tcp[i].wake_fd, &one, sizeof(one)) < 0)
+			log_warn("tcp drain: wake: %s", strerror(errno));
+	}
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	for (unsigned i = 0; i < s->nudp; i++)
+		if (s->udp[i].started && join_until(s->udp[i].thread, &deadline))
+			s->udp[i].started = false;
+	for (unsigned i = 0; i < s->ntcp; i++)
+		if (s->tcp[i].started && join_until(s->tcp[i].thread, &deadline))
+			s->tcp[i].started = false;
+	for (unsigned i = 0; i < s->nudp; i++)
+		after += stats_get(&s->udp[i].stats->responses);
+	server_stop(s); /* whatever is left, and the descriptors */
+	return after - before;
+}
+
 void server_stop(struct server *s)
 {
 	atomic_store(&s->stop, true);
 	/* shutdown() wakes a thread blocked in recvmmsg on the socket (it
 	 * returns 0), so workers notice `stop` at once. */
 	for (unsigned i = 0; s->udp && i < s->nudp; i++)
-		if (s->udp[i].fd >= 0)
+		if (s->udp[i].fd_owner && s->udp[i].fd >= 0)
 			shutdown(s->udp[i].fd, SHUT_RDWR);
 	for (unsigned i = 0; s->tcp && i < s->ntcp; i++) {
 		if (s->tcp[i].wake_fd >= 0) {
@@ -295,9 +507,12 @@ void server_stop(struct server *s)
 		if (s->udp[i].started)
 			pthread_join(s->udp[i].thread, NULL);
 		s->udp[i].started = false;
-		if (s->udp[i].fd >= 0)
+	}
+	for (unsigned i = 0; s->udp && i < s->nudp; i++) {
+		if (s->udp[i].fd_owner && s->udp[i].fd >= 0)
 			close(s->udp[i].fd);
 		s->udp[i].fd = -1;
+		s->udp[i].fd_owner = false;
 	}
 	for (unsigned i = 0; s->tcp && i < s->ntcp; i++) {
 		struct tcp_worker *w = &s->tcp[i];

@@ -51,6 +51,8 @@ struct tcp_state {
 	struct tcp_conn *head, *tail;
 	struct tcp_conn *dead;	/* closed this round; freed after the event loop */
 	unsigned nconns;
+	bool draining;		/* listeners closed; leave when connections are done */
+	uint64_t drain_until;	/* ms: leave then in any case */
 	uint8_t *scratch;	/* 2 + 65535: one response being written */
 	struct log_limiter lim;
 };
@@ -365,9 +367,41 @@ static void do_accept(struct tcp_state *s, int lfd)
 	}
 }
 
+/* TCP draining (server_drain) bound: answer queries in flight. */
+#define TCP_DRAIN_MS 2000
+
+/* Stop listening: take the connections already in the accept queues (so
+ * they are answered, not reset), then close the listeners; with
+ * net.ipv4.tcp_migrate_req=1 the kernel moves handshakes still under way
+ * to another listener of the port. */
+static void drain_begin(struct tcp_state *s)
+{
+	struct tcp_worker *w = s->w;
+	for (unsigned l = w->nlisten; l-- > 0;) {
+		if (w->listen_fd[l] < 0)
+			continue;
+		do_accept(s, w->listen_fd[l]);
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd[l], NULL);
+		close(w->listen_fd[l]);
+		w->listen_fd[l] = -1;
+	}
+	s->draining = true;
+	s->drain_until = now_ms() + TCP_DRAIN_MS;
+}
+
 static int expire_idle(struct tcp_state *s)
 {
 	uint64_t now = now_ms(), idle = s->w->srv->opt->tcp_idle_ms;
+	if (s->draining) {
+		/* Close every connection between queries (RFC 7766 §6.2.3 lets
+		 * a server close idle connections); the rest once answered. */
+		for (struct tcp_conn *c = s->head, *next; c; c = next) {
+			next = c->next;
+			if (c->in_len == 0 && !c->out)
+				conn_close(s, c);
+		}
+		return 20;
+	}
 	while (s->head && now - s->head->last_ms >= idle)
 		conn_close(s, s->head);
 	if (!s->head)
@@ -401,6 +435,8 @@ void *tcp_worker_run(void *arg)
 
 	while (!atomic_load_explicit(&w->srv->stop, memory_order_relaxed)) {
 		int timeout = expire_idle(&s);
+		if (s.draining && (s.nconns == 0 || now_ms() >= s.drain_until))
+			break;
 		int n = epoll_wait(w->epfd, evs, TCP_EVENTS, timeout);
 		if (n < 0) {
 			if (errno != EINTR)
@@ -411,6 +447,12 @@ void *tcp_worker_run(void *arg)
 			struct ep_tag *t = evs[i].data.ptr;
 			if (t->kind == EP_LISTENER) {
 				do_accept(&s, t->fd);
+			} else if (t->kind == EP_WAKE) {
+				uint64_t v;
+				if (read(w->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+					log_limited(&s.lim, 1, LOG_LVL_ERR, "tcp wake: %s", strerror(errno));
+				if (!s.draining && atomic_load(&w->srv->draining))
+					drain_begin(&s);
 			} else if (t->kind == EP_CONN) {
 				struct tcp_conn *c = (struct tcp_conn *)t;
 				if (evs[i].events & EPOLLERR) {

@@ -83,14 +83,25 @@ void *udp_worker_run(void *arg)
 		in[i].msg_hdr.msg_controllen = w->pktinfo ? CTRL_LEN : 0;
 	}
 
-	while (!atomic_load_explicit(&srv->stop, memory_order_relaxed)) {
+	bool eof = false;
+	while (!eof && !atomic_load_explicit(&srv->stop, memory_order_relaxed)) {
 		int n = recvmmsg(w->fd, in, UDP_BATCH, MSG_WAITFORONE, NULL);
 		if (atomic_load_explicit(&srv->stop, memory_order_relaxed))
 			break; /* woken by shutdown(): nothing real was received */
 		if (n <= 0) {
 			if (n < 0 && errno != EINTR && errno != EAGAIN)
 				log_limited(&lim, 1, LOG_LVL_ERR, "udp recvmmsg: %s", strerror(errno));
-			continue; /* 0 after shutdown(): the loop condition sees stop */
+			continue;
+		}
+		/* After shutdown(SHUT_RD) (server_drain) the queue comes first,
+		 * then a read of 0 bytes from nobody: the end. A real empty
+		 * datagram has a sender. */
+		for (int i = 0; i < n; i++) {
+			if (in[i].msg_len == 0 && in[i].msg_hdr.msg_namelen == 0) {
+				n = i;
+				eof = true;
+				break;
+			}
 		}
 		unsigned nout = 0;
 		urcu_memb_read_lock();
