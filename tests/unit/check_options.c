@@ -57,6 +57,39 @@ static uint16_t port_of(const struct listen_addr *a)
 
 /* ---------------------------------------------------------------- defaults */
 
+/* ------------------------------------------------- sockets and steering */
+
+START_TEST(steering_flags)
+{
+	ck_assert_int_eq(parse(NULL), OPTIONS_OK);
+	ck_assert_int_eq(O.socket_mode, SOCKET_MODE_REUSEPORT);
+	ck_assert_int_eq(O.steer, STEER_HASH);
+	ck_assert(!O.cpu_affinity);
+	ck_assert_ptr_null(O.replace);
+	ck_assert_int_eq(parse("--steer", "random", "--socket-mode", "reuseport", NULL), OPTIONS_OK);
+	ck_assert_int_eq(O.steer, STEER_RANDOM);
+	ck_assert_int_eq(parse("--steer", "cpu", "--cpu-affinity", NULL), OPTIONS_OK);
+	ck_assert_int_eq(O.steer, STEER_CPU);
+	ck_assert(O.cpu_affinity);
+	ck_assert_int_eq(parse("--socket-mode", "shared", "--cpu-affinity", NULL), OPTIONS_OK);
+	ck_assert_int_eq(O.socket_mode, SOCKET_MODE_SHARED);
+	ck_assert_int_eq(parse("--replace", "/run/shoal.pid", NULL), OPTIONS_OK);
+	ck_assert_str_eq(O.replace, "/run/shoal.pid");
+}
+END_TEST
+
+START_TEST(steering_rejected)
+{
+	assert_error(parse("--steer", "round-robin", NULL), "--steer round-robin");
+	assert_error(parse("--socket-mode", "many", NULL), "--socket-mode many");
+	/* the receiving CPU's socket means nothing without a worker per CPU */
+	assert_error(parse("--steer", "cpu", NULL), "--cpu-affinity");
+	/* a shared socket has no sockets to choose between */
+	assert_error(parse("--socket-mode", "shared", "--steer", "random", NULL), "--steer");
+	assert_error(parse("--replace", "", NULL), "--replace");
+}
+END_TEST
+
 START_TEST(defaults)
 {
 	ck_assert_int_eq(parse(NULL), OPTIONS_OK);
@@ -377,6 +410,8 @@ static Suite *options_suite(void)
 	tcase_add_test(t, missing_argument);
 	tcase_add_test(t, unexpected_argument);
 	tcase_add_test(t, help_and_version);
+	tcase_add_test(t, steering_flags);
+	tcase_add_test(t, steering_rejected);
 	suite_add_tcase(s, t);
 	return s;
 }
