@@ -2,7 +2,9 @@
 #include "answer.h"
 
 #include <string.h>
+#include <time.h>
 
+#include "cookie.h"
 #include "response.h"
 #include "zone.h"
 
@@ -266,6 +268,9 @@ size_t answer_query(const struct answer_cfg *cfg, const struct zonedb *db, const
 	size_t limit;
 	bool opt = q->edns && st != QUERY_FORMERR;
 	bool nsid = opt && q->edns_nsid && cfg->nsid;
+	uint8_t cookie[QUERY_COOKIE_MAX];
+	size_t cookie_len = 0;
+	bool cookie_ok = false;
 
 	if (st == QUERY_DROP)
 		return 0;
@@ -283,8 +288,17 @@ size_t answer_query(const struct answer_cfg *cfg, const struct zonedb *db, const
 		limit = bufsize;
 	if (limit > UINT16_MAX)
 		limit = UINT16_MAX;
-	if (opt)
-		limit -= resp_opt_size(cfg->nsid_len, nsid);
+	if (opt && q->cookie_len && cfg->cookies && q->addr) {
+		/* RFC 7873 §5.2.3-5.2.4: a missing or bad server cookie is
+		 * answered normally, with a fresh one; a good young one is
+		 * echoed (RFC 9018 §4.3). */
+		const struct cookie_keys *k = cookie_keys_current();
+		if (k)
+			cookie_len = cookie_answer(cookie, q->cookie, q->cookie_len, q->addr,
+						   (uint32_t)time(NULL), k, &cookie_ok);
+	}
+	size_t opt_len = opt ? resp_opt_size(cfg->nsid_len, nsid, cookie_len) : 0;
+	limit -= opt_len;
 
 	resp_init(&r, buf, limit, q);
 	switch (st) {
@@ -313,14 +327,15 @@ size_t answer_query(const struct answer_cfg *cfg, const struct zonedb *db, const
 	}
 	resp_set_rcode(&r, (uint8_t)(a.rcode & 0x0f));
 	if (opt) {
-		r.limit += resp_opt_size(cfg->nsid_len, nsid);
+		r.limit += opt_len;
 		resp_put_opt(&r, cfg->edns_size, (uint8_t)(a.rcode >> 4), q->edns_do,
-			     nsid ? cfg->nsid : NULL, cfg->nsid_len);
+			     nsid ? cfg->nsid : NULL, cfg->nsid_len, cookie, cookie_len);
 	}
 	if (info) {
 		info->rcode = a.rcode;
 		info->tc = resp_tc(&r);
 		info->aa = (buf[2] & 0x04) != 0;
+		info->cookie_ok = cookie_ok;
 	}
 	return resp_finish(&r);
 }

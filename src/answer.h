@@ -25,6 +25,7 @@
 
 struct answer_cfg {
 	uint16_t edns_size;	   /* our UDP payload size, advertised in OPT */
+	bool cookies;		   /* answer COOKIE options (RFC 7873) with cookie_keys_current() */
 	const uint8_t *nsid;	   /* RFC 5001 payload, NULL: not configured */
 	uint16_t nsid_len;
 	const char *version;	   /* version.bind / version.server TXT; NULL: hidden */
@@ -36,6 +37,7 @@ struct answer_info {
 	uint8_t rcode;	 /* full (extended) rcode */
 	bool tc;
 	bool aa;
+	bool cookie_ok;	 /* the query's server cookie was ours and valid */
 };
 
 /**

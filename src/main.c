@@ -20,6 +20,7 @@
 
 #include "answer.h"
 #include "config.h"
+#include "cookie.h"
 #include "log.h"
 #include "metrics.h"
 #include "options.h"
@@ -165,6 +166,17 @@ static void replace_finish(struct server *srv, int pidfd, pid_t pid)
 	server_steer(srv, false);
 }
 
+/* DNS cookies: the secret, before the workers start.
+ * \return 0 or -1 (err filled) */
+static int setup_hardening(struct answer_cfg *acfg, const struct options *opt, char *err,
+			   size_t errsize)
+{
+	if (cookie_setup(opt, err, errsize) < 0)
+		return -1;
+	acfg->cookies = true;
+	return 0;
+}
+
 static int write_pidfile(const char *path)
 {
 	FILE *f = fopen(path, "w");
@@ -246,6 +258,11 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (setup_hardening(&srv.acfg, &opt, err, sizeof(err)) < 0) {
+		fprintf(stderr, "shoal: %s\n", err);
+		zonedb_free(db);
+		return 1;
+	}
 	int replace_fd = -1;
 	pid_t replace_pid = 0;
 	if (opt.replace && (replace_fd = replace_open(opt.replace, &replace_pid, err, sizeof(err))) < 0) {
@@ -305,8 +322,10 @@ int main(int argc, char **argv)
 			log_info("drained: %llu queued UDP queries answered", n);
 			break;
 		}
-		if (sig == SIGHUP)
+		if (sig == SIGHUP) {
 			reload(&opt);
+			cookie_reload(&opt);
+		}
 		if (opt.stats_interval) {
 			struct timespec now;
 			clock_gettime(CLOCK_MONOTONIC, &now);
@@ -331,6 +350,7 @@ out:
 	}
 	zonedb_free(db);
 	stats_log_summary(srv.stats, srv.nstats);
+	cookie_keys_free();
 	free(srv.udp);
 	free(srv.tcp);
 	free(srv.stats);

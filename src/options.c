@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cookie.h"
 #include "log.h"
 #include "query.h"
 #include <ldns/util.h>
@@ -51,6 +52,11 @@ void options_usage(FILE *f)
 		"      --cpu-affinity       pin worker i to the i-th CPU this process may use\n"
 		"      --replace PID|FILE   take over the port from a running shoal (same user):\n"
 		"                           serve, then send it TERM; it drains its queues and exits\n"
+		"DNS cookies (RFC 7873, RFC 9018; always answered):\n"
+		"      --cookie-secret HEX  the 16-octet server secret as 32 hex digits\n"
+		"                           (default: random at start)\n"
+		"      --cookie-secret-file FILE  read the secret from FILE, again on HUP; the\n"
+		"                           previous secret stays valid until the next change\n"
 		"  -h, --help               this text\n"
 		"  -V, --version            print the version\n"
 		"\n"
@@ -173,6 +179,8 @@ enum {
 	OPT_STEER,
 	OPT_CPU_AFFINITY,
 	OPT_REPLACE,
+	OPT_COOKIE_SECRET,
+	OPT_COOKIE_SECRET_FILE,
 };
 
 enum options_result options_parse(struct options *o, int argc, char **argv, char *err,
@@ -203,6 +211,8 @@ enum options_result options_parse(struct options *o, int argc, char **argv, char
 		{"steer", required_argument, NULL, OPT_STEER},
 		{"cpu-affinity", no_argument, NULL, OPT_CPU_AFFINITY},
 		{"replace", required_argument, NULL, OPT_REPLACE},
+		{"cookie-secret", required_argument, NULL, OPT_COOKIE_SECRET},
+		{"cookie-secret-file", required_argument, NULL, OPT_COOKIE_SECRET_FILE},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -365,6 +375,18 @@ enum options_result options_parse(struct options *o, int argc, char **argv, char
 			}
 			o->replace = optarg;
 			break;
+		case OPT_COOKIE_SECRET: {
+			uint8_t tmp[COOKIE_SECRET_LEN];
+			if (cookie_secret_parse(optarg, tmp) < 0) {
+				snprintf(err, errsize, "--cookie-secret: expected 32 hex digits");
+				return OPTIONS_ERROR;
+			}
+			o->cookie_secret = optarg;
+			break;
+		}
+		case OPT_COOKIE_SECRET_FILE:
+			o->cookie_secret_file = optarg;
+			break;
 		case 'h':
 			options_usage(stdout);
 			return OPTIONS_EXIT_OK;
@@ -390,6 +412,10 @@ enum options_result options_parse(struct options *o, int argc, char **argv, char
 	if (o->socket_mode == SOCKET_MODE_SHARED && o->steer_set && o->steer != STEER_HASH) {
 		snprintf(err, errsize,
 			 "--steer applies to --socket-mode reuseport (a shared socket has nothing to steer between)");
+		return OPTIONS_ERROR;
+	}
+	if (o->cookie_secret && o->cookie_secret_file) {
+		snprintf(err, errsize, "--cookie-secret and --cookie-secret-file: give one");
 		return OPTIONS_ERROR;
 	}
 	if (o->nlisten == 0) {

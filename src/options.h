@@ -59,6 +59,9 @@ struct options {
 	bool steer_set;		/* --steer given (not the default) */
 	bool cpu_affinity;	/* pin worker i to the i-th CPU we may use */
 	const char *replace;	/* PID or pidfile of the shoal to take over from */
+	/* DNS cookies (cookie.h) */
+	const char *cookie_secret;	/* 32 hex digits, or NULL */
+	const char *cookie_secret_file;	/* re-read on SIGHUP, or NULL */
 };
 
 enum options_result {

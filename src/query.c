@@ -3,6 +3,7 @@
 
 #include <ldns/ldns.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "zone.h"
 
@@ -34,6 +35,15 @@ static enum query_status parse_opt(struct query *q, const ldns_rr *rr)
 				return QUERY_FORMERR;
 			if (code == EDNS_OPT_NSID)
 				q->edns_nsid = true;
+			if (code == EDNS_OPT_COOKIE && q->cookie_len == 0) {
+				/* RFC 7873 §5.2.2: a client cookie of 8 octets and
+				 * an optional server cookie of 8 to 32; anything
+				 * else is FORMERR. Only the first COOKIE counts. */
+				if (olen != 8 && (olen < 16 || olen > QUERY_COOKIE_MAX))
+					return QUERY_FORMERR;
+				memcpy(q->cookie, p + pos + 4, olen);
+				q->cookie_len = (uint8_t)olen;
+			}
 			pos += 4u + olen;
 		}
 	}
@@ -52,6 +62,8 @@ enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, 
 	q->edns_nsid = false;
 	q->edns_version = 0;
 	q->edns_size = 0;
+	q->cookie_len = 0;
+	q->addr = NULL;
 	q->tcp = tcp;
 	if (len < DNS_HEADER_LEN)
 		return QUERY_DROP; /* not even a header to answer with */
@@ -104,4 +116,11 @@ enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, 
 	if (q->edns && q->edns_version != 0)
 		return QUERY_BADVERS;
 	return QUERY_OK;
+}
+
+void query_peer_from_fd(struct query *q, int fd, struct sockaddr_storage *ss)
+{
+	socklen_t sl = sizeof(*ss);
+	if (q->cookie_len && getpeername(fd, (struct sockaddr *)ss, &sl) == 0)
+		q->addr = (const struct sockaddr *)ss;
 }

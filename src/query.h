@@ -8,10 +8,15 @@
 
 #include "dname.h"
 
+struct sockaddr;
+struct sockaddr_storage;
+
 #define DNS_HEADER_LEN 12
 #define DNS_UDP_MIN 512		/* RFC 1035 §4.2.1; RFC 6891 §6.2.5 floor */
 #define EDNS_SIZE_DEFAULT 1232	/* DNS flag day 2020: no IP fragmentation */
 #define EDNS_OPT_NSID 3		/* RFC 5001 */
+#define EDNS_OPT_COOKIE 10	/* RFC 7873 */
+#define QUERY_COOKIE_MAX 40	/* client cookie 8 + server cookie up to 32 */
 
 enum query_status {
 	QUERY_OK = 0,	 /* answer it */
@@ -38,6 +43,11 @@ struct query {
 	bool edns_nsid;		/* NSID option present (RFC 5001) */
 	uint8_t edns_version;
 	uint16_t edns_size;	/* requestor's UDP payload size, host order */
+	uint8_t cookie_len;	/* COOKIE option (RFC 7873): 0 none, 8, or 16-40 */
+	uint8_t cookie[QUERY_COOKIE_MAX];	/* client cookie, then server cookie */
+	/* Where the query came from (for the server cookie's hash); NULL
+	 * after query_parse, set by the transport. Not used without a cookie. */
+	const struct sockaddr *addr;
 };
 
 /**
@@ -47,5 +57,12 @@ struct query {
  * \return what to do with it
  */
 enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, bool tcp);
+
+/**
+ * For a stream socket: when the query carries a COOKIE, read the peer's
+ * address into `ss` (getpeername) and point q->addr at it. Without a
+ * cookie nothing is done: the address is only needed for the cookie.
+ */
+void query_peer_from_fd(struct query *q, int fd, struct sockaddr_storage *ss);
 
 #endif

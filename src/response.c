@@ -318,13 +318,14 @@ int resp_put_chaos_txt(struct resp *r, const char *text)
 	return 0;
 }
 
-size_t resp_opt_size(uint16_t nsid_len, bool with_nsid)
+size_t resp_opt_size(uint16_t nsid_len, bool with_nsid, size_t cookie_len)
 {
-	return 11u + (with_nsid ? 4u + nsid_len : 0u);
+	return 11u + (with_nsid ? 4u + nsid_len : 0u) + (cookie_len ? 4u + cookie_len : 0u);
 }
 
 void resp_put_opt(struct resp *r, uint16_t udp_size, uint8_t ext_rcode, bool dnssec_ok,
-		  const uint8_t *nsid, uint16_t nsid_len)
+		  const uint8_t *nsid, uint16_t nsid_len, const uint8_t *cookie,
+		  size_t cookie_len)
 {
 	uint8_t *p = r->buf + r->len;
 	p[0] = 0; /* root owner */
@@ -334,15 +335,23 @@ void resp_put_opt(struct resp *r, uint16_t udp_size, uint8_t ext_rcode, bool dns
 	p[6] = 0; /* version 0 */
 	p[7] = dnssec_ok ? 0x80 : 0; /* DO echoed, other flags cleared (RFC 6891 §6.1.4) */
 	p[8] = 0;
-	uint16_t rdlen = nsid ? (uint16_t)(4 + nsid_len) : 0;
-	put16(p + 9, rdlen);
-	r->len += 11;
+	size_t rdlen = 0;
+	uint8_t *o = p + 11;
 	if (nsid) {
-		put16(p + 11, EDNS_OPT_NSID);
-		put16(p + 13, nsid_len);
-		memcpy(p + 15, nsid, nsid_len);
-		r->len += rdlen;
+		put16(o, EDNS_OPT_NSID);
+		put16(o + 2, nsid_len);
+		memcpy(o + 4, nsid, nsid_len);
+		rdlen += 4u + nsid_len;
+		o += 4u + nsid_len;
 	}
+	if (cookie_len) {
+		put16(o, EDNS_OPT_COOKIE);
+		put16(o + 2, (uint16_t)cookie_len);
+		memcpy(o + 4, cookie, cookie_len);
+		rdlen += 4u + cookie_len;
+	}
+	put16(p + 9, (uint16_t)rdlen);
+	r->len += 11u + rdlen;
 	r->count[SEC_ADDITIONAL]++;
 }
 

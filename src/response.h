@@ -80,14 +80,17 @@ int resp_put_cname(struct resp *r, struct owner owner, uint32_t ttl, const uint8
 int resp_put_chaos_txt(struct resp *r, const char *text);
 
 /**
- * Append the OPT pseudo-RR (RFC 6891 §6.1.2). Not subject to `limit`: the
- * caller keeps room for it by subtracting resp_opt_size() from the limit.
+ * Append the OPT pseudo-RR (RFC 6891 §6.1.2), with an NSID option when
+ * `nsid` is not NULL and a COOKIE option (RFC 7873 §4) when `cookie_len`
+ * is not 0. Not subject to `limit`: the caller keeps room for it by
+ * subtracting resp_opt_size() from the limit.
  */
 void resp_put_opt(struct resp *r, uint16_t udp_size, uint8_t ext_rcode, bool dnssec_ok,
-		  const uint8_t *nsid, uint16_t nsid_len);
+		  const uint8_t *nsid, uint16_t nsid_len, const uint8_t *cookie,
+		  size_t cookie_len);
 
-/** Bytes the OPT will take. */
-size_t resp_opt_size(uint16_t nsid_len, bool with_nsid);
+/** Bytes the OPT will take (cookie_len 0: no COOKIE option). */
+size_t resp_opt_size(uint16_t nsid_len, bool with_nsid, size_t cookie_len);
 
 /** Write the section counts into the header; returns the message length. */
 size_t resp_finish(struct resp *r);

@@ -166,6 +166,8 @@ static int conn_answer(struct tcp_state *s, struct tcp_conn *c, const uint8_t *m
 
 	stats_add(&st->queries, 1);
 	enum query_status qs = query_parse(&q, msg, len, true);
+	struct sockaddr_storage peer; /* for a server cookie (RFC 7873) */
+	query_peer_from_fd(&q, c->tag.fd, &peer);
 	urcu_memb_read_lock();
 	size_t rlen = answer_query(&srv->acfg, zonedb_current(), &q, qs, s->scratch + 2,
 				   TCP_MSG_MAX, &info);

@@ -114,6 +114,7 @@ void *udp_worker_run(void *arg)
 
 			stats_add(&st->queries, 1);
 			qs = query_parse(&q, data, in[i].msg_len, false);
+			q.addr = (const struct sockaddr *)&slots[i].addr;
 			/* Larger than any query we accept: cut off, so malformed. */
 			if ((h->msg_flags & MSG_TRUNC) && qs != QUERY_DROP)
 				qs = QUERY_FORMERR;

@@ -7,7 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <time.h>
+
 #include "answer.h"
+#include "cookie.h"
 #include "query.h"
 #include "unit.h"
 #include "zonedb.h"
@@ -1175,6 +1180,182 @@ START_TEST(small_buffer_limits_response)
 }
 END_TEST
 
+/* ================================================================ cookies */
+
+/* A UDP query with EDNS and a COOKIE option of `cl` octets from `from`
+ * (NULL: no address known, as a transport that did not set it). */
+static void ask_cookie(const char *name, uint16_t type, uint16_t size, const uint8_t *cookie,
+		       size_t cl, const struct sockaddr *from)
+{
+	uint8_t w[1024];
+	struct ut_q spec = {.name = name, .type = type, .id = 4343, .edns = true, .edns_size = size};
+	size_t len = ut_query_wire(&spec, w, sizeof(w));
+	/* the OPT is the last record, with no options: RDLENGTH is last */
+	ck_assert_uint_eq(w[len - 2] << 8 | w[len - 1], 0);
+	w[len - 1] = (uint8_t)(4 + cl);
+	uint8_t hdr[4] = {0, EDNS_OPT_COOKIE, 0, (uint8_t)cl};
+	memcpy(w + len, hdr, 4);
+	memcpy(w + len + 4, cookie, cl);
+	len += 4 + cl;
+	struct query q;
+	reply_clear();
+	R.st = query_parse(&q, w, len, false);
+	q.addr = from;
+	memset(&R.info, 0xee, sizeof(R.info));
+	memset(R.buf, 0xee, sizeof(R.buf));
+	R.len = answer_query(&g_cfg, g_db, &q, R.st, R.buf, sizeof(R.buf), &R.info);
+	ck_assert_uint_gt(R.len, 0);
+	ck_assert_int_eq(ldns_wire2pkt(&R.p, R.buf, R.len), LDNS_STATUS_OK);
+}
+
+/* The COOKIE option of the response, or NULL. */
+static const uint8_t *resp_cookie(size_t *len)
+{
+	size_t rdlen;
+	const uint8_t *o = opt_bytes(&rdlen) + 11;
+	for (size_t pos = 0; pos + 4 <= rdlen;) {
+		size_t l = (size_t)(o[pos + 2] << 8 | o[pos + 3]);
+		if (o[pos] == 0 && o[pos + 1] == EDNS_OPT_COOKIE) {
+			*len = l;
+			return o + pos + 4;
+		}
+		pos += 4 + l;
+	}
+	return NULL;
+}
+
+static struct sockaddr_in g_client = {.sin_family = AF_INET};
+
+static void cookies_on(void)
+{
+	setup();
+	static const uint8_t secret[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+	ck_assert_int_eq(cookie_keys_rotate(secret), 0);
+	g_cfg.cookies = true;
+	inet_pton(AF_INET, "192.0.2.77", &g_client.sin_addr);
+}
+
+static void cookies_off(void)
+{
+	cookie_keys_free();
+	teardown();
+}
+
+START_TEST(cookie_learned_and_returned)
+{
+	const struct sockaddr *from = (const struct sockaddr *)&g_client;
+	const uint8_t cc[8] = {0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8};
+	/* RFC 7873 §5.2.3: only a client cookie: answered, with ours */
+	ask_cookie("www.example.com.", LDNS_RR_TYPE_A, 1232, cc, 8, from);
+	ck_assert_int_eq(rcode(), LDNS_RCODE_NOERROR);
+	ck_assert_uint_eq(n_an(), 1);
+	ck_assert(!R.info.cookie_ok);
+	size_t cl;
+	const uint8_t *c = resp_cookie(&cl);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(cl, 24);
+	ck_assert_mem_eq(c, cc, 8);
+	ck_assert_uint_eq(c[8], 1);			/* Version */
+	ck_assert_uint_eq(c[9] | c[10] | c[11], 0);	/* Reserved */
+	uint32_t ts = (uint32_t)c[12] << 24 | (uint32_t)c[13] << 16 | (uint32_t)c[14] << 8 | c[15];
+	int64_t skew = (int64_t)ts - (int64_t)time(NULL);
+	ck_assert(skew >= -5 && skew <= 5);
+	/* the OPT holds it and nothing else */
+	size_t rdl;
+	opt_bytes(&rdl);
+	ck_assert_uint_eq(rdl, 4 + 24);
+
+	/* §5.2.4: it comes back: valid, echoed as it is (young) */
+	uint8_t full[24];
+	memcpy(full, c, 24);
+	ask_cookie("www.example.com.", LDNS_RR_TYPE_A, 1232, full, 24, from);
+	ck_assert(R.info.cookie_ok);
+	c = resp_cookie(&cl);
+	ck_assert_uint_eq(cl, 24);
+	ck_assert_mem_eq(c, full, 24);
+
+	/* from another address it is not ours: a new one, answered still */
+	struct sockaddr_in other = g_client;
+	other.sin_addr.s_addr ^= htonl(1);
+	ask_cookie("www.example.com.", LDNS_RR_TYPE_A, 1232, full, 24,
+		   (const struct sockaddr *)&other);
+	ck_assert(!R.info.cookie_ok);
+	ck_assert_int_eq(rcode(), LDNS_RCODE_NOERROR);
+	c = resp_cookie(&cl);
+	ck_assert_uint_eq(cl, 24);
+	ck_assert(memcmp(c + 16, full + 16, 8) != 0);
+
+	/* a bad server cookie of another length: a new one of ours */
+	uint8_t odd[40];
+	memset(odd, 0x5a, sizeof(odd));
+	memcpy(odd, cc, 8);
+	ask_cookie("www.example.com.", LDNS_RR_TYPE_A, 1232, odd, 40, from);
+	ck_assert(!R.info.cookie_ok);
+	c = resp_cookie(&cl);
+	ck_assert_uint_eq(cl, 24);
+
+	/* with the previous secret after a rotation: still valid */
+	static const uint8_t next[16] = {16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1};
+	ck_assert_int_eq(cookie_keys_rotate(next), 0);
+	ask_cookie("www.example.com.", LDNS_RR_TYPE_A, 1232, full, 24, from);
+	ck_assert(R.info.cookie_ok);
+	c = resp_cookie(&cl);
+	ck_assert(memcmp(c + 8, full + 8, 16) != 0); /* renewed with the new secret */
+	static const uint8_t third[16] = {9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9};
+	ck_assert_int_eq(cookie_keys_rotate(third), 0);
+	ask_cookie("www.example.com.", LDNS_RR_TYPE_A, 1232, full, 24, from);
+	ck_assert(!R.info.cookie_ok); /* two rotations: gone */
+}
+END_TEST
+
+START_TEST(cookie_formerr_and_off)
+{
+	const struct sockaddr *from = (const struct sockaddr *)&g_client;
+	const uint8_t c12[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+	/* RFC 7873 §5.2.2: a malformed COOKIE is FORMERR */
+	ask_cookie("www.example.com.", LDNS_RR_TYPE_A, 1232, c12, 12, from);
+	ck_assert_int_eq(R.st, QUERY_FORMERR);
+	ck_assert_int_eq(rcode(), LDNS_RCODE_FORMERR);
+	ask_cookie("www.example.com.", LDNS_RR_TYPE_A, 1232, c12, 7, from);
+	ck_assert_int_eq(rcode(), LDNS_RCODE_FORMERR);
+	/* no address (the transport did not say): no cookie, still answered */
+	ask_cookie("www.example.com.", LDNS_RR_TYPE_A, 1232, c12, 8, NULL);
+	ck_assert_int_eq(rcode(), LDNS_RCODE_NOERROR);
+	size_t cl;
+	ck_assert_ptr_null(resp_cookie(&cl));
+	/* cookies off in the configuration: none */
+	g_cfg.cookies = false;
+	ask_cookie("www.example.com.", LDNS_RR_TYPE_A, 1232, c12, 8, from);
+	ck_assert_ptr_null(resp_cookie(&cl));
+	opt_bytes(&cl);
+	ck_assert_uint_eq(cl, 0); /* no option: NSID was not asked for */
+}
+END_TEST
+
+START_TEST(cookie_counts_in_udp_size)
+{
+	/* With a 28-octet COOKIE option (and no NSID asked), every answer
+	 * still fits the client's 512 octets: truncated when needed. */
+	const struct sockaddr *from = (const struct sockaddr *)&g_client;
+	const uint8_t cc[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	static const char *const names[] = {"big.example.com.", "big2.example.com.",
+					    "mid.example.com.", "www.fat.example.com.",
+					    "www.fat2.example.com."};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		uint16_t type = i < 3 ? LDNS_RR_TYPE_TXT : LDNS_RR_TYPE_A;
+		ask_cookie(names[i], type, 512, cc, 8, from);
+		ck_assert_msg(R.len <= 512, "%s: %zu octets", names[i], R.len);
+		size_t cl;
+		ck_assert_ptr_nonnull(resp_cookie(&cl));
+		ck_assert_uint_eq(cl, 24);
+	}
+	/* mid.example.com. TXT (4 records of 113 octets) fits 512 without a
+	 * cookie but not with one and 512: truncated, not oversized */
+	ask_cookie("mid.example.com.", LDNS_RR_TYPE_TXT, 512, cc, 8, from);
+	ck_assert_uint_le(R.len, 512);
+}
+END_TEST
+
 static Suite *answer_suite(void)
 {
 	Suite *s = suite_create("answer");
@@ -1242,6 +1423,13 @@ static Suite *answer_suite(void)
 	tcase_add_test(t, classes_and_meta_types);
 	tcase_add_test(t, header_bits);
 	tcase_add_test(t, answer_in_place);
+	suite_add_tcase(s, t);
+
+	t = tcase_create("cookies");
+	tcase_add_checked_fixture(t, cookies_on, cookies_off);
+	tcase_add_test(t, cookie_learned_and_returned);
+	tcase_add_test(t, cookie_formerr_and_off);
+	tcase_add_test(t, cookie_counts_in_udp_size);
 	suite_add_tcase(s, t);
 
 	/* Bugs these tests found in src/ (fixed since): see each test's comment. */

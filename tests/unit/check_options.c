@@ -346,6 +346,23 @@ START_TEST(unexpected_argument)
 }
 END_TEST
 
+START_TEST(cookie_flags)
+{
+	ck_assert_int_eq(parse(NULL), OPTIONS_OK);
+	ck_assert_ptr_null(O.cookie_secret);
+	ck_assert_ptr_null(O.cookie_secret_file);
+	ck_assert_int_eq(parse("--cookie-secret", "000102030405060708090a0b0c0d0e0f", NULL),
+			 OPTIONS_OK);
+	ck_assert_str_eq(O.cookie_secret, "000102030405060708090a0b0c0d0e0f");
+	assert_error(parse("--cookie-secret", "0001", NULL), "--cookie-secret");
+	ck_assert_int_eq(parse("--cookie-secret-file", "/etc/shoal/cookie", NULL), OPTIONS_OK);
+	ck_assert_str_eq(O.cookie_secret_file, "/etc/shoal/cookie");
+	assert_error(parse("--cookie-secret", "000102030405060708090a0b0c0d0e0f",
+			   "--cookie-secret-file", "/x", NULL),
+		     "--cookie-secret-file");
+}
+END_TEST
+
 START_TEST(help_and_version)
 {
 	/* what they print goes to stdout: catch it in a file */
@@ -409,6 +426,7 @@ static Suite *options_suite(void)
 	tcase_add_test(t, unknown_short_flag);
 	tcase_add_test(t, missing_argument);
 	tcase_add_test(t, unexpected_argument);
+	tcase_add_test(t, cookie_flags);
 	tcase_add_test(t, help_and_version);
 	tcase_add_test(t, steering_flags);
 	tcase_add_test(t, steering_rejected);

@@ -436,15 +436,16 @@ START_TEST(opt_option_lengths)
 	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
 	/* a good option followed by a short one */
 	std_query(&w, 1);
-	opt(&w, 1232, 0, 0, 0, "\0\x0a\0\x02" "xy" "\0\3\0\x05" "ab", 12);
+	opt(&w, 1232, 0, 0, 0, "\0\x0c\0\x02" "xy" "\0\3\0\x05" "ab", 12);
 	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
 	/* a good option followed by one stray octet */
 	std_query(&w, 1);
-	opt(&w, 1232, 0, 0, 0, "\0\x0a\0\x02" "xy" "\0", 7);
+	opt(&w, 1232, 0, 0, 0, "\0\x0c\0\x02" "xy" "\0", 7);
 	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
-	/* exact: two empty options */
+	/* exact: two empty options (padding, RFC 7830; keepalive, RFC 7828;
+	 * not COOKIE: an empty one is malformed, see opt_cookie) */
 	std_query(&w, 1);
-	opt(&w, 1232, 0, 0, 0, "\0\x0a\0\0\0\x0b\0\0", 8);
+	opt(&w, 1232, 0, 0, 0, "\0\x0c\0\0\0\x0b\0\0", 8);
 	ck_assert_int_eq(parse(&q, &w), QUERY_OK);
 	ck_assert(!q.edns_nsid);
 }
@@ -469,6 +470,54 @@ START_TEST(opt_nsid)
 	opt(&w, 1232, 0, 0, 0, "\0\x0a\0\x08" "abcdefgh", 12);
 	ck_assert_int_eq(parse(&q, &w), QUERY_OK);
 	ck_assert(!q.edns_nsid);
+}
+END_TEST
+
+START_TEST(opt_cookie)
+{
+	/* RFC 7873 §5.2.2: a client cookie of 8 octets, optionally a server
+	 * cookie of 8 to 32: every other total length is FORMERR. */
+	uint8_t body[4 + 48];
+	for (unsigned len = 0; len <= 48; len++) {
+		struct wb w;
+		struct query q;
+		body[0] = 0;
+		body[1] = 10;
+		body[2] = 0;
+		body[3] = (uint8_t)len;
+		for (unsigned i = 0; i < len; i++)
+			body[4 + i] = (uint8_t)(0xa0 + i);
+		std_query(&w, 1);
+		opt(&w, 1232, 0, 0, 0, (const char *)body, 4 + len);
+		bool good = len == 8 || (len >= 16 && len <= 40);
+		enum query_status st = parse(&q, &w);
+		ck_assert_msg(st == (good ? QUERY_OK : QUERY_FORMERR), "cookie of %u octets: %d",
+			      len, st);
+		if (good) {
+			ck_assert_uint_eq(q.cookie_len, len);
+			ck_assert_mem_eq(q.cookie, body + 4, len);
+		}
+		ck_assert(q.addr == NULL);
+	}
+}
+END_TEST
+
+START_TEST(opt_cookie_first_counts)
+{
+	/* Two COOKIE options: the first is the one answered; the second is
+	 * not looked at (only framed). */
+	struct wb w;
+	struct query q;
+	std_query(&w, 1);
+	opt(&w, 1232, 0, 0, 0, "\0\x0a\0\x08" "abcdefgh" "\0\x0a\0\x08" "ijklmnop", 24);
+	ck_assert_int_eq(parse(&q, &w), QUERY_OK);
+	ck_assert_uint_eq(q.cookie_len, 8);
+	ck_assert_mem_eq(q.cookie, "abcdefgh", 8);
+	/* and the struct reused without a cookie has none */
+	std_query(&w, 1);
+	opt(&w, 1232, 0, 0, 0, "\0\3\0\0", 4);
+	ck_assert_int_eq(parse(&q, &w), QUERY_OK);
+	ck_assert_uint_eq(q.cookie_len, 0);
 }
 END_TEST
 
@@ -537,6 +586,8 @@ static Suite *query_suite(void)
 	tcase_add_test(t, opt_owner_not_root_is_formerr);
 	tcase_add_test(t, opt_option_lengths);
 	tcase_add_test(t, opt_nsid);
+	tcase_add_test(t, opt_cookie);
+	tcase_add_test(t, opt_cookie_first_counts);
 	tcase_add_test(t, opt_state_reset_between_queries);
 	tcase_add_test(t, ldns_built_query_parses);
 	suite_add_tcase(s, t);

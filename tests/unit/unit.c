@@ -183,7 +183,7 @@ size_t ut_query_wire(const struct ut_q *spec, uint8_t *buf, size_t size)
 	size_t len = 0;
 	ck_assert_int_eq(ldns_pkt2wire(&w, p, &len), LDNS_STATUS_OK);
 	ldns_pkt_free(p);
-	ck_assert_uint_le(len + 32, size);
+	ck_assert_uint_le(len + 32 + 4 + spec->cookie_len, size);
 	memcpy(buf, w, len);
 	free(w);
 	if (spec->edns) {
@@ -196,12 +196,19 @@ size_t ut_query_wire(const struct ut_q *spec, uint8_t *buf, size_t size)
 		o[6] = spec->edns_version;
 		o[7] = spec->do_bit ? 0x80 : 0;
 		o[8] = 0;
-		put16(o + 9, spec->nsid ? 4 : 0);
+		put16(o + 9, (uint16_t)((spec->nsid ? 4 : 0) +
+					(spec->cookie_len ? 4 + spec->cookie_len : 0)));
 		len += 11;
 		if (spec->nsid) {
-			put16(o + 11, EDNS_OPT_NSID);
-			put16(o + 13, 0);
+			put16(buf + len, EDNS_OPT_NSID);
+			put16(buf + len + 2, 0);
 			len += 4;
+		}
+		if (spec->cookie_len) {
+			put16(buf + len, EDNS_OPT_COOKIE);
+			put16(buf + len + 2, spec->cookie_len);
+			memcpy(buf + len + 4, spec->cookie, spec->cookie_len);
+			len += 4u + spec->cookie_len;
 		}
 		put16(buf + 10, (uint16_t)(((buf[10] << 8) | buf[11]) + 1));
 	}

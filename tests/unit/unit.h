@@ -97,6 +97,8 @@ struct ut_q {
 	uint8_t edns_version;
 	bool do_bit;
 	bool nsid;	       /* an empty NSID option (RFC 5001 §2.1) */
+	const uint8_t *cookie; /* a COOKIE option (RFC 7873) of cookie_len octets, after NSID */
+	uint8_t cookie_len;    /* 0: none */
 };
 
 /** Build the wire form of a query. \return its length; asserts. */

@@ -1,0 +1,233 @@
+/*
+ * check_cookie.c - DNS cookies (RFC 7873, RFC 9018) end to end: `dig
+ * +cookie` learns a server cookie and is answered with it; with a known
+ * --cookie-secret every cookie the server hands out is the RFC 9018 one
+ * computed here independently (libsodium's SipHash-2-4), young valid
+ * cookies are echoed, old ones renewed, forged ones replaced, malformed
+ * ones FORMERR, over UDP and TCP.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static const char *repo_zones(void)
+{
+	static char path[PATH_MAX];
+	ck_assert_int_eq(harness_srcpath(path, sizeof(path), "zones"), 0);
+	return path;
+}
+
+static void start_or_fail(struct harness_server *srv, const char *const *extra)
+{
+	int rc = harness_shoal_start(srv, repo_zones(), extra);
+	if (rc != 0)
+		harness_server_dump_log(srv, stderr, 0);
+	ck_assert_msg(rc == 0, "shoal did not start: %s", harness_start_strerror(rc, srv));
+}
+
+static void run(const char *cmd, char *out, size_t size)
+{
+	FILE *p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	size_t n = fread(out, 1, size - 1, p);
+	out[n] = 0;
+	ck_assert_int_eq(pclose(p), 0);
+}
+
+static const char *dig_path(void)
+{
+	static const char *const c[] = {"/usr/bin/dig", "/usr/local/bin/dig", NULL};
+	for (int i = 0; c[i]; i++)
+		if (access(c[i], X_OK) == 0)
+			return c[i];
+	return NULL;
+}
+
+START_TEST(test_dig_cookie)
+{
+	const char *dig = dig_path();
+	ck_assert_msg(dig != NULL, "dig is not installed (scripts/deps installs bind9-dnsutils)");
+	struct harness_server srv = {0};
+	start_or_fail(&srv, NULL);
+	char cmd[512], out[8192], cookie[128];
+	snprintf(cmd, sizeof(cmd), "%s @127.0.0.1 -p %u +cookie +norec +time=2 +tries=1 "
+		 "www.example.com A", dig, srv.port);
+	run(cmd, out, sizeof(out));
+	const char *c = strstr(out, "; COOKIE: ");
+	ck_assert_msg(c != NULL, "no COOKIE in:\n%s", out);
+	ck_assert_int_eq(sscanf(c, "; COOKIE: %127[0-9a-f]", cookie), 1);
+	/* 8 octets of client cookie, 16 of server cookie: Version 1,
+	 * Reserved 0, a timestamp of now (RFC 9018 §4) */
+	ck_assert_uint_eq(strlen(cookie), 48);
+	ck_assert_msg(strncmp(cookie + 16, "01000000", 8) == 0, "%s", cookie);
+	unsigned long ts = strtoul((char[9]){cookie[24], cookie[25], cookie[26], cookie[27],
+					     cookie[28], cookie[29], cookie[30], cookie[31], 0},
+				   NULL, 16);
+	long skew = (long)ts - (long)time(NULL);
+	ck_assert_msg(skew > -60 && skew < 60, "timestamp %lu", ts);
+	ck_assert_msg(strstr(c, "(good)") != NULL, "dig did not see its client cookie: %s", out);
+	ck_assert(strstr(out, "status: NOERROR") != NULL);
+
+	/* the second query with the returned cookie: answered, and the
+	 * same cookie back (young: RFC 9018 §4.3) */
+	snprintf(cmd, sizeof(cmd), "%s @127.0.0.1 -p %u +cookie=%s +norec +time=2 +tries=1 "
+		 "www.example.com A", dig, srv.port, cookie);
+	run(cmd, out, sizeof(out));
+	ck_assert_msg(strstr(out, "status: NOERROR") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "ANSWER: 2") != NULL, "%s", out);
+	c = strstr(out, "; COOKIE: ");
+	ck_assert_ptr_nonnull(c);
+	ck_assert_msg(strncmp(c + 10, cookie, 48) == 0, "%s", out);
+	ck_assert(strstr(c, "(good)") != NULL);
+	harness_server_cleanup(&srv);
+}
+END_TEST
+
+/* ---- raw queries with known secrets ---- */
+
+#define QNAME "\3www\7example\3com"
+
+static const uint8_t CLIENT[8] = {0xc0, 0x01, 0xc0, 0x02, 0xc0, 0x03, 0xc0, 0x04};
+
+/* RFC 9018 §4.4, computed here with libsodium directly, for 127.0.0.1. */
+static void make(uint8_t out[24], const uint8_t secret[16], uint32_t ts)
+{
+	uint8_t in[20];
+	memcpy(out, CLIENT, 8);
+	out[8] = 1;
+	out[9] = out[10] = out[11] = 0;
+	out[12] = (uint8_t)(ts >> 24);
+	out[13] = (uint8_t)(ts >> 16);
+	out[14] = (uint8_t)(ts >> 8);
+	out[15] = (uint8_t)ts;
+	memcpy(in, out, 16);
+	inet_pton(AF_INET, "127.0.0.1", in + 16);
+	crypto_shorthash_siphash24(out + 16, in, sizeof(in), secret);
+}
+
+static uint32_t ts_of(const uint8_t c[24])
+{
+	return (uint32_t)c[12] << 24 | (uint32_t)c[13] << 16 | (uint32_t)c[14] << 8 | c[15];
+}
+
+/* Ask www.example.com. A with a COOKIE of cl octets; the reply's rcode
+ * and cookie (24 octets, zeroed if none). \return 0 or -ETIMEDOUT */
+static int ask(uint16_t port, enum harness_transport tr, const uint8_t *cookie, size_t cl,
+	       int timeout_ms, unsigned *rcode, uint8_t got[24])
+{
+	uint8_t q[128];
+	static const uint8_t hdr[12] = {0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1};
+	memcpy(q, hdr, 12);
+	memcpy(q + 12, QNAME, 17);
+	memcpy(q + 29, "\0\1\0\1", 4);
+	uint8_t opt[11] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, (uint8_t)(4 + cl)};
+	memcpy(q + 33, opt, 11);
+	uint8_t oh[4] = {0, 10, 0, (uint8_t)cl};
+	memcpy(q + 44, oh, 4);
+	memcpy(q + 48, cookie, cl);
+	uint8_t *r = NULL;
+	size_t rl = 0;
+	memset(got, 0, 24);
+	int rc = harness_send_raw("127.0.0.1", port, tr, q, 48 + cl, timeout_ms, &r, &rl);
+	if (rc < 0)
+		return rc;
+	ck_assert_uint_ge(rl, 12);
+	*rcode = r[3] & 0x0f;
+	if (rl >= 28 && memcmp(r + rl - 28, "\0\x0a\0\x18", 4) == 0)
+		memcpy(got, r + rl - 24, 24);
+	free(r);
+	return 0;
+}
+
+static void hexs(const char *h, uint8_t out[16])
+{
+	for (int i = 0; i < 16; i++) {
+		unsigned v;
+		ck_assert_int_eq(sscanf(h + 2 * i, "%2x", &v), 1);
+		out[i] = (uint8_t)v;
+	}
+}
+
+#define S1 "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+#define S2 "00112233445566778899aabbccddeeff"
+#define S0 "ffeeddccbbaa99887766554433221100"
+
+START_TEST(test_known_secret)
+{
+	uint8_t s1[16], c[24], got[24], want[24];
+	unsigned rcode;
+	hexs(S1, s1);
+	const char *extra[] = {"--cookie-secret", S1, NULL};
+	struct harness_server srv = {0};
+	start_or_fail(&srv, extra);
+	uint32_t now = (uint32_t)time(NULL);
+
+	/* only a client cookie: ours is exactly RFC 9018's */
+	ck_assert_int_eq(ask(srv.port, HARNESS_UDP, CLIENT, 8, 0, &rcode, got), 0);
+	ck_assert_uint_eq(rcode, 0);
+	make(want, s1, ts_of(got));
+	ck_assert_mem_eq(got, want, 24);
+	ck_assert_int_le(ts_of(got) - now + 5, 10); /* within 5 s of now */
+
+	enum harness_transport tr[2] = {HARNESS_UDP, HARNESS_TCP};
+	for (int t = 0; t < 2; t++) {
+		/* valid, 10 minutes old: echoed as it is (it was checked:
+		 * a cookie the server did not accept would be replaced by
+		 * one of now) */
+		make(c, s1, now - 600);
+		ck_assert_int_eq(ask(srv.port, tr[t], c, 24, 0, &rcode, got), 0);
+		ck_assert_uint_eq(rcode, 0);
+		ck_assert_mem_eq(got, c, 24);
+		/* valid, 40 minutes old: renewed */
+		make(c, s1, now - 2400);
+		ck_assert_int_eq(ask(srv.port, tr[t], c, 24, 0, &rcode, got), 0);
+		ck_assert_uint_eq(rcode, 0);
+		ck_assert_int_le(ts_of(got) - now + 5, 10);
+		make(want, s1, ts_of(got));
+		ck_assert_mem_eq(got, want, 24);
+		/* forged hash: answered, with a cookie of now */
+		make(c, s1, now - 600);
+		c[23] ^= 0x40;
+		ck_assert_int_eq(ask(srv.port, tr[t], c, 24, 0, &rcode, got), 0);
+		ck_assert_uint_eq(rcode, 0);
+		ck_assert_int_le(ts_of(got) - now + 5, 10);
+		/* RFC 7873 §5.2.2: malformed lengths are FORMERR */
+		ck_assert_int_eq(ask(srv.port, tr[t], c, 12, 0, &rcode, got), 0);
+		ck_assert_uint_eq(rcode, 1);
+		ck_assert_int_eq(ask(srv.port, tr[t], c, 7, 0, &rcode, got), 0);
+		ck_assert_uint_eq(rcode, 1);
+	}
+	harness_server_cleanup(&srv);
+}
+END_TEST
+
+int main(void)
+{
+	if (!harness_shoal_bin()) {
+		fprintf(stderr, "SHOAL_BIN is not set\n");
+		return 1;
+	}
+	if (sodium_init() < 0)
+		return 1;
+	Suite *s = suite_create("cookie");
+	TCase *tc = tcase_create("cookie");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_dig_cookie);
+	tcase_add_test(tc, test_known_secret);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
