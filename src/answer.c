@@ -14,6 +14,8 @@ struct actx {
 	const struct query *q;
 	struct resp *r;
 	uint8_t rcode;
+	uint8_t kind;	 /* enum answer_kind, for rate limiting */
+	uint64_t kname;	 /* the name it is keyed on, for the kinds not keyed on the question */
 	/* the name being answered: the question, then CNAME/DNAME targets */
 	const uint8_t *name;
 	const struct dname_split *split;
@@ -52,11 +54,20 @@ static bool put_or_tc(struct actx *a, enum resp_section sec, struct owner o,
 static void negative(struct actx *a, const struct zone *z, uint8_t rcode)
 {
 	a->rcode = rcode;
+	if (rcode == RCODE_NXDOMAIN) {
+		/* Random names under one zone are one flood (RRL). */
+		a->kind = ANSWER_NXDOMAIN;
+		a->kname = z->apex_node->hash;
+	} else {
+		a->kind = ANSWER_NODATA;
+	}
 	put_or_tc(a, SEC_AUTHORITY, owner_at(a, z->apex, z->apex_labels), &z->neg_soa);
 }
 
 static void referral(struct actx *a, const struct node *cut)
 {
+	a->kind = ANSWER_REFERRAL;
+	a->kname = cut->hash;
 	if (!put_or_tc(a, SEC_AUTHORITY, owner_at(a, cut->name, cut->labels),
 		       node_rrset(cut, RRTYPE_NS)))
 		return;
@@ -212,6 +223,11 @@ static void answer_in(struct actx *a)
 			next = answer_node(a, z, n);
 		} else if (n->wildcard) {
 			next = answer_node(a, z, n->wildcard);
+			/* Every name the wildcard covers is one flood (RRL):
+			 * keyed on its closest encloser; it stays so through a
+			 * CNAME chain, unless the chain ends in NXDOMAIN. */
+			a->kind = ANSWER_WILDCARD;
+			a->kname = n->hash;
 		} else {
 			negative(a, z, RCODE_NXDOMAIN);
 			return;
@@ -336,6 +352,35 @@ size_t answer_query(const struct answer_cfg *cfg, const struct zonedb *db, const
 		info->tc = resp_tc(&r);
 		info->aa = (buf[2] & 0x04) != 0;
 		info->cookie_ok = cookie_ok;
+		info->opt_len = (uint16_t)opt_len;
+		/* As found; answer_kind() completes them, only when asked. */
+		info->kind = a.kind;
+		info->name = a.kname;
 	}
 	return resp_finish(&r);
+}
+
+enum answer_kind answer_kind(const struct query *q, const struct answer_info *info,
+			     uint64_t *name)
+{
+	if (info->rcode != RCODE_NOERROR && info->rcode != RCODE_NXDOMAIN) {
+		*name = 0; /* one key per network, whatever the name */
+		return ANSWER_ERROR;
+	}
+	*name = info->kind <= ANSWER_NODATA ? q->split.hash[0] : info->name;
+	return (enum answer_kind)info->kind;
+}
+
+size_t answer_slip(const struct query *q, const struct answer_info *info, uint8_t *buf,
+		   size_t len)
+{
+	size_t qend = DNS_HEADER_LEN + (q->has_question ? q->qname_len + 4u : 0u);
+	size_t opt = info->opt_len;
+	/* The OPT is the last record written; the header and question stay
+	 * where they are, so it moves down over the sections. */
+	memmove(buf + qend, buf + len - opt, opt);
+	buf[2] |= 0x02; /* TC: ask again over TCP (RFC 1035 §4.2.1) */
+	memset(buf + 6, 0, 6);
+	buf[11] = opt ? 1 : 0;
+	return qend + opt;
 }

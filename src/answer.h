@@ -23,21 +23,43 @@
  * chains than this are misconfiguration, and each link costs a lookup. */
 #define CHAIN_MAX 12
 
+struct rrl;
+
 struct answer_cfg {
 	uint16_t edns_size;	   /* our UDP payload size, advertised in OPT */
 	bool cookies;		   /* answer COOKIE options (RFC 7873) with cookie_keys_current() */
+	struct rrl *rrl;	   /* response rate limiting of UDP answers; NULL: off */
 	const uint8_t *nsid;	   /* RFC 5001 payload, NULL: not configured */
 	uint16_t nsid_len;
 	const char *version;	   /* version.bind / version.server TXT; NULL: hidden */
 	const char *identity;	   /* id.server / hostname.bind TXT; NULL: hidden */
 };
 
-/** What happened, for statistics. */
+/** Kinds of answers, as response rate limiting tells them apart (BIND's
+ * and Knot's RRL classes): a flood of one kind for many names under one
+ * zone or wildcard counts as one flood. */
+enum answer_kind {
+	ANSWER_POSITIVE = 0, /* data for the question: keyed on the question name */
+	ANSWER_NODATA,	     /* NOERROR, no data: keyed on the question name */
+	ANSWER_NXDOMAIN,     /* keyed on the zone's apex */
+	ANSWER_REFERRAL,     /* keyed on the zone cut */
+	ANSWER_WILDCARD,     /* synthesized from a wildcard: keyed on its closest encloser */
+	ANSWER_ERROR,	     /* FORMERR, REFUSED, NOTIMP, ...: one key per client network */
+	ANSWER_KINDS
+};
+
+/** What happened, for statistics and rate limiting. */
 struct answer_info {
 	uint8_t rcode;	 /* full (extended) rcode */
 	bool tc;
 	bool aa;
 	bool cookie_ok;	 /* the query's server cookie was ours and valid */
+	uint16_t opt_len; /* octets of the OPT record at the end of the response, 0: none */
+	/* Raw material for answer_kind(), which alone reads them: left as
+	 * the algorithm found them, so a server without rate limiting pays
+	 * nothing to complete them. */
+	uint8_t kind;
+	uint64_t name;
 };
 
 /**
@@ -51,5 +73,26 @@ struct answer_info {
  */
 size_t answer_query(const struct answer_cfg *cfg, const struct zonedb *db, const struct query *q,
 		    enum query_status st, uint8_t *buf, size_t bufsize, struct answer_info *info);
+
+/**
+ * The kind of an answer answer_query gave, for rate limiting.
+ * \param[out] name  the hash of the name it is keyed on: the question for
+ *                   POSITIVE and NODATA, the zone apex for NXDOMAIN, the
+ *                   cut for REFERRAL, the closest encloser for WILDCARD, 0
+ *                   for ERROR
+ */
+enum answer_kind answer_kind(const struct query *q, const struct answer_info *info,
+			     uint64_t *name);
+
+/**
+ * Turn a response built by answer_query into a "slipped" one for rate
+ * limiting: the header (TC=1, no answer, authority or additional records)
+ * and question, and the OPT record answer_query wrote, if any (with its
+ * cookie: a client that returns it is exempt from rate limiting).
+ * \param len  the length answer_query returned (> 0)
+ * \return the new length
+ */
+size_t answer_slip(const struct query *q, const struct answer_info *info, uint8_t *buf,
+		   size_t len);
 
 #endif

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "options.h"
+#include "rrl.h"
 #include "server.h"
 #include "stats.h"
 #include "zonedb.h"
@@ -166,14 +167,31 @@ static void replace_finish(struct server *srv, int pidfd, pid_t pid)
 	server_steer(srv, false);
 }
 
-/* DNS cookies: the secret, before the workers start.
- * \return 0 or -1 (err filled) */
+/* DNS cookies and response rate limiting: the cookie secret and the RRL
+ * table, both before the workers start. \return 0 or -1 (err filled) */
 static int setup_hardening(struct answer_cfg *acfg, const struct options *opt, char *err,
 			   size_t errsize)
 {
 	if (cookie_setup(opt, err, errsize) < 0)
 		return -1;
 	acfg->cookies = true;
+	if (opt->rrl_rate == 0)
+		return 0;
+	struct rrl_cfg rc = {.rate = opt->rrl_rate,
+			     .slip = opt->rrl_slip,
+			     .window = opt->rrl_window,
+			     .size = opt->rrl_table_size,
+			     .v4_prefix = opt->rrl_v4_prefix,
+			     .v6_prefix = opt->rrl_v6_prefix};
+	acfg->rrl = rrl_new(&rc);
+	if (!acfg->rrl) {
+		snprintf(err, errsize, "--rrl-table-size %zu: out of memory", opt->rrl_table_size);
+		return -1;
+	}
+	log_info("response rate limiting: %u/s per bucket, slip %u, window %u s, %zu buckets "
+		 "(%zu KiB)",
+		 opt->rrl_rate, opt->rrl_slip, opt->rrl_window, rrl_buckets(acfg->rrl),
+		 rrl_bytes(acfg->rrl) / 1024);
 	return 0;
 }
 
@@ -350,6 +368,7 @@ out:
 	}
 	zonedb_free(db);
 	stats_log_summary(srv.stats, srv.nstats);
+	rrl_free(srv.acfg.rrl);
 	cookie_keys_free();
 	free(srv.udp);
 	free(srv.tcp);

@@ -13,6 +13,7 @@
 #include "cookie.h"
 #include "log.h"
 #include "query.h"
+#include "rrl.h"
 #include <ldns/util.h>
 
 void options_usage(FILE *f)
@@ -52,7 +53,18 @@ void options_usage(FILE *f)
 		"      --cpu-affinity       pin worker i to the i-th CPU this process may use\n"
 		"      --replace PID|FILE   take over the port from a running shoal (same user):\n"
 		"                           serve, then send it TERM; it drains its queues and exits\n"
-		"DNS cookies (RFC 7873, RFC 9018; always answered):\n"
+		"Response rate limiting (UDP only; off by default):\n"
+		"      --rrl-rate N         responses per second per client network, answer kind\n"
+		"                           and name (0: off, default)\n"
+		"      --rrl-slip N         send one limited response in N truncated (TC=1) so\n"
+		"                           real clients retry over TCP; 0: drop all (default 2)\n"
+		"      --rrl-window S       seconds of unused rate a bucket saves for a burst\n"
+		"                           (default 2)\n"
+		"      --rrl-table-size N   buckets, 8 octets each, rounded up to a power of two\n"
+		"                           (default 1048576: 8 MiB)\n"
+		"      --rrl-ipv4-prefix N  client network prefix length (default 24)\n"
+		"      --rrl-ipv6-prefix N  (default 56)\n"
+		"DNS cookies (RFC 7873, RFC 9018; always answered; a valid one exempts from RRL):\n"
 		"      --cookie-secret HEX  the 16-octet server secret as 32 hex digits\n"
 		"                           (default: random at start)\n"
 		"      --cookie-secret-file FILE  read the secret from FILE, again on HUP; the\n"
@@ -179,9 +191,63 @@ enum {
 	OPT_STEER,
 	OPT_CPU_AFFINITY,
 	OPT_REPLACE,
+	OPT_RRL_RATE,
+	OPT_RRL_SLIP,
+	OPT_RRL_WINDOW,
+	OPT_RRL_TABLE_SIZE,
+	OPT_RRL_V4_PREFIX,
+	OPT_RRL_V6_PREFIX,
 	OPT_COOKIE_SECRET,
 	OPT_COOKIE_SECRET_FILE,
 };
+
+static int parse_rrl(struct options *o, int c, const char *arg, char *err, size_t errsize)
+{
+	static const struct {
+		int c;
+		const char *name;
+		unsigned long min, max;
+	} lim[] = {
+		{OPT_RRL_RATE, "--rrl-rate", 0, RRL_RATE_MAX},
+		{OPT_RRL_SLIP, "--rrl-slip", 0, 100},
+		{OPT_RRL_WINDOW, "--rrl-window", 1, RRL_WINDOW_MAX},
+		{OPT_RRL_TABLE_SIZE, "--rrl-table-size", RRL_WAYS, RRL_SIZE_MAX},
+		{OPT_RRL_V4_PREFIX, "--rrl-ipv4-prefix", 0, 32},
+		{OPT_RRL_V6_PREFIX, "--rrl-ipv6-prefix", 0, 128},
+	};
+	unsigned long v = 0;
+	for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
+		if (lim[i].c != c)
+			continue;
+		if (parse_uint(arg, lim[i].min, lim[i].max, &v) < 0) {
+			snprintf(err, errsize, "%s %s: expected %lu to %lu", lim[i].name, arg,
+				 lim[i].min, lim[i].max);
+			return -1;
+		}
+		break;
+	}
+	switch (c) {
+	case OPT_RRL_RATE:
+		o->rrl_rate = (unsigned)v;
+		break;
+	case OPT_RRL_SLIP:
+		o->rrl_slip = (unsigned)v;
+		break;
+	case OPT_RRL_WINDOW:
+		o->rrl_window = (unsigned)v;
+		break;
+	case OPT_RRL_TABLE_SIZE:
+		o->rrl_table_size = v;
+		break;
+	case OPT_RRL_V4_PREFIX:
+		o->rrl_v4_prefix = (unsigned)v;
+		break;
+	default:
+		o->rrl_v6_prefix = (unsigned)v;
+		break;
+	}
+	return 0;
+}
 
 enum options_result options_parse(struct options *o, int argc, char **argv, char *err,
 				  size_t errsize)
@@ -211,6 +277,12 @@ enum options_result options_parse(struct options *o, int argc, char **argv, char
 		{"steer", required_argument, NULL, OPT_STEER},
 		{"cpu-affinity", no_argument, NULL, OPT_CPU_AFFINITY},
 		{"replace", required_argument, NULL, OPT_REPLACE},
+		{"rrl-rate", required_argument, NULL, OPT_RRL_RATE},
+		{"rrl-slip", required_argument, NULL, OPT_RRL_SLIP},
+		{"rrl-window", required_argument, NULL, OPT_RRL_WINDOW},
+		{"rrl-table-size", required_argument, NULL, OPT_RRL_TABLE_SIZE},
+		{"rrl-ipv4-prefix", required_argument, NULL, OPT_RRL_V4_PREFIX},
+		{"rrl-ipv6-prefix", required_argument, NULL, OPT_RRL_V6_PREFIX},
 		{"cookie-secret", required_argument, NULL, OPT_COOKIE_SECRET},
 		{"cookie-secret-file", required_argument, NULL, OPT_COOKIE_SECRET_FILE},
 		{"help", no_argument, NULL, 'h'},
@@ -228,6 +300,11 @@ enum options_result options_parse(struct options *o, int argc, char **argv, char
 	o->tcp_idle_ms = 10000;
 	o->tcp_max_conns = 1024;
 	o->log_level = LOG_LVL_INFO;
+	o->rrl_slip = 2;	/* as BIND and NSD */
+	o->rrl_window = 2;
+	o->rrl_table_size = 1u << 20;
+	o->rrl_v4_prefix = 24;	/* as BIND, NSD and Knot */
+	o->rrl_v6_prefix = 56;
 
 	opterr = 0;
 	optind = 0; /* 0: glibc reinitialises getopt fully, so a second call parses afresh */
@@ -374,6 +451,15 @@ enum options_result options_parse(struct options *o, int argc, char **argv, char
 				return OPTIONS_ERROR;
 			}
 			o->replace = optarg;
+			break;
+		case OPT_RRL_RATE:
+		case OPT_RRL_SLIP:
+		case OPT_RRL_WINDOW:
+		case OPT_RRL_TABLE_SIZE:
+		case OPT_RRL_V4_PREFIX:
+		case OPT_RRL_V6_PREFIX:
+			if (parse_rrl(o, c, optarg, err, errsize) < 0)
+				return OPTIONS_ERROR;
 			break;
 		case OPT_COOKIE_SECRET: {
 			uint8_t tmp[COOKIE_SECRET_LEN];

@@ -59,7 +59,12 @@ struct options {
 	bool steer_set;		/* --steer given (not the default) */
 	bool cpu_affinity;	/* pin worker i to the i-th CPU we may use */
 	const char *replace;	/* PID or pidfile of the shoal to take over from */
-	/* DNS cookies (cookie.h) */
+	/* Response rate limiting (rrl.h) and DNS cookies (cookie.h) */
+	unsigned rrl_rate;	/* responses/s per bucket; 0: off */
+	unsigned rrl_slip;
+	unsigned rrl_window;	/* seconds */
+	size_t rrl_table_size;	/* buckets */
+	unsigned rrl_v4_prefix, rrl_v6_prefix;
 	const char *cookie_secret;	/* 32 hex digits, or NULL */
 	const char *cookie_secret_file;	/* re-read on SIGHUP, or NULL */
 };

@@ -62,6 +62,11 @@ void stats_write_prometheus(FILE *f, const struct stats_worker *w, unsigned n)
 	PER_WORKER("truncated_total", "Responses with TC set.", truncated);
 	PER_WORKER("edns_total", "Queries with an OPT record.", edns);
 	PER_WORKER("send_errors_total", "Responses the kernel refused to send.", send_errors);
+	PER_WORKER("rrl_dropped_total", "UDP responses dropped by response rate limiting.",
+		   rrl_dropped);
+	PER_WORKER("rrl_slipped_total",
+		   "UDP responses sent truncated (TC=1, no records) by response rate limiting.",
+		   rrl_slipped);
 	fprintf(f, "# HELP shoal_tcp_connections_total TCP connections accepted.\n"
 		   "# TYPE shoal_tcp_connections_total counter\n");
 	for (unsigned i = 0; i < n; i++)

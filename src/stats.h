@@ -25,6 +25,8 @@ struct stats {
 	_Atomic uint64_t rcode[STATS_RCODES];
 	_Atomic uint64_t qtype[STATS_QTYPES];
 	_Atomic uint64_t send_errors;
+	_Atomic uint64_t rrl_dropped;	/* UDP responses dropped by rate limiting */
+	_Atomic uint64_t rrl_slipped;	/* ... sent truncated instead (slip) */
 } __attribute__((aligned(64)));
 
 enum stats_proto { STATS_UDP = 0, STATS_TCP = 1 };

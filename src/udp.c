@@ -10,6 +10,7 @@
 #include "answer.h"
 #include "log.h"
 #include "query.h"
+#include "rrl.h"
 #include "server.h"
 #include "stats.h"
 #include "zonedb.h"
@@ -62,6 +63,7 @@ void *udp_worker_run(void *arg)
 	struct iovec iov_in[UDP_BATCH], iov_out[UDP_BATCH];
 	struct query q;
 	struct log_limiter lim = {0};
+	uint64_t rrl_slip = 0; /* this thread's random state for RRL slips */
 
 	/* Allocated once; nothing on this path allocates per query except
 	 * ldns's parse of the question name. */
@@ -123,6 +125,12 @@ void *udp_worker_run(void *arg)
 			if (len == 0) {
 				stats_add(&st->dropped, 1);
 				continue;
+			}
+			/* Off (NULL) unless --rrl-rate: one predictable branch. */
+			if (__builtin_expect(srv->acfg.rrl != NULL, 0)) {
+				len = rrl_udp(srv->acfg.rrl, &rrl_slip, &q, &info, data, len, q.addr, st);
+				if (len == 0)
+					continue;
 			}
 			if (q.has_question)
 				stats_add(&st->qtype[stats_qtype_index(q.qtype)], 1);

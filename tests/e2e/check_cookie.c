@@ -4,7 +4,8 @@
  * --cookie-secret every cookie the server hands out is the RFC 9018 one
  * computed here independently (libsodium's SipHash-2-4), young valid
  * cookies are echoed, old ones renewed, forged ones replaced, malformed
- * ones FORMERR, over UDP and TCP.
+ * ones FORMERR, over UDP and TCP; --cookie-secret-file is re-read on
+ * SIGHUP and the previous secret keeps its clients exempt from RRL.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -211,6 +212,96 @@ START_TEST(test_known_secret)
 }
 END_TEST
 
+static void write_secret(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "%s\n", text);
+	fclose(f);
+	chmod(path, 0644); /* read again after the privilege drop */
+}
+
+static void wait_log(struct harness_server *srv, const char *what, int nth)
+{
+	for (int i = 0; i < 100; i++) {
+		char *log = harness_server_log_tail(srv, 65536);
+		int seen = 0;
+		for (const char *p = log; (p = strstr(p, what)) != NULL; p++)
+			seen++;
+		free(log);
+		if (seen >= nth)
+			return;
+		usleep(50 * 1000);
+	}
+	harness_server_dump_log(srv, stderr, 0);
+	ck_abort_msg("no '%s' in the log", what);
+}
+
+START_TEST(test_rotation_keeps_previous)
+{
+	uint8_t s0[16], s1[16], s2[16], c[24], got[24];
+	unsigned rcode;
+	hexs(S0, s0);
+	hexs(S1, s1);
+	hexs(S2, s2);
+	char dir[PATH_MAX], file[PATH_MAX + 16];
+	ck_assert_int_eq(harness_tmpdir(dir, sizeof(dir), "cookie"), 0);
+	chmod(dir, 0755);
+	snprintf(file, sizeof(file), "%s/secret", dir);
+	write_secret(file, S1);
+	/* RRL at 1 a second, no slip: only exempt clients get through */
+	const char *extra[] = {"--cookie-secret-file", file, "--rrl-rate", "1", "--rrl-window", "1",
+			       "--rrl-slip", "0", NULL};
+	struct harness_server srv = {0};
+	start_or_fail(&srv, extra);
+	uint32_t now = (uint32_t)time(NULL);
+
+	make(c, s1, now - 60);
+	ck_assert_int_eq(ask(srv.port, HARNESS_UDP, c, 24, 0, &rcode, got), 0);
+	ck_assert_mem_eq(got, c, 24);
+
+	write_secret(file, S2);
+	kill(srv.pid, SIGHUP);
+	wait_log(&srv, "cookie secret rotated", 1);
+
+	/* use up 127.0.0.0/24's bucket for www.example.com. */
+	int dropped = 0;
+	for (int i = 0; i < 10; i++)
+		if (ask(srv.port, HARNESS_UDP, c, 8, 300, &rcode, got) == -ETIMEDOUT)
+			dropped++;
+	ck_assert_int_ge(dropped, 5);
+	/* the previous secret's cookie: valid, so exempt; renewed with S2 */
+	make(c, s1, now - 60);
+	for (int i = 0; i < 5; i++) {
+		ck_assert_int_eq(ask(srv.port, HARNESS_UDP, c, 24, 0, &rcode, got), 0);
+		uint8_t want[24];
+		make(want, s2, ts_of(got));
+		ck_assert_mem_eq(got, want, 24);
+	}
+	/* the current secret's: exempt, echoed */
+	make(c, s2, now - 60);
+	ck_assert_int_eq(ask(srv.port, HARNESS_UDP, c, 24, 0, &rcode, got), 0);
+	ck_assert_mem_eq(got, c, 24);
+	/* a secret never configured: not exempt, dropped (the bucket is
+	 * emptied again first: it gains one response a second) */
+	for (int i = 0; i < 10; i++)
+		if (ask(srv.port, HARNESS_UDP, c, 8, 300, &rcode, got) == -ETIMEDOUT)
+			break;
+	make(c, s0, now - 60);
+	ck_assert_int_eq(ask(srv.port, HARNESS_UDP, c, 24, 300, &rcode, got), -ETIMEDOUT);
+
+	/* an unreadable secret on reload: the keys stay */
+	write_secret(file, "not hex");
+	kill(srv.pid, SIGHUP);
+	wait_log(&srv, "the cookie secret stays as it was", 1);
+	make(c, s2, now - 60);
+	ck_assert_int_eq(ask(srv.port, HARNESS_UDP, c, 24, 0, &rcode, got), 0);
+	ck_assert_mem_eq(got, c, 24);
+	harness_server_cleanup(&srv);
+	harness_rmtree(dir);
+}
+END_TEST
+
 int main(void)
 {
 	if (!harness_shoal_bin()) {
@@ -224,6 +315,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_dig_cookie);
 	tcase_add_test(tc, test_known_secret);
+	tcase_add_test(tc, test_rotation_keeps_previous);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -1180,7 +1180,100 @@ START_TEST(small_buffer_limits_response)
 }
 END_TEST
 
-/* ================================================================ cookies */
+/* ================================================================ rate-limit kinds, slip, cookies */
+
+struct kind {
+	enum answer_kind kind;
+	uint64_t name;
+};
+
+/* The RRL kind of the answer to a UDP question without EDNS. */
+static struct kind kind_of(const char *name, uint16_t type)
+{
+	struct query q;
+	uint8_t w[512];
+	struct ut_q spec = {.name = name, .type = type, .id = 4242};
+	size_t len = ut_query_wire(&spec, w, sizeof(w));
+	ask_wire(w, len, false);
+	ck_assert_int_eq(query_parse(&q, w, len, false), R.st);
+	struct kind k;
+	k.kind = answer_kind(&q, &R.info, &k.name);
+	return k;
+}
+
+START_TEST(rrl_kinds)
+{
+	/* BIND's and Knot's RRL classes: a flood of one kind for many names
+	 * under one zone or wildcard must be one key. */
+	struct kind a, b;
+	a = kind_of("www.example.com.", LDNS_RR_TYPE_A);
+	b = kind_of("www.example.com.", LDNS_RR_TYPE_AAAA);
+	ck_assert_int_eq(a.kind, ANSWER_POSITIVE);
+	ck_assert_int_eq(b.kind, ANSWER_POSITIVE);
+	ck_assert(a.name == b.name); /* keyed on the question name */
+	b = kind_of("alias.example.com.", LDNS_RR_TYPE_A);
+	ck_assert_int_eq(b.kind, ANSWER_POSITIVE);
+	ck_assert(a.name != b.name);
+
+	a = kind_of("www.example.com.", LDNS_RR_TYPE_MX);
+	ck_assert_int_eq(a.kind, ANSWER_NODATA);
+	b = kind_of("ns1.example.com.", LDNS_RR_TYPE_MX);
+	ck_assert_int_eq(b.kind, ANSWER_NODATA);
+	ck_assert(a.name != b.name);
+
+	/* NXDOMAIN: random names under a zone share the zone's key */
+	a = kind_of("random-1.example.com.", LDNS_RR_TYPE_A);
+	b = kind_of("x.y.random-2.example.com.", LDNS_RR_TYPE_TXT);
+	ck_assert_int_eq(a.kind, ANSWER_NXDOMAIN);
+	ck_assert_int_eq(b.kind, ANSWER_NXDOMAIN);
+	ck_assert(a.name == b.name);
+	b = kind_of("random-3.sub.example.com.", LDNS_RR_TYPE_A); /* another zone */
+	ck_assert_int_eq(b.kind, ANSWER_NXDOMAIN);
+	ck_assert(a.name != b.name);
+	b = kind_of("random-4.example.net.", LDNS_RR_TYPE_A);
+	ck_assert(a.name != b.name);
+	/* a CNAME into NXDOMAIN in another zone: that zone's key */
+	b = kind_of("tonetnx.example.com.", LDNS_RR_TYPE_A);
+	ck_assert_int_eq(b.kind, ANSWER_NXDOMAIN);
+	ck_assert(b.name == kind_of("random-5.example.net.", LDNS_RR_TYPE_A).name);
+
+	/* wildcard: every name it covers, data or NODATA, one key */
+	a = kind_of("r1.wild.example.com.", LDNS_RR_TYPE_A);
+	b = kind_of("r2.wild.example.com.", LDNS_RR_TYPE_MX);
+	ck_assert_int_eq(a.kind, ANSWER_WILDCARD);
+	ck_assert_int_eq(b.kind, ANSWER_WILDCARD);
+	ck_assert(a.name == b.name);
+	b = kind_of("r3.cw.example.com.", LDNS_RR_TYPE_A); /* wildcard CNAME, chased */
+	ck_assert_int_eq(b.kind, ANSWER_WILDCARD);
+	ck_assert(a.name != b.name);
+	b = kind_of("exists.wild.example.com.", LDNS_RR_TYPE_A); /* not the wildcard */
+	ck_assert_int_eq(b.kind, ANSWER_POSITIVE);
+
+	/* referral: every name under the cut, one key */
+	a = kind_of("www.deleg.example.com.", LDNS_RR_TYPE_A);
+	b = kind_of("deleg.example.com.", LDNS_RR_TYPE_NS);
+	ck_assert_int_eq(a.kind, ANSWER_REFERRAL);
+	ck_assert_int_eq(b.kind, ANSWER_REFERRAL);
+	ck_assert(a.name == b.name);
+	b = kind_of("x.nods.example.com.", LDNS_RR_TYPE_A);
+	ck_assert_int_eq(b.kind, ANSWER_REFERRAL);
+	ck_assert(a.name != b.name);
+
+	/* errors: one key per network, whatever the name */
+	a = kind_of("www.example.org.", LDNS_RR_TYPE_A); /* REFUSED */
+	ck_assert_int_eq(a.kind, ANSWER_ERROR);
+	ck_assert(a.name == 0);
+	b = kind_of("www.example.com.", LDNS_RR_TYPE_AXFR);
+	ck_assert_int_eq(b.kind, ANSWER_ERROR);
+	uint8_t formerr[12] = {0, 1, 0, 0, 0, 2}; /* QDCOUNT 2, nothing there */
+	struct query q;
+	ask_wire(formerr, sizeof(formerr), false);
+	ck_assert_int_eq(query_parse(&q, formerr, sizeof(formerr), false), QUERY_FORMERR);
+	ck_assert_uint_eq(R.info.rcode, RCODE_FORMERR);
+	ck_assert_uint_eq(answer_kind(&q, &R.info, &a.name), ANSWER_ERROR);
+	ck_assert(a.name == 0);
+}
+END_TEST
 
 /* A UDP query with EDNS and a COOKIE option of `cl` octets from `from`
  * (NULL: no address known, as a transport that did not set it). */
@@ -1356,6 +1449,49 @@ START_TEST(cookie_counts_in_udp_size)
 }
 END_TEST
 
+START_TEST(slip_response)
+{
+	const struct sockaddr *from = (const struct sockaddr *)&g_client;
+	const uint8_t cc[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	/* EDNS and a cookie: TC, the question, and the OPT with the cookie */
+	ask_cookie("Www.Example.com.", LDNS_RR_TYPE_TXT, 1232, cc, 8, from);
+	ck_assert_uint_eq(n_an(), 1);
+	uint8_t before[24];
+	size_t cl;
+	memcpy(before, resp_cookie(&cl), 24);
+	struct query q;
+	uint8_t wire[512];
+	struct ut_q spec = {.name = "Www.Example.com.", .type = LDNS_RR_TYPE_TXT, .id = 4343,
+			    .edns = true};
+	size_t qlen = ut_query_wire(&spec, wire, sizeof(wire));
+	ck_assert_int_eq(query_parse(&q, wire, qlen, false), QUERY_OK);
+	R.len = answer_slip(&q, &R.info, R.buf, R.len);
+	reply_clear();
+	ck_assert_int_eq(ldns_wire2pkt(&R.p, R.buf, R.len), LDNS_STATUS_OK);
+	ck_assert(tc());
+	ck_assert(aa());
+	ck_assert_int_eq(rcode(), LDNS_RCODE_NOERROR);
+	ck_assert_uint_eq(n_an() + n_ns(), 0);
+	ck_assert_uint_eq(R.buf[11], 1); /* only the OPT */
+	ck_assert_uint_eq(R.len, 12 + 17 + 4 + 11 + 4 + 24);
+	ck_assert_mem_eq(R.buf + 12, "\3Www\7Example\3com", 17);
+	ck_assert_mem_eq(resp_cookie(&cl), before, 24);
+
+	/* without EDNS: header and question only; NXDOMAIN stays NXDOMAIN */
+	ask("nothere.example.com.", LDNS_RR_TYPE_A);
+	spec = (struct ut_q){.name = "nothere.example.com.", .id = 4242};
+	qlen = ut_query_wire(&spec, wire, sizeof(wire));
+	ck_assert_int_eq(query_parse(&q, wire, qlen, false), QUERY_OK);
+	R.len = answer_slip(&q, &R.info, R.buf, R.len);
+	reply_clear();
+	ck_assert_int_eq(ldns_wire2pkt(&R.p, R.buf, R.len), LDNS_STATUS_OK);
+	ck_assert(tc());
+	ck_assert_int_eq(rcode(), LDNS_RCODE_NXDOMAIN);
+	ck_assert_uint_eq(R.len, 12 + 21 + 4);
+	ck_assert_uint_eq(n_an() + n_ns() + n_ar(), 0);
+}
+END_TEST
+
 static Suite *answer_suite(void)
 {
 	Suite *s = suite_create("answer");
@@ -1425,11 +1561,13 @@ static Suite *answer_suite(void)
 	tcase_add_test(t, answer_in_place);
 	suite_add_tcase(s, t);
 
-	t = tcase_create("cookies");
+	t = tcase_create("rrl_cookies");
 	tcase_add_checked_fixture(t, cookies_on, cookies_off);
+	tcase_add_test(t, rrl_kinds);
 	tcase_add_test(t, cookie_learned_and_returned);
 	tcase_add_test(t, cookie_formerr_and_off);
 	tcase_add_test(t, cookie_counts_in_udp_size);
+	tcase_add_test(t, slip_response);
 	suite_add_tcase(s, t);
 
 	/* Bugs these tests found in src/ (fixed since): see each test's comment. */

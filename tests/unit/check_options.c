@@ -346,11 +346,36 @@ START_TEST(unexpected_argument)
 }
 END_TEST
 
-START_TEST(cookie_flags)
+START_TEST(rrl_and_cookie_flags)
 {
+	/* off by default, with BIND's and NSD's other defaults */
 	ck_assert_int_eq(parse(NULL), OPTIONS_OK);
+	ck_assert_uint_eq(O.rrl_rate, 0);
+	ck_assert_uint_eq(O.rrl_slip, 2);
+	ck_assert_uint_eq(O.rrl_window, 2);
+	ck_assert_uint_eq(O.rrl_table_size, 1u << 20);
+	ck_assert_uint_eq(O.rrl_v4_prefix, 24);
+	ck_assert_uint_eq(O.rrl_v6_prefix, 56);
 	ck_assert_ptr_null(O.cookie_secret);
 	ck_assert_ptr_null(O.cookie_secret_file);
+	ck_assert_int_eq(parse("--rrl-rate", "50", "--rrl-slip", "0", "--rrl-window", "15",
+			       "--rrl-table-size", "4096", "--rrl-ipv4-prefix", "32",
+			       "--rrl-ipv6-prefix", "48", NULL),
+			 OPTIONS_OK);
+	ck_assert_uint_eq(O.rrl_rate, 50);
+	ck_assert_uint_eq(O.rrl_slip, 0);
+	ck_assert_uint_eq(O.rrl_window, 15);
+	ck_assert_uint_eq(O.rrl_table_size, 4096);
+	ck_assert_uint_eq(O.rrl_v4_prefix, 32);
+	ck_assert_uint_eq(O.rrl_v6_prefix, 48);
+	assert_error(parse("--rrl-rate", "100001", NULL), "--rrl-rate");
+	assert_error(parse("--rrl-rate", "x", NULL), "--rrl-rate");
+	assert_error(parse("--rrl-slip", "101", NULL), "--rrl-slip");
+	assert_error(parse("--rrl-window", "0", NULL), "--rrl-window");
+	assert_error(parse("--rrl-table-size", "3", NULL), "--rrl-table-size");
+	assert_error(parse("--rrl-ipv4-prefix", "33", NULL), "--rrl-ipv4-prefix");
+	assert_error(parse("--rrl-ipv6-prefix", "129", NULL), "--rrl-ipv6-prefix");
+
 	ck_assert_int_eq(parse("--cookie-secret", "000102030405060708090a0b0c0d0e0f", NULL),
 			 OPTIONS_OK);
 	ck_assert_str_eq(O.cookie_secret, "000102030405060708090a0b0c0d0e0f");
@@ -426,7 +451,7 @@ static Suite *options_suite(void)
 	tcase_add_test(t, unknown_short_flag);
 	tcase_add_test(t, missing_argument);
 	tcase_add_test(t, unexpected_argument);
-	tcase_add_test(t, cookie_flags);
+	tcase_add_test(t, rrl_and_cookie_flags);
 	tcase_add_test(t, help_and_version);
 	tcase_add_test(t, steering_flags);
 	tcase_add_test(t, steering_rejected);
