@@ -4,7 +4,8 @@
  * --cookie-secret every cookie the server hands out is the RFC 9018 one
  * computed here independently (libsodium's SipHash-2-4), young valid
  * cookies are echoed, old ones renewed, forged ones replaced, malformed
- * ones FORMERR, over UDP and TCP; --cookie-secret-file is re-read on
+ * ones FORMERR, over UDP and TCP; Knot's mod-cookies with the same secret
+ * makes the same cookies; --cookie-secret-file is re-read on
  * SIGHUP and the previous secret keeps its clients exempt from RRL.
  */
 #include <arpa/inet.h>
@@ -212,6 +213,69 @@ START_TEST(test_known_secret)
 }
 END_TEST
 
+/* Knot DNS (mod-cookies) with the same secret makes the same RFC 9018
+ * cookies, byte for byte, and each server accepts the other's: what an
+ * anycast set mixing the two needs (RFC 9018 §1). */
+START_TEST(test_knot_same_cookies)
+{
+	const char *knotd = harness_knotd_path();
+	ck_assert_msg(knotd != NULL, "knotd is not installed (scripts/deps installs knot)");
+	struct harness_server k = {0};
+	ck_assert_int_eq(harness_server_init(&k, "knotd"), 0);
+	ck_assert_int_eq(harness_pick_port(&k.port), 0);
+	ck_assert_int_ge(harness_copy_zones(repo_zones(), k.dir), 1);
+	char conf[PATH_MAX + 16];
+	snprintf(conf, sizeof(conf), "%s/knot.conf", k.dir);
+	FILE *f = fopen(conf, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f,
+		"server:\n    listen: 127.0.0.1@%u\n    rundir: %s\n"
+		"database:\n    storage: %s\n"
+		"mod-cookies:\n  - id: shared\n    secret: 0x%s\n"
+		"template:\n  - id: default\n    storage: %s\n"
+		"    global-module: mod-cookies/shared\n"
+		"zone:\n  - domain: example.com.\n    file: %s/example.com.zone\n"
+		"    journal-content: none\n    zonefile-sync: -1\n",
+		k.port, k.dir, k.dir, S1, k.dir, k.dir);
+	fclose(f);
+	char *argv[] = {(char *)knotd, "-c", conf, NULL};
+	ck_assert_int_eq(harness_server_spawn(&k, argv), 0);
+	ck_assert_int_eq(harness_zone_origins(repo_zones(), &k.zones), 0);
+	int rc = harness_server_wait_ready(&k, HARNESS_READY_TIMEOUT_MS);
+	if (rc != 0)
+		harness_server_dump_log(&k, stderr, 0);
+	ck_assert_int_eq(rc, 0);
+	const char *extra[] = {"--cookie-secret", S1, NULL};
+	struct harness_server srv = {0};
+	start_or_fail(&srv, extra);
+
+	uint8_t ours[24], theirs[24], got[24];
+	unsigned rcode;
+	/* the two within the same second (retried across a second's edge) */
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(ask(srv.port, HARNESS_UDP, CLIENT, 8, 0, &rcode, ours), 0);
+		ck_assert_uint_eq(rcode, 0);
+		/* Knot answers a client cookie alone with BADCOOKIE (its
+		 * default); the cookie it gives is what counts here */
+		ck_assert_int_eq(ask(k.port, HARNESS_UDP, CLIENT, 8, 0, &rcode, theirs), 0);
+		if (ts_of(ours) == ts_of(theirs))
+			break;
+	}
+	ck_assert_uint_eq(theirs[8], 1);
+	ck_assert_mem_eq(ours, theirs, 24);
+	/* Knot's cookie to shoal: valid and young, echoed */
+	ck_assert_int_eq(ask(srv.port, HARNESS_UDP, theirs, 24, 0, &rcode, got), 0);
+	ck_assert_uint_eq(rcode, 0);
+	ck_assert_mem_eq(got, theirs, 24);
+	/* shoal's to Knot: accepted, NOERROR */
+	ck_assert_int_eq(ask(k.port, HARNESS_UDP, ours, 24, 0, &rcode, got), 0);
+	ck_assert_uint_eq(rcode, 0);
+	ck_assert_uint_eq(got[8], 1);
+	harness_server_cleanup(&srv);
+	harness_server_cleanup(&k);
+}
+END_TEST
+
 static void write_secret(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -315,6 +379,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_dig_cookie);
 	tcase_add_test(tc, test_known_secret);
+	tcase_add_test(tc, test_knot_same_cookies);
 	tcase_add_test(tc, test_rotation_keeps_previous);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
