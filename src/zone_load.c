@@ -5,6 +5,7 @@
 #include <ldns/ldns.h>
 #include <libgen.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
@@ -357,6 +358,9 @@ static int load_fp(struct load_ctx *c, FILE *in, const char *path, ldns_rdf *ori
 	fp = fmemopen(data, size, "r");
 	if (!fp)
 		goto nomem;
+	/* Only this thread reads it: ldns takes it one getc at a time, and
+	 * stdio's lock around each was a fifth of the load time. */
+	__fsetlocking(fp, FSETLOCKING_BYCALLER);
 	while (c->errors <= ZONE_ERRORS_MAX) {
 		ldns_rr *rr = NULL;
 		long start = ftell(fp);
@@ -461,6 +465,8 @@ static void *part_parse(void *arg)
 {
 	struct part *pt = arg;
 	FILE *fp = fmemopen((void *)pt->data, pt->len, "r");
+	if (fp)
+		__fsetlocking(fp, FSETLOCKING_BYCALLER); /* ours alone, as in load_fp */
 	ldns_buffer *rd = ldns_buffer_new(4096);
 	ldns_rdf *origin = NULL, *prev = NULL;
 	uint32_t ttl = pt->ttl;
