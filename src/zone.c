@@ -132,6 +132,7 @@ struct zone_builder {
 	struct arena tmp;	  /* pending records, freed at finish */
 	struct node **nodes;	  /* every node, in creation order */
 	size_t nnodes, cap_nodes;
+	struct node *last;	  /* the previous record's owner: files group by owner */
 	bool has_soa;
 };
 
@@ -161,10 +162,13 @@ static int table_grow(struct zone *z)
 static struct node *builder_node(struct zone_builder *b, const uint8_t *name, size_t len)
 {
 	struct zone *z = b->z;
-	uint64_t h = dname_hash(name, len);
-	struct node *n = (struct node *)zone_find(z, name, len, h);
-	if (n)
+	struct node *n = b->last;
+	if (n && n->name_len == len && memcmp(n->name, name, len) == 0)
 		return n;
+	uint64_t h = dname_hash(name, len);
+	n = (struct node *)zone_find(z, name, len, h);
+	if (n)
+		return b->last = n;
 	/* Keep the table at most half full: probes stay short. */
 	if ((z->nnodes + 1) * 2 > z->mask + 1 && table_grow(z) < 0)
 		return NULL;
@@ -193,7 +197,7 @@ static struct node *builder_node(struct zone_builder *b, const uint8_t *name, si
 	z->table[i].node = n;
 	z->nnodes++;
 	b->nodes[b->nnodes++] = n;
-	return n;
+	return b->last = n;
 }
 
 struct zone_builder *zone_builder_new(const uint8_t *apex)
