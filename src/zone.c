@@ -136,12 +136,15 @@ struct zone_builder {
 	bool has_soa;
 };
 
-static int table_grow(struct zone *z)
+static int table_resize(struct zone *z, size_t nsize)
 {
-	size_t nsize = z->table ? (z->mask + 1) * 2 : 1024;
-	struct zone_slot *nt = calloc(nsize, sizeof(*nt));
+	/* Written before it is read: one page fault per page, where calloc's
+	 * fresh mapping would take a read fault on the zero page first and
+	 * then a copy-on-write fault when the probe loop stores. */
+	struct zone_slot *nt = malloc(nsize * sizeof(*nt));
 	if (!nt)
 		return -1;
+	memset(nt, 0, nsize * sizeof(*nt));
 	if (z->table) {
 		for (size_t i = 0; i <= z->mask; i++) {
 			if (!z->table[i].node)
@@ -156,6 +159,21 @@ static int table_grow(struct zone *z)
 	z->table = nt;
 	z->mask = nsize - 1;
 	return 0;
+}
+
+static int table_grow(struct zone *z)
+{
+	return table_resize(z, z->table ? (z->mask + 1) * 2 : 1024);
+}
+
+int zone_builder_expect(struct zone_builder *b, size_t names)
+{
+	size_t nsize = 1024;
+	while (nsize < names * 2 && nsize < ((size_t)1 << 40))
+		nsize *= 2; /* at most half full, as builder_node keeps it */
+	if (nsize <= b->z->mask + 1)
+		return 0;
+	return table_resize(b->z, nsize);
 }
 
 /* Find or create the node for a lowercased name. */
@@ -614,6 +632,17 @@ struct zone *zone_builder_finish(struct zone_builder *b, char *msg, size_t msgsi
 		z->neg_soa = *z->soa;
 		z->neg_soa.ttl = ttl;
 		z->neg_soa.wire = w;
+	}
+	{
+		/* A zone_builder_expect that guessed high left the table
+		 * sparse: give the memory back. */
+		size_t fit = 1024;
+		while (fit < z->nnodes * 2)
+			fit *= 2;
+		if (fit * 4 <= z->mask + 1 && table_resize(z, fit) < 0) {
+			snprintf(msg, msgsize, "out of memory");
+			goto out;
+		}
 	}
 	ret = z;
 	b->z = NULL;

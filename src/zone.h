@@ -145,6 +145,13 @@ enum zb_result {
 struct zone_builder *zone_builder_new(const uint8_t *apex);
 
 /**
+ * Size the name table for about `names` names up front, so a big zone is
+ * not rehashed again and again as it grows (a hint: more names still fit).
+ * \return 0, or -1 when out of memory (the builder is unchanged)
+ */
+int zone_builder_expect(struct zone_builder *b, size_t names);
+
+/**
  * Add one record. `owner` and `rdata` are wire format (owner uncompressed,
  * any case); names inside rdata must be uncompressed.
  * \param[out] msg  filled with the reason on ZB_WARN and ZB_ERROR

@@ -738,8 +738,16 @@ struct zone *zone_load_file(const char *path, const uint8_t *origin, zone_diag_f
 	setvbuf(fp, NULL, _IOFBF, 1 << 18);
 	struct stat st;
 	bool done = false;
-	if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) &&
-	    (size_t)st.st_size >= PARALLEL_MIN_BYTES) {
+	/* About 64 octets of zone file per name (an A and an AAAA take 50):
+	 * a big zone's table is then sized once or twice, not twenty times. */
+	size_t names_hint = 0;
+	if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode))
+		names_hint = (size_t)st.st_size / 64;
+	if (zone_builder_expect(c.b, names_hint) < 0) {
+		report(&c, ZONE_DIAG_ERROR, path, 0, "out of memory");
+		goto out;
+	}
+	if (names_hint && (size_t)st.st_size >= PARALLEL_MIN_BYTES) {
 		char *data = malloc((size_t)st.st_size);
 		if (data && fread(data, 1, (size_t)st.st_size, fp) == (size_t)st.st_size) {
 			done = load_parallel(&c, path, data, (size_t)st.st_size, org);
@@ -747,7 +755,7 @@ struct zone *zone_load_file(const char *path, const uint8_t *origin, zone_diag_f
 				/* not split (or a part failed): start over serially */
 				zone_builder_free(c.b);
 				c.b = zone_builder_new(origin);
-				if (!c.b) {
+				if (!c.b || zone_builder_expect(c.b, names_hint) < 0) {
 					free(data);
 					report(&c, ZONE_DIAG_ERROR, path, 0, "out of memory");
 					goto out;
