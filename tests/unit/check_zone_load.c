@@ -301,6 +301,44 @@ START_TEST(good_table_ent_parent_wildcard)
 }
 END_TEST
 
+/* The name table is sized from the file (about 64 octets a name): a file
+ * of long comments sizes it far too big, and finish gives that back; a
+ * file of short lines sizes it too small, and it grows. Either way every
+ * name is found. */
+START_TEST(table_sized_from_file_then_fitted)
+{
+	struct ut_diag d;
+	size_t cap = 4u << 20, len = 0;
+	char *text = malloc(cap);
+	ck_assert_ptr_nonnull(text);
+	len += (size_t)snprintf(text + len, cap - len, HEAD);
+	for (int i = 0; i < 20000; i++) /* 1.2 MB: room for ~19,000 names */
+		len += (size_t)snprintf(text + len, cap - len, ";%058d\n", i);
+	len += (size_t)snprintf(text + len, cap - len, "www IN A 192.0.2.9\n");
+	struct zone *z = load("example.com.zone", "example.com.", text, &d, NULL);
+	ck_assert_ptr_nonnull(z);
+	ck_assert_uint_eq(z->nnodes, 3);
+	ck_assert_uint_eq(z->mask + 1, 1024);
+	ck_assert_ptr_nonnull(ut_node(z, "www.example.com."));
+	zone_free(z);
+
+	len = (size_t)snprintf(text, cap, HEAD);
+	for (int i = 0; i < 30000; i++) /* ~14 octets a name */
+		len += (size_t)snprintf(text + len, cap - len, "h%d A 10.0.0.1\n", i);
+	z = load("example.com.zone", "example.com.", text, &d, NULL);
+	ck_assert_ptr_nonnull(z);
+	ck_assert_uint_eq(z->nnodes, 30002);
+	ck_assert_uint_ge(z->mask + 1, 2 * 30002);
+	char name[64];
+	for (int i = 0; i < 30000; i += 997) {
+		snprintf(name, sizeof(name), "h%d.example.com.", i);
+		ck_assert_msg(ut_node(z, name) != NULL, "%s not found", name);
+	}
+	zone_free(z);
+	free(text);
+}
+END_TEST
+
 START_TEST(good_table_cuts_dname_above)
 {
 	struct ut_diag d;
@@ -1291,6 +1329,7 @@ static Suite *zone_load_suite(void)
 	tcase_add_test(t, good_table_ent_parent_wildcard);
 	tcase_add_test(t, good_table_cuts_dname_above);
 	tcase_add_test(t, good_table_glue);
+	tcase_add_test(t, table_sized_from_file_then_fitted);
 	tcase_add_test(t, lookup_closest_encloser);
 	tcase_add_test(t, ttl_mismatch_warns_and_uses_first);
 	tcase_add_test(t, good_cname_duplicate_and_rrsig);
