@@ -317,8 +317,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	for (unsigned l = 0; l < opt.nlisten; l++)
-		log_info("listening on %s (udp and tcp, %u threads each)", opt.listen[l].text,
-			 opt.threads);
+		log_info("listening on %s (udp and tcp, %u thread%s each)", opt.listen[l].text,
+			 opt.threads, opt.threads == 1 ? "" : "s");
 	if (opt.metrics)
 		log_info("metrics on http://%s/metrics", opt.metrics_addr.text);
 	notify("READY=1\nMAINPID=%lu\nSTATUS=serving", (unsigned long)getpid());
