@@ -3,7 +3,6 @@
 
 #include <ldns/ldns.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "zone.h"
 
@@ -116,11 +115,4 @@ enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, 
 	if (q->edns && q->edns_version != 0)
 		return QUERY_BADVERS;
 	return QUERY_OK;
-}
-
-void query_peer_from_fd(struct query *q, int fd, struct sockaddr_storage *ss)
-{
-	socklen_t sl = sizeof(*ss);
-	if (q->cookie_len && getpeername(fd, (struct sockaddr *)ss, &sl) == 0)
-		q->addr = (const struct sockaddr *)ss;
 }

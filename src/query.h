@@ -9,7 +9,6 @@
 #include "dname.h"
 
 struct sockaddr;
-struct sockaddr_storage;
 
 #define DNS_HEADER_LEN 12
 #define DNS_UDP_MIN 512		/* RFC 1035 §4.2.1; RFC 6891 §6.2.5 floor */
@@ -57,12 +56,5 @@ struct query {
  * \return what to do with it
  */
 enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, bool tcp);
-
-/**
- * For a stream socket: when the query carries a COOKIE, read the peer's
- * address into `ss` (getpeername) and point q->addr at it. Without a
- * cookie nothing is done: the address is only needed for the cookie.
- */
-void query_peer_from_fd(struct query *q, int fd, struct sockaddr_storage *ss);
 
 #endif

@@ -11,15 +11,12 @@
 #include <unistd.h>
 #include <urcu/urcu-memb.h>
 
-#include "answer.h"
 #include "log.h"
-#include "query.h"
 #include "server.h"
 #include "stats.h"
+#include "tcp_frame.h"
 #include "zonedb.h"
 
-#define TCP_MSG_MAX 65535	   /* two-octet length prefix */
-#define TCP_IN_INITIAL 1024	   /* most queries are < 100 octets; grows on demand */
 #define TCP_ACCEPT_BATCH 64	   /* accepts per wakeup, so a flood cannot starve I/O */
 #define TCP_EVENTS 64
 /* Reads per connection per wakeup: a client streaming queries without
@@ -36,12 +33,12 @@ struct ep_tag {
 
 struct tcp_conn {
 	struct ep_tag tag;	/* first: epoll data points here */
-	uint8_t *in;
-	size_t in_len, in_cap;
+	struct tcp_frame_in in;
 	uint8_t *out;		/* unsent tail of a response */
 	size_t out_len, out_off;
 	uint64_t last_ms;
 	struct tcp_conn *prev, *next; /* LRU: head is the longest idle */
+	struct sockaddr_storage peer; /* from accept: for server cookies (RFC 7873) */
 };
 
 struct tcp_state {
@@ -53,7 +50,7 @@ struct tcp_state {
 	unsigned nconns;
 	bool draining;		/* listeners closed; leave when connections are done */
 	uint64_t drain_until;	/* ms: leave then in any case */
-	uint8_t *scratch;	/* 2 + 65535: one response being written */
+	struct tcp_frame_answerer ans; /* its `out`: one response being written */
 	struct log_limiter lim;
 };
 
@@ -121,7 +118,7 @@ static void free_dead(struct tcp_state *s)
 	while (s->dead) {
 		struct tcp_conn *c = s->dead;
 		s->dead = c->next;
-		free(c->in);
+		tcp_frame_in_free(&c->in);
 		free(c->out);
 		free(c);
 	}
@@ -156,36 +153,21 @@ static int conn_flush(struct tcp_conn *c)
 	return 0;
 }
 
-/* Answer one framed message. Returns 0, 1 (response partly pending), -1. */
-static int conn_answer(struct tcp_state *s, struct tcp_conn *c, const uint8_t *msg, size_t len)
-{
-	struct server *srv = s->w->srv;
-	struct stats *st = s->w->stats;
-	struct query q;
-	struct answer_info info;
+struct emit_ctx {
+	struct tcp_state *s;
+	struct tcp_conn *c;
+};
 
-	stats_add(&st->queries, 1);
-	enum query_status qs = query_parse(&q, msg, len, true);
-	struct sockaddr_storage peer; /* for a server cookie (RFC 7873) */
-	query_peer_from_fd(&q, c->tag.fd, &peer);
-	urcu_memb_read_lock();
-	size_t rlen = answer_query(&srv->acfg, zonedb_current(), &q, qs, s->scratch + 2,
-				   TCP_MSG_MAX, &info);
-	urcu_memb_read_unlock();
-	if (rlen == 0) {
-		stats_add(&st->dropped, 1);
-		return 0;
-	}
-	if (q.has_question)
-		stats_add(&st->qtype[stats_qtype_index(q.qtype)], 1);
-	stats_add(&st->rcode[info.rcode < STATS_RCODES ? info.rcode : 0], 1);
-	if (q.edns)
-		stats_add(&st->edns, 1);
-	s->scratch[0] = (uint8_t)(rlen >> 8);
-	s->scratch[1] = (uint8_t)rlen;
-	size_t total = rlen + 2, off = 0;
+/* tcp_frame_emit_fn: send one framed response; what the socket does not
+ * take now waits in c->out (at most one response: we stop answering until
+ * it is out). */
+static enum tcp_frame_result conn_send(void *ctx, const uint8_t *frame, size_t total)
+{
+	struct emit_ctx *e = ctx;
+	struct tcp_conn *c = e->c;
+	size_t off = 0;
 	while (off < total) {
-		ssize_t n = send(c->tag.fd, s->scratch + off, total - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = send(c->tag.fd, frame + off, total - off, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			off += (size_t)n;
 			continue;
@@ -194,90 +176,55 @@ static int conn_answer(struct tcp_state *s, struct tcp_conn *c, const uint8_t *m
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
-		return -1;
+		return TCP_FRAME_CLOSE;
 	}
-	stats_add(&st->responses, 1);
+	stats_add(&e->s->w->stats->responses, 1);
 	if (off == total)
-		return 0;
-	/* The client reads slower than we answer: keep the rest (at most one
-	 * response: we stop reading until it is out). */
+		return TCP_FRAME_MORE;
+	/* The client reads slower than we answer: keep the rest. */
 	c->out = malloc(total - off);
 	if (!c->out)
-		return -1;
-	memcpy(c->out, s->scratch + off, total - off);
+		return TCP_FRAME_CLOSE;
+	memcpy(c->out, frame + off, total - off);
 	c->out_len = total - off;
 	c->out_off = 0;
-	return 1;
+	return TCP_FRAME_BLOCKED;
 }
 
-/* Answer every complete message in the input buffer (up to a burst).
- * Returns 0 (want more input), 1 (blocked on output), -1 (close). */
-static int conn_process(struct tcp_state *s, struct tcp_conn *c)
+/* Answer every complete message in the input buffer. One read-side
+ * section for them all, as udp.c holds one over a recvmmsg batch: the
+ * sends inside never block, and the buffer holds at most one 64 KiB frame
+ * of messages. */
+static enum tcp_frame_result conn_process(struct tcp_state *s, struct tcp_conn *c)
 {
-	size_t pos = 0;
-	int ret = 0;
-	while (c->in_len - pos >= 2) {
-		size_t mlen = (size_t)(c->in[pos] << 8 | c->in[pos + 1]);
-		if (mlen < DNS_HEADER_LEN) {
-			ret = -1; /* bad framing: nothing sensible can follow */
-			break;
-		}
-		if (c->in_len - pos - 2 < mlen) {
-			if (mlen + 2 > c->in_cap) {
-				uint8_t *n = realloc(c->in, mlen + 2);
-				if (!n) {
-					ret = -1;
-					break;
-				}
-				/* keep pos valid: the compaction below moves data */
-				c->in = n;
-				c->in_cap = mlen + 2;
-			}
-			break;
-		}
-		int r = conn_answer(s, c, c->in + pos + 2, mlen);
-		pos += 2 + mlen;
-		if (r != 0) {
-			ret = r;
-			break;
-		}
-	}
-	if (pos > 0) {
-		memmove(c->in, c->in + pos, c->in_len - pos);
-		c->in_len -= pos;
-	}
-	return ret;
+	struct emit_ctx e = {.s = s, .c = c};
+	urcu_memb_read_lock();
+	enum tcp_frame_result r = tcp_frame_process(&c->in, &s->ans, zonedb_current(),
+						    (const struct sockaddr *)&c->peer, conn_send, &e);
+	urcu_memb_read_unlock();
+	return r;
 }
 
 static void conn_readable(struct tcp_state *s, struct tcp_conn *c)
 {
 	for (unsigned reads = 0; reads < TCP_READ_BURST; reads++) {
-		if (c->in_len == c->in_cap) {
-			size_t ncap = c->in_cap * 2;
-			if (ncap > TCP_MSG_MAX + 2)
-				ncap = TCP_MSG_MAX + 2;
-			if (ncap == c->in_cap) {
-				/* full of complete messages waiting for output */
-				break;
-			}
-			uint8_t *n = realloc(c->in, ncap);
-			if (!n) {
-				conn_close(s, c);
-				return;
-			}
-			c->in = n;
-			c->in_cap = ncap;
+		size_t room;
+		if (tcp_frame_in_reserve(&c->in, &room) < 0) {
+			conn_close(s, c);
+			return;
 		}
-		ssize_t n = recv(c->tag.fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
+		if (room == 0)
+			break; /* full of complete messages waiting for output */
+		ssize_t n = recv(c->tag.fd, c->in.buf + c->in.len, room, MSG_DONTWAIT);
 		if (n > 0) {
-			c->in_len += (size_t)n;
+			c->in.len += (size_t)n;
 			lru_touch(s, c);
-			int r = conn_process(s, c);
-			if (r < 0) {
+			enum tcp_frame_result r = conn_process(s, c);
+			if (r == TCP_FRAME_CLOSE) {
 				conn_close(s, c);
 				return;
 			}
-			if (r == 1) {
+			if (r == TCP_FRAME_BLOCKED) {
 				conn_want(s, c, EPOLLOUT);
 				return;
 			}
@@ -304,12 +251,12 @@ static void conn_writable(struct tcp_state *s, struct tcp_conn *c)
 		return;
 	lru_touch(s, c);
 	/* Output drained: answer what was already read, then read again. */
-	r = conn_process(s, c);
-	if (r < 0) {
+	enum tcp_frame_result fr = conn_process(s, c);
+	if (fr == TCP_FRAME_CLOSE) {
 		conn_close(s, c);
 		return;
 	}
-	if (r == 1)
+	if (fr == TCP_FRAME_BLOCKED)
 		return;
 	conn_want(s, c, EPOLLIN);
 }
@@ -318,7 +265,9 @@ static void do_accept(struct tcp_state *s, int lfd)
 {
 	struct tcp_worker *w = s->w;
 	for (unsigned i = 0; i < TCP_ACCEPT_BATCH; i++) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		int fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -345,20 +294,17 @@ static void do_accept(struct tcp_state *s, int lfd)
 				conn_close(s, s->head);
 		}
 		struct tcp_conn *c = calloc(1, sizeof(*c));
-		if (c)
-			c->in = malloc(TCP_IN_INITIAL);
-		if (!c || !c->in) {
-			if (c)
-				free(c);
+		if (!c || tcp_frame_in_init(&c->in) < 0) {
+			free(c);
 			close(fd);
 			continue;
 		}
-		c->in_cap = TCP_IN_INITIAL;
+		c->peer = peer;
 		c->tag.kind = EP_CONN;
 		c->tag.fd = fd;
 		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = &c->tag};
 		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			free(c->in);
+			tcp_frame_in_free(&c->in);
 			free(c);
 			close(fd);
 			continue;
@@ -399,7 +345,7 @@ static int expire_idle(struct tcp_state *s)
 		 * a server close idle connections); the rest once answered. */
 		for (struct tcp_conn *c = s->head, *next; c; c = next) {
 			next = c->next;
-			if (c->in_len == 0 && !c->out)
+			if (c->in.len == 0 && !c->out)
 				conn_close(s, c);
 		}
 		return 20;
@@ -418,8 +364,10 @@ void *tcp_worker_run(void *arg)
 	struct tcp_state s = {.w = w};
 	struct epoll_event evs[TCP_EVENTS];
 
-	s.scratch = malloc(TCP_MSG_MAX + 2);
-	if (!s.scratch) {
+	s.ans.cfg = &w->srv->acfg;
+	s.ans.stats = w->stats;
+	s.ans.out = malloc(TCP_FRAME_MAX);
+	if (!s.ans.out) {
 		log_err("tcp worker: out of memory");
 		return NULL;
 	}
@@ -473,6 +421,6 @@ void *tcp_worker_run(void *arg)
 		conn_close(&s, s.head);
 	free_dead(&s);
 	urcu_memb_unregister_thread();
-	free(s.scratch);
+	free(s.ans.out);
 	return NULL;
 }

@@ -336,6 +336,8 @@ static int load_fp(struct load_ctx *c, FILE *in, const char *path, ldns_rdf *ori
 	struct linepos lp = {0, 1};
 	int line = 1;
 
+	if (!origin || !cur_origin)
+		goto nomem;
 	/* The file in memory: ftell is free there (it is an lseek(2) on a
 	 * file), and entry lines are counted from the text itself. */
 	do {
@@ -366,6 +368,13 @@ static int load_fp(struct load_ctx *c, FILE *in, const char *path, ldns_rdf *ori
 		long start = ftell(fp);
 		ttl_before(&c->ttl, default_ttl);
 		ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp, default_ttl, &origin, &prev, &line);
+		/* At a $ORIGIN it cannot parse, ldns frees the origin and
+		 * leaves none: the one in force before stays (an $INCLUDE
+		 * needs one, and ldns_rdf_clone asserts on NULL). */
+		if (!origin && !(origin = ldns_rdf_clone(cur_origin))) {
+			ldns_rr_free(rr);
+			goto nomem;
+		}
 		ttl_after(&c->ttl, s, rr);
 		int at = entry_line(&lp, data, size, start < 0 ? 0 : (size_t)start);
 		if (s == LDNS_STATUS_OK) {
@@ -489,6 +498,12 @@ static void *part_parse(void *arg)
 		long start = ftell(fp);
 		ttl_before(&ts, &ttl);
 		ldns_status st = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &origin, &prev, &line);
+		/* as in load_fp: the origin before a bad $ORIGIN stays */
+		if (!origin && !(origin = ldns_rdf_clone(cur))) {
+			pt->failed = true; /* out of memory */
+			ldns_rr_free(rr);
+			break;
+		}
 		ttl_after(&ts, st, rr);
 		int at = entry_line(&lp, pt->data, pt->len, start < 0 ? 0 : (size_t)start);
 		if (st == LDNS_STATUS_OK) {

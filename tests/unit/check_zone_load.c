@@ -1164,6 +1164,60 @@ START_TEST(bug_relative_dollar_origin)
 }
 END_TEST
 
+/* Regression (found by tests/fuzz/fuzz_zone.c):
+ * (src/zone_load.c, load_fp; ldns_rr_new_frm_fp_l): a $ORIGIN whose name
+ * ldns cannot parse frees the origin and leaves none (NULL); a later
+ * $INCLUDE then handed NULL to ldns_rdf_clone, whose assert aborted the
+ * process (shoal-checkzone, or the server on a reload). The origin in force
+ * before the bad line stays, so the names after it are read as before. */
+START_TEST(bug_bad_dollar_origin_then_include)
+{
+	struct ut_diag d;
+	unsigned nerr = 0;
+	ut_write(g_dir, "inc.zone", "www A 192.0.2.2\n");
+	struct zone *z = load("example.com.zone", "example.com.",
+			     HEAD "$ORIGIN bad..name\n" /* 5 */
+			     "$INCLUDE inc.zone\n",    /* 6 */
+			     &d, &nerr);
+	ck_assert_ptr_null(z);
+	ck_assert_uint_eq(nerr, 1);
+	char want[8192], got[4096];
+	snprintf(want, sizeof(want),
+		 "%s/example.com.zone:5: Syntax error, could not parse the RR's dname(s)", g_dir);
+	ck_assert_str_eq(ut_diag_str(&d, 0, got, sizeof(got)), want);
+}
+END_TEST
+
+START_TEST(bug_bad_dollar_origin_keeps_origin)
+{
+	/* one error, not one more for every relative name after it */
+	expect_one_error(HEAD "$ORIGIN bad..name\n" /* 5 */
+			      "www A 192.0.2.2\n"
+			      "@ MX 10 www\n",
+			 NULL, 5, "Syntax error, could not parse the RR's dname(s)");
+}
+END_TEST
+
+/* The same in a big file, after the split: the parallel load agrees. */
+START_TEST(big_file_bad_origin)
+{
+	write_big("$TTL 300\n"
+		  "@ SOA ns1 hm 1 2 3 4 5\n"
+		  "@ NS ns1\n"
+		  "ns1 A 192.0.2.1\n",
+		  "$ORIGIN bad..name\n"
+		  "x A 192.0.2.9\n");
+	struct ut_diag *dp = calloc(1, sizeof(*dp)), *ds = calloc(1, sizeof(*ds));
+	unsigned ep = 0, es = 0;
+	struct zone *p = load_mode(false, dp, &ep), *s = load_mode(true, ds, &es);
+	ck_assert_ptr_null(s);
+	ck_assert_uint_eq(es, 1);
+	assert_same_load(p, dp, ep, s, ds, es);
+	free(dp);
+	free(ds);
+}
+END_TEST
+
 /* A relative $ORIGIN in a big file: the parts after the first get the
  * origin as text (plan_parts), and must read it as the serial load does.
  * In the root zone "sub" relative to "." is sub. however it is read, so
@@ -1385,6 +1439,7 @@ static Suite *zone_load_suite(void)
 	tcase_add_test(t, big_file_parallel_equals_serial);
 	tcase_add_test(t, big_file_parallel_equals_serial_clean);
 	tcase_add_test(t, big_file_relative_origin);
+	tcase_add_test(t, big_file_bad_origin);
 	suite_add_tcase(s, t);
 
 	t = tcase_create("origin");
@@ -1408,6 +1463,8 @@ static Suite *zone_load_suite(void)
 	tcase_add_test(t, bug_unknown_type_without_rdata_loads_as_type0);
 	tcase_add_test(t, bug_no_dollar_ttl_uses_last_explicit_ttl);
 	tcase_add_test(t, bug_relative_dollar_origin);
+	tcase_add_test(t, bug_bad_dollar_origin_then_include);
+	tcase_add_test(t, bug_bad_dollar_origin_keeps_origin);
 	suite_add_tcase(s, t);
 	return s;
 }

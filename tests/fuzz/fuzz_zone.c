@@ -1,0 +1,204 @@
+/*
+ * fuzz_zone.c - libFuzzer target: any bytes as a zone file for
+ * example.com., through zone_load_file (ldns's parser, $ORIGIN, $TTL,
+ * $INCLUDE, the zone builder's checks). A zone that loads is then asked,
+ * over UDP and TCP, for every type at each of its names (up to a bound),
+ * for a name below each and for DS: every answer must be a DNS message
+ * that echoes the question as asked.
+ *
+ * The file is written to a private temporary directory, beside a small
+ * inc.zone, so a relative $INCLUDE finds those two or nothing. Inputs with
+ * an $INCLUDE and a '/' anywhere are skipped (an include of /dev/zero would
+ * read forever: zone files are trusted input), as are those with more than
+ * two $INCLUDEs (each file including itself twice is 2^8 loads already).
+ * Built normally (without libFuzzer) it replays tests/fuzz/corpus-zone.
+ */
+#include <errno.h>
+#include <ldns/ldns.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "answer.h"
+#include "fuzz.h"
+#include "zone.h"
+#include "zonedb.h"
+
+#define NODES_MAX 32 /* names of a zone asked about, per input */
+#define TYPES_MAX 8  /* types asked at each */
+#define INCLUDES_MAX 2
+
+static char dir[4096], path[4200], inc[4200];
+static uint8_t origin[DNAME_MAX];
+static const uint8_t nsid[] = "fuzz";
+static const struct answer_cfg cfg = {
+    .edns_size = 1232,
+    .nsid = nsid,
+    .nsid_len = 4,
+    .version = "fuzz",
+    .identity = "fuzz",
+};
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* Ask one question over UDP (no EDNS: the 512 limit) and over TCP (EDNS
+ * with DO) and check the answers. */
+static void ask(const struct zonedb *db, const uint8_t *name, size_t nlen, uint16_t type)
+{
+	static uint8_t q[DNS_HEADER_LEN + DNAME_MAX + 4 + 11], buf[65535];
+	static uint16_t id;
+	for (int tcp = 0; tcp < 2; tcp++) {
+		size_t len = DNS_HEADER_LEN;
+		memset(q, 0, DNS_HEADER_LEN);
+		put16(q, ++id);
+		q[2] = 0x01; /* RD */
+		put16(q + 4, 1);
+		memcpy(q + len, name, nlen);
+		len += nlen;
+		put16(q + len, type);
+		put16(q + len + 2, RRCLASS_IN);
+		len += 4;
+		size_t qend = len;
+		if (tcp) {
+			/* OPT: root owner, size 1232, DO (RFC 6891 §6.1.2) */
+			static const uint8_t opt[11] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0};
+			memcpy(q + len, opt, sizeof(opt));
+			len += sizeof(opt);
+			put16(q + 10, 1);
+		}
+		struct query qq;
+		struct answer_info info;
+		enum query_status st = query_parse(&qq, q, len, tcp);
+		if (st != QUERY_OK)
+			abort(); /* we wrote a valid query */
+		size_t bufsize = tcp ? sizeof(buf) : 4096;
+		size_t rlen = answer_query(&cfg, db, &qq, st, buf, bufsize, &info);
+		if (rlen < DNS_HEADER_LEN || rlen > bufsize || (!tcp && rlen > 512))
+			abort(); /* a query for our zone is answered, within limits */
+		if (!(buf[2] & 0x80) || memcmp(buf, q, 2) != 0)
+			abort(); /* QR, our ID */
+		if ((buf[4] << 8 | buf[5]) == 1 &&
+		    (rlen < qend ||
+		     memcmp(buf + DNS_HEADER_LEN, q + DNS_HEADER_LEN, qend - DNS_HEADER_LEN) != 0))
+			abort(); /* the question as asked, letter case and all */
+		ldns_pkt *p = NULL;
+		if (ldns_wire2pkt(&p, buf, rlen) != LDNS_STATUS_OK)
+			abort(); /* not a DNS message */
+		ldns_pkt_free(p);
+	}
+}
+
+static void ask_zone(const struct zonedb *db, const struct zone *z)
+{
+	unsigned nodes = 0;
+	for (size_t i = 0; i <= z->mask && nodes < NODES_MAX; i++) {
+		const struct node *n = z->table[i].node;
+		if (!n)
+			continue;
+		nodes++;
+		uint8_t name[DNAME_MAX];
+		memcpy(name, n->name, n->name_len);
+		/* ask in another letter case than stored: it must come back */
+		for (size_t j = 0; j < n->name_len; j++)
+			if (name[j] >= 'a' && name[j] <= 'z' && (j + nodes) % 2)
+				name[j] = (uint8_t)(name[j] - 'a' + 'A');
+		for (unsigned t = 0; t < n->nrrsets && t < TYPES_MAX; t++)
+			ask(db, name, n->name_len, n->rrsets[t].type);
+		ask(db, name, n->name_len, RRTYPE_A);
+		ask(db, name, n->name_len, RRTYPE_ANY);
+		ask(db, name, n->name_len, RRTYPE_DS);
+		if (n->name_len + 2 <= DNAME_MAX) {
+			/* below it: NXDOMAIN, a wildcard, a referral, a DNAME */
+			uint8_t below[DNAME_MAX] = {1, 'x'};
+			memcpy(below + 2, name, n->name_len);
+			ask(db, below, n->name_len + 2u, RRTYPE_A);
+		}
+	}
+}
+
+/* An $INCLUDE the loader would follow outside our directory, or too many. */
+static bool risky(const uint8_t *data, size_t size)
+{
+	unsigned includes = 0;
+	for (size_t i = 0; i + 8 <= size; i++)
+		if (data[i] == '$' && strncasecmp((const char *)data + i, "$INCLUDE", 8) == 0)
+			includes++;
+	return includes > INCLUDES_MAX || (includes && memchr(data, '/', size));
+}
+
+static void remove_dir(void)
+{
+	unlink(path);
+	unlink(inc);
+	rmdir(dir);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	const char *t = getenv("TMPDIR");
+	snprintf(dir, sizeof(dir), "%s/shoal-fuzz-zone-XXXXXX", t && *t ? t : "/tmp");
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, "fuzz_zone: mkdtemp %s: %s\n", dir, strerror(errno));
+		exit(1);
+	}
+	snprintf(path, sizeof(path), "%s/fuzz.zone", dir);
+	snprintf(inc, sizeof(inc), "%s/inc.zone", dir);
+	FILE *f = fopen(inc, "w");
+	if (!f ||
+	    fputs("inc 300 IN A 192.0.2.9\n"
+	          "inc IN TXT \"included\"\n"
+	          "*.inc IN MX 10 mail\n",
+	          f) < 0 ||
+	    fclose(f) != 0) {
+		fprintf(stderr, "fuzz_zone: cannot write %s\n", inc);
+		exit(1);
+	}
+	atexit(remove_dir);
+	ldns_rdf *o = ldns_dname_new_frm_str("example.com.");
+	if (!o)
+		abort();
+	memcpy(origin, ldns_rdf_data(o), ldns_rdf_size(o));
+	ldns_rdf_deep_free(o);
+	return 0;
+}
+
+void fuzz_cleanup(void)
+{
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (risky(data, size))
+		return 0;
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		abort();
+	if (fwrite(data, 1, size, f) != size || fclose(f) != 0)
+		abort();
+	unsigned nerrors = 0;
+	struct zone *z = zone_load_file(path, origin, fuzz_quiet_diag, NULL, &nerrors);
+	if (!z) {
+		if (nerrors == 0)
+			abort(); /* no zone, and no reason given */
+		return 0;
+	}
+	if (nerrors != 0)
+		abort(); /* a zone despite errors */
+	struct zonedb *db = zonedb_new(&z, 1);
+	if (!db) {
+		zone_free(z);
+		return 0;
+	}
+	ask_zone(db, z);
+	zonedb_free(db);
+	return 0;
+}
