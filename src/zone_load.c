@@ -340,9 +340,13 @@ static int load_fp(struct load_ctx *c, FILE *in, const char *path, ldns_rdf *ori
 		goto nomem;
 	/* The file in memory: ftell is free there (it is an lseek(2) on a
 	 * file), and entry lines are counted from the text itself. */
+	struct stat st;
+	size_t first = 1u << 20;
+	if (fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (1l << 40))
+		first = (size_t)st.st_size + 65536 + 1; /* one read, then EOF */
 	do {
-		if (size + 65536 > cap) {
-			cap = cap ? cap * 2 : 1u << 20;
+		if (!data || size + 65536 > cap) {
+			cap = data ? cap * 2 : first;
 			char *nd = realloc(data, cap);
 			if (!nd)
 				goto nomem;
