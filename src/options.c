@@ -47,9 +47,9 @@ void options_usage(FILE *f)
 		"      --check              load the zones, report problems, exit (0: all good)\n"
 		"      --socket-mode MODE   reuseport: one SO_REUSEPORT socket per worker (default);\n"
 		"                           shared: one socket per address read by every worker\n"
-		"      --steer HOW          which worker's socket gets a datagram: hash (the kernel's\n"
-		"                           4-tuple hash, default), random (even for any number of\n"
-		"                           flows), cpu (the receiving CPU's; needs --cpu-affinity)\n"
+		"      --steer HOW          which worker's socket gets a datagram: random (even for\n"
+		"                           any number of flows, default), hash (the kernel's 4-tuple\n"
+		"                           hash), cpu (the receiving CPU's; needs --cpu-affinity)\n"
 		"      --cpu-affinity       pin worker i to the i-th CPU this process may use\n"
 		"      --replace PID|FILE   take over the port from a running shoal (same user):\n"
 		"                           serve, then send it TERM; it drains its queues and exits\n"
@@ -298,6 +298,7 @@ enum options_result options_parse(struct options *o, int argc, char **argv, char
 	o->threads = ncpu > 0 ? (unsigned)(ncpu > THREADS_MAX ? THREADS_MAX : ncpu) : 1;
 	o->edns_size = EDNS_SIZE_DEFAULT;
 	o->tcp_idle_ms = 10000;
+	o->steer = STEER_RANDOM; /* even for any number of flows: README, Steering */
 	o->tcp_max_conns = 1024;
 	o->log_level = LOG_LVL_INFO;
 	o->rrl_slip = 2;	/* as BIND and NSD */
@@ -495,7 +496,7 @@ enum options_result options_parse(struct options *o, int argc, char **argv, char
 		snprintf(err, errsize, "--steer cpu needs --cpu-affinity (a worker per CPU to steer to)");
 		return OPTIONS_ERROR;
 	}
-	if (o->socket_mode == SOCKET_MODE_SHARED && o->steer_set && o->steer != STEER_HASH) {
+	if (o->socket_mode == SOCKET_MODE_SHARED && o->steer_set) {
 		snprintf(err, errsize,
 			 "--steer applies to --socket-mode reuseport (a shared socket has nothing to steer between)");
 		return OPTIONS_ERROR;

@@ -132,7 +132,7 @@ static long metric(const char *text, const char *name)
 
 /* The card's shape: with --threads 4 the port has 4 UDP sockets bound, and
  * the kernel's 4-tuple hash spreads queries from many source ports over all
- * of them (each worker's own counter moves). */
+ * of them (each worker's own counter moves); --steer random would too. */
 START_TEST(test_reuseport_shape)
 {
 	struct harness_server srv = {0};
@@ -140,7 +140,7 @@ START_TEST(test_reuseport_shape)
 	ck_assert_int_eq(harness_pick_port(&mport), 0);
 	char maddr[64];
 	snprintf(maddr, sizeof(maddr), "127.0.0.1:%u", mport);
-	const char *extra[] = {"--threads", "4", "--metrics", maddr, NULL};
+	const char *extra[] = {"--threads", "4", "--steer", "hash", "--metrics", maddr, NULL};
 	start_or_fail(&srv, repo_zones(), extra);
 	ck_assert_int_eq(count_udp_sockets(srv.port), 4);
 

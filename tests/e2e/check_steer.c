@@ -160,7 +160,7 @@ static unsigned one_flow(const char *const *extra, int cpu, unsigned count,
 
 START_TEST(test_hash_keeps_a_flow)
 {
-	const char *extra[] = {"--threads", "4", NULL};
+	const char *extra[] = {"--threads", "4", "--steer", "hash", NULL};
 	unsigned long long d[WORKERS_MAX] = {0};
 	ck_assert_uint_eq(one_flow(extra, -1, 200, d), 4);
 	unsigned busy = 0;

@@ -63,11 +63,13 @@ START_TEST(steering_flags)
 {
 	ck_assert_int_eq(parse(NULL), OPTIONS_OK);
 	ck_assert_int_eq(O.socket_mode, SOCKET_MODE_REUSEPORT);
-	ck_assert_int_eq(O.steer, STEER_HASH);
+	ck_assert_int_eq(O.steer, STEER_RANDOM);
 	ck_assert(!O.cpu_affinity);
 	ck_assert_ptr_null(O.replace);
 	ck_assert_int_eq(parse("--steer", "random", "--socket-mode", "reuseport", NULL), OPTIONS_OK);
 	ck_assert_int_eq(O.steer, STEER_RANDOM);
+	ck_assert_int_eq(parse("--steer", "hash", NULL), OPTIONS_OK);
+	ck_assert_int_eq(O.steer, STEER_HASH);
 	ck_assert_int_eq(parse("--steer", "cpu", "--cpu-affinity", NULL), OPTIONS_OK);
 	ck_assert_int_eq(O.steer, STEER_CPU);
 	ck_assert(O.cpu_affinity);
@@ -86,6 +88,7 @@ START_TEST(steering_rejected)
 	assert_error(parse("--steer", "cpu", NULL), "--cpu-affinity");
 	/* a shared socket has no sockets to choose between */
 	assert_error(parse("--socket-mode", "shared", "--steer", "random", NULL), "--steer");
+	assert_error(parse("--socket-mode", "shared", "--steer", "hash", NULL), "--steer");
 	assert_error(parse("--replace", "", NULL), "--replace");
 }
 END_TEST
