@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,4 +224,9 @@ void zonedb_publish(struct zonedb *db)
 		urcu_memb_synchronize_rcu();
 		zonedb_free(old);
 	}
+	/* Building a zone frees as much as it keeps (ldns's buffers, the
+	 * pending records), and a reload frees the old tables: hand the free
+	 * pages inside the heap back, or RSS stays at the high-water mark
+	 * (1.25M records: 205 MB after a load, 163 MB after this). */
+	malloc_trim(0);
 }
