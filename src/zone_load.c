@@ -762,10 +762,8 @@ struct zone *zone_load_file(const char *path, const uint8_t *origin, zone_diag_f
 	size_t names_hint = 0;
 	if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode))
 		names_hint = (size_t)st.st_size / 64;
-	if (zone_builder_expect(c.b, names_hint) < 0) {
-		report(&c, ZONE_DIAG_ERROR, path, 0, "out of memory");
-		goto out;
-	}
+	/* A hint: if that much cannot be had up front, the table grows. */
+	(void)zone_builder_expect(c.b, names_hint);
 	if (names_hint && (size_t)st.st_size >= PARALLEL_MIN_BYTES) {
 		char *data = malloc((size_t)st.st_size);
 		if (data && fread(data, 1, (size_t)st.st_size, fp) == (size_t)st.st_size) {
@@ -774,7 +772,9 @@ struct zone *zone_load_file(const char *path, const uint8_t *origin, zone_diag_f
 				/* not split (or a part failed): start over serially */
 				zone_builder_free(c.b);
 				c.b = zone_builder_new(origin);
-				if (!c.b || zone_builder_expect(c.b, names_hint) < 0) {
+				if (c.b)
+					(void)zone_builder_expect(c.b, names_hint);
+				if (!c.b) {
 					free(data);
 					report(&c, ZONE_DIAG_ERROR, path, 0, "out of memory");
 					goto out;
