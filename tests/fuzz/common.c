@@ -5,6 +5,15 @@
 #include "fuzz.h"
 #include "zonedb.h"
 
+static const uint8_t nsid[] = "fuzz";
+const struct answer_cfg fuzz_answer_cfg = {
+	.edns_size = 1232,
+	.nsid = nsid,
+	.nsid_len = 4,
+	.version = "fuzz",
+	.identity = "fuzz",
+};
+
 void fuzz_quiet_diag(void *ctx, enum zone_diag_severity sev, const char *file, int line,
                      const char *reason)
 {

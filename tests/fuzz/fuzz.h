@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "answer.h"
 #include "zone_load.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -16,6 +17,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /** Free what LLVMFuzzerInitialize set up (replay only: a leak checker
  * then sees only what an input leaked). */
 void fuzz_cleanup(void);
+
+/** The answering configuration of the query and zone targets: our EDNS
+ * size 1232, NSID, version and identity "fuzz" (fuzz_tcp adds cookies). */
+extern const struct answer_cfg fuzz_answer_cfg;
 
 /** A zone_diag_fn that drops every diagnostic. */
 void fuzz_quiet_diag(void *ctx, enum zone_diag_severity sev, const char *file, int line,

@@ -12,14 +12,6 @@
 #include "zonedb.h"
 
 static struct zonedb *db;
-static const uint8_t nsid[] = "fuzz";
-static const struct answer_cfg cfg = {
-	.edns_size = 1232,
-	.nsid = nsid,
-	.nsid_len = 4,
-	.version = "fuzz",
-	.identity = "fuzz",
-};
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -46,7 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* answered in place, as the workers do */
 		memcpy(buf, data, size);
 		enum query_status st = query_parse(&q, buf, size, tcp);
-		size_t len = answer_query(&cfg, db, &q, st, buf, tcp ? sizeof(buf) : 4096, &info);
+		size_t len = answer_query(&fuzz_answer_cfg, db, &q, st, buf,
+					  tcp ? sizeof(buf) : 4096, &info);
 		if (len > (tcp ? sizeof(buf) : 4096))
 			abort();
 		if (len && (len < 12 || !(buf[2] & 0x80)))

@@ -33,14 +33,6 @@
 
 static char dir[4096], path[4200], inc[4200];
 static uint8_t origin[DNAME_MAX];
-static const uint8_t nsid[] = "fuzz";
-static const struct answer_cfg cfg = {
-    .edns_size = 1232,
-    .nsid = nsid,
-    .nsid_len = 4,
-    .version = "fuzz",
-    .identity = "fuzz",
-};
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -79,7 +71,7 @@ static void ask(const struct zonedb *db, const uint8_t *name, size_t nlen, uint1
 		if (st != QUERY_OK)
 			abort(); /* we wrote a valid query */
 		size_t bufsize = tcp ? sizeof(buf) : 4096;
-		size_t rlen = answer_query(&cfg, db, &qq, st, buf, bufsize, &info);
+		size_t rlen = answer_query(&fuzz_answer_cfg, db, &qq, st, buf, bufsize, &info);
 		if (rlen < DNS_HEADER_LEN || rlen > bufsize || (!tcp && rlen > 512))
 			abort(); /* a query for our zone is answered, within limits */
 		if (!(buf[2] & 0x80) || memcmp(buf, q, 2) != 0)
