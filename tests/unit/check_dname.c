@@ -119,6 +119,28 @@ START_TEST(lower_ascii_only)
 }
 END_TEST
 
+START_TEST(lower_wordwise_every_octet)
+{
+	/* 8 octets at a time: every octet value at every position of a word,
+	 * beside neighbours at the edges of the letter range and with the
+	 * top bit set (a carry between octets would show there) */
+	static const uint8_t around[] = {'@', 'A', 'Z', '[', 'a', 'z', 0x7f, 0x80, 0xc1, 0xda, 0xff, 0};
+	for (unsigned c = 0; c < 256; c++) {
+		for (unsigned k = 0; k < sizeof(around); k++) {
+			uint8_t in[24], out[24];
+			for (unsigned i = 0; i < sizeof(in); i++)
+				in[i] = (i % 3 == 0) ? (uint8_t)c : around[(k + i) % sizeof(around)];
+			dname_lower(out, in, sizeof(in));
+			for (unsigned i = 0; i < sizeof(in); i++) {
+				uint8_t want = (in[i] >= 'A' && in[i] <= 'Z') ? (uint8_t)(in[i] + 32) : in[i];
+				ck_assert_msg(out[i] == want, "octet %u at %u lowered to %u, want %u",
+					      in[i], i, out[i], want);
+			}
+		}
+	}
+}
+END_TEST
+
 START_TEST(lower_escaped_untouched)
 {
 	/* presentation escapes become octets; the non-letters stay as they are:
@@ -416,6 +438,7 @@ static Suite *dname_suite(void)
 
 	t = tcase_create("lower");
 	tcase_add_test(t, lower_ascii_only);
+	tcase_add_test(t, lower_wordwise_every_octet);
 	tcase_add_test(t, lower_escaped_untouched);
 	tcase_add_test(t, lower_length_octets_untouched);
 	suite_add_tcase(s, t);
