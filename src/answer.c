@@ -1,6 +1,7 @@
 /* answer.c: from a query to an authoritative answer. */
 #include "answer.h"
 
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
@@ -20,6 +21,9 @@ struct actx {
 	const uint8_t *name;
 	const struct dname_split *split;
 	bool is_qname;
+	/* A CNAME or DNAME target being followed. Left uninitialized by
+	 * answer_query (1.2 KiB that most answers never touch: zeroing them
+	 * was ~10% of the instructions spent per query). */
 	uint8_t buf[DNAME_PADDED];
 	struct dname_split buf_split;
 };
@@ -280,7 +284,13 @@ size_t answer_query(const struct answer_cfg *cfg, const struct zonedb *db, const
 		    enum query_status st, uint8_t *buf, size_t bufsize, struct answer_info *info)
 {
 	struct resp r;
-	struct actx a = {.cfg = cfg, .db = db, .q = q, .r = &r, .rcode = RCODE_NOERROR};
+	struct actx a;
+	memset(&a, 0, offsetof(struct actx, buf));
+	a.cfg = cfg;
+	a.db = db;
+	a.q = q;
+	a.r = &r;
+	a.rcode = RCODE_NOERROR;
 	size_t limit;
 	bool opt = q->edns && st != QUERY_FORMERR;
 	bool nsid = opt && q->edns_nsid && cfg->nsid;
