@@ -280,6 +280,30 @@ static void answer_chaos(struct actx *a)
 	}
 }
 
+void answer_warm_zone(const struct zonedb *db, const struct query *q, enum query_status st,
+		      struct answer_warm *w)
+{
+	w->z = NULL;
+	w->n = NULL;
+	if (st != QUERY_OK || (q->qclass != RRCLASS_IN && q->qclass != RRCLASS_ANY))
+		return;
+	w->z = zonedb_find(db, &q->split, q->lname, 0);
+	if (w->z)
+		zone_prefetch_slot(w->z, q->split.hash[0]);
+}
+
+void answer_warm_node(const struct query *q, struct answer_warm *w)
+{
+	if (w->z)
+		w->n = zone_prefetch_node(w->z, q->split.hash[0]);
+}
+
+void answer_warm_data(const struct answer_warm *w)
+{
+	if (w->n)
+		zone_prefetch_rrsets(w->n);
+}
+
 size_t answer_query(const struct answer_cfg *cfg, const struct zonedb *db, const struct query *q,
 		    enum query_status st, uint8_t *buf, size_t bufsize, struct answer_info *info)
 {

@@ -62,6 +62,22 @@ struct answer_info {
 	uint64_t name;
 };
 
+/** Cache warming for a batch of queries (zone.h explains the steps): run
+ * each step for every query of the batch before the next step, then
+ * answer them. Only hints; answers are the same without. */
+struct answer_warm {
+	const struct zone *z;
+	const struct node *n;
+};
+
+/** Step 1: the zone and its table slot for the question name. */
+void answer_warm_zone(const struct zonedb *db, const struct query *q, enum query_status st,
+		      struct answer_warm *w);
+/** Step 2: the node of the question name. */
+void answer_warm_node(const struct query *q, struct answer_warm *w);
+/** Step 3: the node's RRsets. */
+void answer_warm_data(const struct answer_warm *w);
+
 /**
  * Build the response to one query.
  * \param st      what query_parse said
