@@ -61,6 +61,12 @@ static const char *reload_dir(const struct options *opt)
 	return opt->zones_dir;
 }
 
+static void log_hugepages(size_t bytes)
+{
+	if (bytes)
+		log_info("zone data moved into huge pages: %zu MiB", bytes >> 20);
+}
+
 static void reload(const struct options *opt)
 {
 	const char *dir = reload_dir(opt);
@@ -84,6 +90,7 @@ static void reload(const struct options *opt)
 	notify("READY=1\nSTATUS=serving %zu zones", db->nzones);
 	log_info("reload done in %.3f s", (double)(t1.tv_sec - t0.tv_sec) +
 					       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	log_hugepages(zonedb_hugepages(db));
 }
 
 /* How long TERM waits for the queues to be answered before it cuts off. */
@@ -326,6 +333,8 @@ int main(int argc, char **argv)
 		replace_finish(&srv, replace_fd, replace_pid);
 		replace_fd = -1;
 	}
+	/* Serving already: the zones' copy into huge pages delays nothing. */
+	log_hugepages(zonedb_hugepages(zonedb_current()));
 
 	struct timespec next_stats;
 	clock_gettime(CLOCK_MONOTONIC, &next_stats);

@@ -11,21 +11,28 @@
 /* ---------------------------------------------------------------- arena */
 
 /* Big blocks (the arena's large chunks, the name table of a big zone) are
- * 2 MiB-aligned mappings the kernel is asked to back with transparent huge
- * pages (MADV_HUGEPAGE; the default THP mode on Debian is "madvise"). A
- * lookup in a big zone is a few random reads over tens of MiB: with 4 KiB
- * pages each one also misses the TLB, and in a VM a TLB miss walks two sets
- * of page tables. Loading also takes one page fault per 2 MiB instead of
- * per 4 KiB. Small zones never get here (their chunks start at 64 KiB), so
- * a server with thousands of small zones does not round each one up to
- * 2 MiB. Without THP the advice is ignored and these are plain mappings. */
+ * 2 MiB-aligned mappings, so that once the zone is built they can be
+ * moved into transparent huge pages (zone_hugepages). A lookup in a big
+ * zone is a few random reads over tens of MiB: with 4 KiB pages each one
+ * also misses the TLB, and in a VM a TLB miss walks two sets of page
+ * tables. Small zones never get here (arena chunks start at 64 KiB), so a
+ * server with thousands of small zones does not round each one up. */
 #define HUGE_SIZE ((size_t)2 << 20)
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25 /* Linux 6.1 <asm-generic/mman-common.h>; glibc 2.36 lacks it */
+#endif
+
+static size_t huge_round(size_t size)
+{
+	return (size + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1);
+}
 
 static void *big_alloc(size_t size)
 {
 	if (size < HUGE_SIZE)
 		return malloc(size);
-	size = (size + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1);
+	size = huge_round(size);
 	/* Map one huge page more than needed and cut the ends to alignment. */
 	uint8_t *m = mmap(NULL, size + HUGE_SIZE, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -36,8 +43,21 @@ static void *big_alloc(size_t size)
 		munmap(m, (size_t)(p - m));
 	if (p + size < m + size + HUGE_SIZE)
 		munmap(p + size, (size_t)(m + size + HUGE_SIZE - (p + size)));
-	(void)madvise(p, size, MADV_HUGEPAGE); /* advice: fine if refused */
 	return p;
+}
+
+/* Ask for huge pages over a big block: MADV_HUGEPAGE marks it (Debian's
+ * default THP mode, "madvise", then lets khugepaged collapse it some day)
+ * and MADV_COLLAPSE (Linux 6.1) does it now. Both are advice: refused, the
+ * block stays in 4 KiB pages. */
+static size_t big_advise(void *p, size_t size)
+{
+	if (size < HUGE_SIZE)
+		return 0;
+	size = huge_round(size);
+	if (madvise(p, size, MADV_HUGEPAGE) == 0 && madvise(p, size, MADV_COLLAPSE) == 0)
+		return size;
+	return 0;
 }
 
 static void big_free(void *p, size_t size)
@@ -47,7 +67,7 @@ static void big_free(void *p, size_t size)
 	if (size < HUGE_SIZE)
 		free(p);
 	else
-		munmap(p, (size + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1));
+		munmap(p, huge_round(size));
 }
 
 /* Zones are built once and freed whole, so their bytes come from a bump
@@ -330,6 +350,19 @@ void zone_free(struct zone *z)
 	big_free(z->table, (z->mask + 1) * sizeof(*z->table));
 	free(z->source);
 	free(z);
+}
+
+size_t zone_hugepages(struct zone *z)
+{
+	size_t done = 0;
+	if (z->hugepages)
+		return 0;
+	z->hugepages = true;
+	for (struct arena_chunk *c = z->arena.head; c; c = c->next)
+		done += big_advise(c, sizeof(*c) + c->size);
+	if (z->table)
+		done += big_advise(z->table, (z->mask + 1) * sizeof(*z->table));
+	return done;
 }
 
 static const char *type_name(uint16_t type, char *buf, size_t size)

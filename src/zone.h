@@ -111,6 +111,7 @@ struct zone {
 	size_t nrecords;
 	struct arena arena;
 	char *source;		/* file it was loaded from (for logs) */
+	bool hugepages;		/* zone_hugepages done; main thread only */
 	unsigned refs;		/* zone databases holding it; main thread only */
 };
 
@@ -159,6 +160,15 @@ static inline void zone_prefetch_rrsets(const struct node *n)
 	__builtin_prefetch(n->rrsets);
 	__builtin_prefetch((const uint8_t *)n->rrsets + 64);
 }
+
+/**
+ * Move a built zone's big blocks into transparent huge pages (fewer TLB
+ * misses per lookup). Copies them, so it is done once the zone answers,
+ * not while it loads: after zonedb_publish. Only once per zone; main thread.
+ * \return bytes now in huge pages (0: a small zone, a second call, or the
+ *         kernel declined: no THP, or older than Linux 6.1)
+ */
+size_t zone_hugepages(struct zone *z);
 
 /* ---- building (one thread) ---- */
 

@@ -230,3 +230,11 @@ void zonedb_publish(struct zonedb *db)
 	 * (1.25M records: 205 MB after a load, about 155 MB after this). */
 	malloc_trim(0);
 }
+
+size_t zonedb_hugepages(const struct zonedb *db)
+{
+	size_t done = 0;
+	for (size_t i = 0; db && i < db->nzones; i++)
+		done += zone_hugepages(db->zones[i]);
+	return done;
+}

@@ -6,6 +6,7 @@
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -1142,6 +1143,49 @@ START_TEST(big_file_parallel_equals_serial_clean)
 }
 END_TEST
 
+/* THP is on unless /sys says "[never]" (then madvise is refused). */
+static bool thp_possible(void)
+{
+	char buf[128] = "";
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+	if (!f)
+		return false;
+	bool ok = fgets(buf, sizeof(buf), f) && !strstr(buf, "[never]");
+	fclose(f);
+	return ok;
+}
+
+START_TEST(big_zone_into_huge_pages)
+{
+	/* 70,000 names: a 4 MiB table and 2 MiB arena chunks, 2 MiB-aligned
+	 * so they can become huge pages; after the move every node and RRset
+	 * reads the same as in a zone left alone. */
+	write_big("$TTL 300\n"
+		  "@ SOA ns1 hm 1 2 3 4 5\n"
+		  "@ NS ns1\n"
+		  "ns1 A 192.0.2.1\n",
+		  "");
+	struct ut_diag *dh = calloc(1, sizeof(*dh)), *dp = calloc(1, sizeof(*dp));
+	unsigned eh = 0, ep = 0;
+	struct zone *h = load_mode(false, dh, &eh), *p = load_mode(false, dp, &ep);
+	ck_assert_ptr_nonnull(h);
+	ck_assert_ptr_nonnull(p);
+	size_t table_bytes = (h->mask + 1) * sizeof(*h->table);
+	ck_assert_uint_ge(table_bytes, (size_t)2 << 20);
+	ck_assert_uint_eq((uintptr_t)h->table % ((size_t)2 << 20), 0);
+	size_t moved = zone_hugepages(h);
+	if (thp_possible()) /* the arena (~10 MiB here) and the table */
+		ck_assert_uint_gt(moved, table_bytes);
+	ck_assert_uint_eq(zone_hugepages(h), 0); /* once per zone */
+	assert_same_load(h, dh, eh, p, dp, ep);
+	assert_same_load(p, dp, ep, h, dh, eh);
+	zone_free(h);
+	zone_free(p);
+	free(dh);
+	free(dp);
+}
+END_TEST
+
 /* Regression (a bug found here, fixed in 35134db):
  * (src/zone_load.c, load_fp; ldns_rr_new_frm_fp_l): a relative
  * $ORIGIN is taken as absolute: "$ORIGIN sub" in example.com. makes the
@@ -1438,6 +1482,7 @@ static Suite *zone_load_suite(void)
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, big_file_parallel_equals_serial);
 	tcase_add_test(t, big_file_parallel_equals_serial_clean);
+	tcase_add_test(t, big_zone_into_huge_pages);
 	tcase_add_test(t, big_file_relative_origin);
 	tcase_add_test(t, big_file_bad_origin);
 	suite_add_tcase(s, t);
