@@ -184,6 +184,13 @@ enum zb_result {
 struct zone_builder *zone_builder_new(const uint8_t *apex);
 
 /**
+ * Warm the cache for a zone_builder_add() of a record owned by `owner`
+ * (wire, `len` octets, any case) that is coming soon: a bulk load calls it
+ * a few records ahead. A malformed name is ignored (the add reports it).
+ */
+void zone_builder_prefetch(const struct zone_builder *b, const uint8_t *owner, size_t len);
+
+/**
  * Size the name table for about `names` names up front, so a big zone is
  * not rehashed again and again as it grows (a hint: more names still fit).
  * \return 0, or -1 when out of memory (the builder is unchanged)
