@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
 #include <malloc.h>
@@ -419,15 +420,21 @@ out:
 /* ---------------------------------------------------------------- parallel
  *
  * ldns parses about a million records per second and core; a big zone
- * file is therefore split at record boundaries and its parts parsed by one
- * thread each. The records then enter the table in file order on this
- * thread, so the result (and every message, with its line) is the same as
- * a serial load. Only files without $INCLUDE are split, and only at a line
- * outside parentheses and quotes that starts with an explicit owner; the
- * $ORIGIN and $TTL in force there are handed to the part's parser. */
+ * file is therefore split at record boundaries into parts, four per
+ * parser thread (one thread per CPU we may use): each thread takes the
+ * next unparsed part until none is left, so a thread slowed down by a busy
+ * CPU takes fewer. This thread adds each part's records to the table as
+ * soon as that part and all before it are parsed, in file order, so the
+ * result (and every message, with its line) is the same as a serial load,
+ * and building the table overlaps with parsing instead of following it.
+ * Only files without $INCLUDE are split, and only at a line outside
+ * parentheses and quotes that starts with an explicit owner; the $ORIGIN
+ * and $TTL in force there are handed to the part's parser. */
 
 #define PARALLEL_MIN_BYTES (4u << 20) /* smaller files load in well under 0.1 s */
-#define PARALLEL_MAX_PARTS 8
+#define PARALLEL_MAX_THREADS 16
+#define PARALLEL_PARTS_PER_THREAD 4
+#define PARALLEL_MAX_PARTS (PARALLEL_MAX_THREADS * PARALLEL_PARTS_PER_THREAD)
 
 struct evbuf {
 	uint8_t *p;
@@ -460,9 +467,20 @@ struct part {
 	char origin[1100];	/* "" = the zone's origin */
 	uint32_t ttl;		/* $TTL in force at the start (0: none yet) */
 	const ldns_rdf *zone_origin;
+	const atomic_bool *stop; /* the records are not wanted any more */
 	struct evbuf ev;
 	bool failed;		/* out of memory or an $INCLUDE: load serially */
-	pthread_t th;
+	bool done;		/* parsed (or failed); under plan.mu */
+};
+
+/* What the parser threads share with the thread that adds. */
+struct plan {
+	struct part *parts;
+	unsigned n;
+	atomic_uint next;	/* the next part to parse */
+	atomic_bool stop;	/* the adding thread gave up: parse no more */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;	/* a part is done */
 };
 
 static void part_error(struct part *pt, int line, const char *msg)
@@ -497,7 +515,7 @@ static void *part_parse(void *arg)
 		pt->failed = true;
 		goto out;
 	}
-	while (!pt->failed) {
+	while (!pt->failed && !atomic_load_explicit(pt->stop, memory_order_relaxed)) {
 		ldns_rr *rr = NULL;
 		long start = ftell(fp);
 		ttl_before(&ts, &ttl);
@@ -563,6 +581,50 @@ out:
 	return NULL;
 }
 
+static void *parser_main(void *arg)
+{
+	struct plan *pl = arg;
+	for (;;) {
+		unsigned i = atomic_fetch_add(&pl->next, 1);
+		if (i >= pl->n)
+			break;
+		struct part *pt = &pl->parts[i];
+		if (atomic_load(&pl->stop))
+			pt->failed = true;
+		else
+			part_parse(pt);
+		pthread_mutex_lock(&pl->mu);
+		pt->done = true;
+		pthread_cond_broadcast(&pl->cv);
+		pthread_mutex_unlock(&pl->mu);
+	}
+	return NULL;
+}
+
+/* Records the table build looks ahead (load_parallel): enough to cover a
+ * memory access while as many records are added. */
+#define PREFETCH_AHEAD 8
+
+/* Prefetch for the event at `p` (an RR's owner; errors are skipped over);
+ * returns the next event. */
+static const uint8_t *ev_prefetch(struct zone_builder *b, const uint8_t *p, const uint8_t *end)
+{
+	if (p >= end)
+		return end;
+	uint8_t kind = *p++;
+	p += sizeof(int);
+	if (kind == EV_ERROR) {
+		uint16_t ml;
+		memcpy(&ml, p, 2);
+		return p + 2 + ml;
+	}
+	uint8_t ol = *p++;
+	zone_builder_prefetch(b, p, ol);
+	uint16_t rdlen;
+	memcpy(&rdlen, p + ol + 8, 2);
+	return p + ol + 10 + rdlen;
+}
+
 /* The argument of a directive line: after the keyword, up to a comment. */
 static void directive_arg(const char *p, const char *end, char *out, size_t size)
 {
@@ -582,6 +644,10 @@ static void directive_arg(const char *p, const char *end, char *out, size_t size
 static unsigned plan_parts(const char *d, size_t size, unsigned want, struct part *parts,
 			   const char *zone_origin)
 {
+	/* The octets that change the scanner's state; the 32 MB of a big
+	 * file are mostly others, skipped in a tight loop. */
+	static const bool special[256] = {['\\'] = true, ['"'] = true, [';'] = true,
+					  ['('] = true, [')'] = true, ['\n'] = true};
 	int depth = 0, line = 1;
 	bool quote = false, at_line_start = true;
 	char origin[1100];
@@ -632,6 +698,12 @@ static unsigned plan_parts(const char *d, size_t size, unsigned want, struct par
 				n++;
 			}
 		}
+		if (!special[(unsigned char)ch]) {
+			/* most octets: skip to the next one that matters */
+			while (i + 1 < size && !special[(unsigned char)d[i + 1]])
+				i++;
+			continue;
+		}
 		if (ch == '\\' && i + 1 < size && d[i + 1] != '\n') {
 			i++; /* escaped octet */
 			continue;
@@ -663,37 +735,63 @@ static unsigned plan_parts(const char *d, size_t size, unsigned want, struct par
 static bool load_parallel(struct load_ctx *c, const char *path, const char *data, size_t size,
 			  const ldns_rdf *origin)
 {
-	static struct part parts[PARALLEL_MAX_PARTS];
 	/* the CPUs this process may run on (taskset, cgroups), not the machine's */
 	cpu_set_t set;
 	long ncpu = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
 								  : sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned want = ncpu > PARALLEL_MAX_PARTS ? PARALLEL_MAX_PARTS : (unsigned)(ncpu > 0 ? ncpu : 1);
-	if (size < PARALLEL_MIN_BYTES || want < 2 || getenv("SHOAL_SERIAL_LOAD"))
+	unsigned nthreads = ncpu > PARALLEL_MAX_THREADS ? PARALLEL_MAX_THREADS
+							 : (unsigned)(ncpu > 0 ? ncpu : 1);
+	if (size < PARALLEL_MIN_BYTES || nthreads < 2 || getenv("SHOAL_SERIAL_LOAD"))
 		return false;
-	memset(parts, 0, sizeof(parts));
-	char *ztext = ldns_rdf2str(origin);
-	if (!ztext)
-		return false;
-	unsigned n = plan_parts(data, size, want, parts, ztext);
-	free(ztext);
-	if (n < 2)
-		return false;
+	struct plan pl = {.parts = calloc(PARALLEL_MAX_PARTS, sizeof(struct part))};
+	pthread_t th[PARALLEL_MAX_THREADS];
 	unsigned started = 0;
-	for (unsigned i = 0; i < n; i++) {
-		parts[i].zone_origin = origin;
-		if (pthread_create(&parts[i].th, NULL, part_parse, &parts[i]) != 0)
-			break;
+	bool ok = false;
+	char *ztext = ldns_rdf2str(origin);
+	if (!pl.parts || !ztext) {
+		free(pl.parts);
+		free(ztext);
+		return false;
+	}
+	pl.n = plan_parts(data, size, nthreads * PARALLEL_PARTS_PER_THREAD, pl.parts, ztext);
+	free(ztext);
+	if (pl.n < 2) {
+		free(pl.parts);
+		return false;
+	}
+	atomic_init(&pl.next, 0);
+	atomic_init(&pl.stop, false);
+	pthread_mutex_init(&pl.mu, NULL);
+	pthread_cond_init(&pl.cv, NULL);
+	for (unsigned i = 0; i < pl.n; i++) {
+		pl.parts[i].zone_origin = origin;
+		pl.parts[i].stop = &pl.stop;
+	}
+	for (unsigned t = 0; t < nthreads; t++) {
+		if (pthread_create(&th[started], NULL, parser_main, &pl) != 0)
+			break; /* fewer threads: each takes more parts */
 		started++;
 	}
-	bool ok = started == n;
-	for (unsigned i = 0; i < started; i++) {
-		pthread_join(parts[i].th, NULL);
-		ok &= !parts[i].failed;
-	}
-	for (unsigned i = 0; ok && i < n && c->errors <= ZONE_ERRORS_MAX; i++) {
-		const uint8_t *p = parts[i].ev.p, *end = p + parts[i].ev.len;
+	ok = started > 0;
+	for (unsigned i = 0; ok && i < pl.n && c->errors <= ZONE_ERRORS_MAX; i++) {
+		struct part *pt = &pl.parts[i];
+		pthread_mutex_lock(&pl.mu);
+		while (!pt->done)
+			pthread_cond_wait(&pl.cv, &pl.mu);
+		pthread_mutex_unlock(&pl.mu);
+		if (pt->failed) {
+			ok = false;
+			break;
+		}
+		const uint8_t *p = pt->ev.p, *end = p + pt->ev.len;
+		/* A second cursor runs PREFETCH_AHEAD records ahead and warms
+		 * the name table slot of each owner it passes: a new name's
+		 * slot is a cache miss, one per name, otherwise waited for. */
+		const uint8_t *ahead = p;
+		for (unsigned k = 0; k < PREFETCH_AHEAD; k++)
+			ahead = ev_prefetch(c->b, ahead, end);
 		while (p < end && c->errors <= ZONE_ERRORS_MAX) {
+			ahead = ev_prefetch(c->b, ahead, end);
 			uint8_t kind = *p++;
 			int line;
 			memcpy(&line, p, sizeof(line));
@@ -721,9 +819,18 @@ static bool load_parallel(struct load_ctx *c, const char *path, const char *data
 			add_raw(c, owner, type, cls, ttl, p, rdlen, path, line);
 			p += rdlen;
 		}
+		free(pt->ev.p);
+		pt->ev.p = NULL;
 	}
-	for (unsigned i = 0; i < n; i++)
-		free(parts[i].ev.p);
+	/* Done, given up, or too many errors: the parsers stop early. */
+	atomic_store(&pl.stop, true);
+	for (unsigned t = 0; t < started; t++)
+		pthread_join(th[t], NULL);
+	for (unsigned i = 0; i < pl.n; i++)
+		free(pl.parts[i].ev.p);
+	free(pl.parts);
+	pthread_mutex_destroy(&pl.mu);
+	pthread_cond_destroy(&pl.cv);
 	if (c->errors > ZONE_ERRORS_MAX)
 		c->diag(c->diag_ctx, ZONE_DIAG_ERROR, path, 0, "too many errors, stopped reading");
 	/* the parser threads' malloc arenas hold freed memory: give it back */
@@ -768,8 +875,12 @@ struct zone *zone_load_file(const char *path, const uint8_t *origin, zone_diag_f
 		char *data = malloc((size_t)st.st_size);
 		if (data && fread(data, 1, (size_t)st.st_size, fp) == (size_t)st.st_size) {
 			done = load_parallel(&c, path, data, (size_t)st.st_size, org);
-			if (!done && c.errors == 0) {
-				/* not split (or a part failed): start over serially */
+			if (!done) {
+				/* Not split, or a part failed (out of memory, an
+				 * $INCLUDE the planner did not see): start over
+				 * serially. Messages already given for the parts
+				 * before it are then given again. */
+				c.errors = 0;
 				zone_builder_free(c.b);
 				c.b = zone_builder_new(origin);
 				if (c.b)
