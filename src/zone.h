@@ -157,6 +157,8 @@ const struct node *zone_prefetch_node(const struct zone *z, uint64_t hash);
  * data allocated after them (two lines: a few small sets). */
 static inline void zone_prefetch_rrsets(const struct node *n)
 {
+	if (!n->rrsets)
+		return; /* an empty non-terminal */
 	__builtin_prefetch(n->rrsets);
 	__builtin_prefetch((const uint8_t *)n->rrsets + 64);
 }
