@@ -13,6 +13,7 @@ struct actx {
 	const struct answer_cfg *cfg;
 	const struct zonedb *db;
 	const struct query *q;
+	const struct answer_warm *warm; /* NULL, or answer_warm_zone's for q */
 	struct resp *r;
 	uint8_t rcode;
 	uint8_t kind;	 /* enum answer_kind, for rate limiting */
@@ -180,7 +181,7 @@ static void answer_in(struct actx *a)
 	if (q->qtype == RRTYPE_DS && q->split.labels > 0)
 		z = zonedb_find(a->db, a->split, a->name, 1);
 	if (!z)
-		z = zonedb_find(a->db, a->split, a->name, 0);
+		z = a->warm ? a->warm->z : zonedb_find(a->db, a->split, a->name, 0);
 	if (!z) {
 		a->rcode = RCODE_REFUSED; /* not ours: say so, give nothing */
 		return;
@@ -307,12 +308,21 @@ void answer_warm_data(const struct answer_warm *w)
 size_t answer_query(const struct answer_cfg *cfg, const struct zonedb *db, const struct query *q,
 		    enum query_status st, uint8_t *buf, size_t bufsize, struct answer_info *info)
 {
+	return answer_query_warm(cfg, db, q, st, NULL, buf, bufsize, info);
+}
+
+size_t answer_query_warm(const struct answer_cfg *cfg, const struct zonedb *db,
+			 const struct query *q, enum query_status st,
+			 const struct answer_warm *warm, uint8_t *buf, size_t bufsize,
+			 struct answer_info *info)
+{
 	struct resp r;
 	struct actx a;
 	memset(&a, 0, offsetof(struct actx, buf));
 	a.cfg = cfg;
 	a.db = db;
 	a.q = q;
+	a.warm = warm;
 	a.r = &r;
 	a.rcode = RCODE_NOERROR;
 	size_t limit;

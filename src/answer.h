@@ -90,6 +90,13 @@ void answer_warm_data(const struct answer_warm *w);
 size_t answer_query(const struct answer_cfg *cfg, const struct zonedb *db, const struct query *q,
 		    enum query_status st, uint8_t *buf, size_t bufsize, struct answer_info *info);
 
+/** answer_query() for a query whose answer_warm_zone() step ran (with the
+ * same `db`): the zone found there is used instead of a second search. */
+size_t answer_query_warm(const struct answer_cfg *cfg, const struct zonedb *db,
+			 const struct query *q, enum query_status st,
+			 const struct answer_warm *warm, uint8_t *buf, size_t bufsize,
+			 struct answer_info *info);
+
 /**
  * The kind of an answer answer_query gave, for rate limiting.
  * \param[out] name  the hash of the name it is keyed on: the question for

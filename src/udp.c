@@ -138,8 +138,8 @@ void *udp_worker_run(void *arg)
 			struct query *q = &qs[i];
 			struct answer_info info;
 
-			size_t len = answer_query(&srv->acfg, db, q, qst[i], data, sizeof(slots[i].data),
-						  &info);
+			size_t len = answer_query_warm(&srv->acfg, db, q, qst[i], &warm[i], data,
+						       sizeof(slots[i].data), &info);
 			if (len == 0) {
 				stats_add(&st->dropped, 1);
 				continue;

@@ -20,6 +20,11 @@ const struct zone *zonedb_find(const struct zonedb *db, const struct dname_split
 	if (!db || db->nzones == 0)
 		return NULL;
 	for (unsigned i = from; i <= s->labels; i++) {
+		/* Only suffixes as deep as some apex can be one: with a
+		 * single zone, one probe instead of one per label. */
+		unsigned depth = (unsigned)s->labels - i;
+		if (!(db->depths[depth >> 6] >> (depth & 63) & 1))
+			continue;
 		uint64_t h = s->hash[i];
 		size_t len = (size_t)(s->len - s->off[i]);
 		const uint8_t *suffix = name + s->off[i];
@@ -58,6 +63,7 @@ struct zonedb *zonedb_new(struct zone **zones, size_t n)
 		while (db->table[j])
 			j = (j + 1) & db->mask;
 		db->table[j] = z;
+		db->depths[z->apex_labels >> 6] |= (uint64_t)1 << (z->apex_labels & 63);
 		db->zones[db->nzones++] = z;
 		z->refs++;
 	}

@@ -19,6 +19,7 @@ struct zonedb {
 	struct zone **zones;	/* in load order, for listing */
 	struct zone **table;	/* by apex hash, open addressing */
 	size_t mask;
+	uint64_t depths[2];	/* bit k: some apex has k labels (k < LABELS_MAX) */
 	uint64_t generation;	/* increases with every publish */
 };
 
