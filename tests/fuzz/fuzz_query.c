@@ -1,6 +1,7 @@
 /*
  * fuzz_query.c - libFuzzer target: any bytes as a UDP and as a TCP query,
- * through query_parse and answer_query against the conformance zones.
+ * through query_parse and answer_query against the conformance zones (over
+ * UDP also through the UDP loop's answer_query_warm, which must agree).
  * Built normally (without libFuzzer) it replays tests/fuzz/corpus (replay.c).
  */
 #include <stdlib.h>
@@ -38,8 +39,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* answered in place, as the workers do */
 		memcpy(buf, data, size);
 		enum query_status st = query_parse(&q, buf, size, tcp);
-		size_t len = answer_query(&fuzz_answer_cfg, db, &q, st, buf,
-					  tcp ? sizeof(buf) : 4096, &info);
+		size_t len;
+		if (tcp) {
+			len = answer_query(&fuzz_answer_cfg, db, &q, st, buf, sizeof(buf), &info);
+		} else {
+			/* The UDP loop's way (cache-warming steps, then the zone
+			 * they found) must match answer_query octet for octet. */
+			static uint8_t ref[4096];
+			struct answer_info rinfo;
+			struct answer_warm w;
+			size_t rlen = answer_query(&fuzz_answer_cfg, db, &q, st, ref, sizeof(ref),
+						   &rinfo);
+			answer_warm_zone(db, &q, st, &w);
+			answer_warm_node(&q, &w);
+			answer_warm_data(&w);
+			len = answer_query_warm(&fuzz_answer_cfg, db, &q, st, &w, buf, 4096, &info);
+			if (len != rlen || memcmp(buf, ref, len) != 0)
+				abort();
+		}
 		if (len > (tcp ? sizeof(buf) : 4096))
 			abort();
 		if (len && (len < 12 || !(buf[2] & 0x80)))
