@@ -605,24 +605,50 @@ static void *parser_main(void *arg)
  * memory access while as many records are added. */
 #define PREFETCH_AHEAD 8
 
+/* One event of a part's stream (part_parse writes them), decoded. */
+struct event {
+	uint8_t kind;		/* EV_RR or EV_ERROR */
+	int line;
+	const uint8_t *data;	/* EV_RR: the owner; EV_ERROR: the message */
+	uint16_t len;		/* octets at data */
+	uint16_t type, cls, rdlen; /* EV_RR */
+	uint32_t ttl;
+	const uint8_t *rdata;
+};
+
+/* Decode the event at `p`; returns the next one. */
+static const uint8_t *ev_read(const uint8_t *p, struct event *e)
+{
+	e->kind = *p++;
+	memcpy(&e->line, p, sizeof(e->line));
+	p += sizeof(e->line);
+	if (e->kind == EV_ERROR) {
+		memcpy(&e->len, p, 2);
+		e->data = p + 2;
+		return e->data + e->len;
+	}
+	e->len = *p++;
+	e->data = p;
+	p += e->len;
+	memcpy(&e->type, p, 2);
+	memcpy(&e->cls, p + 2, 2);
+	memcpy(&e->ttl, p + 4, 4);
+	memcpy(&e->rdlen, p + 8, 2);
+	e->rdata = p + 10;
+	return e->rdata + e->rdlen;
+}
+
 /* Prefetch for the event at `p` (an RR's owner; errors are skipped over);
  * returns the next event. */
 static const uint8_t *ev_prefetch(struct zone_builder *b, const uint8_t *p, const uint8_t *end)
 {
+	struct event e;
 	if (p >= end)
 		return end;
-	uint8_t kind = *p++;
-	p += sizeof(int);
-	if (kind == EV_ERROR) {
-		uint16_t ml;
-		memcpy(&ml, p, 2);
-		return p + 2 + ml;
-	}
-	uint8_t ol = *p++;
-	zone_builder_prefetch(b, p, ol);
-	uint16_t rdlen;
-	memcpy(&rdlen, p + ol + 8, 2);
-	return p + ol + 10 + rdlen;
+	p = ev_read(p, &e);
+	if (e.kind == EV_RR)
+		zone_builder_prefetch(b, e.data, e.len);
+	return p;
 }
 
 /* The argument of a directive line: after the keyword, up to a comment. */
@@ -792,32 +818,13 @@ static bool load_parallel(struct load_ctx *c, const char *path, const char *data
 			ahead = ev_prefetch(c->b, ahead, end);
 		while (p < end && c->errors <= ZONE_ERRORS_MAX) {
 			ahead = ev_prefetch(c->b, ahead, end);
-			uint8_t kind = *p++;
-			int line;
-			memcpy(&line, p, sizeof(line));
-			p += sizeof(line);
-			if (kind == EV_ERROR) {
-				uint16_t ml;
-				char msg[1024];
-				memcpy(&ml, p, 2);
-				p += 2;
-				snprintf(msg, sizeof(msg), "%.*s", (int)ml, (const char *)p);
-				p += ml;
-				report(c, ZONE_DIAG_ERROR, path, line, "%s", msg);
-				continue;
-			}
-			uint8_t ol = *p++;
-			const uint8_t *owner = p;
-			p += ol;
-			uint16_t type, cls, rdlen;
-			uint32_t ttl;
-			memcpy(&type, p, 2);
-			memcpy(&cls, p + 2, 2);
-			memcpy(&ttl, p + 4, 4);
-			memcpy(&rdlen, p + 8, 2);
-			p += 10;
-			add_raw(c, owner, type, cls, ttl, p, rdlen, path, line);
-			p += rdlen;
+			struct event e;
+			p = ev_read(p, &e);
+			if (e.kind == EV_ERROR)
+				report(c, ZONE_DIAG_ERROR, path, e.line, "%.*s", (int)e.len,
+				       (const char *)e.data);
+			else
+				add_raw(c, e.data, e.type, e.cls, e.ttl, e.rdata, e.rdlen, path, e.line);
 		}
 		free(pt->ev.p);
 		pt->ev.p = NULL;
