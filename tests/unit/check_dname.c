@@ -119,11 +119,11 @@ START_TEST(lower_ascii_only)
 }
 END_TEST
 
-START_TEST(lower_wordwise_every_octet)
+START_TEST(lower_every_octet_in_context)
 {
-	/* 8 octets at a time: every octet value at every position of a word,
-	 * beside neighbours at the edges of the letter range and with the
-	 * top bit set (a carry between octets would show there) */
+	/* every octet value at every position of a 24-octet run, beside
+	 * neighbours at the edges of the letter range and with the top bit
+	 * set (a word-at-a-time fold that carried between octets would show) */
 	static const uint8_t around[] = {'@', 'A', 'Z', '[', 'a', 'z', 0x7f, 0x80, 0xc1, 0xda, 0xff, 0};
 	for (unsigned c = 0; c < 256; c++) {
 		for (unsigned k = 0; k < sizeof(around); k++) {
@@ -438,7 +438,7 @@ static Suite *dname_suite(void)
 
 	t = tcase_create("lower");
 	tcase_add_test(t, lower_ascii_only);
-	tcase_add_test(t, lower_wordwise_every_octet);
+	tcase_add_test(t, lower_every_octet_in_context);
 	tcase_add_test(t, lower_escaped_untouched);
 	tcase_add_test(t, lower_length_octets_untouched);
 	suite_add_tcase(s, t);
