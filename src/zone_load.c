@@ -325,6 +325,163 @@ static void ttl_after(struct ttl_state *t, ldns_status st, ldns_rr *rr)
 	}
 }
 
+/* ---------------------------------------------------------------- reading
+ *
+ * ldns reads a zone file entry by entry (ldns_rr_new_frm_fp_l): it
+ * gathers an entry's text one getc at a time, minding parentheses,
+ * quotes, escapes and comments, then parses that text with
+ * ldns_rr_new_frm_str, which tokenizes it again. Most lines of a big zone
+ * are one record on one line with none of those. For such a line the
+ * text ldns would gather is the line itself, up to a comment, with its
+ * trailing blanks stripped as ldns_strip_ws does; the reader hands it to
+ * ldns_rr_new_frm_str directly, which saves a third of the parse time.
+ * Every other entry goes to ldns's own reader, from the same place: a
+ * directive ($ first), parentheses, quotes, backslashes, CR, FF, VT or
+ * NUL, the last line when it has no newline, a line over ldns's limit.
+ * SHOAL_LDNS_READER=1 in the environment sends every entry there (the
+ * tests load both ways and compare). */
+
+struct reader {
+	const char *d;
+	size_t size, pos;	/* pos: where the next entry starts */
+	FILE *fp;		/* the same text, for ldns's reader */
+	bool plain;		/* read plain lines ourselves */
+	bool eof;		/* ldns's reader reached the end */
+	int ldns_line;		/* ldns's count (ours comes from entry_line) */
+	char text[LDNS_MAX_LINELEN + 1];
+};
+
+/* The octets after which a line is not plain, or ends (newline, comment). */
+static const bool line_stop[256] = {
+	['\n'] = true, [';'] = true, ['('] = true, [')'] = true, ['"'] = true,
+	['\\'] = true, ['\r'] = true, ['\f'] = true, ['\v'] = true, [0] = true};
+
+static int reader_open(struct reader *r, const char *d, size_t size)
+{
+	r->d = d;
+	r->size = size;
+	r->pos = 0;
+	r->eof = false;
+	r->ldns_line = 1;
+	r->plain = !getenv("SHOAL_LDNS_READER");
+	r->fp = fmemopen((void *)d, size, "r");
+	if (!r->fp)
+		return -1;
+	/* Only this thread reads it: ldns takes it one getc at a time, and
+	 * stdio's lock around each was a fifth of the load time. */
+	__fsetlocking(r->fp, FSETLOCKING_BYCALLER);
+	return 0;
+}
+
+static void reader_close(struct reader *r)
+{
+	if (r->fp)
+		fclose(r->fp);
+	r->fp = NULL;
+}
+
+static bool reader_done(const struct reader *r)
+{
+	return r->eof || r->pos >= r->size;
+}
+
+/* The entry at r->pos when it is a plain line: 1, its text in r->text and
+ * r->pos past the line; 0 when the line holds only blanks or a comment
+ * (skipped, as ldns does); -1 when ldns's reader must take the entry. */
+static int plain_line(struct reader *r)
+{
+	const char *p = r->d + r->pos, *end = r->d + r->size, *q = p;
+	if (*p == '$')
+		return -1;
+	while (q < end && !line_stop[(unsigned char)*q])
+		q++;
+	if (q == end)
+		return -1; /* the last line, without a newline */
+	const char *text_end = q;
+	if (*q == ';') {
+		q = memchr(q, '\n', (size_t)(end - q));
+		if (!q)
+			return -1;
+	} else if (*q != '\n') {
+		return -1;
+	}
+	size_t n = (size_t)(text_end - p);
+	if (n >= LDNS_MAX_LINELEN)
+		return -1;
+	/* ldns_strip_ws: blanks at the end go, unless fewer than three
+	 * octets follow the leading blanks; leading blanks stay (they mean
+	 * "the previous owner"). */
+	const char *s = p;
+	while (s < text_end && (*s == ' ' || *s == '\t'))
+		s++;
+	q++;
+	if (text_end == p) {
+		/* an empty line, or a comment from the first column: ldns
+		 * reads on into the next line as if it started there */
+		r->pos = (size_t)(q - r->d);
+		return 0;
+	}
+	/* Anything else, blanks included, ends an entry, after which ldns
+	 * skips newlines, CRs, FFs and VTs (ldns_fskipcs_l): even those
+	 * that start the next line. */
+	while (q < end && (*q == '\n' || *q == '\r' || *q == '\f' || *q == '\v'))
+		q++;
+	r->pos = (size_t)(q - r->d);
+	if (s == text_end)
+		return 0; /* only blanks: ldns_strip_ws leaves nothing */
+	while (text_end > s + 2 && (text_end[-1] == ' ' || text_end[-1] == '\t'))
+		text_end--;
+	n = (size_t)(text_end - p);
+	memcpy(r->text, p, n);
+	r->text[n] = 0;
+	return 1;
+}
+
+/* Nothing but blanks and comments in d[0..n). */
+static bool only_blanks(const char *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (d[i] == ';') {
+			const char *eol = memchr(d + i, '\n', n - i);
+			if (!eol)
+				return true;
+			i = (size_t)(eol - d);
+		} else if (!strchr(" \t\r\n\f\v", d[i]) || d[i] == 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The next entry, as ldns_rr_new_frm_fp_l reports it (but see the end). */
+static ldns_status reader_next(struct reader *r, ldns_rr **rr, uint32_t *default_ttl,
+			       ldns_rdf **origin, ldns_rdf **prev)
+{
+	*rr = NULL;
+	if (r->plain) {
+		int k = plain_line(r);
+		if (k == 0)
+			return LDNS_STATUS_SYNTAX_EMPTY;
+		if (k > 0)
+			return ldns_rr_new_frm_str(rr, r->text, *default_ttl, *origin, prev);
+	}
+	if (fseek(r->fp, (long)r->pos, SEEK_SET) != 0) {
+		r->eof = true;
+		return LDNS_STATUS_FILE_ERR;
+	}
+	size_t start = r->pos;
+	ldns_status s = ldns_rr_new_frm_fp_l(rr, r->fp, default_ttl, origin, prev, &r->ldns_line);
+	long at = ftell(r->fp);
+	r->pos = at < 0 ? r->size : (size_t)at;
+	r->eof = feof(r->fp) || ferror(r->fp);
+	/* ldns says "syntax error" at the end of the file both when only
+	 * blanks and comments were left and when the last entry is bad:
+	 * only the first is nothing. */
+	if (s == LDNS_STATUS_SYNTAX_ERR && r->eof && only_blanks(r->d + start, r->size - start))
+		return LDNS_STATUS_SYNTAX_EMPTY;
+	return s;
+}
+
 static int load_fp(struct load_ctx *c, FILE *in, const char *path, ldns_rdf *origin_in,
 		   uint32_t *default_ttl, int depth)
 {
@@ -333,9 +490,8 @@ static int load_fp(struct load_ctx *c, FILE *in, const char *path, ldns_rdf *ori
 	ldns_rdf *prev = NULL;
 	char *data = NULL;
 	size_t size = 0, cap = 0, n;
-	FILE *fp = NULL;
+	struct reader *rd = NULL;
 	struct linepos lp = {0, 1};
-	int line = 1;
 
 	if (!origin || !cur_origin)
 		goto nomem;
@@ -362,17 +518,14 @@ static int load_fp(struct load_ctx *c, FILE *in, const char *path, ldns_rdf *ori
 	}
 	if (size == 0)
 		goto out;
-	fp = fmemopen(data, size, "r");
-	if (!fp)
+	rd = malloc(sizeof(*rd));
+	if (!rd || reader_open(rd, data, size) < 0)
 		goto nomem;
-	/* Only this thread reads it: ldns takes it one getc at a time, and
-	 * stdio's lock around each was a fifth of the load time. */
-	__fsetlocking(fp, FSETLOCKING_BYCALLER);
-	while (c->errors <= ZONE_ERRORS_MAX) {
+	while (c->errors <= ZONE_ERRORS_MAX && !reader_done(rd)) {
 		ldns_rr *rr = NULL;
-		long start = ftell(fp);
+		size_t start = rd->pos;
 		ttl_before(&c->ttl, default_ttl);
-		ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp, default_ttl, &origin, &prev, &line);
+		ldns_status s = reader_next(rd, &rr, default_ttl, &origin, &prev);
 		/* At a $ORIGIN it cannot parse, ldns frees the origin and
 		 * leaves none: the one in force before stays (an $INCLUDE
 		 * needs one, and ldns_rdf_clone asserts on NULL). */
@@ -381,26 +534,23 @@ static int load_fp(struct load_ctx *c, FILE *in, const char *path, ldns_rdf *ori
 			goto nomem;
 		}
 		ttl_after(&c->ttl, s, rr);
-		int at = entry_line(&lp, data, size, start < 0 ? 0 : (size_t)start);
+		int at = entry_line(&lp, data, size, start);
 		if (s == LDNS_STATUS_OK) {
 			add_rr(c, rr, path, at);
 			ldns_rr_free(rr);
 		} else if (s == LDNS_STATUS_SYNTAX_ORIGIN) {
 			char arg[1100];
-			if (origin_fixup(fp, start, &origin, &cur_origin, arg, sizeof(arg)) < 0)
+			if (origin_fixup(rd->fp, (long)start, &origin, &cur_origin, arg,
+					 sizeof(arg)) < 0)
 				report(c, ZONE_DIAG_ERROR, path, at, "$ORIGIN %s: name too long", arg);
 		} else if (s == LDNS_STATUS_SYNTAX_EMPTY || s == LDNS_STATUS_SYNTAX_TTL) {
 			/* blank line, comment, or a directive ldns applied */
 		} else if (s == LDNS_STATUS_SYNTAX_INCLUDE) {
-			do_include(c, fp, start, path, at, origin, default_ttl, depth);
+			do_include(c, rd->fp, (long)start, path, at, origin, default_ttl, depth);
 		} else {
 			ldns_rr_free(rr);
-			if (feof(fp) && s == LDNS_STATUS_SYNTAX_ERR)
-				break; /* end of file after a comment or blank line */
 			report(c, ZONE_DIAG_ERROR, path, at, "%s", ldns_get_errorstr_by_id(s));
 		}
-		if (feof(fp))
-			break;
 	}
 	if (c->errors > ZONE_ERRORS_MAX)
 		c->diag(c->diag_ctx, ZONE_DIAG_ERROR, path, 0, "too many errors, stopped reading");
@@ -408,8 +558,9 @@ static int load_fp(struct load_ctx *c, FILE *in, const char *path, ldns_rdf *ori
 nomem:
 	report(c, ZONE_DIAG_ERROR, path, 0, "out of memory");
 out:
-	if (fp)
-		fclose(fp);
+	if (rd)
+		reader_close(rd);
+	free(rd);
 	free(data);
 	ldns_rdf_deep_free(origin);
 	ldns_rdf_deep_free(cur_origin);
@@ -495,13 +646,14 @@ static void part_error(struct part *pt, int line, const char *msg)
 static void *part_parse(void *arg)
 {
 	struct part *pt = arg;
-	FILE *fp = fmemopen((void *)pt->data, pt->len, "r");
-	if (fp)
-		__fsetlocking(fp, FSETLOCKING_BYCALLER); /* ours alone, as in load_fp */
+	struct reader *r = malloc(sizeof(*r));
+	if (r && reader_open(r, pt->data, pt->len) < 0) {
+		free(r);
+		r = NULL;
+	}
 	ldns_buffer *rd = ldns_buffer_new(4096);
 	ldns_rdf *origin = NULL, *prev = NULL;
 	uint32_t ttl = pt->ttl;
-	int line = pt->first_line;
 	struct linepos lp = {0, pt->first_line};
 	struct ttl_state ts = {.directive = pt->ttl != 0};
 
@@ -511,15 +663,16 @@ static void *part_parse(void *arg)
 		origin = ldns_rdf_clone(pt->zone_origin);
 	}
 	ldns_rdf *cur = origin ? ldns_rdf_clone(origin) : NULL;
-	if (!fp || !rd || !origin || !cur) {
+	if (!r || !rd || !origin || !cur) {
 		pt->failed = true;
 		goto out;
 	}
-	while (!pt->failed && !atomic_load_explicit(pt->stop, memory_order_relaxed)) {
+	while (!pt->failed && !atomic_load_explicit(pt->stop, memory_order_relaxed) &&
+	       !reader_done(r)) {
 		ldns_rr *rr = NULL;
-		long start = ftell(fp);
+		size_t start = r->pos;
 		ttl_before(&ts, &ttl);
-		ldns_status st = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &origin, &prev, &line);
+		ldns_status st = reader_next(r, &rr, &ttl, &origin, &prev);
 		/* as in load_fp: the origin before a bad $ORIGIN stays */
 		if (!origin && !(origin = ldns_rdf_clone(cur))) {
 			pt->failed = true; /* out of memory */
@@ -527,7 +680,7 @@ static void *part_parse(void *arg)
 			break;
 		}
 		ttl_after(&ts, st, rr);
-		int at = entry_line(&lp, pt->data, pt->len, start < 0 ? 0 : (size_t)start);
+		int at = entry_line(&lp, pt->data, pt->len, start);
 		if (st == LDNS_STATUS_OK) {
 			const ldns_rdf *owner = ldns_rr_owner(rr);
 			ldns_buffer_clear(rd);
@@ -554,7 +707,7 @@ static void *part_parse(void *arg)
 			ldns_rr_free(rr);
 		} else if (st == LDNS_STATUS_SYNTAX_ORIGIN) {
 			char oarg[1100], msg[1200];
-			if (origin_fixup(fp, start, &origin, &cur, oarg, sizeof(oarg)) < 0) {
+			if (origin_fixup(r->fp, (long)start, &origin, &cur, oarg, sizeof(oarg)) < 0) {
 				snprintf(msg, sizeof(msg), "$ORIGIN %s: name too long", oarg);
 				part_error(pt, at, msg);
 			}
@@ -563,16 +716,13 @@ static void *part_parse(void *arg)
 		} else if (st != LDNS_STATUS_SYNTAX_EMPTY && st != LDNS_STATUS_SYNTAX_TTL &&
 			   st != LDNS_STATUS_SYNTAX_ORIGIN) {
 			ldns_rr_free(rr);
-			if (feof(fp) && st == LDNS_STATUS_SYNTAX_ERR)
-				break;
 			part_error(pt, at, ldns_get_errorstr_by_id(st));
 		}
-		if (feof(fp) || ferror(fp))
-			break;
 	}
 out:
-	if (fp)
-		fclose(fp);
+	if (r)
+		reader_close(r);
+	free(r);
 	if (rd)
 		ldns_buffer_free(rd);
 	ldns_rdf_deep_free(origin);

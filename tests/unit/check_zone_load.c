@@ -898,6 +898,26 @@ START_TEST(bug_line_last_line_without_newline)
 }
 END_TEST
 
+/* Regression (found by comparing the two readers on the fuzz corpus):
+ * (src/zone_load.c load_fp, part_parse): ldns reports LDNS_STATUS_SYNTAX_ERR
+ * at the end of the file both when only blanks or comments were left and
+ * when the last entry is bad (here an owner label over 63 octets); the
+ * loader took both for the first, so a bad last line was dropped without
+ * a word and the zone loaded without it. */
+START_TEST(bug_bad_last_line_dropped_silently)
+{
+	for (int ldns_reader = 0; ldns_reader < 2; ldns_reader++) {
+		if (ldns_reader)
+			setenv("SHOAL_LDNS_READER", "1", 1);
+		expect_one_error(HEAD "www A 192.0.2.7\n" /* 5 */
+				      "a234567890123456789012345678901234567890"
+				      "123456789012345678901234567890 A 192.0.2.8\n", /* 6 */
+				 NULL, 6, "Syntax error, could not parse the RR");
+		unsetenv("SHOAL_LDNS_READER");
+	}
+}
+END_TEST
+
 /* Regression (a bug found here, fixed in 35134db):
  * (src/zone_load.c add_rr / src/zone.c zone_builder_add): ldns parses
  * an unknown mnemonic WITHOUT rdata ("www IN FOOBAR") as a record of type 0
@@ -1290,6 +1310,177 @@ START_TEST(big_file_relative_origin)
 }
 END_TEST
 
+/* ================================================================ plain lines
+ *
+ * zone_load.c reads a plain line (one record, no parentheses, quotes,
+ * backslashes, CR, FF or VT, maybe a comment) itself and hands the text
+ * to ldns_rr_new_frm_str; everything else goes through ldns's own reader
+ * (ldns_rr_new_frm_fp_l), which SHOAL_LDNS_READER=1 makes it use for every
+ * entry. ldns's reader is the reference: both loads must agree on every
+ * record, message and line number. */
+
+/* Load `text` (after HEAD) with our plain-line reader and with ldns's,
+ * and compare. */
+static void assert_readers_agree(const char *text)
+{
+	char path[4096];
+	uint8_t org[DNAME_MAX];
+	ut_write(g_dir, "example.com.zone", text);
+	ut_path(path, sizeof(path), g_dir, "example.com.zone");
+	ut_name("example.com.", org);
+	struct ut_diag *dp = calloc(1, sizeof(*dp)), *dl = calloc(1, sizeof(*dl));
+	unsigned ep = 0, el = 0;
+	unsetenv("SHOAL_LDNS_READER");
+	struct zone *p = zone_load_file(path, org, ut_diag_fn, dp, &ep);
+	setenv("SHOAL_LDNS_READER", "1", 1);
+	struct zone *l = zone_load_file(path, org, ut_diag_fn, dl, &el);
+	unsetenv("SHOAL_LDNS_READER");
+	if (dp->n != dl->n || ep != el || (p == NULL) != (l == NULL)) {
+		fprintf(stderr, "zone text:\n%s\n-- plain-line reader:\n", text);
+		ut_diag_dump(dp);
+		fprintf(stderr, "-- ldns's reader:\n");
+		ut_diag_dump(dl);
+	}
+	assert_same_load(p, dp, ep, l, dl, el);
+	zone_free(p);
+	zone_free(l);
+	free(dp);
+	free(dl);
+}
+
+START_TEST(plain_lines_read_as_ldns_reads_them)
+{
+	static const char *const bodies[] = {
+		"www A 192.0.2.7\n",
+		"www A 192.0.2.7 \n",			/* trailing blanks */
+		"www A 192.0.2.7 \t \n",
+		"www\tA\t192.0.2.7\t\n",
+		"www A 192.0.2.7\n\tAAAA 2001:db8::7\n",	/* previous owner */
+		"www A 192.0.2.7\n   \n  AAAA 2001:db8::7\n",	/* blank line between */
+		"www A 192.0.2.7\n; note\n AAAA 2001:db8::7\n",
+		"www A 192.0.2.7\n   ; note\n AAAA 2001:db8::7\n",
+		"www A 192.0.2.7 ; a comment\n",
+		"www A 192.0.2.7;no blank\n",
+		"www A 192.0.2.7 ; ( not a group\n",
+		"www A 192.0.2.7 ; \"not a quote\n",
+		"www A 192.0.2.7 ; back\\slash\n",
+		"www A 192.0.2.7 ; cr\r\n",
+		"www A 192.0.2.7\r\n",			/* CRLF: ldns's reader */
+		"www TXT \"a ; b\"\n",
+		"www TXT a;b\n",
+		"www TXT ( one\n two )\n",
+		"www TXT one\\ two\n",
+		"w\\.x A 192.0.2.7\n",
+		"www A 192.0.2.7\n  \n",
+		"www A 192.0.2.7\n  ",			/* blanks, no newline */
+		"www A 192.0.2.7",			/* last line, no newline */
+		"www A 192.0.2.7\n; last comment",
+		"a A 192.0.2.7\nb \n c \nd A 192.0.2.8\n",	/* short lines */
+		"x  \n",
+		"x \n",
+		"xy \n",
+		"xyz \n",
+		" x \n",
+		"www A\n",				/* errors, with their lines */
+		"www A 192.0.2.999\nok A 192.0.2.1\nbad AAAA ::g\n",
+		"www FOO 1\n",
+		"www 300 IN A 192.0.2.7\nwww2 IN 300 A 192.0.2.8\n",
+		"www in a 192.0.2.7\n",
+		"  $TTL 5\n",				/* not a directive */
+		"$TTL 60\nwww A 192.0.2.7\n$ORIGIN sub\nx A 192.0.2.8\n",
+		"$ORIGINx A 192.0.2.7\n",
+		"www A 192.0.2.7\f\n",
+		"www A 192.0.2.7\v\n",
+		"other.org. A 192.0.2.7\n",		/* outside the zone */
+		"www CNAME a\nwww A 192.0.2.7\n",	/* builder errors */
+		"\n\n\nwww A 192.0.2.7\n\n\n",
+		/* CR, FF, VT starting the line after an entry or a blank line
+		 * (found by fuzz_zone) */
+		"www A 192.0.2.7\n\rx A 192.0.2.8\n",
+		"www A 192.0.2.7\n\n\rx A 192.0.2.8\n",
+		"www A 192.0.2.7\n  \n\rx A 192.0.2.8\n",
+		"www A 192.0.2.7\n; c\n\fx A 192.0.2.8\n",
+		"www A 192.0.2.7 ; c\n\vx A 192.0.2.8\n",
+		"www A 192.0.2.7\n\v\n\tAAAA 2001:db8::7\n",
+		"www A 192.0.2.7\n \n\n\r$.{A\n",
+		"www A 192.0.2.7\n;c\n\rx A 192.0.2.8\n",
+		"www A 192.0.2.7\n ;c\n\rx A 192.0.2.8\n",
+		"www A 192.0.2.7\n\t\n\fx A 192.0.2.8\n",
+		"$ORIGoo\n \x8d\xcd" "eSECCLU6 0\n\n\r\xcd" "exa60\n S C  NECLU60\n \r\xcd.0.{",
+	};
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		char text[4096];
+		snprintf(text, sizeof(text), "%s%s", HEAD, bodies[i]);
+		assert_readers_agree(text);
+	}
+	/* A NUL in a line, and a line longer than ldns's limit (10230). */
+	char text[16384];
+	size_t n = (size_t)snprintf(text, sizeof(text), "%swww A 192.0.2.7\n", HEAD);
+	memcpy(text + n, "x A 192.0.2.8\0 junk\n", 20);
+	ut_write_n(g_dir, "example.com.zone", text, n + 20);
+	char path[4096];
+	uint8_t org[DNAME_MAX];
+	ut_path(path, sizeof(path), g_dir, "example.com.zone");
+	ut_name("example.com.", org);
+	struct ut_diag *dp = calloc(1, sizeof(*dp)), *dl = calloc(1, sizeof(*dl));
+	unsigned ep = 0, el = 0;
+	struct zone *p = zone_load_file(path, org, ut_diag_fn, dp, &ep);
+	setenv("SHOAL_LDNS_READER", "1", 1);
+	struct zone *l = zone_load_file(path, org, ut_diag_fn, dl, &el);
+	unsetenv("SHOAL_LDNS_READER");
+	assert_same_load(p, dp, ep, l, dl, el);
+	zone_free(p);
+	zone_free(l);
+	free(dp);
+	free(dl);
+	n = (size_t)snprintf(text, sizeof(text), "%swww TXT ", HEAD);
+	while (n < 10300)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "\"0123456789\" ");
+	snprintf(text + n, sizeof(text) - n, "\nafter A 192.0.2.9\n");
+	assert_readers_agree(text);
+}
+END_TEST
+
+/* Zones of random lines made of pieces that matter to the two readers. */
+START_TEST(plain_lines_random_zones_agree)
+{
+	static const char *const owners[] = {"", " ", "\t", "www", "a.b", "@", "w\\.x", "*.w",
+					     "UP", "ns"};
+	static const char *const mids[] = {"", "300 ", "IN ", "1h IN ", "IN 60 ", "in "};
+	static const char *const datas[] = {
+		"A 192.0.2.1", "AAAA 2001:db8::1", "TXT \"a ; b\"", "TXT a;b", "MX 10 mx",
+		"TXT ( x\n y )", "A 192.0.2.300", "TXT x\\;y", "CNAME c", "A", "NS ns",
+		"TYPE65534 \\# 2 abcd", "TXT \"q", "SRV 0 0 53 ns"};
+	static const char *const ends[] = {"", " ", "  ", "\t", " ; c", ";(", " ;\"", "\r",
+					   " ; )", "\t;\t"};
+	static const char *const extra[] = {"   \n", "; comment\n", "\t; c (\n", "\n",
+					    "$TTL 60\n", "$ORIGIN sub\n", "  $TTL 5\n",
+					    "$ORIGIN example.com.\n", "\r", "\f", "\v"};
+	unsigned seed = 20261202;
+	for (int z = 0; z < 300; z++) {
+		char text[8192];
+		size_t n = (size_t)snprintf(text, sizeof(text), "%s", HEAD);
+		int lines = 1 + (int)(rand_r(&seed) % 12);
+		for (int i = 0; i < lines && n < sizeof(text) - 256; i++) {
+			if (rand_r(&seed) % 5 == 0) {
+				n += (size_t)snprintf(text + n, sizeof(text) - n, "%s",
+						      extra[rand_r(&seed) % 11]);
+				continue;
+			}
+			const char *o = owners[rand_r(&seed) % 10];
+			n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s%s%s%s%s", o,
+					      *o && o[0] != ' ' && o[0] != '\t' ? " " : "",
+					      mids[rand_r(&seed) % 6], datas[rand_r(&seed) % 14],
+					      ends[rand_r(&seed) % 10],
+					      rand_r(&seed) % 8 ? "\n" : "\n\n");
+		}
+		if (rand_r(&seed) % 6 == 0 && n > 0 && text[n - 1] == '\n')
+			text[--n] = 0; /* no newline at the end */
+		assert_readers_agree(text);
+	}
+}
+END_TEST
+
 /* ================================================================ origin from path */
 
 START_TEST(origin_from_path)
@@ -1487,6 +1678,12 @@ static Suite *zone_load_suite(void)
 	tcase_add_test(t, big_file_bad_origin);
 	suite_add_tcase(s, t);
 
+	t = tcase_create("plain lines");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, plain_lines_read_as_ldns_reads_them);
+	tcase_add_test(t, plain_lines_random_zones_agree);
+	suite_add_tcase(s, t);
+
 	t = tcase_create("origin");
 	tcase_add_test(t, origin_from_path);
 	tcase_add_test(t, origin_from_path_rejects);
@@ -1505,6 +1702,7 @@ static Suite *zone_load_suite(void)
 	tcase_add_test(t, bug_line_before_blank_lines);
 	tcase_add_test(t, bug_line_before_blank_line_builder_error);
 	tcase_add_test(t, bug_line_last_line_without_newline);
+	tcase_add_test(t, bug_bad_last_line_dropped_silently);
 	tcase_add_test(t, bug_unknown_type_without_rdata_loads_as_type0);
 	tcase_add_test(t, bug_no_dollar_ttl_uses_last_explicit_ttl);
 	tcase_add_test(t, bug_relative_dollar_origin);

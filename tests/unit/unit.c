@@ -55,6 +55,11 @@ void ut_path(char *out, size_t size, const char *dir, const char *rel)
 
 void ut_write(const char *dir, const char *rel, const char *text)
 {
+	ut_write_n(dir, rel, text, strlen(text));
+}
+
+void ut_write_n(const char *dir, const char *rel, const char *data, size_t len)
+{
 	char path[4096];
 	ut_path(path, sizeof(path), dir, rel);
 	/* create the parents of rel */
@@ -66,7 +71,7 @@ void ut_write(const char *dir, const char *rel, const char *text)
 	}
 	FILE *f = fopen(path, "w");
 	ck_assert_msg(f != NULL, "fopen %s: %s", path, strerror(errno));
-	ck_assert_int_eq(fputs(text, f) >= 0, 1);
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
 	ck_assert_int_eq(fclose(f), 0);
 }
 

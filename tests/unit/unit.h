@@ -38,6 +38,8 @@ void ut_path(char *out, size_t size, const char *dir, const char *rel);
 
 /** Write `text` to dir/rel (parent directories of rel are created). */
 void ut_write(const char *dir, const char *rel, const char *text);
+/** The same with `len` octets of `data` (which may hold NULs). */
+void ut_write_n(const char *dir, const char *rel, const char *data, size_t len);
 
 /* ---- zone diagnostics ---- */
 
