@@ -5,6 +5,7 @@
  * line of a file is one string literal, numbered in a comment). */
 #include <check.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -1481,6 +1482,45 @@ START_TEST(plain_lines_random_zones_agree)
 }
 END_TEST
 
+/* One CPU: the big file is still cut into parts, parsed and added in turn
+ * by the one thread; the result is the serial load's. */
+START_TEST(big_file_one_cpu_equals_serial)
+{
+	int at = write_big("$TTL 300\n"
+			   "@ SOA ns1 hm 1 2 3 4 5\n"
+			   "@ NS ns1\n"
+			   "ns1 A 192.0.2.1\n",
+			   "$TTL 1h\n"
+			   "$ORIGIN late.example.com.\n"
+			   "@ TXT \"late ; ( apex\"\n"
+			   "x A 192.0.2.999\n"
+			   "$ORIGIN example.com.\n");
+	cpu_set_t all, one;
+	ck_assert_int_eq(sched_getaffinity(0, sizeof(all), &all), 0);
+	CPU_ZERO(&one);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &all)) {
+			CPU_SET(c, &one);
+			break;
+		}
+	ck_assert_int_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+	struct ut_diag *dp = calloc(1, sizeof(*dp)), *ds = calloc(1, sizeof(*ds));
+	unsigned ep = 0, es = 0;
+	struct zone *p = load_mode(false, dp, &ep);
+	ck_assert_int_eq(sched_setaffinity(0, sizeof(all), &all), 0);
+	struct zone *s = load_mode(true, ds, &es);
+	ck_assert_ptr_null(s);
+	ck_assert_uint_eq(es, 1);
+	char want[8192], got[4096];
+	snprintf(want, sizeof(want), "%s/example.com.zone:%d: Syntax error, could not parse the RR's rdata",
+		 g_dir, at + 3);
+	ck_assert_str_eq(ut_diag_str(ds, 0, got, sizeof(got)), want);
+	assert_same_load(p, dp, ep, s, ds, es);
+	free(dp);
+	free(ds);
+}
+END_TEST
+
 /* ================================================================ origin from path */
 
 START_TEST(origin_from_path)
@@ -1676,6 +1716,7 @@ static Suite *zone_load_suite(void)
 	tcase_add_test(t, big_zone_into_huge_pages);
 	tcase_add_test(t, big_file_relative_origin);
 	tcase_add_test(t, big_file_bad_origin);
+	tcase_add_test(t, big_file_one_cpu_equals_serial);
 	suite_add_tcase(s, t);
 
 	t = tcase_create("plain lines");
