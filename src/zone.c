@@ -266,23 +266,23 @@ int zone_builder_expect(struct zone_builder *b, size_t names)
 	return table_resize(b->z, nsize);
 }
 
-void zone_builder_prefetch(const struct zone_builder *b, const uint8_t *owner, size_t len)
+void zone_builder_prefetch_hash(const struct zone_builder *b, uint64_t hash)
 {
-	uint8_t name[DNAME_MAX];
-	if (len == 0 || len > DNAME_MAX || dname_wire_len(owner, len) != len || !b->z->table)
-		return;
-	dname_lower(name, owner, len);
-	zone_prefetch_slot(b->z, dname_hash(name, len));
+	if (b->z->table)
+		zone_prefetch_slot(b->z, hash);
 }
 
-/* Find or create the node for a lowercased name. */
-static struct node *builder_node(struct zone_builder *b, const uint8_t *name, size_t len)
+/* Find or create the node for a lowercased name; `hp`, when not NULL,
+ * points to its dname_hash(). */
+static struct node *builder_node(struct zone_builder *b, const uint8_t *name, size_t len,
+				 const uint64_t *hp)
 {
 	struct zone *z = b->z;
 	struct node *n = b->last;
 	if (n && n->name_len == len && memcmp(n->name, name, len) == 0)
 		return n;
-	uint64_t h = dname_hash(name, len);
+	assert(!hp || *hp == dname_hash(name, len));
+	uint64_t h = hp ? *hp : dname_hash(name, len);
 	n = (struct node *)zone_find(z, name, len, h);
 	if (n)
 		return b->last = n;
@@ -331,7 +331,7 @@ struct zone_builder *zone_builder_new(const uint8_t *apex)
 	dname_lower(b->z->apex, apex, len);
 	b->z->apex_len = (uint8_t)len;
 	b->z->apex_labels = (uint8_t)dname_label_count(apex);
-	b->z->apex_node = builder_node(b, b->z->apex, len);
+	b->z->apex_node = builder_node(b, b->z->apex, len, NULL);
 	if (!b->z->apex_node)
 		goto fail;
 	return b;
@@ -389,9 +389,30 @@ static bool cname_compatible(uint16_t type)
 	return type == RRTYPE_CNAME || type == RRTYPE_RRSIG || type == RRTYPE_NSEC;
 }
 
+static enum zb_result builder_add(struct zone_builder *b, const uint8_t *owner,
+				  const uint64_t *hash, uint16_t type, uint16_t rrclass,
+				  uint32_t ttl, const uint8_t *rdata, uint16_t rdlen, char *msg,
+				  size_t msgsize);
+
 enum zb_result zone_builder_add(struct zone_builder *b, const uint8_t *owner, uint16_t type,
 				uint16_t rrclass, uint32_t ttl, const uint8_t *rdata,
 				uint16_t rdlen, char *msg, size_t msgsize)
+{
+	return builder_add(b, owner, NULL, type, rrclass, ttl, rdata, rdlen, msg, msgsize);
+}
+
+enum zb_result zone_builder_add_hashed(struct zone_builder *b, const uint8_t *owner,
+				       uint64_t hash, uint16_t type, uint16_t rrclass,
+				       uint32_t ttl, const uint8_t *rdata, uint16_t rdlen,
+				       char *msg, size_t msgsize)
+{
+	return builder_add(b, owner, &hash, type, rrclass, ttl, rdata, rdlen, msg, msgsize);
+}
+
+static enum zb_result builder_add(struct zone_builder *b, const uint8_t *owner,
+				  const uint64_t *hash, uint16_t type, uint16_t rrclass,
+				  uint32_t ttl, const uint8_t *rdata, uint16_t rdlen, char *msg,
+				  size_t msgsize)
 {
 	struct zone *z = b->z;
 	uint8_t name[DNAME_MAX];
@@ -444,7 +465,7 @@ enum zb_result zone_builder_add(struct zone_builder *b, const uint8_t *owner, ui
 		snprintf(msg, msgsize, "CNAME at the zone apex (RFC 1034 §3.6.2: it cannot coexist with SOA and NS)");
 		return ZB_ERROR;
 	}
-	struct node *n = builder_node(b, name, len);
+	struct node *n = builder_node(b, name, len, hash);
 	if (!n) {
 		snprintf(msg, msgsize, "out of memory");
 		return ZB_ERROR;
@@ -715,7 +736,7 @@ struct zone *zone_builder_finish(struct zone_builder *b, char *msg, size_t msgsi
 		if (n == z->apex_node)
 			continue;
 		const uint8_t *pname = n->name + 1 + n->name[0];
-		struct node *p = builder_node(b, pname, (size_t)(n->name_len - 1 - n->name[0]));
+		struct node *p = builder_node(b, pname, (size_t)(n->name_len - 1 - n->name[0]), NULL);
 		if (!p) {
 			snprintf(msg, msgsize, "out of memory");
 			goto out;

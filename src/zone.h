@@ -186,11 +186,11 @@ enum zb_result {
 struct zone_builder *zone_builder_new(const uint8_t *apex);
 
 /**
- * Warm the cache for a zone_builder_add() of a record owned by `owner`
- * (wire, `len` octets, any case) that is coming soon: a bulk load calls it
- * a few records ahead. A malformed name is ignored (the add reports it).
+ * Warm the cache for a zone_builder_add_hashed() of a record whose owner,
+ * lowercased, has dname_hash() `hash`, coming soon: a bulk load calls it
+ * a few records ahead.
  */
-void zone_builder_prefetch(const struct zone_builder *b, const uint8_t *owner, size_t len);
+void zone_builder_prefetch_hash(const struct zone_builder *b, uint64_t hash);
 
 /**
  * Size the name table for about `names` names up front, so a big zone is
@@ -207,6 +207,13 @@ int zone_builder_expect(struct zone_builder *b, size_t names);
 enum zb_result zone_builder_add(struct zone_builder *b, const uint8_t *owner, uint16_t type,
 				uint16_t rrclass, uint32_t ttl, const uint8_t *rdata,
 				uint16_t rdlen, char *msg, size_t msgsize);
+
+/** zone_builder_add() given `hash`, dname_hash() of the owner lowercased,
+ * computed ahead (a bulk load computes it on its parser threads). */
+enum zb_result zone_builder_add_hashed(struct zone_builder *b, const uint8_t *owner,
+				       uint64_t hash, uint16_t type, uint16_t rrclass,
+				       uint32_t ttl, const uint8_t *rdata, uint16_t rdlen,
+				       char *msg, size_t msgsize);
 
 /**
  * Finish the zone: checks (SOA and NS at the apex), empty non-terminals,

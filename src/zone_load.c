@@ -97,12 +97,17 @@ size_t zone_origin_from_path(const char *path, uint8_t out[DNAME_MAX])
 	return wl;
 }
 
-static void add_raw(struct load_ctx *c, const uint8_t *owner, uint16_t type, uint16_t rrclass,
-		    uint32_t ttl, const uint8_t *rdata, uint16_t rdlen, const char *file, int line)
+/* `hash`: NULL, or dname_hash() of the owner lowercased. */
+static void add_raw(struct load_ctx *c, const uint8_t *owner, const uint64_t *hash, uint16_t type,
+		    uint16_t rrclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen,
+		    const char *file, int line)
 {
 	char msg[1024];
 	enum zb_result r =
-		zone_builder_add(c->b, owner, type, rrclass, ttl, rdata, rdlen, msg, sizeof(msg));
+		hash ? zone_builder_add_hashed(c->b, owner, *hash, type, rrclass, ttl, rdata, rdlen,
+					       msg, sizeof(msg))
+		     : zone_builder_add(c->b, owner, type, rrclass, ttl, rdata, rdlen, msg,
+					sizeof(msg));
 	if (r == ZB_ERROR)
 		report(c, ZONE_DIAG_ERROR, file, line, "%s", msg);
 	else if (r == ZB_WARN)
@@ -126,7 +131,7 @@ static void add_rr(struct load_ctx *c, const ldns_rr *rr, const char *file, int 
 		report(c, ZONE_DIAG_ERROR, file, line, "record without an owner name");
 		return;
 	}
-	add_raw(c, ldns_rdf_data(owner), (uint16_t)ldns_rr_get_type(rr),
+	add_raw(c, ldns_rdf_data(owner), NULL, (uint16_t)ldns_rr_get_type(rr),
 		(uint16_t)ldns_rr_get_class(rr), ldns_rr_ttl(rr), ldns_buffer_begin(c->rdbuf),
 		(uint16_t)rdlen, file, line);
 }
@@ -694,6 +699,14 @@ static void *part_parse(void *arg)
 				part_error(pt, at, "rdata longer than 65535 octets");
 			} else {
 				uint8_t kind = EV_RR, ol = (uint8_t)ldns_rdf_size(owner);
+				/* the table's hash, here on a parser thread
+				 * rather than on the thread that adds */
+				uint8_t lname[DNAME_MAX];
+				uint64_t hash = 0;
+				if (dname_wire_len(ldns_rdf_data(owner), ol) == ol) {
+					dname_lower(lname, ldns_rdf_data(owner), ol);
+					hash = dname_hash(lname, ol);
+				}
 				uint16_t type = (uint16_t)ldns_rr_get_type(rr);
 				uint16_t cls = (uint16_t)ldns_rr_get_class(rr);
 				uint32_t rttl = ldns_rr_ttl(rr);
@@ -701,6 +714,7 @@ static void *part_parse(void *arg)
 				if (ev_put(&pt->ev, &kind, 1) || ev_put(&pt->ev, &at, sizeof(at)) ||
 				    ev_put(&pt->ev, &ol, 1) ||
 				    ev_put(&pt->ev, ldns_rdf_data(owner), ol) ||
+				    ev_put(&pt->ev, &hash, sizeof(hash)) ||
 				    ev_put(&pt->ev, &type, 2) || ev_put(&pt->ev, &cls, 2) ||
 				    ev_put(&pt->ev, &rttl, 4) || ev_put(&pt->ev, &rdlen, 2) ||
 				    ev_put(&pt->ev, ldns_buffer_begin(rd), rdlen))
@@ -763,6 +777,7 @@ struct event {
 	int line;
 	const uint8_t *data;	/* EV_RR: the owner; EV_ERROR: the message */
 	uint16_t len;		/* octets at data */
+	uint64_t hash;		/* EV_RR: dname_hash() of the owner lowercased */
 	uint16_t type, cls, rdlen; /* EV_RR */
 	uint32_t ttl;
 	const uint8_t *rdata;
@@ -782,6 +797,8 @@ static const uint8_t *ev_read(const uint8_t *p, struct event *e)
 	e->len = *p++;
 	e->data = p;
 	p += e->len;
+	memcpy(&e->hash, p, sizeof(e->hash));
+	p += sizeof(e->hash);
 	memcpy(&e->type, p, 2);
 	memcpy(&e->cls, p + 2, 2);
 	memcpy(&e->ttl, p + 4, 4);
@@ -799,7 +816,7 @@ static const uint8_t *ev_prefetch(struct zone_builder *b, const uint8_t *p, cons
 		return end;
 	p = ev_read(p, &e);
 	if (e.kind == EV_RR)
-		zone_builder_prefetch(b, e.data, e.len);
+		zone_builder_prefetch_hash(b, e.hash);
 	return p;
 }
 
@@ -987,7 +1004,8 @@ static bool load_parallel(struct load_ctx *c, const char *path, const char *data
 				report(c, ZONE_DIAG_ERROR, path, e.line, "%.*s", (int)e.len,
 				       (const char *)e.data);
 			else
-				add_raw(c, e.data, e.type, e.cls, e.ttl, e.rdata, e.rdlen, path, e.line);
+				add_raw(c, e.data, &e.hash, e.type, e.cls, e.ttl, e.rdata, e.rdlen, path,
+					e.line);
 		}
 		if (started == 0 && i + 1 < pl.n) {
 			/* the next part fills the same buffer: no new pages */
