@@ -340,9 +340,10 @@ static void ttl_after(struct ttl_state *t, ldns_status st, ldns_rr *rr)
  * text ldns would gather is the line itself, up to a comment, with its
  * trailing blanks stripped as ldns_strip_ws does; the reader hands it to
  * ldns_rr_new_frm_str directly, which saves a third of the parse time.
- * Every other entry goes to ldns's own reader, from the same place: a
- * directive ($ first), parentheses, quotes, backslashes, CR, FF, VT or
- * NUL, the last line when it has no newline, a line over ldns's limit.
+ * ldns's reader takes a CR for a blank, and so does this one. Every other
+ * entry goes to ldns's own reader, from the same place: a directive ($
+ * first), parentheses, quotes, backslashes, FF, VT or NUL, the last line
+ * when it has no newline, a line over ldns's limit.
  * SHOAL_LDNS_READER=1 in the environment sends every entry there (the
  * tests load both ways and compare). */
 
@@ -359,7 +360,13 @@ struct reader {
 /* The octets after which a line is not plain, or ends (newline, comment). */
 static const bool line_stop[256] = {
 	['\n'] = true, [';'] = true, ['('] = true, [')'] = true, ['"'] = true,
-	['\\'] = true, ['\r'] = true, ['\f'] = true, ['\v'] = true, [0] = true};
+	['\\'] = true, ['\f'] = true, ['\v'] = true, [0] = true};
+
+/* ldns's reader takes every CR for a blank (a CRLF line ends in one). */
+static bool blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
 
 static int reader_open(struct reader *r, const char *d, size_t size)
 {
@@ -417,7 +424,7 @@ static int plain_line(struct reader *r)
 	 * octets follow the leading blanks; leading blanks stay (they mean
 	 * "the previous owner"). */
 	const char *s = p;
-	while (s < text_end && (*s == ' ' || *s == '\t'))
+	while (s < text_end && blank(*s))
 		s++;
 	q++;
 	if (text_end == p) {
@@ -434,11 +441,13 @@ static int plain_line(struct reader *r)
 	r->pos = (size_t)(q - r->d);
 	if (s == text_end)
 		return 0; /* only blanks: ldns_strip_ws leaves nothing */
-	while (text_end > s + 2 && (text_end[-1] == ' ' || text_end[-1] == '\t'))
+	while (text_end > s + 2 && blank(text_end[-1]))
 		text_end--;
 	n = (size_t)(text_end - p);
 	memcpy(r->text, p, n);
 	r->text[n] = 0;
+	for (char *cr = r->text; (cr = memchr(cr, '\r', (size_t)(r->text + n - cr))) != NULL;)
+		*cr++ = ' ';
 	return 1;
 }
 

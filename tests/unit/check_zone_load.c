@@ -1366,7 +1366,14 @@ START_TEST(plain_lines_read_as_ldns_reads_them)
 		"www A 192.0.2.7 ; \"not a quote\n",
 		"www A 192.0.2.7 ; back\\slash\n",
 		"www A 192.0.2.7 ; cr\r\n",
-		"www A 192.0.2.7\r\n",			/* CRLF: ldns's reader */
+		"www A 192.0.2.7\r\n",			/* CRLF */
+		"www A 192.0.2.7\r\nx A 192.0.2.8 \r\n\r\n  AAAA 2001:db8::8\r\n",
+		"www\rA\r192.0.2.7\n",			/* CR as a blank */
+		"\rwww A 192.0.2.7\n",
+		"www A 192.0.2.7\n\r\n\r\t\rAAAA 2001:db8::7\n",
+		"x\r\n",
+		"xy\r\r\n",
+		"www A 192.0.2.7 ; c\r\n\r\n",
 		"www TXT \"a ; b\"\n",
 		"www TXT a;b\n",
 		"www TXT ( one\n two )\n",
@@ -1446,14 +1453,14 @@ END_TEST
 START_TEST(plain_lines_random_zones_agree)
 {
 	static const char *const owners[] = {"", " ", "\t", "www", "a.b", "@", "w\\.x", "*.w",
-					     "UP", "ns"};
+					     "UP", "ns", "\r", "w\rx"};
 	static const char *const mids[] = {"", "300 ", "IN ", "1h IN ", "IN 60 ", "in "};
 	static const char *const datas[] = {
 		"A 192.0.2.1", "AAAA 2001:db8::1", "TXT \"a ; b\"", "TXT a;b", "MX 10 mx",
 		"TXT ( x\n y )", "A 192.0.2.300", "TXT x\\;y", "CNAME c", "A", "NS ns",
 		"TYPE65534 \\# 2 abcd", "TXT \"q", "SRV 0 0 53 ns"};
 	static const char *const ends[] = {"", " ", "  ", "\t", " ; c", ";(", " ;\"", "\r",
-					   " ; )", "\t;\t"};
+					   " ; )", "\t;\t", "\r\r", " \r"};
 	static const char *const extra[] = {"   \n", "; comment\n", "\t; c (\n", "\n",
 					    "$TTL 60\n", "$ORIGIN sub\n", "  $TTL 5\n",
 					    "$ORIGIN example.com.\n", "\r", "\f", "\v"};
@@ -1468,11 +1475,11 @@ START_TEST(plain_lines_random_zones_agree)
 						      extra[rand_r(&seed) % 11]);
 				continue;
 			}
-			const char *o = owners[rand_r(&seed) % 10];
+			const char *o = owners[rand_r(&seed) % 12];
 			n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s%s%s%s%s", o,
 					      *o && o[0] != ' ' && o[0] != '\t' ? " " : "",
 					      mids[rand_r(&seed) % 6], datas[rand_r(&seed) % 14],
-					      ends[rand_r(&seed) % 10],
+					      ends[rand_r(&seed) % 12],
 					      rand_r(&seed) % 8 ? "\n" : "\n\n");
 		}
 		if (rand_r(&seed) % 6 == 0 && n > 0 && text[n - 1] == '\n')
