@@ -1,7 +1,9 @@
 /*
  * fuzz_zone.c - libFuzzer target: any bytes as a zone file for
  * example.com., through zone_load_file (ldns's parser, $ORIGIN, $TTL,
- * $INCLUDE, the zone builder's checks). A zone that loads is then asked,
+ * $INCLUDE, the zone builder's checks), once with the loader's plain-line
+ * reader and once with ldns's own (SHOAL_LDNS_READER=1): both must give
+ * the same records and messages. A zone that loads is then asked,
  * over UDP and TCP, for every type at each of its names (up to a bound),
  * for a name below each and for DS: every answer must be a DNS message
  * that echoes the question as asked.
