@@ -1111,7 +1111,10 @@ static void assert_same_load(const struct zone *p, const struct ut_diag *dp, uns
 	}
 }
 
-START_TEST(big_file_parallel_equals_serial)
+/* A big file with $TTL, $ORIGIN and an error after the split, loaded in
+ * parts (with every CPU, or pinned to one: then the main thread parses the
+ * parts itself) and serially: the same result. */
+static void big_file_with_error_equals_serial(bool one_cpu)
 {
 	/* absolute $ORIGIN and $TTL with a unit after the split, an error */
 	int at = write_big("$TTL 300\n"
@@ -1123,10 +1126,23 @@ START_TEST(big_file_parallel_equals_serial)
 			   "@ TXT \"late ; ( apex\"\n"
 			   "x A 192.0.2.999\n"
 			   "$ORIGIN example.com.\n");
+	cpu_set_t all, one;
+	ck_assert_int_eq(sched_getaffinity(0, sizeof(all), &all), 0);
+	CPU_ZERO(&one);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &all)) {
+			CPU_SET(c, &one);
+			break;
+		}
+	if (one_cpu)
+		ck_assert_int_eq(sched_setaffinity(0, sizeof(one), &one), 0);
 	struct ut_diag *dp = calloc(1, sizeof(*dp)), *ds = calloc(1, sizeof(*ds));
 	unsigned ep = 0, es = 0;
-	struct zone *p = load_mode(false, dp, &ep), *s = load_mode(true, ds, &es);
+	struct zone *p = load_mode(false, dp, &ep);
+	ck_assert_int_eq(sched_setaffinity(0, sizeof(all), &all), 0);
+	struct zone *s = load_mode(true, ds, &es);
 	ck_assert_ptr_null(p);
+	ck_assert_ptr_null(s);
 	ck_assert_uint_eq(es, 1);
 	char want[8192], got[4096];
 	snprintf(want, sizeof(want), "%s/example.com.zone:%d: Syntax error, could not parse the RR's rdata",
@@ -1135,6 +1151,17 @@ START_TEST(big_file_parallel_equals_serial)
 	assert_same_load(p, dp, ep, s, ds, es);
 	free(dp);
 	free(ds);
+}
+
+START_TEST(big_file_parallel_equals_serial)
+{
+	big_file_with_error_equals_serial(false);
+}
+END_TEST
+
+START_TEST(big_file_one_cpu_equals_serial)
+{
+	big_file_with_error_equals_serial(true);
 }
 END_TEST
 
@@ -1322,11 +1349,11 @@ END_TEST
 
 /* Load `text` (after HEAD) with our plain-line reader and with ldns's,
  * and compare. */
-static void assert_readers_agree(const char *text)
+static void assert_readers_agree_n(const char *text, size_t len)
 {
 	char path[4096];
 	uint8_t org[DNAME_MAX];
-	ut_write(g_dir, "example.com.zone", text);
+	ut_write_n(g_dir, "example.com.zone", text, len);
 	ut_path(path, sizeof(path), g_dir, "example.com.zone");
 	ut_name("example.com.", org);
 	struct ut_diag *dp = calloc(1, sizeof(*dp)), *dl = calloc(1, sizeof(*dl));
@@ -1337,7 +1364,7 @@ static void assert_readers_agree(const char *text)
 	struct zone *l = zone_load_file(path, org, ut_diag_fn, dl, &el);
 	unsetenv("SHOAL_LDNS_READER");
 	if (dp->n != dl->n || ep != el || (p == NULL) != (l == NULL)) {
-		fprintf(stderr, "zone text:\n%s\n-- plain-line reader:\n", text);
+		fprintf(stderr, "zone text:\n%.*s\n-- plain-line reader:\n", (int)len, text);
 		ut_diag_dump(dp);
 		fprintf(stderr, "-- ldns's reader:\n");
 		ut_diag_dump(dl);
@@ -1347,6 +1374,11 @@ static void assert_readers_agree(const char *text)
 	zone_free(l);
 	free(dp);
 	free(dl);
+}
+
+static void assert_readers_agree(const char *text)
+{
+	assert_readers_agree_n(text, strlen(text));
 }
 
 START_TEST(plain_lines_read_as_ldns_reads_them)
@@ -1425,22 +1457,7 @@ START_TEST(plain_lines_read_as_ldns_reads_them)
 	char text[16384];
 	size_t n = (size_t)snprintf(text, sizeof(text), "%swww A 192.0.2.7\n", HEAD);
 	memcpy(text + n, "x A 192.0.2.8\0 junk\n", 20);
-	ut_write_n(g_dir, "example.com.zone", text, n + 20);
-	char path[4096];
-	uint8_t org[DNAME_MAX];
-	ut_path(path, sizeof(path), g_dir, "example.com.zone");
-	ut_name("example.com.", org);
-	struct ut_diag *dp = calloc(1, sizeof(*dp)), *dl = calloc(1, sizeof(*dl));
-	unsigned ep = 0, el = 0;
-	struct zone *p = zone_load_file(path, org, ut_diag_fn, dp, &ep);
-	setenv("SHOAL_LDNS_READER", "1", 1);
-	struct zone *l = zone_load_file(path, org, ut_diag_fn, dl, &el);
-	unsetenv("SHOAL_LDNS_READER");
-	assert_same_load(p, dp, ep, l, dl, el);
-	zone_free(p);
-	zone_free(l);
-	free(dp);
-	free(dl);
+	assert_readers_agree_n(text, n + 20);
 	n = (size_t)snprintf(text, sizeof(text), "%swww TXT ", HEAD);
 	while (n < 10300)
 		n += (size_t)snprintf(text + n, sizeof(text) - n, "\"0123456789\" ");
@@ -1486,45 +1503,6 @@ START_TEST(plain_lines_random_zones_agree)
 			text[--n] = 0; /* no newline at the end */
 		assert_readers_agree(text);
 	}
-}
-END_TEST
-
-/* One CPU: the big file is still cut into parts, parsed and added in turn
- * by the one thread; the result is the serial load's. */
-START_TEST(big_file_one_cpu_equals_serial)
-{
-	int at = write_big("$TTL 300\n"
-			   "@ SOA ns1 hm 1 2 3 4 5\n"
-			   "@ NS ns1\n"
-			   "ns1 A 192.0.2.1\n",
-			   "$TTL 1h\n"
-			   "$ORIGIN late.example.com.\n"
-			   "@ TXT \"late ; ( apex\"\n"
-			   "x A 192.0.2.999\n"
-			   "$ORIGIN example.com.\n");
-	cpu_set_t all, one;
-	ck_assert_int_eq(sched_getaffinity(0, sizeof(all), &all), 0);
-	CPU_ZERO(&one);
-	for (int c = 0; c < CPU_SETSIZE; c++)
-		if (CPU_ISSET(c, &all)) {
-			CPU_SET(c, &one);
-			break;
-		}
-	ck_assert_int_eq(sched_setaffinity(0, sizeof(one), &one), 0);
-	struct ut_diag *dp = calloc(1, sizeof(*dp)), *ds = calloc(1, sizeof(*ds));
-	unsigned ep = 0, es = 0;
-	struct zone *p = load_mode(false, dp, &ep);
-	ck_assert_int_eq(sched_setaffinity(0, sizeof(all), &all), 0);
-	struct zone *s = load_mode(true, ds, &es);
-	ck_assert_ptr_null(s);
-	ck_assert_uint_eq(es, 1);
-	char want[8192], got[4096];
-	snprintf(want, sizeof(want), "%s/example.com.zone:%d: Syntax error, could not parse the RR's rdata",
-		 g_dir, at + 3);
-	ck_assert_str_eq(ut_diag_str(ds, 0, got, sizeof(got)), want);
-	assert_same_load(p, dp, ep, s, ds, es);
-	free(dp);
-	free(ds);
 }
 END_TEST
 
