@@ -10,6 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A file that included <ldns/ldns.h> before this header, built without
+ * HAVE_STDBOOL_H (meson.build), has `bool` as a signed char. */
+_Static_assert(_Generic((bool)0, signed char: 0, default: 1),
+	       "bool is not _Bool: ldns defined it; build with -DHAVE_STDBOOL_H");
+
 #define DNAME_MAX 255	/* RFC 1035 §2.3.4: octets in a wire name */
 #define LABEL_MAX 63	/* RFC 1035 §2.3.4: octets in one label */
 #define LABELS_MAX 128	/* 255 octets hold at most 127 labels + root */
