@@ -79,9 +79,14 @@ static bool msg_name_equal(const uint8_t *msg, size_t off, const uint8_t *name)
 			return false;
 		if (l == 0)
 			return true;
-		for (uint8_t i = 1; i <= l; i++)
-			if (dname_lc(msg[off + i]) != dname_lc(name[i]))
-				return false;
+		/* Mostly the same octets (names from the zone are lowercase,
+		 * and so are most questions): compare exactly first, fold
+		 * case only when that fails. */
+		if (memcmp(msg + off + 1, name + 1, l) != 0) {
+			for (uint8_t i = 1; i <= l; i++)
+				if (dname_lc(msg[off + i]) != dname_lc(name[i]))
+					return false;
+		}
 		off += 1u + l;
 		name += 1u + l;
 	}
