@@ -97,6 +97,18 @@ void dname_lower_split(uint8_t *dst, const uint8_t *src, size_t len, struct dnam
 	split_padded(out, dst, len);
 }
 
+void dname_copy_lower_split(uint8_t *copy, uint8_t *dst, const uint8_t *src, size_t len,
+			    struct dname_split *out)
+{
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = src[i];
+		copy[i] = c;
+		dst[i] = dname_lc(c);
+	}
+	memset(dst + len, 0, 8);
+	split_padded(out, dst, len);
+}
+
 uint64_t dname_hash(const uint8_t *name, size_t len)
 {
 	struct dname_split s;

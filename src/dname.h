@@ -63,6 +63,13 @@ void dname_split(struct dname_split *out, const uint8_t *name, size_t len);
  */
 void dname_lower_split(uint8_t *dst, const uint8_t *src, size_t len, struct dname_split *out);
 
+/**
+ * dname_lower_split() that also copies `src` as it is into `copy` (`len`
+ * octets), in the same pass: the question name is kept both ways.
+ */
+void dname_copy_lower_split(uint8_t *copy, uint8_t *dst, const uint8_t *src, size_t len,
+			    struct dname_split *out);
+
 /** Hash of a whole lowercased wire name; equals dname_split's hash[0]. */
 uint64_t dname_hash(const uint8_t *name, size_t len);
 

@@ -81,9 +81,8 @@ enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, 
 		return QUERY_FORMERR;
 	}
 	q->qname_len = (uint8_t)ldns_rdf_size(qname);
-	memcpy(q->qname, ldns_rdf_data(qname), q->qname_len);
+	dname_copy_lower_split(q->qname, q->lname, ldns_rdf_data(qname), q->qname_len, &q->split);
 	ldns_rdf_deep_free(qname);
-	dname_lower_split(q->lname, q->qname, q->qname_len, &q->split);
 	q->qtype = ldns_read_uint16(wire + pos);
 	q->qclass = ldns_read_uint16(wire + pos + 2);
 	pos += 4;

@@ -286,7 +286,7 @@ START_TEST(lower_split_equals_lower_then_split)
 		uint8_t in[DNAME_MAX], lower[DNAME_MAX], out[DNAME_PADDED];
 		size_t len = ut_name(names[i], in);
 		memset(out, 0xff, sizeof(out));
-		struct dname_split a, b;
+		struct dname_split a, b, c;
 		dname_lower_split(out, in, len, &a);
 		dname_lower(lower, in, len);
 		dname_split(&b, lower, len);
@@ -298,6 +298,18 @@ START_TEST(lower_split_equals_lower_then_split)
 		ck_assert_mem_eq(a.off, b.off, (size_t)b.labels + 1);
 		for (unsigned k = 0; k <= b.labels; k++)
 			ck_assert(a.hash[k] == b.hash[k]);
+		/* the question's version: the same, plus an unchanged copy */
+		uint8_t copy[DNAME_MAX + 1], out2[DNAME_PADDED];
+		memset(copy, 0xee, sizeof(copy));
+		memset(out2, 0xff, sizeof(out2));
+		dname_copy_lower_split(copy, out2, in, len, &c);
+		ck_assert_mem_eq(copy, in, len);
+		ck_assert_uint_eq(copy[len], 0xee);
+		ck_assert_mem_eq(out2, out, len + 8);
+		ck_assert_uint_eq(c.labels, b.labels);
+		ck_assert_mem_eq(c.off, b.off, (size_t)b.labels + 1);
+		for (unsigned k = 0; k <= b.labels; k++)
+			ck_assert(c.hash[k] == b.hash[k]);
 	}
 	/* the longest name fills the padded buffer exactly */
 	uint8_t big[300], out[DNAME_PADDED];
