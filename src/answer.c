@@ -286,7 +286,8 @@ void answer_warm_zone(const struct zonedb *db, const struct query *q, enum query
 {
 	w->z = NULL;
 	w->n = NULL;
-	if (st != QUERY_OK || (q->qclass != RRCLASS_IN && q->qclass != RRCLASS_ANY))
+	if (st != QUERY_OK || !q->has_question ||
+	    (q->qclass != RRCLASS_IN && q->qclass != RRCLASS_ANY))
 		return;
 	w->z = zonedb_find(db, &q->split, q->lname, 0);
 	if (w->z)
@@ -372,7 +373,15 @@ size_t answer_query_warm(const struct answer_cfg *cfg, const struct zonedb *db,
 		a.rcode = RCODE_BADVERS;
 		break;
 	default:
-		if (q->qclass == RRCLASS_CH) {
+		if (!q->has_question) {
+			/* RFC 7873 §5.4: QDCOUNT 0 with a COOKIE asks for a server
+			 * cookie: NOERROR with one, BADCOOKIE when the server cookie
+			 * sent was not good. Without cookies it is malformed. */
+			if (cookie_len == 0)
+				a.rcode = RCODE_FORMERR;
+			else if (q->cookie_len > QUERY_CLIENT_COOKIE_LEN && !cookie_ok)
+				a.rcode = RCODE_BADCOOKIE;
+		} else if (q->qclass == RRCLASS_CH) {
 			answer_chaos(&a);
 		} else if (q->qclass != RRCLASS_IN && q->qclass != RRCLASS_ANY) {
 			a.rcode = RCODE_REFUSED;
@@ -407,7 +416,7 @@ size_t answer_query_warm(const struct answer_cfg *cfg, const struct zonedb *db,
 enum answer_kind answer_kind(const struct query *q, const struct answer_info *info,
 			     uint64_t *name)
 {
-	if (info->rcode != RCODE_NOERROR && info->rcode != RCODE_NXDOMAIN) {
+	if ((info->rcode != RCODE_NOERROR && info->rcode != RCODE_NXDOMAIN) || !q->has_question) {
 		*name = 0; /* one key per network, whatever the name */
 		return ANSWER_ERROR;
 	}

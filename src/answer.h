@@ -18,6 +18,7 @@
 #define RCODE_REFUSED 5
 #define RCODE_YXDOMAIN 6
 #define RCODE_BADVERS 16 /* extended (RFC 6891 §6.1.3) */
+#define RCODE_BADCOOKIE 23 /* extended (RFC 7873 §8) */
 
 /** CNAME/DNAME links followed for one answer before giving up: longer
  * chains than this are misconfiguration, and each link costs a lookup. */

@@ -74,21 +74,26 @@ enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, 
 	q->opcode = LDNS_OPCODE_WIRE(wire);
 	uint16_t qd = LDNS_QDCOUNT(wire), an = LDNS_ANCOUNT(wire), ns = LDNS_NSCOUNT(wire),
 		 ar = LDNS_ARCOUNT(wire);
-	if (qd != 1)
+	/* RFC 9619: a QUERY has one question, or none only to ask for a
+	 * server cookie (RFC 7873 §5.4, checked below). */
+	if (qd > 1 || (qd == 0 && q->opcode != LDNS_PACKET_QUERY))
 		return q->opcode == LDNS_PACKET_QUERY ? QUERY_FORMERR : QUERY_NOTIMP;
-	if (ldns_wire2dname(&qname, wire, len, &pos) != LDNS_STATUS_OK || pos + 4 > len) {
+	if (qd == 1) {
+		if (ldns_wire2dname(&qname, wire, len, &pos) != LDNS_STATUS_OK || pos + 4 > len) {
+			ldns_rdf_deep_free(qname);
+			return QUERY_FORMERR;
+		}
+		q->qname_len = (uint8_t)ldns_rdf_size(qname);
+		dname_copy_lower_split(q->qname, q->lname, ldns_rdf_data(qname), q->qname_len,
+				       &q->split);
 		ldns_rdf_deep_free(qname);
-		return QUERY_FORMERR;
+		q->qtype = ldns_read_uint16(wire + pos);
+		q->qclass = ldns_read_uint16(wire + pos + 2);
+		pos += 4;
+		q->has_question = true;
+		if (q->opcode != LDNS_PACKET_QUERY)
+			return QUERY_NOTIMP;
 	}
-	q->qname_len = (uint8_t)ldns_rdf_size(qname);
-	dname_copy_lower_split(q->qname, q->lname, ldns_rdf_data(qname), q->qname_len, &q->split);
-	ldns_rdf_deep_free(qname);
-	q->qtype = ldns_read_uint16(wire + pos);
-	q->qclass = ldns_read_uint16(wire + pos + 2);
-	pos += 4;
-	q->has_question = true;
-	if (q->opcode != LDNS_PACKET_QUERY)
-		return QUERY_NOTIMP;
 	/* Records after the question: queries rarely carry any but an OPT.
 	 * Each one goes through ldns so framing errors are caught. */
 	unsigned total = (unsigned)an + ns + ar;
@@ -109,7 +114,9 @@ enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, 
 		if (st != QUERY_OK)
 			return st;
 	}
-	if (q->qtype == RRTYPE_OPT)
+	if (!q->has_question && q->cookie_len == 0)
+		return QUERY_FORMERR; /* no question and no cookie to ask for */
+	if (q->has_question && q->qtype == RRTYPE_OPT)
 		return QUERY_FORMERR; /* OPT is a pseudo-RR, not a question */
 	if (q->edns && q->edns_version != 0)
 		return QUERY_BADVERS;

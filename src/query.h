@@ -16,9 +16,10 @@ struct sockaddr;
 #define EDNS_OPT_NSID 3		/* RFC 5001 */
 #define EDNS_OPT_COOKIE 10	/* RFC 7873 */
 #define QUERY_COOKIE_MAX 40	/* client cookie 8 + server cookie up to 32 */
+#define QUERY_CLIENT_COOKIE_LEN 8	/* RFC 7873 §4.1 */
 
 enum query_status {
-	QUERY_OK = 0,	 /* answer it */
+	QUERY_OK = 0,	 /* answer it (without a question: a COOKIE-only query, RFC 7873 §5.4) */
 	QUERY_DROP,	 /* not a query we answer at all (too short, QR=1) */
 	QUERY_FORMERR,	 /* malformed: answer FORMERR */
 	QUERY_NOTIMP,	 /* opcode other than QUERY */
@@ -30,7 +31,8 @@ struct query {
 	uint8_t flags1;		/* header byte 2: QR OPCODE AA TC RD */
 	uint8_t flags2;		/* header byte 3: RA Z AD CD RCODE */
 	uint8_t opcode;
-	bool has_question;	/* qname/qtype/qclass are valid */
+	bool has_question;	/* qname/qtype/qclass are valid (QUERY_OK without one:
+				 * QDCOUNT 0 asking for a server cookie) */
 	bool tcp;
 	uint16_t qtype, qclass;	/* host order */
 	uint8_t qname_len;

@@ -33,7 +33,8 @@ const char *stats_rcode_name(unsigned rcode)
 {
 	static const char *const names[STATS_RCODES] = {
 		"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN",
-		"YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", NULL, NULL, NULL, NULL, NULL, "BADVERS"};
+		"YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", NULL, NULL, NULL, NULL, NULL, "BADVERS",
+		NULL, NULL, NULL, NULL, NULL, NULL, "BADCOOKIE"};
 	return rcode < STATS_RCODES ? names[rcode] : NULL;
 }
 

@@ -12,7 +12,7 @@
 
 /* Query types counted by name; everything else is "other". */
 #define STATS_QTYPES 16
-#define STATS_RCODES 17 /* 0..15 plus BADVERS (16) */
+#define STATS_RCODES 24 /* 0..15, BADVERS (16) and BADCOOKIE (23) */
 
 struct stats {
 	_Atomic uint64_t queries;    /* datagrams and TCP messages received */

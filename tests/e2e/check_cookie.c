@@ -4,7 +4,8 @@
  * --cookie-secret every cookie the server hands out is the RFC 9018 one
  * computed here independently (libsodium's SipHash-2-4), young valid
  * cookies are echoed, old ones renewed, forged ones replaced, malformed
- * ones FORMERR, over UDP and TCP; Knot's mod-cookies with the same secret
+ * ones FORMERR, over UDP and TCP, also asked for with no question (RFC
+ * 7873 §5.4: BADCOOKIE for a forged one); Knot's mod-cookies with the same secret
  * makes the same cookies; --cookie-secret-file is re-read on
  * SIGHUP and the previous secret keeps its clients exempt from RRL.
  */
@@ -151,6 +152,34 @@ static int ask(uint16_t port, enum harness_transport tr, const uint8_t *cookie, 
 	return 0;
 }
 
+/* RFC 7873 §5.4: no question, only an OPT with a COOKIE of cl octets; the
+ * reply's full rcode (the OPT's extended bits included), QDCOUNT and
+ * cookie (zeroed if none). \return 0 or -ETIMEDOUT */
+static int ask_cookie_only(uint16_t port, enum harness_transport tr, const uint8_t *cookie,
+			   size_t cl, unsigned *rcode, unsigned *qdcount, uint8_t got[24])
+{
+	uint8_t q[64] = {0x43, 0x21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+			 0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, (uint8_t)(4 + cl), 0, 10, 0, (uint8_t)cl};
+	memcpy(q + 27, cookie, cl);
+	uint8_t *r = NULL;
+	size_t rl = 0;
+	memset(got, 0, 24);
+	int rc = harness_send_raw("127.0.0.1", port, tr, q, 27 + cl, 2000, &r, &rl);
+	if (rc < 0)
+		return rc;
+	ck_assert_uint_ge(rl, 12);
+	ck_assert_mem_eq(r, "\x43\x21", 2);
+	*rcode = r[3] & 0x0f;
+	*qdcount = (unsigned)(r[4] << 8 | r[5]);
+	/* the OPT, when there is one, is the only record: right after the header */
+	if (rl >= 23 && r[11] == 1 && r[13] == 0 && r[14] == 41)
+		*rcode |= (unsigned)r[17] << 4;
+	if (rl >= 28 && memcmp(r + rl - 28, "\0\x0a\0\x18", 4) == 0)
+		memcpy(got, r + rl - 24, 24);
+	free(r);
+	return 0;
+}
+
 static void hexs(const char *h, uint8_t out[16])
 {
 	for (int i = 0; i < 16; i++) {
@@ -208,6 +237,25 @@ START_TEST(test_known_secret)
 		ck_assert_uint_eq(rcode, 1);
 		ck_assert_int_eq(ask(srv.port, tr[t], c, 7, 0, &rcode, got), 0);
 		ck_assert_uint_eq(rcode, 1);
+
+		/* RFC 7873 §5.4: no question, only a COOKIE: NOERROR with
+		 * ours; a good server cookie: NOERROR; a forged one:
+		 * BADCOOKIE (23) with a good one */
+		unsigned qd;
+		ck_assert_int_eq(ask_cookie_only(srv.port, tr[t], CLIENT, 8, &rcode, &qd, got), 0);
+		ck_assert_uint_eq(rcode, 0);
+		ck_assert_uint_eq(qd, 0);
+		make(want, s1, ts_of(got));
+		ck_assert_mem_eq(got, want, 24);
+		make(c, s1, now - 600);
+		ck_assert_int_eq(ask_cookie_only(srv.port, tr[t], c, 24, &rcode, &qd, got), 0);
+		ck_assert_uint_eq(rcode, 0);
+		ck_assert_mem_eq(got, c, 24);
+		c[23] ^= 0x40;
+		ck_assert_int_eq(ask_cookie_only(srv.port, tr[t], c, 24, &rcode, &qd, got), 0);
+		ck_assert_uint_eq(rcode, 23);
+		make(want, s1, ts_of(got));
+		ck_assert_mem_eq(got, want, 24);
 	}
 	harness_server_cleanup(&srv);
 }

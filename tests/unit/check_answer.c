@@ -934,7 +934,7 @@ static const uint8_t *opt_bytes(size_t *rdlen)
 {
 	/* walk the message with ldns to find the OPT's offset: it is last */
 	ck_assert(ldns_pkt_edns(R.p));
-	for (size_t off = R.len - 11; off > 12; off--) {
+	for (size_t off = R.len - 11; off >= 12; off--) { /* 12: no question */
 		const uint8_t *p = R.buf + off;
 		if (p[0] == 0 && p[1] == 0 && p[2] == 41) {
 			size_t l = (size_t)(p[9] << 8 | p[10]);
@@ -1290,13 +1290,23 @@ START_TEST(rrl_kinds)
 END_TEST
 
 /* A UDP query with EDNS and a COOKIE option of `cl` octets from `from`
- * (NULL: no address known, as a transport that did not set it). */
+ * (NULL: no address known, as a transport that did not set it). No
+ * `name`: QDCOUNT 0, only the OPT (RFC 7873 §5.4). */
 static void ask_cookie(const char *name, uint16_t type, uint16_t size, const uint8_t *cookie,
 		       size_t cl, const struct sockaddr *from)
 {
 	uint8_t w[1024];
-	struct ut_q spec = {.name = name, .type = type, .id = 4343, .edns = true, .edns_size = size};
-	size_t len = ut_query_wire(&spec, w, sizeof(w));
+	size_t len;
+	if (name) {
+		struct ut_q spec = {.name = name, .type = type, .id = 4343, .edns = true,
+				    .edns_size = size};
+		len = ut_query_wire(&spec, w, sizeof(w));
+	} else {
+		const uint8_t bare[12 + 11] = {0x10, 0xf7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+					       0, 0, 41, (uint8_t)(size >> 8), (uint8_t)size};
+		memcpy(w, bare, sizeof(bare));
+		len = sizeof(bare);
+	}
 	/* the OPT is the last record, with no options: RDLENGTH is last */
 	ck_assert_uint_eq(w[len - 2] << 8 | w[len - 1], 0);
 	w[len - 1] = (uint8_t)(4 + cl);
@@ -1436,6 +1446,60 @@ START_TEST(cookie_formerr_and_off)
 	ck_assert_ptr_null(resp_cookie(&cl));
 	opt_bytes(&cl);
 	ck_assert_uint_eq(cl, 0); /* no option: NSID was not asked for */
+}
+END_TEST
+
+START_TEST(cookie_only_query)
+{
+	/* RFC 7873 §5.4: QDCOUNT 0 and a COOKIE asks for a server cookie:
+	 * an empty NOERROR with one; a server cookie sent that is not good
+	 * gets BADCOOKIE (with a good one to use); a good one NOERROR. */
+	const struct sockaddr *from = (const struct sockaddr *)&g_client;
+	const uint8_t cc[8] = {0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8};
+	ask_cookie(NULL, 0, 1232, cc, 8, from);
+	ck_assert_int_eq(R.st, QUERY_OK);
+	ck_assert_uint_eq(R.info.rcode, RCODE_NOERROR);
+	ck_assert_mem_eq(R.buf, "\x10\xf7\x80\x00\0\0\0\0\0\0\0\1", 12); /* no question */
+	ck_assert(!aa());
+	size_t cl;
+	const uint8_t *c = resp_cookie(&cl);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(cl, 24);
+	ck_assert_mem_eq(c, cc, 8);
+	uint8_t full[24];
+	memcpy(full, c, 24);
+	/* one key per client network for rate limiting: there is no name */
+	struct query nq = {.has_question = false};
+	uint64_t key = 1;
+	ck_assert_int_eq(answer_kind(&nq, &R.info, &key), ANSWER_ERROR);
+	ck_assert(key == 0);
+
+	ask_cookie(NULL, 0, 1232, full, 24, from);
+	ck_assert_uint_eq(R.info.rcode, RCODE_NOERROR);
+	ck_assert(R.info.cookie_ok);
+	c = resp_cookie(&cl);
+	ck_assert_mem_eq(c, full, 24);
+
+	/* from elsewhere the server cookie is not ours: BADCOOKIE, 23 =
+	 * header RCODE 7 and 1 in the OPT's extended RCODE */
+	struct sockaddr_in other = g_client;
+	other.sin_addr.s_addr ^= htonl(1);
+	ask_cookie(NULL, 0, 1232, full, 24, (const struct sockaddr *)&other);
+	ck_assert_uint_eq(R.info.rcode, RCODE_BADCOOKIE);
+	ck_assert_uint_eq(R.buf[3] & 0x0f, 7);
+	size_t rdl;
+	const uint8_t *o = opt_bytes(&rdl);
+	ck_assert_uint_eq(o[5], 1);
+	c = resp_cookie(&cl);
+	ck_assert_uint_eq(cl, 24);
+	ck_assert_mem_eq(c, cc, 8);
+	ck_assert(memcmp(c + 16, full + 16, 8) != 0); /* a new one, for this address */
+
+	/* without cookies there is nothing to ask for: FORMERR */
+	g_cfg.cookies = false;
+	ask_cookie(NULL, 0, 1232, cc, 8, from);
+	ck_assert_uint_eq(R.info.rcode, RCODE_FORMERR);
+	ck_assert_ptr_null(resp_cookie(&cl));
 }
 END_TEST
 
@@ -1580,6 +1644,7 @@ static Suite *answer_suite(void)
 	tcase_add_test(t, rrl_kinds);
 	tcase_add_test(t, cookie_learned_and_returned);
 	tcase_add_test(t, cookie_formerr_and_off);
+	tcase_add_test(t, cookie_only_query);
 	tcase_add_test(t, cookie_counts_in_udp_size);
 	tcase_add_test(t, slip_response);
 	suite_add_tcase(s, t);

@@ -521,6 +521,53 @@ START_TEST(opt_cookie_first_counts)
 }
 END_TEST
 
+START_TEST(cookie_only_query)
+{
+	/* RFC 7873 §5.4, RFC 9619 §4: QDCOUNT 0 is a QUERY only when it asks
+	 * for a server cookie (an OPT with a COOKIE); otherwise FORMERR. */
+	struct wb w;
+	struct query q;
+	hdr(&w, 0x00, 0, 0, 0, 0, 1);
+	opt(&w, 1232, 0, 0, 0, "\0\x0a\0\x08" "abcdefgh", 12);
+	ck_assert_int_eq(parse(&q, &w), QUERY_OK);
+	ck_assert(!q.has_question);
+	ck_assert(q.edns);
+	ck_assert_uint_eq(q.cookie_len, 8);
+	ck_assert_mem_eq(q.cookie, "abcdefgh", 8);
+	/* with a server cookie too */
+	hdr(&w, 0x00, 0, 0, 0, 0, 1);
+	opt(&w, 1232, 0, 0, 0, "\0\x0a\0\x18" "abcdefgh0123456789abcdef", 28);
+	ck_assert_int_eq(parse(&q, &w), QUERY_OK);
+	ck_assert(!q.has_question);
+	ck_assert_uint_eq(q.cookie_len, 24);
+	/* an OPT without a COOKIE, or no OPT: nothing to answer */
+	hdr(&w, 0x00, 0, 0, 0, 0, 1);
+	opt(&w, 1232, 0, 0, 0, "\0\3\0\0", 4);
+	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
+	hdr(&w, 0x00, 0, 0, 0, 0, 0);
+	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
+	/* a malformed cookie is FORMERR as anywhere */
+	hdr(&w, 0x00, 0, 0, 0, 0, 1);
+	opt(&w, 1232, 0, 0, 0, "\0\x0a\0\x05" "abcde", 9);
+	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
+	/* an EDNS version we do not speak: BADVERS, cookie kept for the answer */
+	hdr(&w, 0x00, 0, 0, 0, 0, 1);
+	opt(&w, 1232, 0, 1, 0, "\0\x0a\0\x08" "abcdefgh", 12);
+	ck_assert_int_eq(parse(&q, &w), QUERY_BADVERS);
+	ck_assert_uint_eq(q.cookie_len, 8);
+	/* other opcodes: NOTIMP, as with a question */
+	hdr(&w, (uint8_t)(4 << 3), 0, 0, 0, 0, 1);
+	opt(&w, 1232, 0, 0, 0, "\0\x0a\0\x08" "abcdefgh", 12);
+	ck_assert_int_eq(parse(&q, &w), QUERY_NOTIMP);
+	/* two questions stay FORMERR, cookie or not */
+	hdr(&w, 0x00, 0, 2, 0, 0, 1);
+	question(&w, WWW, 17, RRTYPE_A, RRCLASS_IN);
+	question(&w, WWW, 17, RRTYPE_A, RRCLASS_IN);
+	opt(&w, 1232, 0, 0, 0, "\0\x0a\0\x08" "abcdefgh", 12);
+	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
+}
+END_TEST
+
 START_TEST(opt_state_reset_between_queries)
 {
 	/* the same struct reused (as a worker does): nothing carries over */
@@ -588,6 +635,7 @@ static Suite *query_suite(void)
 	tcase_add_test(t, opt_nsid);
 	tcase_add_test(t, opt_cookie);
 	tcase_add_test(t, opt_cookie_first_counts);
+	tcase_add_test(t, cookie_only_query);
 	tcase_add_test(t, opt_state_reset_between_queries);
 	tcase_add_test(t, ldns_built_query_parses);
 	suite_add_tcase(s, t);
