@@ -327,7 +327,11 @@ size_t answer_query_warm(const struct answer_cfg *cfg, const struct zonedb *db,
 	a.r = &r;
 	a.rcode = RCODE_NOERROR;
 	size_t limit;
-	bool opt = q->edns && st != QUERY_FORMERR;
+	/* RFC 6891 §7: an OPT in the reply when the query had one; a
+	 * FORMERR only when the OPT was not what was wrong (else a client
+	 * would take it for a server without EDNS, as Knot's reply shows
+	 * for a bad COOKIE length). */
+	bool opt = q->edns && (st != QUERY_FORMERR || q->formerr_opt);
 	bool nsid = opt && q->edns_nsid && cfg->nsid;
 	uint8_t cookie[QUERY_COOKIE_MAX];
 	size_t cookie_len = 0;

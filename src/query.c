@@ -21,6 +21,7 @@ static enum query_status parse_opt(struct query *q, const ldns_rr *rr)
 	q->edns_version = (uint8_t)(ttl >> 16);
 	q->edns_do = (ttl & 0x8000) != 0;
 	/* Walk the options: their lengths must add up to RDLENGTH exactly. */
+	bool cookie_seen = false, cookie_bad = false;
 	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
 		const ldns_rdf *rd = ldns_rr_rdf(rr, i);
 		const uint8_t *p = ldns_rdf_data(rd);
@@ -34,17 +35,24 @@ static enum query_status parse_opt(struct query *q, const ldns_rr *rr)
 				return QUERY_FORMERR;
 			if (code == EDNS_OPT_NSID)
 				q->edns_nsid = true;
-			if (code == EDNS_OPT_COOKIE && q->cookie_len == 0) {
+			if (code == EDNS_OPT_COOKIE && !cookie_seen) {
 				/* RFC 7873 §5.2.2: a client cookie of 8 octets and
 				 * an optional server cookie of 8 to 32; anything
 				 * else is FORMERR. Only the first COOKIE counts. */
-				if (olen != 8 && (olen < 16 || olen > QUERY_COOKIE_MAX))
-					return QUERY_FORMERR;
-				memcpy(q->cookie, p + pos + 4, olen);
-				q->cookie_len = (uint8_t)olen;
+				cookie_seen = true;
+				if (olen != 8 && (olen < 16 || olen > QUERY_COOKIE_MAX)) {
+					cookie_bad = true;
+				} else {
+					memcpy(q->cookie, p + pos + 4, olen);
+					q->cookie_len = (uint8_t)olen;
+				}
 			}
 			pos += 4u + olen;
 		}
+	}
+	if (cookie_bad) {
+		q->formerr_opt = true; /* the OPT itself is well formed */
+		return QUERY_FORMERR;
 	}
 	return QUERY_OK;
 }
@@ -57,6 +65,7 @@ enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, 
 
 	q->has_question = false;
 	q->edns = false;
+	q->formerr_opt = false;
 	q->edns_do = false;
 	q->edns_nsid = false;
 	q->edns_version = 0;
@@ -114,10 +123,12 @@ enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, 
 		if (st != QUERY_OK)
 			return st;
 	}
-	if (!q->has_question && q->cookie_len == 0)
-		return QUERY_FORMERR; /* no question and no cookie to ask for */
-	if (q->has_question && q->qtype == RRTYPE_OPT)
-		return QUERY_FORMERR; /* OPT is a pseudo-RR, not a question */
+	if ((!q->has_question && q->cookie_len == 0) || (q->has_question && q->qtype == RRTYPE_OPT)) {
+		/* No question and no cookie to ask for, or a question for
+		 * OPT, a pseudo-RR: malformed, with a good OPT if any. */
+		q->formerr_opt = q->edns;
+		return QUERY_FORMERR;
+	}
 	if (q->edns && q->edns_version != 0)
 		return QUERY_BADVERS;
 	return QUERY_OK;

@@ -40,6 +40,9 @@ struct query {
 	uint8_t lname[DNAME_PADDED];	/* lowercased, for lookups (zero padded) */
 	struct dname_split split;	/* labels and suffix hashes of lname */
 	bool edns;		/* the query had an OPT */
+	bool formerr_opt;	/* FORMERR over what a well-formed OPT or question
+				 * says (a COOKIE's length, QTYPE OPT, QDCOUNT 0
+				 * without a COOKIE): the reply carries an OPT too */
 	bool edns_do;		/* DO bit (RFC 3225), echoed */
 	bool edns_nsid;		/* NSID option present (RFC 5001) */
 	uint8_t edns_version;

@@ -1429,10 +1429,15 @@ START_TEST(cookie_formerr_and_off)
 {
 	const struct sockaddr *from = (const struct sockaddr *)&g_client;
 	const uint8_t c12[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
-	/* RFC 7873 §5.2.2: a malformed COOKIE is FORMERR */
+	/* RFC 7873 §5.2.2: a malformed COOKIE is FORMERR, with an OPT (the
+	 * OPT itself is fine: EDNS works, RFC 6891 §7) and no cookie */
 	ask_cookie("www.example.com.", LDNS_RR_TYPE_A, 1232, c12, 12, from);
 	ck_assert_int_eq(R.st, QUERY_FORMERR);
 	ck_assert_int_eq(rcode(), LDNS_RCODE_FORMERR);
+	ck_assert(ldns_pkt_edns(R.p));
+	size_t ol;
+	ck_assert_ptr_null(resp_cookie(&ol));
+	ck_assert_uint_eq(ldns_pkt_ancount(R.p) + ldns_pkt_nscount(R.p), 0);
 	ask_cookie("www.example.com.", LDNS_RR_TYPE_A, 1232, c12, 7, from);
 	ck_assert_int_eq(rcode(), LDNS_RCODE_FORMERR);
 	/* no address (the transport did not say): no cookie, still answered */

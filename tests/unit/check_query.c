@@ -568,6 +568,60 @@ START_TEST(cookie_only_query)
 }
 END_TEST
 
+START_TEST(formerr_opt_when_the_opt_is_fine)
+{
+	/* A FORMERR's reply carries an OPT when the query's OPT was well
+	 * formed and the fault lay elsewhere (RFC 6891 §7), none when the OPT
+	 * was the fault (a second one, options overrunning it). */
+	struct wb w;
+	struct query q;
+	std_query(&w, 1); /* a COOKIE of a length RFC 7873 forbids */
+	opt(&w, 1232, 0, 0, 0, "\0\x0a\0\x05" "abcde", 9);
+	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
+	ck_assert(q.edns && q.formerr_opt);
+	ck_assert_uint_eq(q.cookie_len, 0);
+	/* ... but not when a later option overruns the OPT */
+	std_query(&w, 1);
+	opt(&w, 1232, 0, 0, 0, "\0\x0a\0\x05" "abcde" "\0\3\0\x09" "ab", 15);
+	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
+	ck_assert(!q.formerr_opt);
+	/* only the first COOKIE counts: a good second one does not save it */
+	std_query(&w, 1);
+	opt(&w, 1232, 0, 0, 0, "\0\x0a\0\x05" "abcde" "\0\x0a\0\x08" "abcdefgh", 21);
+	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
+	ck_assert(q.formerr_opt);
+	/* two OPTs */
+	std_query(&w, 2);
+	opt(&w, 1232, 0, 0, 0, NULL, 0);
+	opt(&w, 1232, 0, 0, 0, NULL, 0);
+	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
+	ck_assert(!q.formerr_opt);
+	/* a question of type OPT, with and without EDNS */
+	hdr(&w, 0x01, 0, 1, 0, 0, 1);
+	question(&w, WWW, 17, RRTYPE_OPT, RRCLASS_IN);
+	opt(&w, 1232, 0, 0, 0, NULL, 0);
+	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
+	ck_assert(q.formerr_opt);
+	hdr(&w, 0x01, 0, 1, 0, 0, 0);
+	question(&w, WWW, 17, RRTYPE_OPT, RRCLASS_IN);
+	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
+	ck_assert(!q.formerr_opt);
+	/* QDCOUNT 0 with an OPT but no COOKIE; and with nothing */
+	hdr(&w, 0x00, 0, 0, 0, 0, 1);
+	opt(&w, 1232, 0, 0, 0, NULL, 0);
+	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
+	ck_assert(q.formerr_opt);
+	hdr(&w, 0x00, 0, 0, 0, 0, 0);
+	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
+	ck_assert(!q.formerr_opt);
+	/* and a good query resets it */
+	std_query(&w, 1);
+	opt(&w, 1232, 0, 0, 0, NULL, 0);
+	ck_assert_int_eq(parse(&q, &w), QUERY_OK);
+	ck_assert(!q.formerr_opt);
+}
+END_TEST
+
 START_TEST(opt_state_reset_between_queries)
 {
 	/* the same struct reused (as a worker does): nothing carries over */
@@ -636,6 +690,7 @@ static Suite *query_suite(void)
 	tcase_add_test(t, opt_cookie);
 	tcase_add_test(t, opt_cookie_first_counts);
 	tcase_add_test(t, cookie_only_query);
+	tcase_add_test(t, formerr_opt_when_the_opt_is_fine);
 	tcase_add_test(t, opt_state_reset_between_queries);
 	tcase_add_test(t, ldns_built_query_parses);
 	suite_add_tcase(s, t);
