@@ -710,11 +710,12 @@ static void *part_parse(void *arg)
 				uint8_t kind = EV_RR, ol = (uint8_t)ldns_rdf_size(owner);
 				/* the table's hash, here on a parser thread
 				 * rather than on the thread that adds */
-				uint8_t lname[DNAME_MAX];
+				uint8_t lname[DNAME_PADDED];
+				struct dname_split sp;
 				uint64_t hash = 0;
 				if (dname_wire_len(ldns_rdf_data(owner), ol) == ol) {
-					dname_lower(lname, ldns_rdf_data(owner), ol);
-					hash = dname_hash(lname, ol);
+					dname_lower_split(lname, ldns_rdf_data(owner), ol, &sp);
+					hash = sp.hash[0];
 				}
 				uint16_t type = (uint16_t)ldns_rr_get_type(rr);
 				uint16_t cls = (uint16_t)ldns_rr_get_class(rr);
