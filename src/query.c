@@ -85,7 +85,7 @@ enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, 
 		 ar = LDNS_ARCOUNT(wire);
 	/* RFC 9619: a QUERY has one question, or none only to ask for a
 	 * server cookie (RFC 7873 §5.4, checked below). */
-	if (qd > 1 || (qd == 0 && q->opcode != LDNS_PACKET_QUERY))
+	if (qd > 1)
 		return q->opcode == LDNS_PACKET_QUERY ? QUERY_FORMERR : QUERY_NOTIMP;
 	if (qd == 1) {
 		if (ldns_wire2dname(&qname, wire, len, &pos) != LDNS_STATUS_OK || pos + 4 > len) {
@@ -100,8 +100,6 @@ enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, 
 		q->qclass = ldns_read_uint16(wire + pos + 2);
 		pos += 4;
 		q->has_question = true;
-		if (q->opcode != LDNS_PACKET_QUERY)
-			return QUERY_NOTIMP;
 	}
 	/* Records after the question: queries rarely carry any but an OPT.
 	 * Each one goes through ldns so framing errors are caught. */
@@ -123,6 +121,11 @@ enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, 
 		if (st != QUERY_OK)
 			return st;
 	}
+	/* Other opcodes are not implemented; the message is read through
+	 * all the same, so that the NOTIMP carries an OPT when the query had
+	 * one (RFC 6891 §7), or is a BADVERS first, as Knot answers. */
+	if (q->opcode != LDNS_PACKET_QUERY)
+		return q->edns && q->edns_version != 0 ? QUERY_BADVERS : QUERY_NOTIMP;
 	if ((!q->has_question && q->cookie_len == 0) || (q->has_question && q->qtype == RRTYPE_OPT)) {
 		/* No question and no cookie to ask for, or a question for
 		 * OPT, a pseudo-RR: malformed, with a good OPT if any. */

@@ -1023,6 +1023,17 @@ START_TEST(notimp_and_drop)
 	spec.opcode = LDNS_PACKET_UPDATE;
 	ask_spec(&spec, false);
 	ck_assert_int_eq(rcode(), LDNS_RCODE_NOTIMPL);
+	ck_assert_ptr_null(ldns_pkt_edns_data(R.p));
+	ck_assert(!ldns_pkt_edns(R.p));
+	/* RFC 6891 §7: with an OPT in the query, one in the NOTIMP */
+	spec.edns = true;
+	spec.opcode = 15;
+	ask_spec(&spec, false);
+	ck_assert_int_eq(rcode(), LDNS_RCODE_NOTIMPL);
+	ck_assert(ldns_pkt_edns(R.p));
+	ck_assert_uint_eq(ldns_pkt_edns_udp_size(R.p), 1232);
+	ck_assert_uint_eq(ldns_pkt_arcount(R.p), 1);
+	spec.edns = false;
 	/* a response is never answered */
 	uint8_t q[512];
 	size_t len = ut_query_wire(&spec, q, sizeof(q));

@@ -211,6 +211,25 @@ START_TEST(notimp_opcodes)
 	hdr(&w, 5 << 3, 0, 0, 0, 0, 0);
 	ck_assert_int_eq(parse(&q, &w), QUERY_NOTIMP);
 	ck_assert(!q.has_question);
+	/* the records after the question are read all the same: an OPT is
+	 * seen (the NOTIMP then carries one, RFC 6891 §7), a version we do
+	 * not speak is BADVERS first, and bad framing is FORMERR */
+	hdr(&w, 15 << 3, 0, 1, 0, 0, 1);
+	question(&w, WWW, 17, RRTYPE_SOA, RRCLASS_IN);
+	opt(&w, 1232, 0, 0, 0x8000, NULL, 0);
+	ck_assert_int_eq(parse(&q, &w), QUERY_NOTIMP);
+	ck_assert(q.edns);
+	ck_assert(q.edns_do);
+	hdr(&w, 15 << 3, 0, 1, 0, 0, 1);
+	question(&w, WWW, 17, RRTYPE_SOA, RRCLASS_IN);
+	opt(&w, 1232, 0, 1, 0, NULL, 0);
+	ck_assert_int_eq(parse(&q, &w), QUERY_BADVERS);
+	hdr(&w, 4 << 3, 0, 1, 0, 0, 1);
+	question(&w, WWW, 17, RRTYPE_SOA, RRCLASS_IN);
+	opt(&w, 1232, 0, 0, 0, "\0\x0a\0\x08" "abcdefgh", 12);
+	w.n -= 3; /* the message ends inside the OPT */
+	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
+	ck_assert(!q.formerr_opt);
 }
 END_TEST
 
