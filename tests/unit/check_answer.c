@@ -1032,7 +1032,7 @@ START_TEST(notimp_and_drop)
 	ck_assert_int_eq(rcode(), LDNS_RCODE_NOTIMPL);
 	ck_assert(ldns_pkt_edns(R.p));
 	ck_assert_uint_eq(ldns_pkt_edns_udp_size(R.p), 1232);
-	ck_assert_uint_eq(ldns_pkt_arcount(R.p), 1);
+	ck_assert_uint_eq(R.buf[11], 1); /* ARCOUNT on the wire: the OPT */
 	spec.edns = false;
 	/* a response is never answered */
 	uint8_t q[512];

@@ -205,7 +205,16 @@ START_TEST(notimp_opcodes)
 	/* NOTIFY (RFC 1996) with its SOA in the answer section */
 	hdr(&w, 4 << 3 | 0x04, 0, 1, 1, 0, 0);
 	question(&w, "\7example\3com", 13, RRTYPE_SOA, RRCLASS_IN);
+	u16(&w, 0xc00c); /* the zone's SOA: MNAME and RNAME the root */
+	u16(&w, RRTYPE_SOA);
+	u16(&w, RRCLASS_IN);
+	u32(&w, 3600);
+	u16(&w, 22);
+	put(&w, "\0\0" "\0\0\0\1" "\0\0\0\2" "\0\0\0\3" "\0\0\0\4" "\0\0\0\5", 22);
 	ck_assert_int_eq(parse(&q, &w), QUERY_NOTIMP);
+	/* ANCOUNT 1 with no record there: malformed, whatever the opcode */
+	w.n -= 34;
+	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
 	/* UPDATE (RFC 2136) with ZOCOUNT 1 and an empty zone section is
 	 * NOTIMP too; with ZOCOUNT 0 (not a question) also NOTIMP, not FORMERR */
 	hdr(&w, 5 << 3, 0, 0, 0, 0, 0);
