@@ -123,7 +123,12 @@ static const uint8_t *answer_node(struct actx *a, const struct zone *z, const st
 				break;
 		return NULL;
 	}
-	if ((n->flags & NODE_CNAME) && qtype != RRTYPE_CNAME) {
+	/* RFC 1034 §4.3.2 3a follows a CNAME for any other type; but RRSIG
+	 * and NSEC live beside a CNAME (RFC 2181 §10.1, RFC 4035 §2.5): they
+	 * are the alias's own, answered from its node (or NODATA when it has
+	 * none), as BIND and Knot do. */
+	if ((n->flags & NODE_CNAME) && qtype != RRTYPE_CNAME && qtype != RRTYPE_RRSIG &&
+	    qtype != RRTYPE_NSEC) {
 		const struct rrset *cn = node_rrset(n, RRTYPE_CNAME);
 		if (!put_or_tc(a, SEC_ANSWER, o, cn))
 			return NULL;

@@ -60,6 +60,11 @@ static const char *const EXAMPLE_COM[] = {
 	"49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE4EDF8F4C1A4B5F2A3AF9D1C1",
 	"ns.sub.example.com. 3600 A 192.0.2.40",
 	"bigalias.example.com. 300 CNAME big.example.com.",
+	/* an alias with the DNSSEC records it may have beside the CNAME */
+	"sigalias.example.com. 300 CNAME www.example.com.",
+	"sigalias.example.com. 300 RRSIG CNAME 8 3 300 20300101000000 20200101000000 12345 "
+	"example.com. dGVzdA==",
+	"sigalias.example.com. 300 NSEC www.example.com. CNAME RRSIG NSEC",
 	NULL,
 };
 
@@ -501,6 +506,35 @@ START_TEST(cname_followed)
 	ask("alias.example.com.", LDNS_RR_TYPE_MX);
 	assert_negative(LDNS_RCODE_NOERROR, 1, "example.com.", 300);
 	AN(0, "alias.example.com.", LDNS_RR_TYPE_CNAME, "www.example.com.");
+}
+END_TEST
+
+/* RRSIG and NSEC at an alias are its own (RFC 2181 §10.1, RFC 4035 §2.5):
+ * answered from its node, NODATA when it has none, the CNAME not followed
+ * (BIND 9.18 and Knot 3.2 answer so; NSD 4.6 follows the CNAME). */
+START_TEST(cname_rrsig_nsec_are_the_alias_own)
+{
+	ask("sigalias.example.com.", LDNS_RR_TYPE_RRSIG);
+	ck_assert_int_eq(rcode(), LDNS_RCODE_NOERROR);
+	ck_assert(aa());
+	ck_assert_uint_eq(n_an(), 1);
+	AN(0, "sigalias.example.com.", LDNS_RR_TYPE_RRSIG, "CNAME");
+	ask("sigalias.example.com.", LDNS_RR_TYPE_NSEC);
+	ck_assert_uint_eq(n_an(), 1);
+	AN(0, "sigalias.example.com.", LDNS_RR_TYPE_NSEC, "www.example.com.");
+	/* any other type still follows the CNAME */
+	ask("sigalias.example.com.", LDNS_RR_TYPE_A);
+	ck_assert_uint_eq(n_an(), 2);
+	AN(0, "sigalias.example.com.", LDNS_RR_TYPE_CNAME, "www.example.com.");
+	AN(1, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.10");
+	/* an alias without them: NODATA, not the target's */
+	ask("alias.example.com.", LDNS_RR_TYPE_RRSIG);
+	assert_negative(LDNS_RCODE_NOERROR, 0, "example.com.", 300);
+	ask("alias.example.com.", LDNS_RR_TYPE_NSEC);
+	assert_negative(LDNS_RCODE_NOERROR, 0, "example.com.", 300);
+	/* the same through a wildcard CNAME */
+	ask("foo.cw.example.com.", LDNS_RR_TYPE_RRSIG);
+	assert_negative(LDNS_RCODE_NOERROR, 0, "example.com.", 300);
 }
 END_TEST
 
@@ -1610,6 +1644,7 @@ static Suite *answer_suite(void)
 	t = tcase_create("cname_dname");
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, cname_followed);
+	tcase_add_test(t, cname_rrsig_nsec_are_the_alias_own);
 	tcase_add_test(t, cname_chain);
 	tcase_add_test(t, cname_loop);
 	tcase_add_test(t, cname_to_nxdomain);
