@@ -381,6 +381,9 @@ size_t answer_query_warm(const struct answer_cfg *cfg, const struct zonedb *db,
 	case QUERY_BADVERS:
 		a.rcode = RCODE_BADVERS;
 		break;
+	case QUERY_BADKEY:
+		a.rcode = RCODE_NOTAUTH;
+		break;
 	default:
 		if (!q->has_question) {
 			/* RFC 7873 §5.4: QDCOUNT 0 with a COOKIE asks for a server
@@ -409,12 +412,18 @@ size_t answer_query_warm(const struct answer_cfg *cfg, const struct zonedb *db,
 		resp_put_opt(&r, cfg->edns_size, (uint8_t)(a.rcode >> 4), q->edns_do,
 			     nsid ? cfg->nsid : NULL, cfg->nsid_len, cookie, cookie_len);
 	}
+	/* RFC 8945 §5.2.2: an unsigned TSIG with the error, last; when it
+	 * does not fit (long names, 512 octets) TC sends the client to TCP. */
+	size_t before_tsig = r.len;
+	if (st == QUERY_BADKEY && resp_put_tsig_error(&r, q, TSIG_ERROR_BADKEY) < 0)
+		resp_set_tc(&r);
 	if (info) {
 		info->rcode = a.rcode;
 		info->tc = resp_tc(&r);
 		info->aa = (buf[2] & 0x04) != 0;
 		info->cookie_ok = cookie_ok;
 		info->opt_len = (uint16_t)opt_len;
+		info->tail_len = (uint16_t)(r.len - before_tsig);
 		/* As found; answer_kind() completes them, only when asked. */
 		info->kind = a.kind;
 		info->name = a.kname;
@@ -438,9 +447,10 @@ size_t answer_slip(const struct query *q, const struct answer_info *info, uint8_
 {
 	size_t qend = DNS_HEADER_LEN + (q->has_question ? q->qname_len + 4u : 0u);
 	size_t opt = info->opt_len;
-	/* The OPT is the last record written; the header and question stay
-	 * where they are, so it moves down over the sections. */
-	memmove(buf + qend, buf + len - opt, opt);
+	/* The OPT is the last record written but for an error's TSIG, which
+	 * goes; the header and question stay where they are, so the OPT
+	 * moves down over the sections. */
+	memmove(buf + qend, buf + len - info->tail_len - opt, opt);
 	buf[2] |= 0x02; /* TC: ask again over TCP (RFC 1035 §4.2.1) */
 	memset(buf + 6, 0, 6);
 	buf[11] = opt ? 1 : 0;

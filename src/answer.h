@@ -17,6 +17,8 @@
 #define RCODE_NOTIMP 4
 #define RCODE_REFUSED 5
 #define RCODE_YXDOMAIN 6
+#define RCODE_NOTAUTH 9
+#define TSIG_ERROR_BADKEY 17 /* RFC 8945 §5.2.2 */
 #define RCODE_BADVERS 16 /* extended (RFC 6891 §6.1.3) */
 #define RCODE_BADCOOKIE 23 /* extended (RFC 7873 §8) */
 
@@ -55,7 +57,8 @@ struct answer_info {
 	bool tc;
 	bool aa;
 	bool cookie_ok;	 /* the query's server cookie was ours and valid */
-	uint16_t opt_len; /* octets of the OPT record at the end of the response, 0: none */
+	uint16_t opt_len; /* octets of the OPT record near the end of the response, 0: none */
+	uint16_t tail_len; /* octets after the OPT (an error's TSIG record), 0: none */
 	/* Raw material for answer_kind(), which alone reads them: left as
 	 * the algorithm found them, so a server without rate limiting pays
 	 * nothing to complete them. */

@@ -57,6 +57,30 @@ static enum query_status parse_opt(struct query *q, const ldns_rr *rr)
 	return QUERY_OK;
 }
 
+/* RFC 8945 §4.2: a TSIG record of class ANY with its seven fields, as
+ * ldns splits them (algorithm, time signed, fudge, MAC, original ID,
+ * error, other data). Keep what the BADKEY answer echoes. */
+static enum query_status parse_tsig(struct query *q, const ldns_rr *rr)
+{
+	const ldns_rdf *owner = ldns_rr_owner(rr);
+	if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_ANY || ldns_rr_rd_count(rr) != 7 || !owner ||
+	    ldns_rdf_size(owner) > DNAME_MAX)
+		return QUERY_FORMERR;
+	const ldns_rdf *alg = ldns_rr_rdf(rr, 0), *time = ldns_rr_rdf(rr, 1),
+		       *fudge = ldns_rr_rdf(rr, 2);
+	if (ldns_rdf_get_type(alg) != LDNS_RDF_TYPE_DNAME || ldns_rdf_size(alg) > DNAME_MAX ||
+	    ldns_rdf_size(time) != 6 || ldns_rdf_size(fudge) != 2)
+		return QUERY_FORMERR;
+	q->tsig_key_len = (uint8_t)ldns_rdf_size(owner);
+	memcpy(q->tsig_key, ldns_rdf_data(owner), q->tsig_key_len);
+	q->tsig_alg_len = (uint8_t)ldns_rdf_size(alg);
+	memcpy(q->tsig_alg, ldns_rdf_data(alg), q->tsig_alg_len);
+	memcpy(q->tsig_time, ldns_rdf_data(time), 6);
+	memcpy(q->tsig_fudge, ldns_rdf_data(fudge), 2);
+	q->tsig = true;
+	return QUERY_OK;
+}
+
 enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, bool tcp)
 {
 	size_t pos = DNS_HEADER_LEN;
@@ -72,6 +96,7 @@ enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, 
 	q->edns_size = 0;
 	q->cookie_len = 0;
 	q->addr = NULL;
+	q->tsig = false;
 	q->tcp = tcp;
 	if (len < DNS_HEADER_LEN)
 		return QUERY_DROP; /* not even a header to answer with */
@@ -88,7 +113,10 @@ enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, 
 	if (qd > 1)
 		return q->opcode == LDNS_PACKET_QUERY ? QUERY_FORMERR : QUERY_NOTIMP;
 	if (qd == 1) {
-		if (ldns_wire2dname(&qname, wire, len, &pos) != LDNS_STATUS_OK || pos + 4 > len) {
+		if (ldns_wire2dname(&qname, wire, len, &pos) != LDNS_STATUS_OK || pos + 4 > len ||
+		    pos - DNS_HEADER_LEN != ldns_rdf_size(qname)) {
+			/* (the last: a compression pointer, which the first name
+			 * of a message has nothing before it to point to) */
 			ldns_rdf_deep_free(qname);
 			return QUERY_FORMERR;
 		}
@@ -116,6 +144,10 @@ enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, 
 		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_OPT) {
 			/* §6.1.1: OPT only in the additional section */
 			st = sec != LDNS_SECTION_ADDITIONAL ? QUERY_FORMERR : parse_opt(q, rr);
+		} else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_TSIG) {
+			/* RFC 8945 §5.1: only as the last additional record */
+			st = sec != LDNS_SECTION_ADDITIONAL || i + 1 != total ? QUERY_FORMERR
+									      : parse_tsig(q, rr);
 		}
 		ldns_rr_free(rr);
 		if (st != QUERY_OK)
@@ -124,8 +156,11 @@ enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, 
 	/* Other opcodes are not implemented; the message is read through
 	 * all the same, so that the NOTIMP carries an OPT when the query had
 	 * one (RFC 6891 §7), or is a BADVERS first, as Knot answers. */
-	if (q->opcode != LDNS_PACKET_QUERY)
-		return q->edns && q->edns_version != 0 ? QUERY_BADVERS : QUERY_NOTIMP;
+	if (q->opcode != LDNS_PACKET_QUERY) {
+		if (q->edns && q->edns_version != 0)
+			return QUERY_BADVERS;
+		return q->tsig ? QUERY_BADKEY : QUERY_NOTIMP;
+	}
 	if ((!q->has_question && q->cookie_len == 0) || (q->has_question && q->qtype == RRTYPE_OPT)) {
 		/* No question and no cookie to ask for, or a question for
 		 * OPT, a pseudo-RR: malformed, with a good OPT if any. */
@@ -134,5 +169,9 @@ enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, 
 	}
 	if (q->edns && q->edns_version != 0)
 		return QUERY_BADVERS;
+	/* RFC 8945 §5.2: a signed query is checked before anything else is
+	 * done with it; we hold no keys, so no key is known. */
+	if (q->tsig)
+		return QUERY_BADKEY;
 	return QUERY_OK;
 }

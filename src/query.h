@@ -24,6 +24,8 @@ enum query_status {
 	QUERY_FORMERR,	 /* malformed: answer FORMERR */
 	QUERY_NOTIMP,	 /* opcode other than QUERY */
 	QUERY_BADVERS,	 /* EDNS version we do not speak (RFC 6891 §6.1.3) */
+	QUERY_BADKEY,	 /* signed with TSIG: we have no keys, so NOTAUTH with a
+			  * TSIG error BADKEY (RFC 8945 §5.2.2) */
 };
 
 struct query {
@@ -52,6 +54,14 @@ struct query {
 	/* Where the query came from (for the server cookie's hash); NULL
 	 * after query_parse, set by the transport. Not used without a cookie. */
 	const struct sockaddr *addr;
+	/* A TSIG record (RFC 8945), echoed in the BADKEY answer; valid
+	 * when tsig is set. Names uncompressed, as received. */
+	bool tsig;
+	uint8_t tsig_key_len, tsig_alg_len;
+	uint8_t tsig_time[6];	/* Time Signed, 48 bits, network order */
+	uint8_t tsig_fudge[2];	/* network order */
+	uint8_t tsig_key[DNAME_MAX];
+	uint8_t tsig_alg[DNAME_MAX];
 };
 
 /**

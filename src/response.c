@@ -360,6 +360,33 @@ void resp_put_opt(struct resp *r, uint16_t udp_size, uint8_t ext_rcode, bool dns
 	r->count[SEC_ADDITIONAL]++;
 }
 
+int resp_put_tsig_error(struct resp *r, const struct query *q, uint16_t error)
+{
+	size_t rdlen = q->tsig_alg_len + 6u + 2u + 2u + 2u + 2u + 2u;
+	size_t need = q->tsig_key_len + 10u + rdlen;
+	if (r->len + need > r->limit)
+		return -1;
+	uint8_t *p = r->buf + r->len;
+	memcpy(p, q->tsig_key, q->tsig_key_len);
+	p += q->tsig_key_len;
+	put16(p, RRTYPE_TSIG);
+	put16(p + 2, RRCLASS_ANY);
+	memset(p + 4, 0, 4); /* TTL 0 */
+	put16(p + 8, (uint16_t)rdlen);
+	p += 10;
+	memcpy(p, q->tsig_alg, q->tsig_alg_len);
+	p += q->tsig_alg_len;
+	memcpy(p, q->tsig_time, 6);
+	memcpy(p + 6, q->tsig_fudge, 2);
+	put16(p + 8, 0);	  /* MAC size: unsigned */
+	memcpy(p + 10, &q->id, 2); /* original ID, as received */
+	put16(p + 12, error);
+	put16(p + 14, 0); /* other len */
+	r->len += need;
+	r->count[SEC_ADDITIONAL]++;
+	return 0;
+}
+
 size_t resp_finish(struct resp *r)
 {
 	put16(r->buf + 6, r->count[0]);

@@ -92,6 +92,12 @@ void resp_put_opt(struct resp *r, uint16_t udp_size, uint8_t ext_rcode, bool dns
 /** Bytes the OPT will take (cookie_len 0: no COOKIE option). */
 size_t resp_opt_size(uint16_t nsid_len, bool with_nsid, size_t cookie_len);
 
+/** Append to the additional section the TSIG record of an error answer to
+ * the query's TSIG (RFC 8945 §5.3.2 and §5.2.2: its key and algorithm,
+ * time signed and fudge echoed, no MAC, the query's ID, `error`). Must be
+ * the last record written. \return 0, or -1 when it does not fit. */
+int resp_put_tsig_error(struct resp *r, const struct query *q, uint16_t error);
+
 /** Write the section counts into the header; returns the message length. */
 size_t resp_finish(struct resp *r);
 

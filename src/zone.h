@@ -32,6 +32,7 @@
 #define RRTYPE_DS 43
 #define RRTYPE_RRSIG 46
 #define RRTYPE_NSEC 47
+#define RRTYPE_TSIG 250
 #define RRTYPE_IXFR 251
 #define RRTYPE_AXFR 252
 #define RRTYPE_MAILB 253

@@ -262,6 +262,51 @@ static int run_shoal(const char *const *args, char **out)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
+/* A query signed with TSIG (RFC 8945) by ldns, with a key shoal cannot
+ * know (it holds none): NOTAUTH and an unsigned TSIG with error BADKEY
+ * (§5.2.2), over UDP and TCP; the question is echoed, nothing answered. */
+START_TEST(test_tsig_badkey)
+{
+	struct harness_server srv = {0};
+	start_or_fail(&srv, repo_zones(), NULL);
+	for (int t = 0; t < 2; t++) {
+		enum harness_transport tr = t ? HARNESS_TCP : HARNESS_UDP;
+		ldns_pkt *qp = NULL;
+		ck_assert_int_eq(ldns_pkt_query_new_frm_str(&qp, "www.example.com.", LDNS_RR_TYPE_A,
+							    LDNS_RR_CLASS_IN, 0),
+				 LDNS_STATUS_OK);
+		ldns_pkt_set_id(qp, (uint16_t)(0x5150 + t));
+		ck_assert_int_eq(ldns_pkt_tsig_sign(qp, "xfr-key.", "c2VjcmV0c2VjcmV0", 300,
+						    "hmac-sha256.", NULL),
+				 LDNS_STATUS_OK);
+		uint8_t *wire = NULL, *rep = NULL;
+		size_t wlen = 0, rlen = 0;
+		ck_assert_int_eq(ldns_pkt2wire(&wire, qp, &wlen), LDNS_STATUS_OK);
+		ck_assert_int_eq(harness_send_raw(NULL, srv.port, tr, wire, wlen, 2000, &rep, &rlen),
+				 0);
+		ldns_pkt *rp = NULL;
+		ck_assert_int_eq(ldns_wire2pkt(&rp, rep, rlen), LDNS_STATUS_OK);
+		ck_assert_int_eq(ldns_pkt_get_rcode(rp), LDNS_RCODE_NOTAUTH);
+		ck_assert_uint_eq(ldns_pkt_id(rp), 0x5150 + t);
+		ck_assert(!ldns_pkt_aa(rp));
+		ck_assert_uint_eq(ldns_pkt_qdcount(rp), 1);
+		ck_assert_uint_eq(ldns_pkt_ancount(rp) + ldns_pkt_nscount(rp), 0);
+		ldns_rr *ts = ldns_pkt_tsig(rp);
+		ck_assert_ptr_nonnull(ts);
+		char *owner = ldns_rdf2str(ldns_rr_owner(ts));
+		ck_assert_str_eq(owner, "xfr-key.");
+		free(owner);
+		ck_assert_uint_eq(ldns_rdf2native_int16(ldns_rr_rdf(ts, 4)), 0x5150 + t);
+		ck_assert_uint_eq(ldns_rdf2native_int16(ldns_rr_rdf(ts, 5)), 17); /* BADKEY */
+		ldns_pkt_free(rp);
+		ldns_pkt_free(qp);
+		free(wire);
+		free(rep);
+	}
+	harness_server_cleanup(&srv);
+}
+END_TEST
+
 START_TEST(test_bad_flags)
 {
 	char *out;
@@ -361,6 +406,7 @@ int main(void)
 	tcase_add_test(tc, test_exact_answer);
 	tcase_add_test(tc, test_reuseport_shape);
 	tcase_add_test(tc, test_malformed);
+	tcase_add_test(tc, test_tsig_badkey);
 	tcase_add_test(tc, test_bad_flags);
 	tcase_add_test(tc, test_port_in_use);
 	tcase_add_test(tc, test_broken_zone_isolated);

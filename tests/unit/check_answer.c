@@ -1045,6 +1045,102 @@ START_TEST(formerr_without_opt)
 }
 END_TEST
 
+#define LABEL63 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+/* `spec` as wire with a TSIG record appended (key `key`, algorithm `alg`,
+ * both presentation names), signed with nothing we know. */
+static size_t signed_query(const struct ut_q *spec, const char *key, const char *alg,
+			   uint8_t *q, size_t size)
+{
+	size_t len = ut_query_wire(spec, q, size);
+	uint8_t kw[DNAME_MAX], aw[DNAME_MAX];
+	size_t kl = ut_name(key, kw), al = ut_name(alg, aw);
+	size_t rdlen = al + 6 + 2 + 2 + 16 + 2 + 2 + 2;
+	ck_assert_uint_le(len + kl + 10 + rdlen, size);
+	uint8_t *p = q + len;
+	memcpy(p, kw, kl);
+	p += kl;
+	static const uint8_t fixed[] = {0, 250, 0, 255, 0, 0, 0, 0};
+	memcpy(p, fixed, 8);
+	p[8] = (uint8_t)(rdlen >> 8);
+	p[9] = (uint8_t)rdlen;
+	p += 10;
+	memcpy(p, aw, al);
+	p += al;
+	static const uint8_t rest[] = {0, 0, 0x65, 0x43, 0x21, 0x0f, /* time signed */
+				       0x01, 0x2c,		      /* fudge 300 */
+				       0, 16, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+				       0x10, 0x92, /* original ID 4242 */
+				       0, 0, 0, 0};
+	memcpy(p, rest, sizeof(rest));
+	p += sizeof(rest);
+	q[11]++; /* ARCOUNT */
+	return (size_t)(p - q);
+}
+
+/* RFC 8945 §5.2.2: we hold no TSIG keys, so a signed query gets NOTAUTH
+ * and an unsigned TSIG with error BADKEY (what BIND 9.18, Knot 3.2 and
+ * NSD 4.6 answer for a key they do not have). */
+START_TEST(tsig_badkey)
+{
+	struct ut_q spec = {.name = "www.example.com.", .type = LDNS_RR_TYPE_A, .id = 4242};
+	uint8_t q[2048];
+	size_t len = signed_query(&spec, "k1.", "hmac-sha256.", q, sizeof(q));
+	ask_wire(q, len, false);
+	ck_assert_int_eq(rcode(), LDNS_RCODE_NOTAUTH);
+	ck_assert(!aa());
+	ck_assert_uint_eq(n_an(), 0);
+	ck_assert_uint_eq(n_ns(), 0);
+	ck_assert_uint_eq(ldns_pkt_qdcount(R.p), 1);
+	ck_assert_uint_eq(R.buf[11], 1); /* the TSIG */
+	ldns_rr *t = ldns_pkt_tsig(R.p);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(ldns_rr_get_class(t), LDNS_RR_CLASS_ANY);
+	ck_assert_uint_eq(ldns_rr_ttl(t), 0);
+	ldns_rdf *want = ldns_dname_new_frm_str("k1.");
+	ck_assert_int_eq(ldns_dname_compare(ldns_rr_owner(t), want), 0);
+	ldns_rdf_deep_free(want);
+	ck_assert_uint_eq(ldns_rr_rd_count(t), 7);
+	want = ldns_dname_new_frm_str("hmac-sha256.");
+	ck_assert_int_eq(ldns_dname_compare(ldns_rr_rdf(t, 0), want), 0);
+	ldns_rdf_deep_free(want);
+	ck_assert_mem_eq(ldns_rdf_data(ldns_rr_rdf(t, 1)), "\0\0\x65\x43\x21\x0f", 6);
+	ck_assert_uint_eq(ldns_rdf2native_int16(ldns_rr_rdf(t, 2)), 300);
+	ck_assert_uint_eq(ldns_rdf_size(ldns_rr_rdf(t, 3)), 2); /* MAC size 0, no MAC */
+	ck_assert_uint_eq(ldns_rdf2native_int16(ldns_rr_rdf(t, 4)), 4242);
+	ck_assert_uint_eq(ldns_rdf2native_int16(ldns_rr_rdf(t, 5)), 17); /* BADKEY */
+	/* the wire ends with the TSIG: ... original ID, error, other len 0 */
+	ck_assert_mem_eq(R.buf + R.len - 6, "\x10\x92\0\x11\0\0", 6);
+
+	/* with EDNS: the OPT, then the TSIG last */
+	spec.edns = true;
+	len = signed_query(&spec, "k1.", "hmac-sha256.", q, sizeof(q));
+	ask_wire(q, len, false);
+	ck_assert_int_eq(rcode(), LDNS_RCODE_NOTAUTH);
+	ck_assert(ldns_pkt_edns(R.p));
+	ck_assert_ptr_nonnull(ldns_pkt_tsig(R.p));
+	ck_assert_uint_eq(R.buf[11], 2);
+	ck_assert_mem_eq(R.buf + R.len - 6, "\x10\x92\0\x11\0\0", 6);
+
+	/* names too long for 512 octets: TC, no TSIG (the client retries
+	 * over TCP, where it fits) */
+	spec.edns = false;
+	char key[300], alg[300];
+	/* 255 octets each: three 63-octet labels and one of 61 */
+	snprintf(key, sizeof(key), "%s.%s.%s.%.61s.", LABEL63, LABEL63, LABEL63, LABEL63);
+	snprintf(alg, sizeof(alg), "%s.%s.%s.%.61s.", LABEL63, LABEL63, LABEL63, LABEL63);
+	len = signed_query(&spec, key, alg, q, sizeof(q));
+	ask_wire(q, len, false);
+	ck_assert_int_eq(rcode(), LDNS_RCODE_NOTAUTH);
+	ck_assert(tc());
+	ck_assert_ptr_null(ldns_pkt_tsig(R.p));
+	ck_assert_uint_le(R.len, 512);
+	ask_wire(q, len, true);
+	ck_assert(!tc());
+	ck_assert_ptr_nonnull(ldns_pkt_tsig(R.p));
+}
+END_TEST
+
 START_TEST(notimp_and_drop)
 {
 	struct ut_q spec = {.name = "example.com.", .type = LDNS_RR_TYPE_SOA,
@@ -1617,6 +1713,23 @@ START_TEST(slip_response)
 	ck_assert_int_eq(rcode(), LDNS_RCODE_NXDOMAIN);
 	ck_assert_uint_eq(R.len, 12 + 21 + 4);
 	ck_assert_uint_eq(n_an() + n_ns() + n_ar(), 0);
+
+	/* a BADKEY (an OPT, then the TSIG): the OPT is kept, the TSIG goes */
+	spec = (struct ut_q){.name = "www.example.com.", .id = 4242, .edns = true};
+	uint8_t sq[2048];
+	qlen = signed_query(&spec, "k1.", "hmac-sha256.", sq, sizeof(sq));
+	ask_wire(sq, qlen, false);
+	ck_assert_uint_eq(R.buf[11], 2);
+	ck_assert_int_eq(query_parse(&q, sq, qlen, false), QUERY_BADKEY);
+	R.len = answer_slip(&q, &R.info, R.buf, R.len);
+	reply_clear();
+	ck_assert_int_eq(ldns_wire2pkt(&R.p, R.buf, R.len), LDNS_STATUS_OK);
+	ck_assert(tc());
+	ck_assert_int_eq(rcode(), LDNS_RCODE_NOTAUTH);
+	ck_assert_uint_eq(R.buf[11], 1);
+	ck_assert(ldns_pkt_edns(R.p));
+	ck_assert_ptr_null(ldns_pkt_tsig(R.p));
+	ck_assert_uint_eq(R.len, 12 + 17 + 4 + 11);
 }
 END_TEST
 
@@ -1683,6 +1796,7 @@ static Suite *answer_suite(void)
 	tcase_add_test(t, badvers);
 	tcase_add_test(t, formerr_without_opt);
 	tcase_add_test(t, notimp_and_drop);
+	tcase_add_test(t, tsig_badkey);
 	tcase_add_test(t, chaos);
 	tcase_add_test(t, chaos_hidden);
 	tcase_add_test(t, classes_and_meta_types);

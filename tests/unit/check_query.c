@@ -274,6 +274,18 @@ START_TEST(formerr_bad_names)
 	hdr(&w, 0, 0, 1, 0, 0, 0);
 	question(&w, "\xc0\x0e\xc0\x0c", 4, RRTYPE_A, RRCLASS_IN);
 	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
+	/* a pointer forward, to a name that is there: the question's name
+	 * is the message's first, with nothing before it to point to
+	 * (RFC 1035 §4.1.4); BIND, NSD and Knot reject it too */
+	hdr(&w, 0, 0, 1, 0, 0, 0);
+	question(&w, "\xc0\x12", 2, RRTYPE_A, RRCLASS_IN);
+	put(&w, WWW, 17);
+	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
+	/* a label, then a pointer forward */
+	hdr(&w, 0, 0, 1, 0, 0, 0);
+	question(&w, "\3www\xc0\x16", 6, RRTYPE_A, RRCLASS_IN);
+	put(&w, "\7example\3com", 13);
+	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
 	/* a pointer past the end */
 	hdr(&w, 0, 0, 1, 0, 0, 0);
 	question(&w, "\3www\xc3\xff", 6, RRTYPE_A, RRCLASS_IN);
@@ -687,6 +699,101 @@ START_TEST(ldns_built_query_parses)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- TSIG */
+
+/* A TSIG record (RFC 8945 §4.2) for key "k1." with hmac-sha256, time
+ * signed 0x000102030405, fudge 300, an 32-octet MAC, original ID 0xbeef. */
+static void tsig(struct wb *w, uint16_t cls)
+{
+	static const char alg[] = "\13hmac-sha256";
+	put(w, "\2k1", 4);
+	u16(w, 250);
+	u16(w, cls);
+	u32(w, 0);
+	u16(w, (uint16_t)(sizeof(alg) + 6 + 2 + 2 + 32 + 2 + 2 + 2));
+	put(w, alg, sizeof(alg)); /* with its root label */
+	put(w, "\0\1\2\3\4\5", 6);
+	u16(w, 300);
+	u16(w, 32);
+	for (int i = 0; i < 32; i++)
+		u8(w, (uint8_t)i);
+	u16(w, 0xbeef);
+	u16(w, 0);
+	u16(w, 0);
+}
+
+START_TEST(tsig_signed_is_badkey)
+{
+	struct wb w;
+	struct query q;
+	std_query(&w, 1);
+	tsig(&w, LDNS_RR_CLASS_ANY);
+	ck_assert_int_eq(parse(&q, &w), QUERY_BADKEY);
+	ck_assert(q.tsig);
+	ck_assert(q.has_question);
+	ck_assert_uint_eq(q.tsig_key_len, 4);
+	ck_assert_mem_eq(q.tsig_key, "\2k1", 4);
+	ck_assert_uint_eq(q.tsig_alg_len, 13);
+	ck_assert_mem_eq(q.tsig_alg, "\13hmac-sha256", 13);
+	ck_assert_mem_eq(q.tsig_time, "\0\1\2\3\4\5", 6);
+	ck_assert_mem_eq(q.tsig_fudge, "\x01\x2c", 2);
+	/* after an OPT: still BADKEY, the OPT seen */
+	std_query(&w, 2);
+	opt(&w, 1232, 0, 0, 0, NULL, 0);
+	tsig(&w, LDNS_RR_CLASS_ANY);
+	ck_assert_int_eq(parse(&q, &w), QUERY_BADKEY);
+	ck_assert(q.edns);
+	/* an EDNS version we do not speak is answered first (as BIND does) */
+	std_query(&w, 2);
+	opt(&w, 1232, 0, 1, 0, NULL, 0);
+	tsig(&w, LDNS_RR_CLASS_ANY);
+	ck_assert_int_eq(parse(&q, &w), QUERY_BADVERS);
+	/* a signed NOTIFY too: BADKEY before NOTIMP (BIND, Knot and NSD) */
+	hdr(&w, 4 << 3, 0, 1, 0, 0, 1);
+	question(&w, "\7example\3com", 13, RRTYPE_SOA, RRCLASS_IN);
+	tsig(&w, LDNS_RR_CLASS_ANY);
+	ck_assert_int_eq(parse(&q, &w), QUERY_BADKEY);
+	/* a query that is not signed forgets the last one's TSIG */
+	std_query(&w, 0);
+	ck_assert_int_eq(parse(&q, &w), QUERY_OK);
+	ck_assert(!q.tsig);
+}
+END_TEST
+
+START_TEST(tsig_malformed_is_formerr)
+{
+	struct wb w;
+	struct query q;
+	/* RFC 8945 §5.1: not the last record */
+	std_query(&w, 2);
+	tsig(&w, LDNS_RR_CLASS_ANY);
+	opt(&w, 1232, 0, 0, 0, NULL, 0);
+	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
+	/* two of them */
+	std_query(&w, 2);
+	tsig(&w, LDNS_RR_CLASS_ANY);
+	tsig(&w, LDNS_RR_CLASS_ANY);
+	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
+	/* class other than ANY (§4.2) */
+	std_query(&w, 1);
+	tsig(&w, LDNS_RR_CLASS_IN);
+	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
+	/* no rdata at all */
+	std_query(&w, 1);
+	put(&w, "\2k1", 4);
+	u16(&w, 250);
+	u16(&w, LDNS_RR_CLASS_ANY);
+	u32(&w, 0);
+	u16(&w, 0);
+	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
+	/* the message's last record, but in the answer section */
+	hdr(&w, 0x01, 0, 1, 1, 0, 0);
+	question(&w, WWW, 17, RRTYPE_A, RRCLASS_IN);
+	tsig(&w, LDNS_RR_CLASS_ANY);
+	ck_assert_int_eq(parse(&q, &w), QUERY_FORMERR);
+}
+END_TEST
+
 static Suite *query_suite(void)
 {
 	Suite *s = suite_create("query");
@@ -721,6 +828,11 @@ static Suite *query_suite(void)
 	tcase_add_test(t, formerr_opt_when_the_opt_is_fine);
 	tcase_add_test(t, opt_state_reset_between_queries);
 	tcase_add_test(t, ldns_built_query_parses);
+	suite_add_tcase(s, t);
+
+	t = tcase_create("tsig");
+	tcase_add_test(t, tsig_signed_is_badkey);
+	tcase_add_test(t, tsig_malformed_is_formerr);
 	suite_add_tcase(s, t);
 	return s;
 }
