@@ -414,16 +414,20 @@ size_t answer_query_warm(const struct answer_cfg *cfg, const struct zonedb *db,
 	}
 	/* RFC 8945 §5.2.2: an unsigned TSIG with the error, last; when it
 	 * does not fit (long names, 512 octets) TC sends the client to TCP. */
-	size_t before_tsig = r.len;
-	if (st == QUERY_BADKEY && resp_put_tsig_error(&r, q, TSIG_ERROR_BADKEY) < 0)
-		resp_set_tc(&r);
+	size_t tail_len = 0;
+	if (__builtin_expect(st == QUERY_BADKEY, 0)) {
+		size_t before = r.len;
+		if (resp_put_tsig_error(&r, q, TSIG_ERROR_BADKEY) < 0)
+			resp_set_tc(&r);
+		tail_len = r.len - before;
+	}
 	if (info) {
 		info->rcode = a.rcode;
 		info->tc = resp_tc(&r);
 		info->aa = (buf[2] & 0x04) != 0;
 		info->cookie_ok = cookie_ok;
 		info->opt_len = (uint16_t)opt_len;
-		info->tail_len = (uint16_t)(r.len - before_tsig);
+		info->tail_len = (uint16_t)tail_len;
 		/* As found; answer_kind() completes them, only when asked. */
 		info->kind = a.kind;
 		info->name = a.kname;

@@ -113,14 +113,15 @@ enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, 
 	if (qd > 1)
 		return q->opcode == LDNS_PACKET_QUERY ? QUERY_FORMERR : QUERY_NOTIMP;
 	if (qd == 1) {
-		if (ldns_wire2dname(&qname, wire, len, &pos) != LDNS_STATUS_OK || pos + 4 > len ||
-		    pos - DNS_HEADER_LEN != ldns_rdf_size(qname)) {
+		bool ok = ldns_wire2dname(&qname, wire, len, &pos) == LDNS_STATUS_OK;
+		size_t qlen = ok ? ldns_rdf_size(qname) : 0;
+		if (!ok || pos + 4 > len || pos - DNS_HEADER_LEN != qlen) {
 			/* (the last: a compression pointer, which the first name
 			 * of a message has nothing before it to point to) */
 			ldns_rdf_deep_free(qname);
 			return QUERY_FORMERR;
 		}
-		q->qname_len = (uint8_t)ldns_rdf_size(qname);
+		q->qname_len = (uint8_t)qlen;
 		dname_copy_lower_split(q->qname, q->lname, ldns_rdf_data(qname), q->qname_len,
 				       &q->split);
 		ldns_rdf_deep_free(qname);
