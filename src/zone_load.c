@@ -124,12 +124,16 @@ struct rec {
 	const uint8_t *rdata;
 };
 
-/* The record `rr`, or when it is NULL the one in `line`, as a rec; the
- * rdata of `rr` is written to `buf`. Returns NULL, or what is wrong with it
- * (v->ttl is set either way). */
+/* The record `rr`, or when it is NULL the one in `line` (NULL: none), as
+ * a rec; the rdata of `rr` is written to `buf`. Returns NULL, or what is
+ * wrong with it (v->ttl is set either way). */
 static const char *rec_of(const ldns_rr *rr, const struct zone_line *line, ldns_buffer *buf,
 			  struct rec *v)
 {
+	if (!rr && !line) {
+		v->ttl = TTL_UNSET; /* leaves the TTL state alone */
+		return "the parser returned no record";
+	}
 	if (!rr) {
 		*v = (struct rec){line->owner, line->owner_len, line->type, line->rrclass,
 				  line->rdlen, line->ttl, line->rdata};
@@ -377,6 +381,7 @@ struct reader {
 	bool eof;		/* ldns's reader reached the end */
 	int ldns_line;		/* ldns's count (ours comes from entry_line) */
 	char text[LDNS_MAX_LINELEN + 1];
+	bool fast;		/* the last record read is in `line` */
 	struct zone_line line;	/* the record, when read without an ldns_rr */
 };
 
@@ -496,13 +501,16 @@ static ldns_status reader_next(struct reader *r, ldns_rr **rr, uint32_t *default
 			       ldns_rdf **origin, ldns_rdf **prev)
 {
 	*rr = NULL;
+	r->fast = false;
 	if (r->plain) {
 		int k = plain_line(r);
 		if (k == 0)
 			return LDNS_STATUS_SYNTAX_EMPTY;
 		if (k > 0) {
-			if (zone_line_parse(r->text, *default_ttl, *origin, prev, &r->line))
+			if (zone_line_parse(r->text, *default_ttl, *origin, prev, &r->line)) {
+				r->fast = true;
 				return LDNS_STATUS_OK;
+			}
 			return ldns_rr_new_frm_str(rr, r->text, *default_ttl, *origin, prev);
 		}
 	}
@@ -579,7 +587,7 @@ static int load_fp(struct load_ctx *c, FILE *in, const char *path, ldns_rdf *ori
 		int at = entry_line(&lp, data, size, start);
 		if (s == LDNS_STATUS_OK) {
 			struct rec v;
-			const char *err = rec_of(rr, &rd->line, c->rdbuf, &v);
+			const char *err = rec_of(rr, rd->fast ? &rd->line : NULL, c->rdbuf, &v);
 			ttl_after(&c->ttl, s, &v.ttl);
 			if (err)
 				report(c, ZONE_DIAG_ERROR, path, at, "%s", err);
@@ -735,7 +743,7 @@ static void *part_parse(void *arg)
 		int at = entry_line(&lp, pt->data, pt->len, start);
 		if (st == LDNS_STATUS_OK) {
 			struct rec v;
-			const char *err = rec_of(rr, &r->line, rd, &v);
+			const char *err = rec_of(rr, r->fast ? &r->line : NULL, rd, &v);
 			ttl_after(&ts, st, &v.ttl);
 			if (err) {
 				part_error(pt, at, err);
