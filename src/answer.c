@@ -17,6 +17,7 @@ struct actx {
 	struct resp *r;
 	uint8_t rcode;
 	uint8_t kind;	 /* enum answer_kind, for rate limiting */
+	bool not_ours;	 /* REFUSED: no zone of ours holds the name */
 	uint64_t kname;	 /* the name it is keyed on, for the kinds not keyed on the question */
 	/* the name being answered: the question, then CNAME/DNAME targets */
 	const uint8_t *name;
@@ -189,6 +190,7 @@ static void answer_in(struct actx *a)
 		z = a->warm ? a->warm->z : zonedb_find(a->db, a->split, a->name, 0);
 	if (!z) {
 		a->rcode = RCODE_REFUSED; /* not ours: say so, give nothing */
+		a->not_ours = true;
 		return;
 	}
 	resp_set_aa(a->r, true);
@@ -409,8 +411,17 @@ size_t answer_query_warm(const struct answer_cfg *cfg, const struct zonedb *db,
 	resp_set_rcode(&r, (uint8_t)(a.rcode & 0x0f));
 	if (opt) {
 		r.limit += opt_len;
+		/* RFC 8914 §4.21: a name outside our zones is "Not
+		 * Authoritative", as Knot and NSD say (when it fits: it
+		 * always does after a REFUSED's empty sections). */
+		int ede = -1;
+		if (a.not_ours && r.len + opt_len + RESP_EDE_LEN <= r.limit) {
+			ede = EDE_NOT_AUTHORITATIVE;
+			r.limit += RESP_EDE_LEN;
+			opt_len += RESP_EDE_LEN;
+		}
 		resp_put_opt(&r, cfg->edns_size, (uint8_t)(a.rcode >> 4), q->edns_do,
-			     nsid ? cfg->nsid : NULL, cfg->nsid_len, cookie, cookie_len);
+			     nsid ? cfg->nsid : NULL, cfg->nsid_len, cookie, cookie_len, ede);
 	}
 	/* RFC 8945 §5.2.2: an unsigned TSIG with the error, last; when it
 	 * does not fit (long names, 512 octets) TC sends the client to TCP. */

@@ -19,6 +19,7 @@
 #define RCODE_YXDOMAIN 6
 #define RCODE_NOTAUTH 9
 #define TSIG_ERROR_BADKEY 17 /* RFC 8945 §5.2.2 */
+#define EDE_NOT_AUTHORITATIVE 20 /* RFC 8914 §4.21 */
 #define RCODE_BADVERS 16 /* extended (RFC 6891 §6.1.3) */
 #define RCODE_BADCOOKIE 23 /* extended (RFC 7873 §8) */
 

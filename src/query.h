@@ -15,6 +15,7 @@ struct sockaddr;
 #define EDNS_SIZE_DEFAULT 1232	/* DNS flag day 2020: no IP fragmentation */
 #define EDNS_OPT_NSID 3		/* RFC 5001 */
 #define EDNS_OPT_COOKIE 10	/* RFC 7873 */
+#define EDNS_OPT_EDE 15		/* RFC 8914: Extended DNS Error */
 #define QUERY_COOKIE_MAX 40	/* client cookie 8 + server cookie up to 32 */
 #define QUERY_CLIENT_COOKIE_LEN 8	/* RFC 7873 §4.1 */
 

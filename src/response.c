@@ -330,7 +330,7 @@ size_t resp_opt_size(uint16_t nsid_len, bool with_nsid, size_t cookie_len)
 
 void resp_put_opt(struct resp *r, uint16_t udp_size, uint8_t ext_rcode, bool dnssec_ok,
 		  const uint8_t *nsid, uint16_t nsid_len, const uint8_t *cookie,
-		  size_t cookie_len)
+		  size_t cookie_len, int ede)
 {
 	uint8_t *p = r->buf + r->len;
 	p[0] = 0; /* root owner */
@@ -354,6 +354,13 @@ void resp_put_opt(struct resp *r, uint16_t udp_size, uint8_t ext_rcode, bool dns
 		put16(o + 2, (uint16_t)cookie_len);
 		memcpy(o + 4, cookie, cookie_len);
 		rdlen += 4u + cookie_len;
+		o += 4u + cookie_len;
+	}
+	if (ede >= 0) {
+		put16(o, EDNS_OPT_EDE);
+		put16(o + 2, 2);
+		put16(o + 4, (uint16_t)ede);
+		rdlen += RESP_EDE_LEN;
 	}
 	put16(p + 9, (uint16_t)rdlen);
 	r->len += 11u + rdlen;

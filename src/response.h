@@ -81,16 +81,21 @@ int resp_put_chaos_txt(struct resp *r, const char *text);
 
 /**
  * Append the OPT pseudo-RR (RFC 6891 §6.1.2), with an NSID option when
- * `nsid` is not NULL and a COOKIE option (RFC 7873 §4) when `cookie_len`
- * is not 0. Not subject to `limit`: the caller keeps room for it by
- * subtracting resp_opt_size() from the limit.
+ * `nsid` is not NULL, a COOKIE option (RFC 7873 §4) when `cookie_len` is
+ * not 0 and an Extended DNS Error (RFC 8914, INFO-CODE `ede`, no text)
+ * when `ede` is not negative. Not subject to `limit`: the caller keeps
+ * room for it by subtracting resp_opt_size() (and RESP_EDE_LEN) from the
+ * limit.
  */
 void resp_put_opt(struct resp *r, uint16_t udp_size, uint8_t ext_rcode, bool dnssec_ok,
 		  const uint8_t *nsid, uint16_t nsid_len, const uint8_t *cookie,
-		  size_t cookie_len);
+		  size_t cookie_len, int ede);
 
 /** Bytes the OPT will take (cookie_len 0: no COOKIE option). */
 size_t resp_opt_size(uint16_t nsid_len, bool with_nsid, size_t cookie_len);
+
+/** Octets an Extended DNS Error option (RFC 8914) without text adds. */
+#define RESP_EDE_LEN 6
 
 /** Append to the additional section the TSIG record of an error answer to
  * the query's TSIG (RFC 8945 §5.3.2 and §5.2.2: its key and algorithm,

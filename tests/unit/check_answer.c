@@ -1000,6 +1000,54 @@ START_TEST(edns_nsid)
 }
 END_TEST
 
+/* RFC 8914 §4.21: a name in none of our zones is REFUSED with the Extended
+ * DNS Error 20 "Not Authoritative" when the query has EDNS, as Knot 3.2
+ * and NSD 4.6 answer; other refusals (CH names we do not know, classes,
+ * zone transfers) carry none, as in Knot. */
+START_TEST(edns_ede_not_authoritative)
+{
+	struct ut_q spec = {.name = "www.example.org.", .edns = true};
+	ask_spec(&spec, false);
+	ck_assert_int_eq(rcode(), LDNS_RCODE_REFUSED);
+	size_t rdlen;
+	const uint8_t *o = opt_bytes(&rdlen);
+	ck_assert_uint_eq(rdlen, 6);
+	ck_assert_mem_eq(o + 11, "\0\x0f\0\x02\0\x14", 6);
+	ck_assert_uint_eq(R.info.opt_len, 11 + 6);
+	/* after a cookie; with the NSID first */
+	const uint8_t cc[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	spec.cookie = cc;
+	spec.cookie_len = 8;
+	spec.nsid = true;
+	ask_spec(&spec, false);
+	o = opt_bytes(&rdlen);
+	ck_assert_uint_eq(o[11 + 1], 3); /* NSID */
+	ck_assert_mem_eq(o + 11 + rdlen - 6, "\0\x0f\0\x02\0\x14", 6);
+	/* no EDNS: no OPT at all */
+	ask("www.example.org.", LDNS_RR_TYPE_A);
+	ck_assert_int_eq(rcode(), LDNS_RCODE_REFUSED);
+	ck_assert(!ldns_pkt_edns(R.p));
+	/* refusals of another kind: no EDE */
+	struct ut_q other[] = {
+		{.name = "example.com.", .type = LDNS_RR_TYPE_AXFR, .edns = true},
+		{.name = "www.example.com.", .qclass = LDNS_RR_CLASS_HS, .edns = true},
+		{.name = "foo.bar.", .type = LDNS_RR_TYPE_TXT, .qclass = LDNS_RR_CLASS_CH,
+		 .edns = true},
+	};
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		ask_spec(&other[i], false);
+		ck_assert_int_eq(rcode(), LDNS_RCODE_REFUSED);
+		o = opt_bytes(&rdlen);
+		ck_assert_uint_eq(rdlen, 0);
+	}
+	/* an answer from our zones: none either */
+	spec = (struct ut_q){.name = "www.example.com.", .edns = true};
+	ask_spec(&spec, false);
+	o = opt_bytes(&rdlen);
+	ck_assert_uint_eq(rdlen, 0);
+}
+END_TEST
+
 START_TEST(badvers)
 {
 	struct ut_q spec = {.name = "www.example.com.", .edns = true, .edns_version = 1,
@@ -1793,6 +1841,7 @@ static Suite *answer_suite(void)
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, edns_opt_echo);
 	tcase_add_test(t, edns_nsid);
+	tcase_add_test(t, edns_ede_not_authoritative);
 	tcase_add_test(t, badvers);
 	tcase_add_test(t, formerr_without_opt);
 	tcase_add_test(t, notimp_and_drop);

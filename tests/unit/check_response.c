@@ -512,7 +512,7 @@ START_TEST(opt_layout_with_nsid)
 	resp_init(&r, buf, sizeof(buf), &q);
 	size_t at = r.len;
 	ck_assert_uint_eq(resp_opt_size(3, true, 0), 11 + 4 + 3);
-	resp_put_opt(&r, 1232, 1, true, (const uint8_t *)"ns1", 3, NULL, 0);
+	resp_put_opt(&r, 1232, 1, true, (const uint8_t *)"ns1", 3, NULL, 0, -1);
 	/* RFC 6891 §6.1.2: NAME 0 | TYPE 41 | CLASS = UDP size | TTL = EXT-RCODE,
 	 * VERSION, DO|Z, Z | RDLEN | {OPTION-CODE, OPTION-LENGTH, DATA}*;
 	 * RFC 5001 §2.3: NSID is option 3 */
@@ -553,7 +553,7 @@ START_TEST(opt_layout_plain)
 	size_t at = r.len;
 	ck_assert_uint_eq(resp_opt_size(0, false, 0), 11);
 	ck_assert_uint_eq(resp_opt_size(40, false, 0), 11);
-	resp_put_opt(&r, 4096, 0, false, NULL, 0, NULL, 0);
+	resp_put_opt(&r, 4096, 0, false, NULL, 0, NULL, 0, -1);
 	ck_assert_uint_eq(r.len, at + 11);
 	ck_assert_mem_eq(buf + at, "\0\0\x29\x10\0\0\0\0\0\0\0", 11);
 }
@@ -570,7 +570,7 @@ START_TEST(opt_not_subject_to_limit)
 	resp_init(&r, buf, sizeof(buf), &q);
 	size_t at = r.len;
 	r.limit = r.len;
-	resp_put_opt(&r, 1232, 0, true, NULL, 0, NULL, 0);
+	resp_put_opt(&r, 1232, 0, true, NULL, 0, NULL, 0, -1);
 	ck_assert_uint_eq(r.len, at + 11);
 }
 END_TEST
