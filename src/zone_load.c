@@ -1,6 +1,7 @@
 /* zone_load.c: zone files → zone table, record by record with ldns. */
 #include "zone_load.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ldns/ldns.h>
 #include <libgen.h>
@@ -10,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 #include <malloc.h>
 #include <sys/stat.h>
 #include <pthread.h>
@@ -374,7 +376,7 @@ static void ttl_after(struct ttl_state *t, ldns_status st, uint32_t *ttl)
  * tests load both ways and compare). */
 
 struct reader {
-	const char *d;
+	char *d;		/* our copy of the text: see class_ttl_order */
 	size_t size, pos;	/* pos: where the next entry starts */
 	FILE *fp;		/* the same text, for ldns's reader */
 	bool plain;		/* read plain lines ourselves */
@@ -396,7 +398,7 @@ static bool blank(char c)
 	return c == ' ' || c == '\t' || c == '\r';
 }
 
-static int reader_open(struct reader *r, const char *d, size_t size)
+static int reader_open(struct reader *r, char *d, size_t size)
 {
 	r->d = d;
 	r->size = size;
@@ -479,6 +481,69 @@ static int plain_line(struct reader *r)
 	return 1;
 }
 
+/* RFC 1035 §5.1 lets the class come before the TTL ("www IN 3600 A ..."),
+ * and BIND, Knot and NSD read it so; ldns takes only the TTL first (it
+ * reads "3600" as the type and fails). For the entry at `pos` (after any
+ * lines of blanks and comments), when the tokens after the owner are a
+ * class and then a TTL, they are swapped in place, in our copy of the
+ * text: the entry keeps its length and its lines, and ldns (or
+ * zone_line_parse) reads "www 3600 IN A ...". Only tokens that end at a
+ * blank (CR included, as ldns has it), or for the TTL the line, are
+ * looked at; anything else is left to ldns as it is. Returns
+ * whether it swapped. */
+static bool class_ttl_order(char *d, size_t size, size_t pos)
+{
+	char *p = d + pos, *end = d + size;
+	for (;;) { /* lines of blanks or a comment: ldns skips them */
+		char *q = p;
+		while (q < end && (*q == ' ' || *q == '\t' || *q == '\r'))
+			q++;
+		if (q < end && *q == ';' && !(q = memchr(q, '\n', (size_t)(end - q))))
+			return false;
+		if (q >= end || *q != '\n')
+			break;
+		p = q + 1;
+	}
+	if (p >= end || *p == '$')
+		return false;
+	/* owner (none when the line starts with a blank), class, TTL */
+	char *tok[3];
+	size_t len[3];
+	int want = blank(*p) ? 2 : 3;
+	for (int k = 0; k < want; k++) {
+		while (p < end && blank(*p))
+			p++;
+		tok[k] = p;
+		while (p < end && !line_stop[(unsigned char)*p] && !blank(*p))
+			p++;
+		len[k] = (size_t)(p - tok[k]);
+		/* the class and the owner end at a blank; the TTL may end
+		 * the line too (what follows is ldns's to judge) */
+		bool last = k == want - 1;
+		if (len[k] == 0 || (p < end && !blank(*p) && !(last && (*p == '\n' || *p == ';'))) ||
+		    (p >= end && !last))
+			return false;
+	}
+	char *c = tok[want - 2], *t = tok[want - 1];
+	size_t cl = len[want - 2], tl = len[want - 1];
+	/* a TTL starts with a digit, a type never does; class mnemonics are
+	 * IN, CS, CH, HS, ANY, NONE and CLASSnnn (ldns decides) */
+	if (!isdigit((unsigned char)t[0]) || tl > 32 ||
+	    !(cl == 2 || cl == 3 || cl == 4 || (cl > 5 && cl < 16 && !strncasecmp(c, "CLASS", 5))))
+		return false;
+	char cbuf[16], tbuf[33];
+	memcpy(cbuf, c, cl);
+	cbuf[cl] = 0;
+	if (ldns_get_rr_class_by_name(cbuf) == 0)
+		return false;
+	memcpy(tbuf, t, tl);
+	size_t sep = (size_t)(t - (c + cl));
+	memmove(c + tl, c + cl, sep);
+	memcpy(c, tbuf, tl);
+	memcpy(c + tl + sep, cbuf, cl);
+	return true;
+}
+
 /* Nothing but blanks and comments in d[0..n). */
 static bool only_blanks(const char *d, size_t n)
 {
@@ -507,13 +572,18 @@ static ldns_status reader_next(struct reader *r, ldns_rr **rr, uint32_t *default
 		if (k == 0)
 			return LDNS_STATUS_SYNTAX_EMPTY;
 		if (k > 0) {
-			if (zone_line_parse(r->text, *default_ttl, *origin, prev, &r->line)) {
+			/* (a class before the TTL is never taken as it stands:
+			 * only then is the line looked at again) */
+			if (zone_line_parse(r->text, *default_ttl, *origin, prev, &r->line) ||
+			    (class_ttl_order(r->text, strlen(r->text), 0) &&
+			     zone_line_parse(r->text, *default_ttl, *origin, prev, &r->line))) {
 				r->fast = true;
 				return LDNS_STATUS_OK;
 			}
 			return ldns_rr_new_frm_str(rr, r->text, *default_ttl, *origin, prev);
 		}
 	}
+	class_ttl_order(r->d, r->size, r->pos);
 	if (fseek(r->fp, (long)r->pos, SEEK_SET) != 0) {
 		r->eof = true;
 		return LDNS_STATUS_FILE_ERR;
@@ -671,7 +741,7 @@ static int ev_put(struct evbuf *e, const void *d, size_t n)
 enum { EV_RR = 1, EV_ERROR = 2 };
 
 struct part {
-	const char *data;
+	char *data;
 	size_t len;
 	int first_line;
 	char origin[1100];	/* "" = the zone's origin */
@@ -882,7 +952,7 @@ static void directive_arg(const char *p, const char *end, char *out, size_t size
 }
 
 /* Find split points. Returns the number of parts (1: do not split). */
-static unsigned plan_parts(const char *d, size_t size, unsigned want, struct part *parts,
+static unsigned plan_parts(char *d, size_t size, unsigned want, struct part *parts,
 			   const char *zone_origin)
 {
 	/* The octets that change the scanner's state; the 32 MB of a big
@@ -973,7 +1043,7 @@ static unsigned plan_parts(const char *d, size_t size, unsigned want, struct par
 
 /* Try a parallel load of `data`. Returns false when it was not attempted
  * (the caller loads serially); true when every record went to the builder. */
-static bool load_parallel(struct load_ctx *c, const char *path, const char *data, size_t size,
+static bool load_parallel(struct load_ctx *c, const char *path, char *data, size_t size,
 			  const ldns_rdf *origin)
 {
 	/* the CPUs this process may run on (taskset, cgroups), not the machine's */

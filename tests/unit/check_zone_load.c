@@ -961,6 +961,69 @@ START_TEST(bug_no_dollar_ttl_uses_last_explicit_ttl)
 }
 END_TEST
 
+/* RFC 1035 §5.1: "[<TTL>] [<class>]" or "[<class>] [<TTL>]"; BIND, Knot
+ * and NSD take both orders. ldns takes only the first, so the loader
+ * swaps the two in its copy of the text. With either reader, on a plain
+ * line, a multi-line entry, a blank owner, and a file big enough to load
+ * in parts. */
+static void check_class_then_ttl(bool ldns_reader)
+{
+	if (ldns_reader)
+		setenv("SHOAL_LDNS_READER", "1", 1);
+	struct ut_diag d;
+	unsigned nerr = 99;
+	struct zone *z = load("example.com.zone", "example.com.",
+			     "$TTL 300\n"
+			     "@ IN 600 SOA ns hostmaster ( 1 2 3\n"
+			     "   4 5 )\n"
+			     "@ IN 3600 NS ns\n"
+			     "ns IN 1h A 192.0.2.1\n"
+			     "\tin\t7200\taaaa 2001:db8::1\n"
+			     "mail CLASS1 60 MX 10 ns\n"
+			     "txt IN 30 TXT \"a\" \"b\"\n" /* quotes: ldns's reader */
+			     "IN IN 40 A 192.0.2.2\n"	     /* a host named IN */
+			     "plain IN A 192.0.2.3\n"	     /* no TTL: $TTL */
+			     "ttlfirst 50 IN A 192.0.2.4\n",
+			     &d, &nerr);
+	unsetenv("SHOAL_LDNS_READER");
+	ck_assert_ptr_nonnull(z);
+	ck_assert_uint_eq(nerr, 0);
+	ck_assert_uint_eq(rrset_at(z, "example.com.", RRTYPE_SOA)->ttl, 600);
+	ck_assert_uint_eq(rrset_at(z, "example.com.", RRTYPE_NS)->ttl, 3600);
+	ck_assert_uint_eq(rrset_at(z, "ns.example.com.", RRTYPE_A)->ttl, 3600);
+	ck_assert_uint_eq(rrset_at(z, "ns.example.com.", RRTYPE_AAAA)->ttl, 7200);
+	ck_assert_uint_eq(rrset_at(z, "mail.example.com.", RRTYPE_MX)->ttl, 60);
+	ck_assert_uint_eq(rrset_at(z, "txt.example.com.", RRTYPE_TXT)->ttl, 30);
+	ck_assert_uint_eq(rrset_at(z, "in.example.com.", RRTYPE_A)->ttl, 40);
+	ck_assert_uint_eq(rrset_at(z, "plain.example.com.", RRTYPE_A)->ttl, 300);
+	ck_assert_uint_eq(rrset_at(z, "ttlfirst.example.com.", RRTYPE_A)->ttl, 50);
+	zone_free(z);
+}
+
+START_TEST(class_then_ttl)
+{
+	check_class_then_ttl(false);
+	check_class_then_ttl(true);
+	/* every line of a big file, loaded in parts */
+	char path[4096];
+	ut_path(path, sizeof(path), g_dir, "example.com.zone");
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("$TTL 300\n@ IN 600 SOA ns hm 1 2 3 4 5\n@ IN 600 NS ns\nns IN 60 A 192.0.2.1\n", f);
+	for (int i = 0; i < 200000; i++)
+		fprintf(f, "h%d IN %d A 192.0.2.%d\n", i, 100 + i % 7, i % 250);
+	fclose(f);
+	struct ut_diag d;
+	unsigned nerr = 99;
+	struct zone *z = load("example.com.zone", "example.com.", NULL, &d, &nerr);
+	ck_assert_ptr_nonnull(z);
+	ck_assert_uint_eq(nerr, 0);
+	ck_assert_uint_eq(rrset_at(z, "h0.example.com.", RRTYPE_A)->ttl, 100);
+	ck_assert_uint_eq(rrset_at(z, "h199999.example.com.", RRTYPE_A)->ttl, 100 + 199999 % 7);
+	zone_free(z);
+}
+END_TEST
+
 START_TEST(relative_origins_chain_and_include)
 {
 	/* RFC 1035 §5.1: each relative $ORIGIN is relative to the one in force */
@@ -1647,6 +1710,7 @@ static Suite *zone_load_suite(void)
 	tcase_add_test(t, lookup_closest_encloser);
 	tcase_add_test(t, ttl_mismatch_warns_and_uses_first);
 	tcase_add_test(t, good_cname_duplicate_and_rrsig);
+	tcase_add_test(t, class_then_ttl);
 	tcase_add_test(t, relative_origins_chain_and_include);
 	tcase_add_test(t, ttl_defaults);
 	suite_add_tcase(s, t);
