@@ -148,6 +148,8 @@ bool zone_line_parse(const char *text, uint32_t default_ttl, const ldns_rdf *ori
 			return false;
 	}
 	ldns_rr_type rrtype = (ldns_rr_type)memo_get(type_memo, type, type_by_name);
+	if ((unsigned)rrtype > UINT16_MAX)
+		return false; /* "TYPE65537": ldns keeps it as is */
 	const ldns_rr_descriptor *desc = ldns_rr_descript((uint16_t)rrtype);
 	if (!desc)
 		return false;

@@ -146,6 +146,12 @@ static const char *rec_of(const ldns_rr *rr, const struct zone_line *line, ldns_
 	if (!owner || ldns_rdf_get_type(owner) != LDNS_RDF_TYPE_DNAME ||
 	    ldns_rdf_size(owner) > DNAME_MAX)
 		return "record without an owner name";
+	/* ldns reads "TYPE65537" or "CLASS65537" as numbers it keeps whole
+	 * (the wire would get them modulo 65536: another type or class) */
+	if ((unsigned)ldns_rr_get_type(rr) > UINT16_MAX)
+		return "type number above 65535";
+	if ((unsigned)ldns_rr_get_class(rr) > UINT16_MAX)
+		return "class number above 65535";
 	ldns_buffer_clear(buf);
 	if (ldns_rr_rdata2buffer_wire(buf, rr) != LDNS_STATUS_OK)
 		return "cannot encode the record's rdata";

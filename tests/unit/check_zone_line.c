@@ -214,11 +214,12 @@ START_TEST(random_lines_agree)
 		"", "", "0", "1", "3600", "1h", "1H", "2w1d", "1x", "2147483648", "4294967296",
 		"99999999999999999999", "123456789012345678901", "-1", "0x10", "07"};
 	static const char *const classes[] = {"", "", "", "IN", "in", "CH", "HS", "ANY", "NONE",
-					      "CLASS1", "CLASS255", "CLASS65536", "INN"};
+					      "CLASS1", "CLASS255", "CLASS65536", "CLASS65537", "INN"};
 	static const char *const types[] = {
 		"A", "a", "AAAA", "NS", "CNAME", "PTR", "MX", "SRV", "SOA", "RP", "AFSDB", "KX",
 		"DNAME", "TYPE1", "TYPE28", "TYPE15", "TXT", "HINFO", "DS", "NSEC", "X", "A6",
-		"MB", "MINFO", "RT", "PX", "NAPTR", "TYPE0", "3600", "IN", ""};
+		"MB", "MINFO", "RT", "PX", "NAPTR", "TYPE0", "3600", "IN", "",
+		"TYPE65537", "TYPE65564"};
 	static const char *const fields[] = {
 		"192.0.2.1", "0.0.0.0", "255.255.255.255", "256.0.0.1", "1.2.3", "::1",
 		"2001:db8::1", "::ffff:192.0.2.1", "0", "10", "255", "256", "65535", "65536",

@@ -941,6 +941,24 @@ START_TEST(bug_unknown_type_without_rdata_loads_as_type0)
 }
 END_TEST
 
+/* Regression (src/zone_load.c rec_of): ldns reads "TYPE65537" and
+ * "CLASS65537" as numbers it keeps whole, and the wire took them modulo
+ * 65536: the first line loaded as an A record, the second in class IN.
+ * Both are errors, with either reader. */
+START_TEST(bug_type_or_class_above_65535_loaded_modulo)
+{
+	for (int ldns_reader = 0; ldns_reader < 2; ldns_reader++) {
+		if (ldns_reader)
+			setenv("SHOAL_LDNS_READER", "1", 1);
+		expect_one_error(HEAD "x TYPE65537 192.0.2.5\n", /* 5 */
+				 NULL, 5, "type number above 65535");
+		expect_one_error(HEAD "y CLASS65537 A 192.0.2.6\n", /* 5 */
+				 NULL, 5, "class number above 65535");
+		unsetenv("SHOAL_LDNS_READER");
+	}
+}
+END_TEST
+
 /* Regression (a bug found here, fixed in 35134db):
  * (src/zone_load.c zone_load_file: default_ttl starts at 0, so ldns
  * falls back to its own LDNS_DEFAULT_TTL, 3600): in a file without $TTL, a
@@ -1795,6 +1813,7 @@ static Suite *zone_load_suite(void)
 	tcase_add_test(t, bug_bad_last_line_dropped_silently);
 	tcase_add_test(t, bug_unknown_type_without_rdata_loads_as_type0);
 	tcase_add_test(t, bug_no_dollar_ttl_uses_last_explicit_ttl);
+	tcase_add_test(t, bug_type_or_class_above_65535_loaded_modulo);
 	tcase_add_test(t, bug_relative_dollar_origin);
 	tcase_add_test(t, bug_bad_dollar_origin_then_include);
 	tcase_add_test(t, bug_bad_dollar_origin_keeps_origin);
