@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "zone_load.h"
+#include "zone/zone_load.h"
 
 struct diag_log {
 	char *text;

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "fuzz.h"
-#include "zonedb.h"
+#include "zone/zonedb.h"
 
 static const uint8_t nsid[] = "fuzz";
 const struct answer_cfg fuzz_answer_cfg = {

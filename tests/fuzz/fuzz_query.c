@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "answer.h"
+#include "answer/answer.h"
 #include "fuzz.h"
-#include "query.h"
-#include "zonedb.h"
+#include "dns/query.h"
+#include "zone/zonedb.h"
 
 static struct zonedb *db;
 

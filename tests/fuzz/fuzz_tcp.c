@@ -19,9 +19,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "cookie.h"
+#include "guard/cookie.h"
 #include "fuzz.h"
-#include "tcp_frame.h"
+#include "net/tcp_frame.h"
 
 static struct zonedb *db;
 static const uint8_t nsid[] = "fuzz";

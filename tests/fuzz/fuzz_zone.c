@@ -24,10 +24,10 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "answer.h"
+#include "answer/answer.h"
 #include "fuzz.h"
-#include "zone.h"
-#include "zonedb.h"
+#include "zone/zone.h"
+#include "zone/zonedb.h"
 
 #define NODES_MAX 32 /* names of a zone asked about, per input */
 #define TYPES_MAX 8  /* types asked at each */

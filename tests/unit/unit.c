@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "query.h"
+#include "dns/query.h"
 
 size_t ut_name(const char *text, uint8_t out[DNAME_MAX])
 {

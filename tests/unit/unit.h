@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "zone.h"
-#include "zone_load.h"
+#include "zone/zone.h"
+#include "zone/zone_load.h"
 
 /* meson (and automake) read this exit status as "skipped". */
 #define UT_EXIT_SKIP 77

@@ -1,0 +1,473 @@
+/* answer.c: from a query to an authoritative answer. */
+#include "answer/answer.h"
+
+#include <stddef.h>
+#include <string.h>
+#include <time.h>
+
+#include "guard/cookie.h"
+#include "dns/response.h"
+#include "zone/zone.h"
+
+struct actx {
+	const struct answer_cfg *cfg;
+	const struct zonedb *db;
+	const struct query *q;
+	const struct answer_warm *warm; /* NULL, or answer_warm_zone's for q */
+	struct resp *r;
+	uint8_t rcode;
+	uint8_t kind;	 /* enum answer_kind, for rate limiting */
+	bool not_ours;	 /* REFUSED: no zone of ours holds the name */
+	uint64_t kname;	 /* the name it is keyed on, for the kinds not keyed on the question */
+	/* the name being answered: the question, then CNAME/DNAME targets */
+	const uint8_t *name;
+	const struct dname_split *split;
+	bool is_qname;
+	/* A CNAME or DNAME target being followed. Left uninitialized by
+	 * answer_query (1.2 KiB that most answers never touch: zeroing them
+	 * was ~10% of the instructions spent per query). */
+	uint8_t buf[DNAME_PADDED];
+	struct dname_split buf_split;
+};
+
+/* Owner for a record at the current name (a pointer to the question when it
+ * is the question) or at an ancestor of it `up` labels above. */
+static struct owner owner_at(const struct actx *a, const uint8_t *lname, unsigned labels)
+{
+	if (a->is_qname && labels <= a->q->split.labels)
+		return owner_qname_suffix(a->q, a->q->split.labels - labels);
+	return (struct owner){.ptr = 0, .name = lname};
+}
+
+static struct owner owner_cur(const struct actx *a)
+{
+	if (a->is_qname)
+		return owner_qname();
+	return (struct owner){.ptr = 0, .name = a->name};
+}
+
+/* Answer, authority: an RRset that does not fit means TC (RFC 2181 §9). */
+static bool put_or_tc(struct actx *a, enum resp_section sec, struct owner o,
+		      const struct rrset *rs)
+{
+	if (resp_put_rrset(a->r, sec, o, rs) == 0)
+		return true;
+	resp_set_tc(a->r);
+	return false;
+}
+
+/* NODATA and NXDOMAIN: the zone's SOA with the RFC 2308 §3 TTL. */
+static void negative(struct actx *a, const struct zone *z, uint8_t rcode)
+{
+	a->rcode = rcode;
+	if (rcode == RCODE_NXDOMAIN) {
+		/* Random names under one zone are one flood (RRL). */
+		a->kind = ANSWER_NXDOMAIN;
+		a->kname = z->apex_node->hash;
+	} else {
+		a->kind = ANSWER_NODATA;
+	}
+	put_or_tc(a, SEC_AUTHORITY, owner_at(a, z->apex, z->apex_labels), &z->neg_soa);
+}
+
+static void referral(struct actx *a, const struct node *cut)
+{
+	a->kind = ANSWER_REFERRAL;
+	a->kname = cut->hash;
+	if (!put_or_tc(a, SEC_AUTHORITY, owner_at(a, cut->name, cut->labels),
+		       node_rrset(cut, RRTYPE_NS)))
+		return;
+	for (uint16_t i = 0; i < cut->nglue; i++) {
+		const struct glue *g = &cut->glue[i];
+		struct owner o = {.ptr = 0, .name = g->name};
+		/* RFC 9471 §3: glue under the cut is required, so a referral
+		 * without room for it is truncated; other glue is optional. */
+		if (g->a && resp_put_rrset(a->r, SEC_ADDITIONAL, o, g->a) < 0 && g->in_domain) {
+			resp_set_tc(a->r);
+			return;
+		}
+		if (g->aaaa && resp_put_rrset(a->r, SEC_ADDITIONAL, o, g->aaaa) < 0 &&
+		    g->in_domain) {
+			resp_set_tc(a->r);
+			return;
+		}
+	}
+}
+
+/* Move the current name to `target` (an uncompressed wire name, any case). */
+static void set_name(struct actx *a, const uint8_t *target, size_t len)
+{
+	dname_lower_split(a->buf, target, len, &a->buf_split);
+	a->name = a->buf;
+	a->split = &a->buf_split;
+	a->is_qname = false;
+}
+
+/* Answer from node `n` at the current name (an exact match, or the wildcard
+ * that stands for it, RFC 4592 §3.3.1). Returns the CNAME target to follow,
+ * or NULL when the answer is complete. */
+static const uint8_t *answer_node(struct actx *a, const struct zone *z, const struct node *n)
+{
+	uint16_t qtype = a->q->qtype;
+	struct owner o = owner_cur(a);
+
+	if (qtype == RRTYPE_ANY) {
+		if (n->nrrsets == 0) {
+			negative(a, z, RCODE_NOERROR);
+			return NULL;
+		}
+		/* RFC 8482 §4.1: over UDP one RRset, always the same one (the
+		 * lowest type) so caches see a stable answer; TCP gets all. */
+		uint16_t cnt = a->q->tcp ? n->nrrsets : 1;
+		for (uint16_t i = 0; i < cnt; i++)
+			if (!put_or_tc(a, SEC_ANSWER, o, &n->rrsets[i]))
+				break;
+		return NULL;
+	}
+	/* RFC 1034 §4.3.2 3a follows a CNAME for any other type; but RRSIG
+	 * and NSEC live beside a CNAME (RFC 2181 §10.1, RFC 4035 §2.5): they
+	 * are the alias's own, answered from its node (or NODATA when it has
+	 * none), as BIND and Knot do. */
+	if ((n->flags & NODE_CNAME) && qtype != RRTYPE_CNAME && qtype != RRTYPE_RRSIG &&
+	    qtype != RRTYPE_NSEC) {
+		const struct rrset *cn = node_rrset(n, RRTYPE_CNAME);
+		if (!put_or_tc(a, SEC_ANSWER, o, cn))
+			return NULL;
+		return cn->wire + RR_FIXED_LEN;
+	}
+	const struct rrset *rs = node_rrset(n, qtype);
+	if (rs)
+		put_or_tc(a, SEC_ANSWER, o, rs);
+	else
+		negative(a, z, RCODE_NOERROR);
+	return NULL;
+}
+
+/* RFC 6672 §3.1: the DNAME, then a CNAME from the current name to the
+ * name with the DNAME owner's suffix replaced by its target. Returns the
+ * new name to follow, or NULL. */
+static const uint8_t *synthesize_dname(struct actx *a, const struct node *d, uint8_t *out)
+{
+	const struct rrset *dn = node_rrset(d, RRTYPE_DNAME);
+	if (!put_or_tc(a, SEC_ANSWER, owner_at(a, d->name, d->labels), dn))
+		return NULL;
+	const uint8_t *target = dn->wire + RR_FIXED_LEN;
+	uint16_t rdlen = (uint16_t)(dn->wire[8] << 8 | dn->wire[9]);
+	size_t tlen = dname_wire_len(target, rdlen);
+	size_t prefix = a->split->off[a->split->labels - d->labels];
+	if (!tlen)
+		return NULL;
+	if (prefix + tlen > DNAME_MAX) {
+		a->rcode = RCODE_YXDOMAIN; /* §2.2: the result would be too long */
+		return NULL;
+	}
+	/* The prefix keeps the client's case when it is the question. */
+	memcpy(out, a->is_qname ? a->q->qname : a->name, prefix);
+	memcpy(out + prefix, target, tlen);
+	if (resp_put_cname(a->r, owner_cur(a), dn->ttl, out) < 0) {
+		resp_set_tc(a->r);
+		return NULL;
+	}
+	return out;
+}
+
+static void answer_in(struct actx *a)
+{
+	const struct query *q = a->q;
+	const struct zone *z = NULL;
+	uint64_t visited[CHAIN_MAX]; /* hashes of the names answered so far */
+	unsigned nvisited = 0;
+	uint8_t synth[DNAME_MAX];
+
+	a->name = q->lname;
+	a->split = &q->split;
+	a->is_qname = true;
+	/* RFC 4035 §3.1.4.1: DS lives on the parent side of a cut; when we
+	 * serve the parent, it answers, as Knot and BIND do. */
+	if (q->qtype == RRTYPE_DS && q->split.labels > 0)
+		z = zonedb_find(a->db, a->split, a->name, 1);
+	if (!z)
+		z = a->warm ? a->warm->z : zonedb_find(a->db, a->split, a->name, 0);
+	if (!z) {
+		a->rcode = RCODE_REFUSED; /* not ours: say so, give nothing */
+		a->not_ours = true;
+		return;
+	}
+	resp_set_aa(a->r, true);
+
+	for (unsigned step = 0; step < CHAIN_MAX; step++) {
+		bool exact;
+		const struct node *n = zone_lookup(z, a->name, a->split, &exact);
+		const uint8_t *next = NULL;
+
+		/* A name seen before means a CNAME or DNAME loop (through a
+		 * wildcard, too): stop with what we have. Names, not nodes: a
+		 * wildcard stands for many names. A 64-bit hash collision would
+		 * only end a chain early. */
+		for (unsigned i = 0; i < nvisited; i++)
+			if (visited[i] == a->split->hash[0])
+				return;
+		visited[nvisited++] = a->split->hash[0];
+
+		/* A zone cut or DNAME above the name (or at the closest encloser,
+		 * for a name below it) decides before anything under it. */
+		const struct node *blk = n->above;
+		if (!blk && !exact && (n->flags & (NODE_CUT | NODE_DNAME)))
+			blk = n;
+		if (!blk && exact && (n->flags & NODE_CUT) && q->qtype != RRTYPE_DS)
+			blk = n;
+		if (blk && (blk->flags & NODE_CUT)) {
+			/* RFC 1034 §4.3.2 3b: a referral. Not authoritative,
+			 * unless answer data above came from our zones. */
+			if (a->r->count[SEC_ANSWER] == 0)
+				resp_set_aa(a->r, false);
+			referral(a, blk);
+			return;
+		}
+		if (blk) {
+			next = synthesize_dname(a, blk, synth);
+			/* The synthesized CNAME is a CNAME at the name: it answers a
+			 * CNAME question itself (RFC 1034 §4.3.2 3a follows a CNAME
+			 * only for other types), as Knot and BIND do. */
+			if (q->qtype == RRTYPE_CNAME)
+				return;
+		} else if (exact) {
+			next = answer_node(a, z, n);
+		} else if (n->wildcard) {
+			next = answer_node(a, z, n->wildcard);
+			/* Every name the wildcard covers is one flood (RRL):
+			 * keyed on its closest encloser; it stays so through a
+			 * CNAME chain, unless the chain ends in NXDOMAIN. */
+			a->kind = ANSWER_WILDCARD;
+			a->kname = n->hash;
+		} else {
+			negative(a, z, RCODE_NXDOMAIN);
+			return;
+		}
+		if (!next || resp_tc(a->r))
+			return;
+		/* Follow the CNAME (RFC 1034 §4.3.2 3a) into whichever of our
+		 * zones holds the target; a target outside them ends here. */
+		size_t len = dname_wire_len(next, DNAME_MAX);
+		if (!len)
+			return;
+		set_name(a, next, len);
+		a->rcode = RCODE_NOERROR;
+		z = zonedb_find(a->db, a->split, a->name, 0);
+		if (!z)
+			return;
+	}
+}
+
+static bool name_is(const uint8_t *lname, const char *wire)
+{
+	return strcmp((const char *)lname, wire) == 0;
+}
+
+/* CHAOS class TXT: the server describing itself (RFC 4892). */
+static void answer_chaos(struct actx *a)
+{
+	const struct query *q = a->q;
+	const char *text = NULL;
+	bool known = false;
+	if (name_is(q->lname, "\7version\4bind") || name_is(q->lname, "\7version\6server")) {
+		text = a->cfg->version;
+		known = true;
+	} else if (name_is(q->lname, "\2id\6server") || name_is(q->lname, "\10hostname\4bind")) {
+		text = a->cfg->identity;
+		known = true;
+	}
+	if (!known || !text) {
+		a->rcode = RCODE_REFUSED;
+		return;
+	}
+	resp_set_aa(a->r, true);
+	if (q->qtype == RRTYPE_TXT || q->qtype == RRTYPE_ANY) {
+		if (resp_put_chaos_txt(a->r, text) < 0)
+			resp_set_tc(a->r);
+	}
+}
+
+void answer_warm_zone(const struct zonedb *db, const struct query *q, enum query_status st,
+		      struct answer_warm *w)
+{
+	w->z = NULL;
+	w->n = NULL;
+	if (st != QUERY_OK || !q->has_question ||
+	    (q->qclass != RRCLASS_IN && q->qclass != RRCLASS_ANY))
+		return;
+	w->z = zonedb_find(db, &q->split, q->lname, 0);
+	if (w->z)
+		zone_prefetch_slot(w->z, q->split.hash[0]);
+}
+
+void answer_warm_node(const struct query *q, struct answer_warm *w)
+{
+	if (w->z)
+		w->n = zone_prefetch_node(w->z, q->split.hash[0]);
+}
+
+void answer_warm_data(const struct answer_warm *w)
+{
+	if (w->n)
+		zone_prefetch_rrsets(w->n);
+}
+
+size_t answer_query(const struct answer_cfg *cfg, const struct zonedb *db, const struct query *q,
+		    enum query_status st, uint8_t *buf, size_t bufsize, struct answer_info *info)
+{
+	return answer_query_warm(cfg, db, q, st, NULL, buf, bufsize, info);
+}
+
+size_t answer_query_warm(const struct answer_cfg *cfg, const struct zonedb *db,
+			 const struct query *q, enum query_status st,
+			 const struct answer_warm *warm, uint8_t *buf, size_t bufsize,
+			 struct answer_info *info)
+{
+	struct resp r;
+	struct actx a;
+	memset(&a, 0, offsetof(struct actx, buf));
+	a.cfg = cfg;
+	a.db = db;
+	a.q = q;
+	a.warm = warm;
+	a.r = &r;
+	a.rcode = RCODE_NOERROR;
+	size_t limit;
+	/* RFC 6891 §7: an OPT in the reply when the query had one; a
+	 * FORMERR only when the OPT was not what was wrong (else a client
+	 * would take it for a server without EDNS, as Knot's reply shows
+	 * for a bad COOKIE length). */
+	bool opt = q->edns && (st != QUERY_FORMERR || q->formerr_opt);
+	bool nsid = opt && q->edns_nsid && cfg->nsid;
+	uint8_t cookie[QUERY_COOKIE_MAX];
+	size_t cookie_len = 0;
+	bool cookie_ok = false;
+
+	if (st == QUERY_DROP)
+		return 0;
+	if (q->tcp) {
+		limit = bufsize;
+	} else if (q->edns) {
+		/* RFC 6891 §6.2.5: below 512 means 512; above ours means ours. */
+		limit = q->edns_size < DNS_UDP_MIN ? DNS_UDP_MIN : q->edns_size;
+		if (limit > cfg->edns_size)
+			limit = cfg->edns_size;
+	} else {
+		limit = DNS_UDP_MIN;
+	}
+	if (limit > bufsize)
+		limit = bufsize;
+	if (limit > UINT16_MAX)
+		limit = UINT16_MAX;
+	if (opt && q->cookie_len && cfg->cookies && q->addr) {
+		/* RFC 7873 §5.2.3-5.2.4: a missing or bad server cookie is
+		 * answered normally, with a fresh one; a good young one is
+		 * echoed (RFC 9018 §4.3). */
+		const struct cookie_keys *k = cookie_keys_current();
+		if (k)
+			cookie_len = cookie_answer(cookie, q->cookie, q->cookie_len, q->addr,
+						   (uint32_t)time(NULL), k, &cookie_ok);
+	}
+	size_t opt_len = opt ? resp_opt_size(cfg->nsid_len, nsid, cookie_len) : 0;
+	limit -= opt_len;
+
+	resp_init(&r, buf, limit, q);
+	switch (st) {
+	case QUERY_FORMERR:
+		a.rcode = RCODE_FORMERR;
+		break;
+	case QUERY_NOTIMP:
+		a.rcode = RCODE_NOTIMP;
+		break;
+	case QUERY_BADVERS:
+		a.rcode = RCODE_BADVERS;
+		break;
+	case QUERY_BADKEY:
+		a.rcode = RCODE_NOTAUTH;
+		break;
+	default:
+		if (!q->has_question) {
+			/* RFC 7873 §5.4: QDCOUNT 0 with a COOKIE asks for a server
+			 * cookie: NOERROR with one, BADCOOKIE when the server cookie
+			 * sent was not good. Without cookies it is malformed. */
+			if (cookie_len == 0)
+				a.rcode = RCODE_FORMERR;
+			else if (q->cookie_len > QUERY_CLIENT_COOKIE_LEN && !cookie_ok)
+				a.rcode = RCODE_BADCOOKIE;
+		} else if (q->qclass == RRCLASS_CH) {
+			answer_chaos(&a);
+		} else if (q->qclass != RRCLASS_IN && q->qclass != RRCLASS_ANY) {
+			a.rcode = RCODE_REFUSED;
+		} else if (q->qtype == RRTYPE_AXFR || q->qtype == RRTYPE_IXFR) {
+			a.rcode = RCODE_REFUSED; /* zone transfers are not offered */
+		} else if (q->qtype == RRTYPE_MAILA || q->qtype == RRTYPE_MAILB) {
+			a.rcode = RCODE_NOTIMP; /* obsolete meta types (RFC 2505 §6) */
+		} else {
+			answer_in(&a);
+		}
+		break;
+	}
+	resp_set_rcode(&r, (uint8_t)(a.rcode & 0x0f));
+	if (opt) {
+		r.limit += opt_len;
+		/* RFC 8914 §4.21: a name outside our zones is "Not
+		 * Authoritative", as Knot and NSD say (when it fits: it
+		 * always does after a REFUSED's empty sections). */
+		int ede = -1;
+		if (a.not_ours && r.len + opt_len + RESP_EDE_LEN <= r.limit) {
+			ede = EDE_NOT_AUTHORITATIVE;
+			r.limit += RESP_EDE_LEN;
+			opt_len += RESP_EDE_LEN;
+		}
+		resp_put_opt(&r, cfg->edns_size, (uint8_t)(a.rcode >> 4), q->edns_do,
+			     nsid ? cfg->nsid : NULL, cfg->nsid_len, cookie, cookie_len, ede);
+	}
+	/* RFC 8945 §5.2.2: an unsigned TSIG with the error, last; when it
+	 * does not fit (long names, 512 octets) TC sends the client to TCP. */
+	size_t tail_len = 0;
+	if (__builtin_expect(st == QUERY_BADKEY, 0)) {
+		size_t before = r.len;
+		if (resp_put_tsig_error(&r, q, TSIG_ERROR_BADKEY) < 0)
+			resp_set_tc(&r);
+		tail_len = r.len - before;
+	}
+	if (info) {
+		info->rcode = a.rcode;
+		info->tc = resp_tc(&r);
+		info->aa = (buf[2] & 0x04) != 0;
+		info->cookie_ok = cookie_ok;
+		info->opt_len = (uint16_t)opt_len;
+		info->tail_len = (uint16_t)tail_len;
+		/* As found; answer_kind() completes them, only when asked. */
+		info->kind = a.kind;
+		info->name = a.kname;
+	}
+	return resp_finish(&r);
+}
+
+enum answer_kind answer_kind(const struct query *q, const struct answer_info *info,
+			     uint64_t *name)
+{
+	if ((info->rcode != RCODE_NOERROR && info->rcode != RCODE_NXDOMAIN) || !q->has_question) {
+		*name = 0; /* one key per network, whatever the name */
+		return ANSWER_ERROR;
+	}
+	*name = info->kind <= ANSWER_NODATA ? q->split.hash[0] : info->name;
+	return (enum answer_kind)info->kind;
+}
+
+size_t answer_slip(const struct query *q, const struct answer_info *info, uint8_t *buf,
+		   size_t len)
+{
+	size_t qend = DNS_HEADER_LEN + (q->has_question ? q->qname_len + 4u : 0u);
+	size_t opt = info->opt_len;
+	/* The OPT is the last record written but for an error's TSIG, which
+	 * goes; the header and question stay where they are, so the OPT
+	 * moves down over the sections. */
+	memmove(buf + qend, buf + len - info->tail_len - opt, opt);
+	buf[2] |= 0x02; /* TC: ask again over TCP (RFC 1035 §4.2.1) */
+	memset(buf + 6, 0, 6);
+	buf[11] = opt ? 1 : 0;
+	return qend + opt;
+}

@@ -1,0 +1,813 @@
+/* zone.c: the zone table: building it from records, and lookup. */
+#include "zone/zone.h"
+
+#include <assert.h>
+#include <ldns/ldns.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+/* ---------------------------------------------------------------- arena */
+
+/* Big blocks (the arena's large chunks, the name table of a big zone) are
+ * 2 MiB-aligned mappings, so that once the zone is built they can be
+ * moved into transparent huge pages (zone_hugepages). A lookup in a big
+ * zone is a few random reads over tens of MiB: with 4 KiB pages each one
+ * also misses the TLB, and in a VM a TLB miss walks two sets of page
+ * tables. Small zones never get here (arena chunks start at 64 KiB), so a
+ * server with thousands of small zones does not round each one up. */
+#define HUGE_SIZE ((size_t)2 << 20)
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25 /* Linux 6.1 <asm-generic/mman-common.h>; glibc 2.36 lacks it */
+#endif
+
+static size_t huge_round(size_t size)
+{
+	return (size + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1);
+}
+
+static void *big_alloc(size_t size)
+{
+	if (size < HUGE_SIZE)
+		return malloc(size);
+	size = huge_round(size);
+	/* Map one huge page more than needed and cut the ends to alignment. */
+	uint8_t *m = mmap(NULL, size + HUGE_SIZE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	uint8_t *p = (uint8_t *)(((uintptr_t)m + HUGE_SIZE - 1) & ~(uintptr_t)(HUGE_SIZE - 1));
+	if (p > m)
+		munmap(m, (size_t)(p - m));
+	if (p + size < m + size + HUGE_SIZE)
+		munmap(p + size, (size_t)(m + size + HUGE_SIZE - (p + size)));
+	return p;
+}
+
+/* Ask for huge pages over a big block: MADV_HUGEPAGE marks it (Debian's
+ * default THP mode, "madvise", then lets khugepaged collapse it some day)
+ * and MADV_COLLAPSE (Linux 6.1) does it now. Both are advice: refused, the
+ * block stays in 4 KiB pages. */
+static size_t big_advise(void *p, size_t size)
+{
+	if (size < HUGE_SIZE)
+		return 0;
+	size = huge_round(size);
+	if (madvise(p, size, MADV_HUGEPAGE) == 0 && madvise(p, size, MADV_COLLAPSE) == 0)
+		return size;
+	return 0;
+}
+
+static void big_free(void *p, size_t size)
+{
+	if (!p)
+		return;
+	if (size < HUGE_SIZE)
+		free(p);
+	else
+		munmap(p, huge_round(size));
+}
+
+/* Zones are built once and freed whole, so their bytes come from a bump
+ * allocator: no per-object malloc header (a 1.25M-record zone is millions of
+ * small objects), one free per chunk when the zone goes. Chunks double from
+ * 64 KiB to 2 MiB, the huge page size (see above). */
+#define ARENA_FIRST ((size_t)64 << 10)
+#define ARENA_MAX HUGE_SIZE
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t size, used;
+	max_align_t data[];
+};
+
+static void *arena_alloc(struct arena *a, size_t size)
+{
+	size = (size + 7u) & ~(size_t)7u;
+	struct arena_chunk *c = a->head;
+	if (!c || c->size - c->used < size) {
+		/* The next size: double the current chunk's, up to ARENA_MAX
+		 * (whose data part is what is left of the huge page after the
+		 * header, so the mapping is exactly one huge page). */
+		size_t csize = c ? (c->size + sizeof(*c)) * 2 : ARENA_FIRST;
+		if (csize > ARENA_MAX)
+			csize = ARENA_MAX;
+		csize -= sizeof(*c);
+		bool alone = size > csize / 4;
+		if (alone)
+			csize = size; /* a big object gets its own chunk */
+		c = big_alloc(sizeof(*c) + csize);
+		if (!c)
+			return NULL;
+		c->size = csize;
+		c->used = 0;
+		if (a->head && alone) {
+			/* Kept behind the current chunk so the current one's
+			 * space is not lost (and sizes keep growing from it). */
+			c->next = a->head->next;
+			a->head->next = c;
+		} else {
+			c->next = a->head;
+			a->head = c;
+		}
+	}
+	void *p = (uint8_t *)c->data + c->used;
+	c->used += size;
+	a->used += size;
+	return p;
+}
+
+static void arena_free(struct arena *a)
+{
+	struct arena_chunk *c = a->head;
+	while (c) {
+		struct arena_chunk *n = c->next;
+		big_free(c, sizeof(*c) + c->size);
+		c = n;
+	}
+	a->head = NULL;
+	a->used = 0;
+}
+
+/* ---------------------------------------------------------------- reading */
+
+const struct rrset *node_rrset(const struct node *node, uint16_t type)
+{
+	for (uint16_t i = 0; i < node->nrrsets; i++)
+		if (node->rrsets[i].type == type)
+			return &node->rrsets[i];
+	return NULL;
+}
+
+const struct node *zone_find(const struct zone *z, const uint8_t *name, size_t len, uint64_t hash)
+{
+	size_t i = hash & z->mask;
+	const struct zone_slot *t = z->table;
+	while (t[i].node) {
+		if (t[i].hash == hash) {
+			const struct node *n = t[i].node;
+			if (n->name_len == len && memcmp(n->name, name, len) == 0)
+				return n;
+		}
+		i = (i + 1) & z->mask;
+	}
+	return NULL;
+}
+
+const struct node *zone_prefetch_node(const struct zone *z, uint64_t hash)
+{
+	const struct zone_slot *t = z->table;
+	/* Bounded like any probe: the table is at most half full. */
+	for (size_t i = hash & z->mask; t[i].node; i = (i + 1) & z->mask) {
+		if (t[i].hash == hash) {
+			const struct node *n = t[i].node;
+			/* The node and the name allocated right after it:
+			 * three lines reach any name up to 47 octets. */
+			__builtin_prefetch(n);
+			__builtin_prefetch((const uint8_t *)n + 64);
+			__builtin_prefetch((const uint8_t *)n + 127);
+			return n;
+		}
+	}
+	return NULL;
+}
+
+const struct node *zone_lookup(const struct zone *z, const uint8_t *name,
+			       const struct dname_split *s, bool *exact)
+{
+	assert(s->labels >= z->apex_labels);
+	unsigned apex_idx = (unsigned)(s->labels - z->apex_labels);
+	for (unsigned i = 0; i < apex_idx; i++) {
+		const struct node *n =
+			zone_find(z, name + s->off[i], (size_t)(s->len - s->off[i]), s->hash[i]);
+		if (n) {
+			*exact = i == 0;
+			return n;
+		}
+	}
+	*exact = apex_idx == 0;
+	return z->apex_node;
+}
+
+int rdata_name_offset(uint16_t type)
+{
+	switch (type) {
+	case RRTYPE_NS:
+	case RRTYPE_CNAME:
+	case RRTYPE_PTR:
+	case RRTYPE_DNAME:
+	case RRTYPE_SOA:
+		return 0;
+	case RRTYPE_MX:
+		return 2;
+	default:
+		return -1;
+	}
+}
+
+/* ---------------------------------------------------------------- building */
+
+struct pending_rr {
+	struct pending_rr *next;
+	uint16_t type;
+	uint16_t rdlen;
+	uint32_t ttl;
+	uint8_t rdata[];
+};
+
+struct zone_builder {
+	struct zone *z;
+	struct arena tmp;	  /* pending records, freed at finish */
+	struct node **nodes;	  /* every node, in creation order */
+	size_t nnodes, cap_nodes;
+	struct node *last;	  /* the previous record's owner: files group by owner */
+	bool has_soa;
+};
+
+static int table_resize(struct zone *z, size_t nsize)
+{
+	/* Written before it is read: one page fault per page, where calloc's
+	 * fresh mapping would take a read fault on the zero page first and
+	 * then a copy-on-write fault when the probe loop stores. */
+	struct zone_slot *nt = big_alloc(nsize * sizeof(*nt));
+	if (!nt)
+		return -1;
+	memset(nt, 0, nsize * sizeof(*nt));
+	if (z->table) {
+		for (size_t i = 0; i <= z->mask; i++) {
+			if (!z->table[i].node)
+				continue;
+			size_t j = z->table[i].hash & (nsize - 1);
+			while (nt[j].node)
+				j = (j + 1) & (nsize - 1);
+			nt[j] = z->table[i];
+		}
+		big_free(z->table, (z->mask + 1) * sizeof(*z->table));
+	}
+	z->table = nt;
+	z->mask = nsize - 1;
+	return 0;
+}
+
+static int table_grow(struct zone *z)
+{
+	return table_resize(z, z->table ? (z->mask + 1) * 2 : 1024);
+}
+
+int zone_builder_expect(struct zone_builder *b, size_t names)
+{
+	size_t nsize = 1024;
+	while (nsize < names * 2 && nsize < ((size_t)1 << 40))
+		nsize *= 2; /* at most half full, as builder_node keeps it */
+	if (nsize <= b->z->mask + 1)
+		return 0;
+	return table_resize(b->z, nsize);
+}
+
+void zone_builder_prefetch_hash(const struct zone_builder *b, uint64_t hash)
+{
+	if (b->z->table)
+		zone_prefetch_slot(b->z, hash);
+}
+
+/* Find or create the node for a lowercased name; `hp`, when not NULL,
+ * points to its dname_hash(). */
+static struct node *builder_node(struct zone_builder *b, const uint8_t *name, size_t len,
+				 const uint64_t *hp)
+{
+	struct zone *z = b->z;
+	struct node *n = b->last;
+	if (n && n->name_len == len && memcmp(n->name, name, len) == 0)
+		return n;
+	assert(!hp || *hp == dname_hash(name, len));
+	uint64_t h = hp ? *hp : dname_hash(name, len);
+	n = (struct node *)zone_find(z, name, len, h);
+	if (n)
+		return b->last = n;
+	/* Keep the table at most half full: probes stay short. */
+	if ((z->nnodes + 1) * 2 > z->mask + 1 && table_grow(z) < 0)
+		return NULL;
+	if (b->nnodes == b->cap_nodes) {
+		size_t nc = b->cap_nodes ? b->cap_nodes * 2 : 1024;
+		struct node **nn = realloc(b->nodes, nc * sizeof(*nn));
+		if (!nn)
+			return NULL;
+		b->nodes = nn;
+		b->cap_nodes = nc;
+	}
+	n = arena_alloc(&z->arena, sizeof(*n));
+	uint8_t *nm = arena_alloc(&z->arena, len);
+	if (!n || !nm)
+		return NULL;
+	memset(n, 0, sizeof(*n));
+	memcpy(nm, name, len);
+	n->hash = h;
+	n->name = nm;
+	n->name_len = (uint8_t)len;
+	n->labels = (uint8_t)dname_label_count(name);
+	size_t i = h & z->mask;
+	while (z->table[i].node)
+		i = (i + 1) & z->mask;
+	z->table[i].hash = h;
+	z->table[i].node = n;
+	z->nnodes++;
+	b->nodes[b->nnodes++] = n;
+	return b->last = n;
+}
+
+struct zone_builder *zone_builder_new(const uint8_t *apex)
+{
+	size_t len = dname_wire_len(apex, DNAME_MAX);
+	if (!len)
+		return NULL;
+	struct zone_builder *b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->z = calloc(1, sizeof(*b->z));
+	if (!b->z || table_grow(b->z) < 0)
+		goto fail;
+	dname_lower(b->z->apex, apex, len);
+	b->z->apex_len = (uint8_t)len;
+	b->z->apex_labels = (uint8_t)dname_label_count(apex);
+	b->z->apex_node = builder_node(b, b->z->apex, len, NULL);
+	if (!b->z->apex_node)
+		goto fail;
+	return b;
+fail:
+	zone_builder_free(b);
+	return NULL;
+}
+
+void zone_builder_free(struct zone_builder *b)
+{
+	if (!b)
+		return;
+	if (b->z)
+		zone_free(b->z);
+	arena_free(&b->tmp);
+	free(b->nodes);
+	free(b);
+}
+
+void zone_free(struct zone *z)
+{
+	if (!z)
+		return;
+	arena_free(&z->arena);
+	big_free(z->table, (z->mask + 1) * sizeof(*z->table));
+	free(z->source);
+	free(z);
+}
+
+size_t zone_hugepages(struct zone *z)
+{
+	size_t done = 0;
+	if (z->hugepages)
+		return 0;
+	z->hugepages = true;
+	for (struct arena_chunk *c = z->arena.head; c; c = c->next)
+		done += big_advise(c, sizeof(*c) + c->size);
+	if (z->table)
+		done += big_advise(z->table, (z->mask + 1) * sizeof(*z->table));
+	return done;
+}
+
+static const char *type_name(uint16_t type, char *buf, size_t size)
+{
+	const ldns_rr_descriptor *d = ldns_rr_descript(type);
+	if (d && d->_name)
+		return d->_name;
+	snprintf(buf, size, "TYPE%u", type); /* RFC 3597 §5 */
+	return buf;
+}
+
+/* Types that may share a name with a CNAME (RFC 2181 §10.1, RFC 4035 §2.5). */
+static bool cname_compatible(uint16_t type)
+{
+	return type == RRTYPE_CNAME || type == RRTYPE_RRSIG || type == RRTYPE_NSEC;
+}
+
+static enum zb_result builder_add(struct zone_builder *b, const uint8_t *owner,
+				  const uint64_t *hash, uint16_t type, uint16_t rrclass,
+				  uint32_t ttl, const uint8_t *rdata, uint16_t rdlen, char *msg,
+				  size_t msgsize);
+
+enum zb_result zone_builder_add(struct zone_builder *b, const uint8_t *owner, uint16_t type,
+				uint16_t rrclass, uint32_t ttl, const uint8_t *rdata,
+				uint16_t rdlen, char *msg, size_t msgsize)
+{
+	return builder_add(b, owner, NULL, type, rrclass, ttl, rdata, rdlen, msg, msgsize);
+}
+
+enum zb_result zone_builder_add_hashed(struct zone_builder *b, const uint8_t *owner,
+				       uint64_t hash, uint16_t type, uint16_t rrclass,
+				       uint32_t ttl, const uint8_t *rdata, uint16_t rdlen,
+				       char *msg, size_t msgsize)
+{
+	return builder_add(b, owner, &hash, type, rrclass, ttl, rdata, rdlen, msg, msgsize);
+}
+
+static enum zb_result builder_add(struct zone_builder *b, const uint8_t *owner,
+				  const uint64_t *hash, uint16_t type, uint16_t rrclass,
+				  uint32_t ttl, const uint8_t *rdata, uint16_t rdlen, char *msg,
+				  size_t msgsize)
+{
+	struct zone *z = b->z;
+	uint8_t name[DNAME_MAX];
+	char tb[16];
+	enum zb_result res = ZB_OK;
+	size_t len = dname_wire_len(owner, DNAME_MAX);
+
+	if (!len) {
+		snprintf(msg, msgsize, "malformed owner name");
+		return ZB_ERROR;
+	}
+	dname_lower(name, owner, len);
+	if (rrclass != RRCLASS_IN) {
+		snprintf(msg, msgsize, "class %u is not IN", rrclass);
+		return ZB_ERROR;
+	}
+	if (!dname_is_subdomain(name, z->apex)) {
+		char nb[1024], ab[1024];
+		snprintf(msg, msgsize, "record owner %s is outside the zone %s",
+			 dname_to_str(name, nb, sizeof(nb)), dname_to_str(z->apex, ab, sizeof(ab)));
+		return ZB_ERROR;
+	}
+	if (type == 0) {
+		/* what ldns makes of a type name it does not know when no
+		 * rdata follows ("www IN FOOBAR") */
+		snprintf(msg, msgsize, "unknown record type (RFC 3597 types are written TYPEnnn)");
+		return ZB_ERROR;
+	}
+	if (type == RRTYPE_OPT || type == RRTYPE_ANY || type == RRTYPE_AXFR ||
+	    type == RRTYPE_IXFR || type == RRTYPE_MAILA || type == RRTYPE_MAILB) {
+		snprintf(msg, msgsize, "%s is a meta type, not zone data", type_name(type, tb, sizeof(tb)));
+		return ZB_ERROR;
+	}
+	bool at_apex = len == z->apex_len && memcmp(name, z->apex, len) == 0;
+	if (type == RRTYPE_SOA) {
+		if (!at_apex) {
+			snprintf(msg, msgsize, "SOA record is not at the zone apex");
+			return ZB_ERROR;
+		}
+		if (b->has_soa) {
+			snprintf(msg, msgsize, "more than one SOA record at the apex");
+			return ZB_ERROR;
+		}
+		if (rdlen < 22) {
+			snprintf(msg, msgsize, "malformed SOA rdata");
+			return ZB_ERROR;
+		}
+	}
+	if (at_apex && type == RRTYPE_CNAME) {
+		snprintf(msg, msgsize, "CNAME at the zone apex (RFC 1034 §3.6.2: it cannot coexist with SOA and NS)");
+		return ZB_ERROR;
+	}
+	struct node *n = builder_node(b, name, len, hash);
+	if (!n) {
+		snprintf(msg, msgsize, "out of memory");
+		return ZB_ERROR;
+	}
+	/* Checks against what the node already holds. */
+	for (struct pending_rr *p = n->tmp; p; p = p->next) {
+		if (type == RRTYPE_CNAME && !cname_compatible(p->type)) {
+			snprintf(msg, msgsize, "CNAME and other data at the same name (RFC 2181 §10.1)");
+			return ZB_ERROR;
+		}
+		if (p->type == RRTYPE_CNAME && !cname_compatible(type)) {
+			snprintf(msg, msgsize, "%s next to a CNAME at the same name (RFC 2181 §10.1)",
+				 type_name(type, tb, sizeof(tb)));
+			return ZB_ERROR;
+		}
+		if (p->type != type)
+			continue;
+		if (p->rdlen == rdlen && memcmp(p->rdata, rdata, rdlen) == 0) {
+			/* RFC 2181 §5: a set has no duplicates */
+			if (p->ttl != ttl && res == ZB_OK) {
+				snprintf(msg, msgsize,
+					 "duplicate record with TTL %u (earlier %u); using %u", ttl,
+					 p->ttl, p->ttl);
+				return ZB_WARN;
+			}
+			return res;
+		}
+		if (type == RRTYPE_CNAME || type == RRTYPE_DNAME) {
+			snprintf(msg, msgsize, "more than one %s at the same name",
+				 type_name(type, tb, sizeof(tb)));
+			return ZB_ERROR;
+		}
+		if (p->ttl != ttl) {
+			/* RFC 2181 §5.2: TTLs in a set must match; use the first,
+			 * as BIND and Knot do. */
+			snprintf(msg, msgsize, "TTL %u differs from %u earlier in the same RRset; using %u",
+				 ttl, p->ttl, p->ttl);
+			res = ZB_WARN;
+			ttl = p->ttl;
+		}
+	}
+	struct pending_rr *p = arena_alloc(&b->tmp, sizeof(*p) + rdlen);
+	if (!p) {
+		snprintf(msg, msgsize, "out of memory");
+		return ZB_ERROR;
+	}
+	p->type = type;
+	p->rdlen = rdlen;
+	p->ttl = ttl;
+	memcpy(p->rdata, rdata, rdlen);
+	p->next = n->tmp;
+	n->tmp = p;
+	z->nrecords++;
+	if (type == RRTYPE_SOA)
+		b->has_soa = true;
+	return res;
+}
+
+static inline void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int cmp_pending(const void *a, const void *b)
+{
+	const struct pending_rr *x = *(const struct pending_rr *const *)a;
+	const struct pending_rr *y = *(const struct pending_rr *const *)b;
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	return 0;
+}
+
+/* Turn a node's pending records into wire-ready RRsets, sorted by type. */
+static int node_build_rrsets(struct zone *z, struct node *n)
+{
+	struct pending_rr *stack[64], **v = stack;
+	size_t cnt = 0, i;
+	for (struct pending_rr *p = n->tmp; p; p = p->next)
+		cnt++;
+	if (cnt == 0)
+		return 0;
+	if (cnt > 64 && !(v = malloc(cnt * sizeof(*v))))
+		return -1;
+	i = cnt;
+	/* The list is newest first; fill from the back to keep file order. */
+	for (struct pending_rr *p = n->tmp; p; p = p->next)
+		v[--i] = p;
+	/* By type. A few records (the usual case) by insertion, which keeps
+	 * file order; many by qsort, which may reorder records within a set:
+	 * order within an RRset carries no meaning (RFC 2181 §5). */
+	if (cnt <= 16) {
+		for (i = 1; i < cnt; i++) {
+			struct pending_rr *x = v[i];
+			size_t j = i;
+			for (; j > 0 && v[j - 1]->type > x->type; j--)
+				v[j] = v[j - 1];
+			v[j] = x;
+		}
+	} else {
+		qsort(v, cnt, sizeof(*v), cmp_pending);
+	}
+	size_t nsets = 1;
+	for (i = 1; i < cnt; i++)
+		if (v[i]->type != v[i - 1]->type)
+			nsets++;
+	if (nsets > UINT16_MAX)
+		goto fail;
+	n->rrsets = arena_alloc(&z->arena, nsets * sizeof(struct rrset));
+	if (!n->rrsets)
+		goto fail;
+	n->nrrsets = 0;
+	for (i = 0; i < cnt;) {
+		size_t j = i, bytes = 0;
+		while (j < cnt && v[j]->type == v[i]->type) {
+			bytes += RR_FIXED_LEN + v[j]->rdlen;
+			j++;
+		}
+		if (j - i > UINT16_MAX || bytes > UINT32_MAX)
+			goto fail;
+		uint8_t *w = arena_alloc(&z->arena, bytes);
+		if (!w)
+			goto fail;
+		struct rrset *rs = &n->rrsets[n->nrrsets++];
+		rs->type = v[i]->type;
+		rs->count = (uint16_t)(j - i);
+		rs->ttl = v[i]->ttl;
+		rs->wire = w;
+		rs->wire_len = (uint32_t)bytes;
+		for (size_t k = i; k < j; k++) {
+			put16(w, v[k]->type);
+			put16(w + 2, RRCLASS_IN);
+			put32(w + 4, rs->ttl);
+			put16(w + 8, v[k]->rdlen);
+			memcpy(w + RR_FIXED_LEN, v[k]->rdata, v[k]->rdlen);
+			w += RR_FIXED_LEN + v[k]->rdlen;
+		}
+		if (rs->type == RRTYPE_CNAME)
+			n->flags |= NODE_CNAME;
+		if (rs->type == RRTYPE_DNAME)
+			n->flags |= NODE_DNAME;
+		i = j;
+	}
+	n->tmp = NULL;
+	if (v != stack)
+		free(v);
+	return 0;
+fail:
+	if (v != stack)
+		free(v);
+	return -1;
+}
+
+/* Topmost strict ancestor that is a cut or owns a DNAME (memoised through
+ * the parent: the parent's answer, else the parent itself if it qualifies).
+ * Nodes are visited parents first (see finish), so parent->above is final. */
+static void node_set_above(struct node *n)
+{
+	struct node *p = n->parent;
+	if (!p)
+		return;
+	if (p->above)
+		n->above = p->above;
+	else if (p->flags & (NODE_CUT | NODE_DNAME))
+		n->above = p;
+}
+
+/* Order the nodes by label count, parents before children: a counting
+ * sort (at most LABELS_MAX keys), one pass over the nodes to count and one
+ * to place, where a comparison sort visited each node some 20 times
+ * (1.25M records: ~45 ms less of the serial part of a load). Stable. */
+static int sort_by_labels(struct node **nodes, size_t n)
+{
+	size_t start[LABELS_MAX + 1] = {0};
+	struct node **out = malloc(n * sizeof(*out));
+	if (!out)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		start[nodes[i]->labels + 1]++;
+	for (unsigned l = 1; l <= LABELS_MAX; l++)
+		start[l] += start[l - 1];
+	for (size_t i = 0; i < n; i++)
+		out[start[nodes[i]->labels]++] = nodes[i];
+	memcpy(nodes, out, n * sizeof(*out));
+	free(out);
+	return 0;
+}
+
+static int node_build_glue(struct zone *z, struct node *cut)
+{
+	const struct rrset *ns = node_rrset(cut, RRTYPE_NS);
+	struct glue tmp[64];
+	size_t ng = 0;
+	const uint8_t *w = ns->wire, *end = ns->wire + ns->wire_len;
+	while (w < end && ng < 64) {
+		uint16_t rdlen = (uint16_t)(w[8] << 8 | w[9]);
+		const uint8_t *target = w + RR_FIXED_LEN;
+		w += RR_FIXED_LEN + rdlen;
+		uint8_t lname[DNAME_MAX];
+		size_t len = dname_wire_len(target, rdlen);
+		if (!len)
+			continue;
+		dname_lower(lname, target, len);
+		if (!dname_is_subdomain(lname, z->apex))
+			continue; /* out of zone: no glue of ours */
+		const struct node *gn = zone_find(z, lname, len, dname_hash(lname, len));
+		if (!gn)
+			continue;
+		const struct rrset *a = node_rrset(gn, RRTYPE_A), *aaaa = node_rrset(gn, RRTYPE_AAAA);
+		if (!a && !aaaa)
+			continue;
+		bool dup = false;
+		for (size_t k = 0; k < ng; k++)
+			dup |= tmp[k].name == gn->name;
+		if (dup)
+			continue;
+		tmp[ng].name = gn->name;
+		tmp[ng].a = a;
+		tmp[ng].aaaa = aaaa;
+		tmp[ng].in_domain = dname_is_subdomain(lname, cut->name);
+		ng++;
+	}
+	if (ng == 0)
+		return 0;
+	cut->glue = arena_alloc(&z->arena, ng * sizeof(struct glue));
+	if (!cut->glue)
+		return -1;
+	memcpy(cut->glue, tmp, ng * sizeof(struct glue));
+	cut->nglue = (uint16_t)ng;
+	return 0;
+}
+
+struct zone *zone_builder_finish(struct zone_builder *b, char *msg, size_t msgsize)
+{
+	struct zone *z = b->z, *ret = NULL;
+	char ab[1024];
+
+	if (!b->has_soa) {
+		snprintf(msg, msgsize, "no SOA record at the zone apex %s",
+			 dname_to_str(z->apex, ab, sizeof(ab)));
+		goto out;
+	}
+	bool apex_ns = false;
+	for (struct pending_rr *p = z->apex_node->tmp; p; p = p->next)
+		apex_ns |= p->type == RRTYPE_NS;
+	if (!apex_ns) {
+		snprintf(msg, msgsize, "no NS records at the zone apex %s",
+			 dname_to_str(z->apex, ab, sizeof(ab)));
+		goto out;
+	}
+	/* Empty non-terminals and parent links: walk every node up to the
+	 * apex; nodes created on the way are appended and visited in turn. */
+	for (size_t i = 0; i < b->nnodes; i++) {
+		struct node *n = b->nodes[i];
+		if (n == z->apex_node)
+			continue;
+		const uint8_t *pname = n->name + 1 + n->name[0];
+		struct node *p = builder_node(b, pname, (size_t)(n->name_len - 1 - n->name[0]), NULL);
+		if (!p) {
+			snprintf(msg, msgsize, "out of memory");
+			goto out;
+		}
+		n->parent = p;
+	}
+	for (size_t i = 0; i < b->nnodes; i++) {
+		struct node *n = b->nodes[i];
+		if (node_build_rrsets(z, n) < 0) {
+			snprintf(msg, msgsize, "out of memory or RRset too large");
+			goto out;
+		}
+		if (n != z->apex_node && node_rrset(n, RRTYPE_NS))
+			n->flags |= NODE_CUT;
+		if (n->name[0] == 1 && n->name[1] == '*' && n->parent)
+			n->parent->wildcard = n;
+	}
+	/* Parents before children, so `above` can be inherited in one pass. */
+	if (sort_by_labels(b->nodes, b->nnodes) < 0) {
+		snprintf(msg, msgsize, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < b->nnodes; i++)
+		node_set_above(b->nodes[i]);
+	for (size_t i = 0; i < b->nnodes; i++) {
+		struct node *n = b->nodes[i];
+		if ((n->flags & NODE_CUT) && node_build_glue(z, n) < 0) {
+			snprintf(msg, msgsize, "out of memory");
+			goto out;
+		}
+	}
+	z->soa = node_rrset(z->apex_node, RRTYPE_SOA);
+	{
+		/* RFC 2308 §3: the SOA in a negative answer carries
+		 * min(SOA TTL, SOA MINIMUM). MINIMUM is the last rdata field. */
+		const uint8_t *rd = z->soa->wire + RR_FIXED_LEN;
+		uint16_t rdlen = (uint16_t)(z->soa->wire[8] << 8 | z->soa->wire[9]);
+		uint32_t minimum = get32(rd + rdlen - 4);
+		size_t n1 = dname_wire_len(rd, rdlen);
+		size_t n2 = n1 ? dname_wire_len(rd + n1, rdlen - n1) : 0;
+		if (!n1 || !n2 || n1 + n2 + 20 != rdlen) {
+			snprintf(msg, msgsize, "malformed SOA rdata");
+			goto out;
+		}
+		z->serial = get32(rd + n1 + n2);
+		uint8_t *w = arena_alloc(&z->arena, z->soa->wire_len);
+		if (!w) {
+			snprintf(msg, msgsize, "out of memory");
+			goto out;
+		}
+		memcpy(w, z->soa->wire, z->soa->wire_len);
+		uint32_t ttl = z->soa->ttl < minimum ? z->soa->ttl : minimum;
+		put32(w + 4, ttl);
+		z->neg_soa = *z->soa;
+		z->neg_soa.ttl = ttl;
+		z->neg_soa.wire = w;
+	}
+	{
+		/* A zone_builder_expect that guessed high left the table
+		 * sparse: give the memory back. */
+		size_t fit = 1024;
+		while (fit < z->nnodes * 2)
+			fit *= 2;
+		if (fit * 4 <= z->mask + 1 && table_resize(z, fit) < 0) {
+			snprintf(msg, msgsize, "out of memory");
+			goto out;
+		}
+	}
+	ret = z;
+	b->z = NULL;
+out:
+	zone_builder_free(b);
+	return ret;
+}
