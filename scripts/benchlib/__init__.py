@@ -1,0 +1,18 @@
+"""The parts of scripts/bench (the entry point: its flags and the order of
+the runs; what the benchmark measures is in its docstring and --help).
+
+  proc      processes and /proc: CPU time, memory, socket drops, the CPUs
+            of servers and dnsperf, cgroups, the machine lock
+  dns       free ports, a DNS query, one question asked over UDP
+  zones     the generated zone and dnsperf query file
+  servers   each server kind: build, configure, start, wait, stop
+  load      dnsperf runs, the throughput rounds, the zone load test
+  report    the Markdown tables of the throughput and load tests
+  spread    --spread: per-thread spread and locality of shoal's sockets
+  handover  --reload and --restart: queries lost while shoal changes
+"""
+import sys
+
+
+def log(*a):
+    print("bench:", *a, file=sys.stderr, flush=True)
