@@ -1,10 +1,11 @@
-/* options.c: command-line flags. */
+/* options.c: the settings table, and the command line it drives. */
 #include "ops/options.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,68 +16,6 @@
 #include "dns/query.h"
 #include "guard/rrl.h"
 #include <ldns/util.h>
-
-void options_usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: shoal [OPTIONS]\n"
-		"An authoritative DNS server: every *.zone file in a directory, answered from\n"
-		"memory by one UDP and one TCP worker per thread on SO_REUSEPORT sockets.\n"
-		"\n"
-		"  -z, --zones DIR          zone files: DIR/<origin>.zone (default /etc/shoal/zones)\n"
-		"  -l, --listen ADDR:PORT   listen on UDP and TCP; repeatable; IPv6 as [::1]:53\n"
-		"                           (default 0.0.0.0:53 and [::]:53)\n"
-		"  -t, --threads N          worker threads per protocol (default: number of CPUs)\n"
-		"  -u, --user NAME          when started as root, drop to NAME after binding\n"
-		"                           (default nobody)\n"
-		"      --chroot DIR         when started as root, chroot to DIR after binding\n"
-		"      --allow-root         keep running as root (not recommended)\n"
-		"      --edns-size N        our EDNS UDP payload size, 512-%d (default %d)\n"
-		"      --nsid TEXT          answer the EDNS NSID option (RFC 5001); 0xHEX for bytes\n"
-		"      --identity TEXT      id.server/hostname.bind CH TXT (default: host name)\n"
-		"      --hide-identity      refuse id.server and hostname.bind\n"
-		"      --version-string T   version.bind/version.server CH TXT (default \"shoal %s\")\n"
-		"      --hide-version       refuse version.bind and version.server\n"
-		"      --tcp-idle-timeout S close idle TCP connections after S seconds (default 10)\n"
-		"      --tcp-max-conns N    TCP connections per worker (default 1024)\n"
-		"      --stats-interval S   log a statistics line every S seconds (0: off, default)\n"
-		"      --metrics ADDR:PORT  serve Prometheus metrics over HTTP on ADDR:PORT\n"
-		"      --log-level LEVEL    err, warn, info or debug (default info)\n"
-		"      --syslog             log to syslog instead of stderr\n"
-		"      --pidfile FILE       write the process id to FILE\n"
-		"      --check              load the zones, report problems, exit (0: all good)\n"
-		"      --socket-mode MODE   reuseport: one SO_REUSEPORT socket per worker (default);\n"
-		"                           shared: one socket per address read by every worker\n"
-		"      --steer HOW          which worker's socket gets a datagram: random (even for\n"
-		"                           any number of flows, default), hash (the kernel's 4-tuple\n"
-		"                           hash), cpu (the receiving CPU's; needs --cpu-affinity)\n"
-		"      --cpu-affinity       pin worker i to the i-th CPU this process may use\n"
-		"      --replace PID|FILE   take over the port from a running shoal (same user):\n"
-		"                           serve, then send it TERM; it drains its queues and exits\n"
-		"Response rate limiting (UDP only; off by default):\n"
-		"      --rrl-rate N         responses per second per client network, answer kind\n"
-		"                           and name (0: off, default)\n"
-		"      --rrl-slip N         send one limited response in N truncated (TC=1) so\n"
-		"                           real clients retry over TCP; 0: drop all (default 2)\n"
-		"      --rrl-window S       seconds of unused rate a bucket saves for a burst\n"
-		"                           (default 2)\n"
-		"      --rrl-table-size N   buckets, 8 octets each, rounded up to a power of two\n"
-		"                           (default 1048576: 8 MiB)\n"
-		"      --rrl-ipv4-prefix N  client network prefix length (default 24)\n"
-		"      --rrl-ipv6-prefix N  (default 56)\n"
-		"DNS cookies (RFC 7873, RFC 9018; always answered; a valid one exempts from RRL):\n"
-		"      --cookie-secret HEX  the 16-octet server secret as 32 hex digits\n"
-		"                           (default: random at start)\n"
-		"      --cookie-secret-file FILE  read the secret from FILE, again on HUP; the\n"
-		"                           previous secret stays valid until the next change\n"
-		"  -h, --help               this text\n"
-		"  -V, --version            print the version\n"
-		"\n"
-		"Signals: HUP reloads every zone (a zone that fails keeps its old version),\n"
-		"TERM or INT stop the server: it stops taking new queries, answers those already\n"
-		"queued, and exits.\n",
-		EDNS_SIZE_MAX, EDNS_SIZE_DEFAULT, SHOAL_VERSION);
-}
 
 int options_parse_addr(const char *s, uint16_t defport, struct listen_addr *out)
 {
@@ -170,321 +109,731 @@ static int parse_nsid(struct options *o, const char *s)
 	return 0;
 }
 
-enum {
-	OPT_CHROOT = 256,
-	OPT_ALLOW_ROOT,
-	OPT_EDNS_SIZE,
-	OPT_NSID,
-	OPT_IDENTITY,
-	OPT_HIDE_IDENTITY,
-	OPT_VERSION_STRING,
-	OPT_HIDE_VERSION,
-	OPT_TCP_IDLE,
-	OPT_TCP_MAX,
-	OPT_STATS_INTERVAL,
-	OPT_METRICS,
-	OPT_LOG_LEVEL,
-	OPT_SYSLOG,
-	OPT_PIDFILE,
-	OPT_CHECK,
-	OPT_SOCKET_MODE,
-	OPT_STEER,
-	OPT_CPU_AFFINITY,
-	OPT_REPLACE,
-	OPT_RRL_RATE,
-	OPT_RRL_SLIP,
-	OPT_RRL_WINDOW,
-	OPT_RRL_TABLE_SIZE,
-	OPT_RRL_V4_PREFIX,
-	OPT_RRL_V6_PREFIX,
-	OPT_COOKIE_SECRET,
-	OPT_COOKIE_SECRET_FILE,
-};
 
-static int parse_rrl(struct options *o, int c, const char *arg, char *err, size_t errsize)
+/* ---------------------------------------------------------------- custom */
+
+static int set_nsid(struct options *o, const char *v, char *why, size_t whysize)
 {
-	static const struct {
-		int c;
-		const char *name;
-		unsigned long min, max;
-	} lim[] = {
-		{OPT_RRL_RATE, "--rrl-rate", 0, RRL_RATE_MAX},
-		{OPT_RRL_SLIP, "--rrl-slip", 0, 100},
-		{OPT_RRL_WINDOW, "--rrl-window", 1, RRL_WINDOW_MAX},
-		{OPT_RRL_TABLE_SIZE, "--rrl-table-size", RRL_WAYS, RRL_SIZE_MAX},
-		{OPT_RRL_V4_PREFIX, "--rrl-ipv4-prefix", 0, 32},
-		{OPT_RRL_V6_PREFIX, "--rrl-ipv6-prefix", 0, 128},
-	};
-	unsigned long v = 0;
-	for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
-		if (lim[i].c != c)
-			continue;
-		if (parse_uint(arg, lim[i].min, lim[i].max, &v) < 0) {
-			snprintf(err, errsize, "%s %s: expected %lu to %lu", lim[i].name, arg,
-				 lim[i].min, lim[i].max);
-			return -1;
-		}
-		break;
-	}
-	switch (c) {
-	case OPT_RRL_RATE:
-		o->rrl_rate = (unsigned)v;
-		break;
-	case OPT_RRL_SLIP:
-		o->rrl_slip = (unsigned)v;
-		break;
-	case OPT_RRL_WINDOW:
-		o->rrl_window = (unsigned)v;
-		break;
-	case OPT_RRL_TABLE_SIZE:
-		o->rrl_table_size = v;
-		break;
-	case OPT_RRL_V4_PREFIX:
-		o->rrl_v4_prefix = (unsigned)v;
-		break;
-	default:
-		o->rrl_v6_prefix = (unsigned)v;
-		break;
+	if (parse_nsid(o, v) < 0) {
+		snprintf(why, whysize,
+			 "expected 1-128 characters or 0x and an even number of hex digits");
+		return -1;
 	}
 	return 0;
 }
 
-enum options_result options_parse(struct options *o, int argc, char **argv, char *err,
-				  size_t errsize)
+static int set_metrics(struct options *o, const char *v, char *why, size_t whysize)
 {
-	static const struct option longopts[] = {
-		{"zones", required_argument, NULL, 'z'},
-		{"listen", required_argument, NULL, 'l'},
-		{"threads", required_argument, NULL, 't'},
-		{"user", required_argument, NULL, 'u'},
-		{"chroot", required_argument, NULL, OPT_CHROOT},
-		{"allow-root", no_argument, NULL, OPT_ALLOW_ROOT},
-		{"edns-size", required_argument, NULL, OPT_EDNS_SIZE},
-		{"nsid", required_argument, NULL, OPT_NSID},
-		{"identity", required_argument, NULL, OPT_IDENTITY},
-		{"hide-identity", no_argument, NULL, OPT_HIDE_IDENTITY},
-		{"version-string", required_argument, NULL, OPT_VERSION_STRING},
-		{"hide-version", no_argument, NULL, OPT_HIDE_VERSION},
-		{"tcp-idle-timeout", required_argument, NULL, OPT_TCP_IDLE},
-		{"tcp-max-conns", required_argument, NULL, OPT_TCP_MAX},
-		{"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
-		{"metrics", required_argument, NULL, OPT_METRICS},
-		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-		{"syslog", no_argument, NULL, OPT_SYSLOG},
-		{"pidfile", required_argument, NULL, OPT_PIDFILE},
-		{"check", no_argument, NULL, OPT_CHECK},
-		{"socket-mode", required_argument, NULL, OPT_SOCKET_MODE},
-		{"steer", required_argument, NULL, OPT_STEER},
-		{"cpu-affinity", no_argument, NULL, OPT_CPU_AFFINITY},
-		{"replace", required_argument, NULL, OPT_REPLACE},
-		{"rrl-rate", required_argument, NULL, OPT_RRL_RATE},
-		{"rrl-slip", required_argument, NULL, OPT_RRL_SLIP},
-		{"rrl-window", required_argument, NULL, OPT_RRL_WINDOW},
-		{"rrl-table-size", required_argument, NULL, OPT_RRL_TABLE_SIZE},
-		{"rrl-ipv4-prefix", required_argument, NULL, OPT_RRL_V4_PREFIX},
-		{"rrl-ipv6-prefix", required_argument, NULL, OPT_RRL_V6_PREFIX},
-		{"cookie-secret", required_argument, NULL, OPT_COOKIE_SECRET},
-		{"cookie-secret-file", required_argument, NULL, OPT_COOKIE_SECRET_FILE},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
-	};
-	unsigned long v;
-	int c;
+	if (options_parse_addr(v, 9153, &o->metrics_addr) < 0) {
+		snprintf(why, whysize, "not an address (use 127.0.0.1:9153)");
+		return -1;
+	}
+	o->metrics = v;
+	return 0;
+}
 
+static int set_steer(struct options *o, const char *v, char *why, size_t whysize)
+{
+	static const char *const names[] = {[STEER_HASH] = "hash", [STEER_CPU] = "cpu",
+					    [STEER_RANDOM] = "random"};
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(v, names[i]) == 0) {
+			o->steer = (enum steer_mode)i;
+			o->steer_set = true;
+			return 0;
+		}
+	}
+	snprintf(why, whysize, "expected hash, cpu or random");
+	return -1;
+}
+
+static int set_cookie_secret(struct options *o, const char *v, char *why, size_t whysize)
+{
+	uint8_t tmp[COOKIE_SECRET_LEN];
+	if (cookie_secret_parse(v, tmp) < 0) {
+		snprintf(why, whysize, "expected 32 hex digits");
+		return -1;
+	}
+	o->cookie_secret = v;
+	return 0;
+}
+
+static int set_nonempty(const char **field, const char *v, const char *what, char *why,
+			size_t whysize)
+{
+	if (!*v) {
+		snprintf(why, whysize, "expected %s", what);
+		return -1;
+	}
+	*field = v;
+	return 0;
+}
+
+static int set_replace(struct options *o, const char *v, char *why, size_t whysize)
+{
+	return set_nonempty(&o->replace, v, "a process id or a pidfile", why, whysize);
+}
+
+static int set_zones(struct options *o, const char *v, char *why, size_t whysize)
+{
+	o->zones_set = true;
+	return set_nonempty(&o->zones_dir, v, "a directory", why, whysize);
+}
+
+static int set_control(struct options *o, const char *v, char *why, size_t whysize)
+{
+	o->control_set = true;
+	o->control = v;
+	return 0;
+}
+
+static int set_config(struct options *o, const char *v, char *why, size_t whysize)
+{
+	return set_nonempty(&o->config, v, "a file", why, whysize);
+}
+
+/* ---------------------------------------------------------------- the table */
+
+#define FIELD(f) .off = offsetof(struct options, f), .size = sizeof(((struct options *)0)->f)
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* Names and defaults are Knot's and NSD's where they have one. The help
+ * text is written once, here: --help, shoal(8) and shoal.conf(5) all print
+ * it. */
+const struct option_def options_table[] = {
+	{.name = "config", .short_name = 'c', .type = OPTION_CUSTOM, .scope = OPTION_SCOPE_CLI,
+	 .arg = "FILE", .def_text = "/etc/shoal/shoal.conf when it exists", .parse = set_config,
+	 .help = "Read the configuration file FILE (YAML; shoal.conf(5)). Flags given on the "
+		 "command line override its server: settings."},
+	{.name = "zones", .short_name = 'z', .type = OPTION_CUSTOM, .scope = OPTION_SCOPE_CLI,
+	 .reload = OPTION_ON_RELOAD, .arg = "DIR",
+	 .def_text = "/etc/shoal/zones when no configuration file is read", .parse = set_zones,
+	 .help = "Serve every DIR/<origin>.zone file, alone or beside the zones of the "
+		 "configuration file (a zone defined both ways is an error)."},
+	{.name = "listen", .short_name = 'l', .type = OPTION_ADDRS, .arg = "ADDR:PORT",
+	 .def_text = "0.0.0.0:53 and [::]:53",
+	 .help = "Listen on UDP and TCP at this address; repeatable (a list in the file); "
+		 "IPv6 as [::1]:53, port 53 when left out."},
+	{.name = "threads", .short_name = 't', .type = OPTION_UINT, .arg = "N",
+	 .def_text = "the number of CPUs", .min = 1, .max = THREADS_MAX, FIELD(threads),
+	 .help = "Worker threads per protocol: N UDP sockets per address and N TCP workers."},
+	{.name = "user", .short_name = 'u', .type = OPTION_STRING, .arg = "NAME",
+	 .def_text = "shoal when that user exists, else nobody", FIELD(user),
+	 .help = "When started as root, drop to this user (and its group) after binding."},
+	{.name = "chroot", .type = OPTION_STRING, .arg = "DIR", FIELD(chroot_dir),
+	 .help = "When started as root, chroot to DIR after binding."},
+	{.name = "allow-root", .type = OPTION_BOOL, FIELD(allow_root),
+	 .help = "Keep running as root (not recommended)."},
+	{.name = "control", .type = OPTION_CUSTOM, .arg = "PATH",
+	 .def = "/run/shoal/shoal.sock", .parse = set_control,
+	 .help = "The control socket shoalctl(8) talks to (mode 0660, owned by the user the "
+		 "server runs as); \"none\" for no control channel. The default is skipped with "
+		 "a warning when it cannot be created; a path given explicitly must work."},
+	{.name = "pidfile", .type = OPTION_STRING, .arg = "FILE", FIELD(pidfile),
+	 .help = "Write the process id to FILE."},
+	{.name = "edns-size", .type = OPTION_UINT, .arg = "N", .def = STR(EDNS_SIZE_DEFAULT),
+	 .min = DNS_UDP_MIN, .max = EDNS_SIZE_MAX, FIELD(edns_size),
+	 .group = "Answers", .help = "Our EDNS UDP payload size (RFC 6891)."},
+	{.name = "nsid", .type = OPTION_CUSTOM, .arg = "TEXT", .parse = set_nsid,
+	 .help = "Answer the EDNS NSID option (RFC 5001) with TEXT; 0xHEX for bytes."},
+	{.name = "identity", .type = OPTION_STRING, .arg = "TEXT", .def_text = "the host name",
+	 FIELD(identity), .help = "The id.server and hostname.bind CH TXT answer."},
+	{.name = "hide-identity", .type = OPTION_BOOL, FIELD(hide_identity),
+	 .help = "Refuse id.server and hostname.bind."},
+	{.name = "version-string", .type = OPTION_STRING, .arg = "TEXT",
+	 .def_text = "\"shoal " SHOAL_VERSION "\"", FIELD(version),
+	 .help = "The version.bind and version.server CH TXT answer."},
+	{.name = "hide-version", .type = OPTION_BOOL, FIELD(hide_version),
+	 .help = "Refuse version.bind and version.server."},
+	{.name = "tcp-idle-timeout", .type = OPTION_UINT, .arg = "S", .def = "10", .min = 1,
+	 .max = 3600, .scale = 1000, FIELD(tcp_idle_ms), .group = "TCP",
+	 .help = "Close a TCP connection idle for S seconds."},
+	{.name = "tcp-max-conns", .type = OPTION_UINT, .arg = "N", .def = "1024", .min = 1,
+	 .max = 1000000, FIELD(tcp_max_conns), .help = "TCP connections per worker."},
+	{.name = "log-level", .type = OPTION_CHOICE, .reload = OPTION_ON_RELOAD, .arg = "LEVEL",
+	 .def = "info", .choices = "err|warn|info|debug", FIELD(log_level),
+	 .group = "Logs and statistics", .help = "Log messages up to this level."},
+	{.name = "syslog", .type = OPTION_BOOL, FIELD(syslog),
+	 .help = "Log to syslog instead of standard error."},
+	{.name = "stats-interval", .type = OPTION_UINT, .reload = OPTION_ON_RELOAD, .arg = "S",
+	 .def = "0", .min = 0, .max = 86400, FIELD(stats_interval),
+	 .help = "Log a statistics line every S seconds; 0: never."},
+	{.name = "metrics", .type = OPTION_CUSTOM, .arg = "ADDR:PORT", .parse = set_metrics,
+	 .help = "Serve Prometheus metrics over HTTP at http://ADDR:PORT/metrics."},
+	{.name = "socket-mode", .type = OPTION_CHOICE, .arg = "MODE", .def = "reuseport",
+	 .choices = "reuseport|shared", FIELD(socket_mode), .group = "Sockets and steering",
+	 .help = "reuseport: one SO_REUSEPORT socket per worker; shared: one socket per "
+		 "address read by every worker."},
+	{.name = "steer", .type = OPTION_CUSTOM, .arg = "HOW", .def = "random", .parse = set_steer,
+	 .help = "Which worker's socket gets a datagram: random (even for any number of "
+		 "flows), hash (the kernel's 4-tuple hash), cpu (the receiving CPU's; needs "
+		 "cpu-affinity)."},
+	{.name = "cpu-affinity", .type = OPTION_BOOL, FIELD(cpu_affinity),
+	 .help = "Pin worker i to the i-th CPU this process may use."},
+	{.name = "rrl-rate", .type = OPTION_UINT, .arg = "N", .def = "0", .min = 0,
+	 .max = RRL_RATE_MAX, FIELD(rrl_rate), .group = "Response rate limiting (UDP only)",
+	 .help = "Responses per second per client network, answer kind and name; 0: off."},
+	{.name = "rrl-slip", .type = OPTION_UINT, .arg = "N", .def = "2", .min = 0, .max = 100,
+	 FIELD(rrl_slip),
+	 .help = "Send one limited response in N truncated (TC=1) so real clients retry over "
+		 "TCP; 0: drop them all."},
+	{.name = "rrl-window", .type = OPTION_UINT, .arg = "S", .def = "2", .min = 1,
+	 .max = RRL_WINDOW_MAX, FIELD(rrl_window),
+	 .help = "Seconds of unused rate a bucket saves for a burst."},
+	{.name = "rrl-table-size", .type = OPTION_UINT, .arg = "N", .def = "1048576",
+	 .min = RRL_WAYS, .max = RRL_SIZE_MAX, FIELD(rrl_table_size),
+	 .help = "Buckets, 8 octets each, rounded up to a power of two."},
+	{.name = "rrl-ipv4-prefix", .type = OPTION_UINT, .arg = "N", .def = "24", .min = 0,
+	 .max = 32, FIELD(rrl_v4_prefix), .help = "Client network prefix length, IPv4."},
+	{.name = "rrl-ipv6-prefix", .type = OPTION_UINT, .arg = "N", .def = "56", .min = 0,
+	 .max = 128, FIELD(rrl_v6_prefix), .help = "Client network prefix length, IPv6."},
+	{.name = "cookie-secret", .type = OPTION_CUSTOM, .arg = "HEX", .def_text = "random at start",
+	 .parse = set_cookie_secret, .group = "DNS cookies (RFC 7873, RFC 9018)",
+	 .help = "The 16-octet server secret as 32 hex digits."},
+	{.name = "cookie-secret-file", .type = OPTION_STRING, .arg = "FILE",
+	 FIELD(cookie_secret_file),
+	 .help = "Read the secret from FILE, again on every reload; the previous secret stays "
+		 "valid until the next change."},
+	{.name = "check", .type = OPTION_BOOL, .scope = OPTION_SCOPE_CLI, FIELD(check_only),
+	 .group = "Commands",
+	 .help = "Check the configuration and load every zone, report, exit: 1 on errors, 0 "
+		 "otherwise (warnings are printed)."},
+	{.name = "replace", .type = OPTION_CUSTOM, .scope = OPTION_SCOPE_CLI, .arg = "PID|FILE",
+	 .parse = set_replace,
+	 .help = "Take over the port from a running shoal of the same user: serve, then send "
+		 "it TERM; it drains its queues and exits."},
+	{.name = "help", .short_name = 'h', .type = OPTION_BOOL, .scope = OPTION_SCOPE_CLI,
+	 .help = "Print this text."},
+	{.name = "version", .short_name = 'V', .type = OPTION_BOOL, .scope = OPTION_SCOPE_CLI,
+	 .help = "Print the version."},
+	{.name = NULL},
+};
+
+const struct option_def *options_find(const char *name)
+{
+	for (const struct option_def *d = options_table; d->name; d++)
+		if (strcmp(d->name, name) == 0)
+			return d;
+	return NULL;
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t row[64];
+	if (la >= 63 || lb >= 63)
+		return 64;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+const char *options_nearest(const char *name, bool file_only)
+{
+	const char *best = NULL;
+	size_t bd = 4;
+	for (const struct option_def *d = options_table; d->name; d++) {
+		if (file_only && d->scope == OPTION_SCOPE_CLI)
+			continue;
+		size_t e = edit_distance(name, d->name);
+		if (e < bd) {
+			bd = e;
+			best = d->name;
+		}
+	}
+	return best;
+}
+
+static void store_uint(struct options *o, const struct option_def *d, unsigned long v)
+{
+	void *p = (char *)o + d->off;
+	switch (d->size) {
+	case 1: {
+		uint8_t x = (uint8_t)v;
+		memcpy(p, &x, 1);
+		break;
+	}
+	case 2: {
+		uint16_t x = (uint16_t)v;
+		memcpy(p, &x, 2);
+		break;
+	}
+	case 4: {
+		uint32_t x = (uint32_t)v;
+		memcpy(p, &x, 4);
+		break;
+	}
+	default: {
+		uint64_t x = v;
+		memcpy(p, &x, 8);
+		break;
+	}
+	}
+}
+
+static unsigned long load_uint(const struct options *o, const struct option_def *d)
+{
+	const void *p = (const char *)o + d->off;
+	switch (d->size) {
+	case 1: {
+		uint8_t x;
+		memcpy(&x, p, 1);
+		return x;
+	}
+	case 2: {
+		uint16_t x;
+		memcpy(&x, p, 2);
+		return x;
+	}
+	case 4: {
+		uint32_t x;
+		memcpy(&x, p, 4);
+		return x;
+	}
+	default: {
+		uint64_t x;
+		memcpy(&x, p, 8);
+		return (unsigned long)x;
+	}
+	}
+}
+
+/* The index of word `v` in "a|b|c", or -1. */
+static int choice_index(const char *choices, const char *v)
+{
+	size_t vl = strlen(v);
+	int i = 0;
+	for (const char *c = choices; *c; i++) {
+		size_t l = strcspn(c, "|");
+		if (l == vl && strncmp(c, v, l) == 0)
+			return i;
+		c += l + (c[l] == '|');
+	}
+	return -1;
+}
+
+/* "a, b or c" from "a|b|c". */
+static void choice_list(const char *choices, char *buf, size_t size)
+{
+	size_t n = 0;
+	buf[0] = 0;
+	for (const char *c = choices; *c && n < size;) {
+		size_t l = strcspn(c, "|");
+		const char *sep = c[l] != '|' ? "" : strchr(c + l + 1, '|') ? ", " : " or ";
+		n += (size_t)snprintf(buf + n, size - n, "%.*s%s", (int)l, c, sep);
+		c += l + (c[l] == '|');
+	}
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int options_set(struct options *o, const struct option_def *d, const char *v, char *why,
+		size_t whysize)
+{
+	unsigned long n;
+	switch (d->type) {
+	case OPTION_BOOL: {
+		bool b;
+		if (parse_bool(v, &b) < 0) {
+			snprintf(why, whysize, "expected yes or no");
+			return -1;
+		}
+		if (d->size)
+			memcpy((char *)o + d->off, &b, sizeof(b));
+		return 0;
+	}
+	case OPTION_UINT:
+		if (parse_uint(v, d->min, d->max, &n) < 0) {
+			snprintf(why, whysize, "expected a number from %lu to %lu", d->min, d->max);
+			return -1;
+		}
+		store_uint(o, d, n * (d->scale ? d->scale : 1));
+		return 0;
+	case OPTION_STRING:
+		memcpy((char *)o + d->off, &v, sizeof(v));
+		return 0;
+	case OPTION_CHOICE: {
+		int i = choice_index(d->choices, v);
+		if (i < 0) {
+			char list[128];
+			choice_list(d->choices, list, sizeof(list));
+			snprintf(why, whysize, "expected %s", list);
+			return -1;
+		}
+		int x = i;
+		memcpy((char *)o + d->off, &x, sizeof(x));
+		return 0;
+	}
+	case OPTION_ADDR:
+	case OPTION_ADDRS:
+		/* listen is the only address list; metrics is a custom row */
+		if (o->nlisten == LISTEN_MAX) {
+			snprintf(why, whysize, "at most %d addresses", LISTEN_MAX);
+			return -1;
+		}
+		if (options_parse_addr(v, 53, &o->listen[o->nlisten]) < 0) {
+			snprintf(why, whysize, "not an address (use 127.0.0.1:5353 or [::1]:5353)");
+			return -1;
+		}
+		o->nlisten++;
+		return 0;
+	case OPTION_CUSTOM:
+		return d->parse(o, v, why, whysize);
+	}
+	return -1;
+}
+
+void options_clear_list(struct options *o, const struct option_def *d)
+{
+	if (d->type == OPTION_ADDRS)
+		o->nlisten = 0;
+}
+
+void options_defaults(struct options *o)
+{
+	char why[256];
 	memset(o, 0, sizeof(*o));
+	for (const struct option_def *d = options_table; d->name; d++) {
+		if (d->def && options_set(o, d, d->def, why, sizeof(why)) < 0)
+			abort(); /* a default the table's own parser refuses: a bug in the table */
+	}
+	o->steer_set = false; /* the default is not a choice the user made */
+	o->control_set = false;
 	o->zones_dir = "/etc/shoal/zones";
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	o->threads = ncpu > 0 ? (unsigned)(ncpu > THREADS_MAX ? THREADS_MAX : ncpu) : 1;
-	o->edns_size = EDNS_SIZE_DEFAULT;
-	o->tcp_idle_ms = 10000;
-	o->steer = STEER_RANDOM; /* even for any number of flows: README, Steering */
-	o->tcp_max_conns = 1024;
-	o->log_level = LOG_LVL_INFO;
-	o->rrl_slip = 2;	/* as BIND and NSD */
-	o->rrl_window = 2;
-	o->rrl_table_size = 1u << 20;
-	o->rrl_v4_prefix = 24;	/* as BIND, NSD and Knot */
-	o->rrl_v6_prefix = 56;
+}
+
+int options_finish(struct options *o, char *err, size_t errsize)
+{
+	if (o->steer == STEER_CPU && !o->cpu_affinity) {
+		snprintf(err, errsize, "--steer cpu needs --cpu-affinity (a worker per CPU to steer to)");
+		return -1;
+	}
+	if (o->socket_mode == SOCKET_MODE_SHARED && o->steer_set) {
+		snprintf(err, errsize,
+			 "--steer applies to --socket-mode reuseport (a shared socket has nothing to steer between)");
+		return -1;
+	}
+	if (o->cookie_secret && o->cookie_secret_file) {
+		snprintf(err, errsize, "--cookie-secret and --cookie-secret-file: give one");
+		return -1;
+	}
+	if (o->nlisten == 0) {
+		options_parse_addr("0.0.0.0:53", 53, &o->listen[0]);
+		options_parse_addr("[::]:53", 53, &o->listen[1]);
+		o->nlisten = 2;
+	}
+	return 0;
+}
+
+bool options_differ(const struct options *a, const struct options *b, const struct option_def *d)
+{
+	char x[LISTEN_MAX * 80], y[LISTEN_MAX * 80];
+	options_format(a, d, x, sizeof(x));
+	options_format(b, d, y, sizeof(y));
+	return strcmp(x, y) != 0;
+}
+
+void options_format(const struct options *o, const struct option_def *d, char *buf, size_t size)
+{
+	const char *str = NULL;
+	buf[0] = 0;
+	if (!strcmp(d->name, "listen")) {
+		size_t n = 0;
+		for (unsigned i = 0; i < o->nlisten && n < size; i++)
+			n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? " " : "", o->listen[i].text);
+		return;
+	}
+	if (d->type == OPTION_CUSTOM) {
+		/* the rows whose value is a string the user wrote */
+		static const struct {
+			const char *name;
+			size_t off;
+		} src[] = {
+			{"config", offsetof(struct options, config)},
+			{"zones", offsetof(struct options, zones_dir)},
+			{"control", offsetof(struct options, control)},
+			{"nsid", offsetof(struct options, nsid)},
+			{"metrics", offsetof(struct options, metrics)},
+			{"cookie-secret", offsetof(struct options, cookie_secret)},
+			{"replace", offsetof(struct options, replace)},
+		};
+		for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++)
+			if (!strcmp(d->name, src[i].name))
+				memcpy(&str, (const char *)o + src[i].off, sizeof(str));
+		if (!strcmp(d->name, "steer")) {
+			static const char *const names[] = {"hash", "cpu", "random"};
+			str = names[o->steer];
+		}
+		snprintf(buf, size, "%s", str ? str : "");
+		return;
+	}
+	if (!d->size)
+		return;
+	switch (d->type) {
+	case OPTION_BOOL: {
+		bool b;
+		memcpy(&b, (const char *)o + d->off, sizeof(b));
+		snprintf(buf, size, "%s", b ? "yes" : "no");
+		break;
+	}
+	case OPTION_UINT:
+		snprintf(buf, size, "%lu", load_uint(o, d) / (d->scale ? d->scale : 1));
+		break;
+	case OPTION_STRING:
+		memcpy(&str, (const char *)o + d->off, sizeof(str));
+		snprintf(buf, size, "%s", str ? str : "");
+		break;
+	case OPTION_CHOICE: {
+		int i;
+		memcpy(&i, (const char *)o + d->off, sizeof(i));
+		const char *c = d->choices;
+		for (; i > 0 && *c; i--)
+			c += strcspn(c, "|") + 1;
+		snprintf(buf, size, "%.*s", (int)strcspn(c, "|"), c);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* ---------------------------------------------------------------- help */
+
+/* `text` wrapped to `width` columns, every line after the first indented
+ * by `indent`; the first line starts at column `col`. */
+static void wrap(FILE *f, const char *text, unsigned col, unsigned indent, unsigned width)
+{
+	const char *p = text;
+	while (*p) {
+		size_t w = strcspn(p, " ");
+		if (col > indent && col + 1 + w > width) {
+			fprintf(f, "\n%*s", (int)indent, "");
+			col = indent;
+		} else if (col > indent) {
+			fputc(' ', f);
+			col++;
+		}
+		fprintf(f, "%.*s", (int)w, p);
+		col += (unsigned)w;
+		p += w;
+		while (*p == ' ')
+			p++;
+	}
+	fputc('\n', f);
+}
+
+static void default_text(const struct option_def *d, char *buf, size_t size)
+{
+	buf[0] = 0;
+	if (d->def_text)
+		snprintf(buf, size, "%s", d->def_text);
+	else if (d->def)
+		snprintf(buf, size, "%s", d->def);
+}
+
+void options_usage(FILE *f)
+{
+	fprintf(f, "Usage: shoal [OPTIONS]\n"
+		   "An authoritative DNS server: zones from a configuration file (shoal.conf(5)) or\n"
+		   "a directory, answered from memory by one UDP and one TCP worker per thread on\n"
+		   "SO_REUSEPORT sockets. Every option but the commands is also a key of the\n"
+		   "file's server: section; options given here override the file.\n\n");
+	for (const struct option_def *d = options_table; d->name; d++) {
+		if (d->group)
+			fprintf(f, "%s:\n", d->group);
+		char head[80], def[160], text[1024];
+		int n = snprintf(head, sizeof(head), "  %c%c%s--%s%s%s", d->short_name ? '-' : ' ',
+				 d->short_name ? d->short_name : ' ', d->short_name ? ", " : "  ",
+				 d->name, d->arg ? " " : "", d->arg ? d->arg : "");
+		default_text(d, def, sizeof(def));
+		snprintf(text, sizeof(text), "%s%s%s%s%s", d->help, def[0] ? " (default: " : "", def,
+			 def[0] ? ")" : "",
+			 d->reload == OPTION_ON_RELOAD && d->scope != OPTION_SCOPE_CLI
+				 ? " Applies on reload."
+				 : "");
+		fputs(head, f);
+		if (n >= 25) { /* at least two blanks before the text */
+			fprintf(f, "\n%*s", 26, "");
+			n = 26;
+		} else {
+			fprintf(f, "%*s", 26 - n, "");
+			n = 26;
+		}
+		wrap(f, text, (unsigned)n, 26, 79);
+	}
+	fprintf(f, "\nSignals: HUP reloads (as `shoalctl reload`: the configuration file and the\n"
+		   "zones whose files changed; a zone that fails keeps its old version). TERM or\n"
+		   "INT stop the server: it stops taking new queries, answers those already\n"
+		   "queued, and exits. Exit status: 0, 1 when zones or the start failed, 2 for bad\n"
+		   "options or configuration.\n");
+}
+
+/* roff-escape `s` (backslashes and leading dots; '-' as \-). */
+static void roff(FILE *f, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", f);
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", f);
+		else if (*s == '-')
+			fputs("\\-", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+void options_man(FILE *f, bool cli)
+{
+	for (const struct option_def *d = options_table; d->name; d++) {
+		if (!cli && d->scope == OPTION_SCOPE_CLI)
+			continue;
+		char def[160];
+		if (d->group && cli) {
+			fputs(".SS ", f);
+			roff(f, d->group);
+			fputc('\n', f);
+		}
+		fputs(".TP\n", f);
+		if (cli) {
+			if (d->short_name)
+				fprintf(f, "\\fB\\-%c\\fR, ", d->short_name);
+			fputs("\\fB\\-\\-", f);
+			roff(f, d->name);
+			fputs("\\fR", f);
+		} else {
+			fputs("\\fB", f);
+			roff(f, d->name);
+			fputs(":\\fR", f);
+		}
+		if (d->arg) {
+			fputs(" \\fI", f);
+			roff(f, d->arg);
+			fputs("\\fR", f);
+		} else if (!cli) {
+			fputs(" \\fIyes\\fR|\\fIno\\fR", f);
+		}
+		fputc('\n', f);
+		roff(f, d->help);
+		default_text(d, def, sizeof(def));
+		if (def[0]) {
+			fputs(" Default: ", f);
+			roff(f, def);
+			fputc('.', f);
+		}
+		if (d->scope != OPTION_SCOPE_CLI)
+			fputs(d->reload == OPTION_ON_RELOAD ? " A reload applies a change."
+							    : " A change takes effect at the next start.",
+			      f);
+		if (cli && d->scope != OPTION_SCOPE_CLI)
+			fprintf(f, " File: \\fBserver.%s\\fR.", d->name);
+		fputc('\n', f);
+	}
+}
+
+/* ---------------------------------------------------------------- argv */
+
+/* getopt's code for row i: its short letter, or 256 + i. */
+static int opt_code(size_t i)
+{
+	return options_table[i].short_name ? options_table[i].short_name : 256 + (int)i;
+}
+
+enum options_result options_apply_argv(struct options *o, int argc, char **argv, char *err,
+				       size_t errsize)
+{
+	enum { NOPT = sizeof(options_table) / sizeof(options_table[0]) };
+	struct option longopts[NOPT];
+	char shortopts[2 * NOPT + 2] = ":";
+	bool list_seen[NOPT];
+	size_t ns = 1, n = 0;
+	char why[256];
+	int c, idx;
+
+	memset(list_seen, 0, sizeof(list_seen));
+	for (size_t i = 0; options_table[i].name; i++, n++) {
+		const struct option_def *d = &options_table[i];
+		longopts[n] = (struct option){d->name,
+					      d->type == OPTION_BOOL ? optional_argument
+								     : required_argument,
+					      NULL, opt_code(i)};
+		if (d->short_name) {
+			shortopts[ns++] = d->short_name;
+			if (d->type != OPTION_BOOL)
+				shortopts[ns++] = ':';
+		}
+	}
+	longopts[n] = (struct option){NULL, 0, NULL, 0};
+	shortopts[ns] = 0;
 
 	opterr = 0;
 	optind = 0; /* 0: glibc reinitialises getopt fully, so a second call parses afresh */
-	while ((c = getopt_long(argc, argv, ":z:l:t:u:hV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'z':
-			o->zones_dir = optarg;
-			break;
-		case 'l':
-			if (o->nlisten == LISTEN_MAX) {
-				snprintf(err, errsize, "--listen: at most %d addresses", LISTEN_MAX);
-				return OPTIONS_ERROR;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, &idx)) != -1) {
+		const struct option_def *d = NULL;
+		size_t i;
+		for (i = 0; options_table[i].name; i++)
+			if (opt_code(i) == c) {
+				d = &options_table[i];
+				break;
 			}
-			if (options_parse_addr(optarg, 53, &o->listen[o->nlisten]) < 0) {
-				snprintf(err, errsize,
-					 "--listen %s: not an address (use 127.0.0.1:5353 or [::1]:5353)",
-					 optarg);
-				return OPTIONS_ERROR;
-			}
-			o->nlisten++;
-			break;
-		case 't':
-			if (parse_uint(optarg, 1, THREADS_MAX, &v) < 0) {
-				snprintf(err, errsize, "--threads %s: expected a number from 1 to %d",
-					 optarg, THREADS_MAX);
-				return OPTIONS_ERROR;
-			}
-			o->threads = (unsigned)v;
-			break;
-		case 'u':
-			o->user = optarg;
-			break;
-		case OPT_CHROOT:
-			o->chroot_dir = optarg;
-			break;
-		case OPT_ALLOW_ROOT:
-			o->allow_root = true;
-			break;
-		case OPT_EDNS_SIZE:
-			if (parse_uint(optarg, DNS_UDP_MIN, EDNS_SIZE_MAX, &v) < 0) {
-				snprintf(err, errsize, "--edns-size %s: expected %d to %d", optarg,
-					 DNS_UDP_MIN, EDNS_SIZE_MAX);
-				return OPTIONS_ERROR;
-			}
-			o->edns_size = (uint16_t)v;
-			break;
-		case OPT_NSID:
-			if (parse_nsid(o, optarg) < 0) {
-				snprintf(err, errsize,
-					 "--nsid %s: expected 1-128 characters or 0x and an even number of hex digits",
-					 optarg);
-				return OPTIONS_ERROR;
-			}
-			break;
-		case OPT_IDENTITY:
-			o->identity = optarg;
-			break;
-		case OPT_HIDE_IDENTITY:
-			o->hide_identity = true;
-			break;
-		case OPT_VERSION_STRING:
-			o->version = optarg;
-			break;
-		case OPT_HIDE_VERSION:
-			o->hide_version = true;
-			break;
-		case OPT_TCP_IDLE:
-			if (parse_uint(optarg, 1, 3600, &v) < 0) {
-				snprintf(err, errsize, "--tcp-idle-timeout %s: expected 1 to 3600 seconds",
-					 optarg);
-				return OPTIONS_ERROR;
-			}
-			o->tcp_idle_ms = (unsigned)v * 1000;
-			break;
-		case OPT_TCP_MAX:
-			if (parse_uint(optarg, 1, 1000000, &v) < 0) {
-				snprintf(err, errsize, "--tcp-max-conns %s: expected 1 to 1000000", optarg);
-				return OPTIONS_ERROR;
-			}
-			o->tcp_max_conns = (unsigned)v;
-			break;
-		case OPT_STATS_INTERVAL:
-			if (parse_uint(optarg, 0, 86400, &v) < 0) {
-				snprintf(err, errsize, "--stats-interval %s: expected 0 to 86400 seconds",
-					 optarg);
-				return OPTIONS_ERROR;
-			}
-			o->stats_interval = (unsigned)v;
-			break;
-		case OPT_METRICS:
-			if (options_parse_addr(optarg, 9153, &o->metrics_addr) < 0) {
-				snprintf(err, errsize, "--metrics %s: not an address (use 127.0.0.1:9153)",
-					 optarg);
-				return OPTIONS_ERROR;
-			}
-			o->metrics = optarg;
-			break;
-		case OPT_LOG_LEVEL:
-			if ((o->log_level = log_level_parse(optarg)) < 0) {
-				snprintf(err, errsize, "--log-level %s: expected err, warn, info or debug",
-					 optarg);
-				return OPTIONS_ERROR;
-			}
-			break;
-		case OPT_SYSLOG:
-			o->syslog = true;
-			break;
-		case OPT_PIDFILE:
-			o->pidfile = optarg;
-			break;
-		case OPT_CHECK:
-			o->check_only = true;
-			break;
-		case OPT_SOCKET_MODE:
-			if (!strcmp(optarg, "reuseport")) {
-				o->socket_mode = SOCKET_MODE_REUSEPORT;
-			} else if (!strcmp(optarg, "shared")) {
-				o->socket_mode = SOCKET_MODE_SHARED;
-			} else {
-				snprintf(err, errsize, "--socket-mode %s: expected reuseport or shared",
-					 optarg);
-				return OPTIONS_ERROR;
-			}
-			break;
-		case OPT_STEER:
-			if (!strcmp(optarg, "hash")) {
-				o->steer = STEER_HASH;
-			} else if (!strcmp(optarg, "cpu")) {
-				o->steer = STEER_CPU;
-			} else if (!strcmp(optarg, "random")) {
-				o->steer = STEER_RANDOM;
-			} else {
-				snprintf(err, errsize, "--steer %s: expected hash, cpu or random", optarg);
-				return OPTIONS_ERROR;
-			}
-			o->steer_set = true;
-			break;
-		case OPT_CPU_AFFINITY:
-			o->cpu_affinity = true;
-			break;
-		case OPT_REPLACE:
-			if (!*optarg) {
-				snprintf(err, errsize, "--replace: expected a process id or a pidfile");
-				return OPTIONS_ERROR;
-			}
-			o->replace = optarg;
-			break;
-		case OPT_RRL_RATE:
-		case OPT_RRL_SLIP:
-		case OPT_RRL_WINDOW:
-		case OPT_RRL_TABLE_SIZE:
-		case OPT_RRL_V4_PREFIX:
-		case OPT_RRL_V6_PREFIX:
-			if (parse_rrl(o, c, optarg, err, errsize) < 0)
-				return OPTIONS_ERROR;
-			break;
-		case OPT_COOKIE_SECRET: {
-			uint8_t tmp[COOKIE_SECRET_LEN];
-			if (cookie_secret_parse(optarg, tmp) < 0) {
-				snprintf(err, errsize, "--cookie-secret: expected 32 hex digits");
-				return OPTIONS_ERROR;
-			}
-			o->cookie_secret = optarg;
-			break;
+		if (!d) {
+			if (c == ':')
+				snprintf(err, errsize, "%s: missing argument", argv[optind - 1]);
+			else
+				snprintf(err, errsize, "unknown option %s (see --help)",
+					 argv[optind - 1]);
+			return OPTIONS_ERROR;
 		}
-		case OPT_COOKIE_SECRET_FILE:
-			o->cookie_secret_file = optarg;
-			break;
-		case 'h':
+		const char *v = d->type == OPTION_BOOL ? (optarg ? optarg : "yes") : optarg;
+		if (!strcmp(d->name, "help") && strcmp(v, "no")) {
 			options_usage(stdout);
 			return OPTIONS_EXIT_OK;
-		case 'V':
+		}
+		if (!strcmp(d->name, "version") && strcmp(v, "no")) {
 			printf("shoal %s (ldns %s)\n", SHOAL_VERSION, ldns_version());
 			return OPTIONS_EXIT_OK;
-		case ':':
-			snprintf(err, errsize, "%s: missing argument", argv[optind - 1]);
-			return OPTIONS_ERROR;
-		default:
-			snprintf(err, errsize, "unknown option %s (see --help)", argv[optind - 1]);
+		}
+		if (d->type == OPTION_ADDRS && !list_seen[i]) {
+			options_clear_list(o, d); /* the command line's list replaces the file's */
+			list_seen[i] = true;
+		}
+		if (options_set(o, d, v, why, sizeof(why)) < 0) {
+			if (d->type == OPTION_BOOL)
+				snprintf(err, errsize, "--%s=%s: %s", d->name, v, why);
+			else
+				snprintf(err, errsize, "--%s %s: %s", d->name, v, why);
 			return OPTIONS_ERROR;
 		}
 	}
@@ -492,23 +841,15 @@ enum options_result options_parse(struct options *o, int argc, char **argv, char
 		snprintf(err, errsize, "unexpected argument '%s' (see --help)", argv[optind]);
 		return OPTIONS_ERROR;
 	}
-	if (o->steer == STEER_CPU && !o->cpu_affinity) {
-		snprintf(err, errsize, "--steer cpu needs --cpu-affinity (a worker per CPU to steer to)");
-		return OPTIONS_ERROR;
-	}
-	if (o->socket_mode == SOCKET_MODE_SHARED && o->steer_set) {
-		snprintf(err, errsize,
-			 "--steer applies to --socket-mode reuseport (a shared socket has nothing to steer between)");
-		return OPTIONS_ERROR;
-	}
-	if (o->cookie_secret && o->cookie_secret_file) {
-		snprintf(err, errsize, "--cookie-secret and --cookie-secret-file: give one");
-		return OPTIONS_ERROR;
-	}
-	if (o->nlisten == 0) {
-		options_parse_addr("0.0.0.0:53", 53, &o->listen[0]);
-		options_parse_addr("[::]:53", 53, &o->listen[1]);
-		o->nlisten = 2;
-	}
 	return OPTIONS_OK;
+}
+
+enum options_result options_parse(struct options *o, int argc, char **argv, char *err,
+				  size_t errsize)
+{
+	options_defaults(o);
+	enum options_result r = options_apply_argv(o, argc, argv, err, errsize);
+	if (r != OPTIONS_OK)
+		return r;
+	return options_finish(o, err, errsize) < 0 ? OPTIONS_ERROR : OPTIONS_OK;
 }

@@ -1,4 +1,13 @@
-/* options.h: command-line flags. */
+/* options.h: the server's settings, from one table.
+ *
+ * Every setting of the `server:` section of the configuration file is also
+ * a command-line flag of the same name (`threads:` and `--threads`), read by
+ * one parser, described by one table row (options.c: name, type, default,
+ * range, help, whether a reload applies it). The table drives getopt,
+ * the file's `server:` keys, `--help`, the man pages and the messages.
+ * Flags override the file. A few flags exist on the command line only
+ * (--config, --zones, --check, --replace, --help, --version).
+ */
 #ifndef SHOAL_OPTIONS_H
 #define SHOAL_OPTIONS_H
 
@@ -31,7 +40,11 @@ enum steer_mode {
 };
 
 struct options {
+	const char *config;	/* --config FILE, or NULL */
 	const char *zones_dir;
+	bool zones_set;		/* --zones given (not the default) */
+	const char *control;	/* control socket path; "" or "none": no control channel */
+	bool control_set;	/* given by flag or file (not the default) */
 	struct listen_addr listen[LISTEN_MAX];
 	unsigned nlisten;
 	unsigned threads;	/* workers per protocol */
@@ -69,15 +82,107 @@ struct options {
 	const char *cookie_secret_file;	/* re-read on SIGHUP, or NULL */
 };
 
+/** When a changed setting takes effect. */
+enum option_reload {
+	OPTION_AT_START = 0,	/* read once; a reload logs that it needs a restart */
+	OPTION_ON_RELOAD,	/* a reload applies the new value */
+};
+
+enum option_type {
+	OPTION_BOOL,	/* flag without argument (--flag, --flag=no); true/false in the file */
+	OPTION_UINT,	/* decimal, within [min, max] */
+	OPTION_STRING,
+	OPTION_CHOICE,	/* one word of `choices` ("reuseport|shared") */
+	OPTION_ADDR,	/* ADDR:PORT */
+	OPTION_ADDRS,	/* ADDR:PORT, repeatable; a list in the file */
+	OPTION_CUSTOM,	/* `parse` checks and stores it */
+};
+
+/** Where a setting may be given. */
+enum option_scope {
+	OPTION_SCOPE_BOTH = 0,	/* flag and `server:` key */
+	OPTION_SCOPE_CLI,	/* command line only */
+};
+
+/** One row of the settings table. */
+struct option_def {
+	const char *name;	/* --NAME and server.NAME */
+	char short_name;	/* -X, or 0 */
+	enum option_type type;
+	enum option_scope scope;
+	enum option_reload reload;
+	const char *arg;	/* the argument's name in help ("N", "ADDR:PORT"); NULL for bools */
+	const char *def;	/* the default, as it would be written; NULL: none */
+	const char *def_text;	/* how help shows a default that is computed; NULL: def */
+	unsigned long min, max;	/* OPTION_UINT */
+	unsigned long scale;	/* OPTION_UINT: stored = value * scale (0: 1) */
+	const char *choices;	/* OPTION_CHOICE: "a|b|c", stored as the word's index */
+	size_t off, size;	/* the field in struct options */
+	/** OPTION_CUSTOM: check `v` and store it; \return 0, or -1 with `why` filled
+	 * ("expected ...", without the setting's name) */
+	int (*parse)(struct options *o, const char *v, char *why, size_t whysize);
+	const char *group;	/* starts a group of related settings in help, or NULL */
+	const char *help;	/* one or more sentences; wrapped by the printers */
+};
+
+/** The table, ended by a row whose name is NULL. */
+extern const struct option_def options_table[];
+
+/** The row named `name` (without dashes), or NULL. */
+const struct option_def *options_find(const char *name);
+
+/** The table's name nearest to `name` by edit distance (at most 3), for
+ * "did you mean" hints; NULL when none is near. `file_only`: only rows the
+ * file accepts. */
+const char *options_nearest(const char *name, bool file_only);
+
+/** Every setting at its default. */
+void options_defaults(struct options *o);
+
+/**
+ * Give setting `d` the value `v` (text, as on the command line or in the
+ * file). For OPTION_ADDRS it appends; `options_clear_list` empties first.
+ * \return 0, or -1 with `why` filled: the reason alone ("expected 1 to 256"),
+ *         the caller names the setting and where it was written
+ */
+int options_set(struct options *o, const struct option_def *d, const char *v, char *why,
+		size_t whysize);
+
+/** Empty a list setting (before the command line replaces the file's list). */
+void options_clear_list(struct options *o, const struct option_def *d);
+
+/**
+ * Checks that involve several settings (--steer cpu needs --cpu-affinity,
+ * ...) and defaults that depend on others (listen addresses). Call after
+ * the file and the command line are both applied.
+ * \return 0, or -1 with err filled
+ */
+int options_finish(struct options *o, char *err, size_t errsize);
+
+/** Two settings structures differ in the setting of row `d`. */
+bool options_differ(const struct options *a, const struct options *b, const struct option_def *d);
+
+/** Write setting `d` of `o` as text ("2", "127.0.0.1:53 [::1]:53", "yes"). */
+void options_format(const struct options *o, const struct option_def *d, char *buf, size_t size);
+
 enum options_result {
 	OPTIONS_OK = 0,
 	OPTIONS_EXIT_OK,   /* --help or --version printed: exit 0 */
 	OPTIONS_ERROR,     /* message in err: exit 2 */
 };
 
-/** Defaults, then argv. `err` receives a message naming the bad flag. */
+/** Defaults, then argv, then options_finish. `err` receives a message
+ * naming the bad flag. */
 enum options_result options_parse(struct options *o, int argc, char **argv, char *err,
 				  size_t errsize);
+
+/**
+ * Apply argv on top of `o` as it stands (defaults and the configuration
+ * file already applied), without options_finish. A list flag given on the
+ * command line replaces the file's list. Prints --help or --version.
+ */
+enum options_result options_apply_argv(struct options *o, int argc, char **argv, char *err,
+				       size_t errsize);
 
 /**
  * Parse "ADDR:PORT", "[V6]:PORT", "ADDR" or "[V6]" (port `defport`).
@@ -85,7 +190,13 @@ enum options_result options_parse(struct options *o, int argc, char **argv, char
  */
 int options_parse_addr(const char *s, uint16_t defport, struct listen_addr *out);
 
-/** The --help text. */
+/** The --help text, from the table. */
 void options_usage(FILE *f);
+
+/**
+ * The settings as roff for a man page: `cli` true gives shoal(8)'s OPTIONS
+ * (every flag), false gives shoal.conf(5)'s `server:` keys.
+ */
+void options_man(FILE *f, bool cli);
 
 #endif
