@@ -1,13 +1,18 @@
-/* main.c: start-up order, signals, reload. */
+/* shoal.c: start-up order, the configuration, reloads, signals and the
+ * control channel. Everything here runs on the main thread; the workers
+ * (net/) only ever see a published zonedb and the settings fixed at start. */
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
-#include <sys/syscall.h>
-#include <sys/resource.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <urcu/urcu-memb.h>
@@ -18,79 +23,235 @@
 #define notify(...) ((void)0)
 #endif
 
+#include <ldns/ldns.h>
+
 #include "answer/answer.h"
 #include "config.h"
 #include "guard/cookie.h"
+#include "guard/rrl.h"
+#include "net/server.h"
+#include "ops/conf.h"
+#include "ops/control.h"
 #include "ops/log.h"
 #include "ops/metrics.h"
 #include "ops/options.h"
-#include "guard/rrl.h"
-#include "net/server.h"
 #include "ops/stats.h"
 #include "zone/zonedb.h"
+#include "zone/zoneset.h"
 
-static void log_zonedb(const struct zonedb *db, const struct zonedb_load_stats *st)
+/* ---------------------------------------------------------------- setup */
+
+/* What the command line and the configuration file together ask for. */
+struct setup {
+	struct options opt;
+	struct conf *conf;		/* NULL: no configuration file */
+	const char *config_path;	/* NULL: none */
+	struct zone_spec *specs;	/* the file's zones, then --zones DIR's */
+	size_t nspecs;
+	struct zone_spec *dir_specs;	/* owned: the directory's part */
+	size_t ndir;
+	char **owned;			/* paths rewritten for the chroot */
+	size_t nowned;
+};
+
+/* Messages of a setup or a reload: printed, logged, or sent to shoalctl. */
+struct msgs {
+	char **v;
+	size_t n;
+	unsigned errors;
+};
+
+static void msgs_add(struct msgs *m, const char *text)
 {
-	for (size_t i = 0; i < db->nzones; i++) {
-		char nb[1024];
-		const struct zone *z = db->zones[i];
-		log_debug("zone %s serial %u: %zu records, %zu names", dname_to_str(z->apex, nb, sizeof(nb)),
-			  z->serial, z->nrecords, z->nnodes);
-	}
-	log_info("%zu zone%s served (%u loaded, %u failed, %u kept from before, %u removed)",
-		 db->nzones, db->nzones == 1 ? "" : "s", st->loaded, st->failed, st->kept, st->removed);
+	char **v = realloc(m->v, (m->n + 1) * sizeof(*v));
+	if (!v)
+		return;
+	m->v = v;
+	if ((m->v[m->n] = strdup(text)))
+		m->n++;
 }
 
-/* Where reloads read the zones: after --chroot, the same directory seen
- * from inside the chroot (as NSD does, the chroot prefix is stripped). */
-static bool g_chrooted;
-
-static const char *reload_dir(const struct options *opt)
+static void msgs_free(struct msgs *m)
 {
-	static char buf[4096];
-	const char *c = opt->chroot_dir;
-	if (!c || !g_chrooted)
-		return opt->zones_dir;
-	size_t cl = strlen(c);
-	while (cl > 1 && c[cl - 1] == '/')
+	for (size_t i = 0; i < m->n; i++)
+		free(m->v[i]);
+	free(m->v);
+	m->v = NULL;
+	m->n = 0;
+	m->errors = 0;
+}
+
+static void conf_diag(void *ctx, const char *msg)
+{
+	struct msgs *m = ctx;
+	m->errors++;
+	msgs_add(m, msg);
+}
+
+static void zone_diag_msgs(void *ctx, enum zone_diag_severity sev, const char *file, int line,
+			   const char *reason)
+{
+	struct msgs *m = ctx;
+	char buf[2048];
+	if (line > 0)
+		snprintf(buf, sizeof(buf), "%s:%d: %s%s", file, line,
+			 sev == ZONE_DIAG_WARNING ? "warning: " : "", reason);
+	else
+		snprintf(buf, sizeof(buf), "%s: %s%s", file, sev == ZONE_DIAG_WARNING ? "warning: " : "",
+			 reason);
+	m->errors += sev == ZONE_DIAG_ERROR;
+	msgs_add(m, buf);
+}
+
+static void setup_free(struct setup *s)
+{
+	conf_free(s->conf);
+	zoneset_specs_free(s->dir_specs, s->ndir);
+	for (size_t i = 0; i < s->nowned; i++)
+		free(s->owned[i]);
+	free(s->owned);
+	free(s->specs);
+	memset(s, 0, sizeof(*s));
+}
+
+/* After --chroot, the files the configuration names are seen from inside
+ * it (as NSD does, the chroot prefix is stripped); `buf` holds the result. */
+static const char *g_chroot; /* set once chrooted */
+
+static const char *in_root(const char *path, char *buf, size_t size)
+{
+	if (!g_chroot || !path)
+		return path;
+	size_t cl = strlen(g_chroot);
+	while (cl > 1 && g_chroot[cl - 1] == '/')
 		cl--;
-	if (strncmp(opt->zones_dir, c, cl) == 0 && opt->zones_dir[cl] == '/') {
-		snprintf(buf, sizeof(buf), "%s", opt->zones_dir + cl);
+	if (strncmp(path, g_chroot, cl) == 0 && path[cl] == '/') {
+		snprintf(buf, size, "%s", path + cl);
 		return buf;
 	}
-	return opt->zones_dir;
+	return path;
+}
+
+/*
+ * Read the command line, then the configuration file (--config, or the
+ * default one when neither --config nor --zones is given and it exists)
+ * with the command line over it, then the zone directory. Every problem
+ * goes to `m`.
+ * \return OPTIONS_OK, OPTIONS_EXIT_OK (--help, --version), or OPTIONS_ERROR
+ *         (m->errors counts what was wrong; a bad flag is its only message)
+ */
+static enum options_result setup_read(int argc, char **argv, struct setup *s, struct msgs *m)
+{
+	char err[512], pb[4096];
+	struct options cli;
+	memset(s, 0, sizeof(*s));
+	enum options_result r = options_parse(&cli, argc, argv, err, sizeof(err));
+	if (r != OPTIONS_OK) {
+		if (r == OPTIONS_ERROR)
+			conf_diag(m, err);
+		return r;
+	}
+	s->config_path = cli.config;
+	if (!s->config_path && !cli.zones_set && access(CONF_PATH_DEFAULT, F_OK) == 0)
+		s->config_path = CONF_PATH_DEFAULT;
+	s->opt = cli;
+	if (s->config_path) {
+		const char *path = in_root(s->config_path, pb, sizeof(pb));
+		if (conf_load(path, conf_diag, m, &s->conf) < 0)
+			return OPTIONS_ERROR;
+		s->opt = s->conf->server;
+		s->opt.config = s->config_path;
+		if (options_apply_argv(&s->opt, argc, argv, err, sizeof(err)) != OPTIONS_OK ||
+		    options_finish(&s->opt, err, sizeof(err)) < 0) {
+			conf_diag(m, err);
+			return OPTIONS_ERROR;
+		}
+	}
+	size_t nconf = s->conf ? s->conf->nzones : 0;
+	if (!s->conf || s->opt.zones_set) {
+		const char *dir = in_root(s->opt.zones_dir, pb, sizeof(pb));
+		unsigned before = m->errors;
+		int e = zoneset_scan_dir(dir, zone_diag_msgs, m, &s->dir_specs, &s->ndir, NULL);
+		if (e < 0) {
+			snprintf(err, sizeof(err), "--zones %s: %s", s->opt.zones_dir, strerror(-e));
+			conf_diag(m, err);
+			return OPTIONS_ERROR;
+		}
+		/* A badly named file in the directory is reported, not fatal:
+		 * the other zones serve (as before the configuration file). */
+		m->errors = before;
+	}
+	s->specs = calloc(nconf + s->ndir + 1, sizeof(*s->specs));
+	if (!s->specs) {
+		conf_diag(m, "out of memory");
+		return OPTIONS_ERROR;
+	}
+	for (size_t i = 0; i < nconf; i++) {
+		const struct conf_zone *z = &s->conf->zones[i];
+		struct zone_spec *sp = &s->specs[s->nspecs++];
+		memcpy(sp->apex, z->apex, z->apex_len);
+		sp->apex_len = z->apex_len;
+		sp->file = z->file;
+		sp->where = z->where;
+		const char *in = in_root(z->file, pb, sizeof(pb));
+		if (in != z->file) {
+			char **o = realloc(s->owned, (s->nowned + 1) * sizeof(*o));
+			if (o && (o[s->nowned] = strdup(in)))
+				sp->file = o[s->nowned++];
+			if (o)
+				s->owned = o;
+		}
+	}
+	for (size_t i = 0; i < s->ndir; i++) {
+		const struct zone_spec *d = &s->dir_specs[i];
+		const struct conf_zone *z = conf_zone_find(s->conf, d->apex, d->apex_len);
+		if (z) {
+			char nb[DNAME_STR_MAX];
+			snprintf(err, sizeof(err),
+				 "%s: zone %s is defined twice: here and by --zones (%s)", z->where,
+				 dname_to_str(d->apex, nb, sizeof(nb)), d->file);
+			conf_diag(m, err);
+			continue;
+		}
+		s->specs[s->nspecs++] = *d;
+	}
+	return m->errors ? OPTIONS_ERROR : OPTIONS_OK;
+}
+
+/* ---------------------------------------------------------------- state */
+
+static struct {
+	int argc;
+	char **argv;
+	struct options opt;	/* as at start; only OPTION_ON_RELOAD fields change */
+	struct conf *conf0;	/* the start's configuration: `opt` points into it */
+	const char *config_path;
+	struct zoneset zones;
+	struct server srv;
+	struct timespec started;
+	unsigned long reloads;
+	bool stop;
+} D;
+
+static void log_zones(const struct zonedb *db, const struct zoneset_stats *st)
+{
+	for (size_t i = 0; i < D.zones.n; i++) {
+		const struct zone_state *z = &D.zones.v[i];
+		if (z->zone)
+			log_debug("zone %s serial %u: %zu records, %zu names (%s)", z->name,
+				  z->zone->serial, z->zone->nrecords, z->zone->nnodes,
+				  zone_outcome_name(z->outcome));
+	}
+	log_info("%zu zone%s served (%u loaded, %u unchanged, %u failed, %u kept from before, "
+		 "%u added, %u removed)",
+		 db ? db->nzones : 0, db && db->nzones == 1 ? "" : "s", st->loaded, st->unchanged,
+		 st->failed + st->kept, st->kept, st->added, st->removed);
 }
 
 static void log_hugepages(size_t bytes)
 {
 	if (bytes)
 		log_info("zone data moved into huge pages: %zu MiB", bytes >> 20);
-}
-
-static void reload(const struct options *opt)
-{
-	const char *dir = reload_dir(opt);
-	struct zonedb *db = NULL;
-	struct zonedb_load_stats st;
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	log_info("reloading zones from %s", dir);
-	notify("RELOADING=1\nSTATUS=reloading zones");
-	int r = zonedb_load_dir(dir, zonedb_current(), zone_diag_log, NULL, &db, &st);
-	if (r < 0) {
-		log_err("reload: %s: %s; every zone keeps its current version", dir,
-			strerror(-r));
-		notify("READY=1\nSTATUS=reload failed: %s", strerror(-r));
-		return;
-	}
-	zonedb_publish(db);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	log_zonedb(db, &st);
-	metrics_set_zones(db, st.failed);
-	notify("READY=1\nSTATUS=serving %zu zones", db->nzones);
-	log_info("reload done in %.3f s", (double)(t1.tv_sec - t0.tv_sec) +
-					       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-	log_hugepages(zonedb_hugepages(db));
 }
 
 /* How long TERM waits for the queues to be answered before it cuts off. */
@@ -211,27 +372,566 @@ static int write_pidfile(const char *path)
 	return fclose(f);
 }
 
+/* ---------------------------------------------------------------- reload */
+
+/* A reload's request and what it reports. */
+struct reload {
+	bool force;
+	const uint8_t *const *only;	/* zones named by `shoalctl reload ZONE...`, or NULL */
+	size_t nonly;
+	struct msgs config_msgs;	/* the configuration's errors, when rejected */
+	bool config_rejected;
+	char **removed;			/* names of zones the new configuration dropped */
+	size_t nremoved;
+	struct zoneset_stats st;
+	int err;			/* -errno of a failure that kept everything */
+};
+
+/* Settings the new configuration changes that only a restart applies:
+ * logged, and the running values kept. Reloadable ones are applied. */
+static void apply_settings(const struct options *n)
+{
+	char a[LISTEN_MAX * 80], b[LISTEN_MAX * 80];
+	for (const struct option_def *d = options_table; d->name; d++) {
+		if (d->scope == OPTION_SCOPE_CLI || !options_differ(&D.opt, n, d))
+			continue;
+		options_format(&D.opt, d, a, sizeof(a));
+		options_format(n, d, b, sizeof(b));
+		if (d->reload == OPTION_AT_START) {
+			log_warn("setting %s changed (%s -> %s): it takes effect at the next start; "
+				 "the server keeps %s",
+				 d->name, a[0] ? a : "(none)", b[0] ? b : "(none)", a[0] ? a : "(none)");
+			continue;
+		}
+		log_info("setting %s: %s -> %s", d->name, a[0] ? a : "(none)", b);
+		if (!strcmp(d->name, "log-level")) {
+			D.opt.log_level = n->log_level;
+			log_set_level((enum log_level)n->log_level);
+		} else if (!strcmp(d->name, "stats-interval")) {
+			D.opt.stats_interval = n->stats_interval;
+		}
+	}
+}
+
+static void do_reload(struct reload *r)
+{
+	struct setup s;
+	struct zonedb *db = NULL;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	notify("RELOADING=1\nSTATUS=reloading");
+	D.reloads++;
+	if (r->only) {
+		log_info("reloading %zu zone%s%s", r->nonly, r->nonly == 1 ? "" : "s",
+			 r->force ? " (forced)" : "");
+		r->err = zoneset_update(&D.zones, NULL, 0, r->force, r->only, r->nonly,
+					zone_diag_log, NULL, &db, &r->st);
+		goto publish;
+	}
+	log_info("reloading%s%s%s", D.config_path ? " the configuration " : " zones",
+		 D.config_path ? D.config_path : "", r->force ? " (forced: every zone file read)" : "");
+	if (setup_read(D.argc, D.argv, &s, &r->config_msgs) != OPTIONS_OK) {
+		r->config_rejected = true;
+		for (size_t i = 0; i < r->config_msgs.n; i++)
+			log_err("%s", r->config_msgs.v[i]);
+		log_err("reload: the configuration has %u error%s: rejected whole; everything "
+			"keeps running as it was",
+			r->config_msgs.errors, r->config_msgs.errors == 1 ? "" : "s");
+		setup_free(&s);
+		notify("READY=1\nSTATUS=reload rejected");
+		return;
+	}
+	/* Messages that are not errors (a badly named file in --zones DIR) */
+	for (size_t i = 0; i < r->config_msgs.n; i++)
+		log_warn("%s", r->config_msgs.v[i]);
+	apply_settings(&s.opt);
+	/* Names of the zones about to go, for the report. */
+	for (size_t i = 0; i < D.zones.n; i++) {
+		bool kept = false;
+		for (size_t k = 0; k < s.nspecs && !kept; k++)
+			kept = s.specs[k].apex_len == D.zones.v[i].apex_len &&
+			       !memcmp(s.specs[k].apex, D.zones.v[i].apex, s.specs[k].apex_len);
+		if (kept)
+			continue;
+		char **v = realloc(r->removed, (r->nremoved + 1) * sizeof(*v));
+		if (v) {
+			r->removed = v;
+			if ((v[r->nremoved] = strdup(D.zones.v[i].name)))
+				r->nremoved++;
+		}
+	}
+	r->err = zoneset_update(&D.zones, s.specs, s.nspecs, r->force, NULL, 0, zone_diag_log, NULL,
+				&db, &r->st);
+	setup_free(&s);
+	cookie_reload(&D.opt);
+publish:
+	if (r->err < 0) {
+		log_err("reload: %s; every zone keeps its current version", strerror(-r->err));
+		notify("READY=1\nSTATUS=reload failed: %s", strerror(-r->err));
+		return;
+	}
+	zonedb_publish(db);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_zones(db, &r->st);
+	metrics_set_zones(db, r->st.failed + r->st.kept);
+	notify("READY=1\nSTATUS=serving %zu zones", db->nzones);
+	log_info("reload done in %.3f s", (double)(t1.tv_sec - t0.tv_sec) +
+					       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	log_hugepages(zonedb_hugepages(db));
+}
+
+static void reload_free(struct reload *r)
+{
+	msgs_free(&r->config_msgs);
+	for (size_t i = 0; i < r->nremoved; i++)
+		free(r->removed[i]);
+	free(r->removed);
+}
+
+/* ---------------------------------------------------------------- control */
+
+static double since(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+static void iso_time(const struct timespec *t, char *buf, size_t size)
+{
+	struct tm tm;
+	time_t sec = t->tv_sec;
+	if (!sec || !gmtime_r(&sec, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, size, "-");
+}
+
+/* A zone named on the command line, as lowercased wire into `out`. */
+static bool zone_arg(const char *s, uint8_t *out)
+{
+	ldns_rdf *d = NULL;
+	if (ldns_str2rdf_dname(&d, s) != LDNS_STATUS_OK || !d)
+		return false;
+	size_t l = ldns_rdf_size(d);
+	if (l <= DNAME_MAX)
+		dname_lower(out, ldns_rdf_data(d), l);
+	ldns_rdf_deep_free(d);
+	return l <= DNAME_MAX;
+}
+
+/* The zones named in argv[first..], or all (NULL) when none; checks each
+ * is one we have. \return false (an error in the reply) when one is not */
+static bool zone_args(const struct control_request *req, int first, struct control_reply *rep,
+		      uint8_t (*names)[DNAME_MAX], const uint8_t **ptrs, size_t *n)
+{
+	*n = 0;
+	for (int i = first; i < req->argc; i++) {
+		if (*n == CONTROL_ARGS_MAX)
+			break;
+		if (!zone_arg(req->argv[i], names[*n])) {
+			control_printf(rep, "%s: not a domain name\n", req->argv[i]);
+			control_fail(rep);
+			return false;
+		}
+		if (!zoneset_find(&D.zones, names[*n], dname_wire_len(names[*n], DNAME_MAX))) {
+			control_printf(rep, "%s: no such zone\n", req->argv[i]);
+			control_fail(rep);
+			return false;
+		}
+		ptrs[*n] = names[*n];
+		(*n)++;
+	}
+	return true;
+}
+
+static void json_msgs(struct control_reply *rep, char *const *v, size_t n)
+{
+	control_printf(rep, "[");
+	for (size_t i = 0; i < n; i++) {
+		control_printf(rep, "%s", i ? ", " : "");
+		control_json_str(rep, v[i]);
+	}
+	control_printf(rep, "]");
+}
+
+static bool zone_failed(const struct zone_state *z)
+{
+	return z->outcome == ZONE_OUTCOME_KEPT || z->outcome == ZONE_OUTCOME_FAILED;
+}
+
+/* One zone's line (or object) for reload and zone-status. */
+static void put_zone(struct control_reply *rep, bool json, const struct zone_state *z, bool first,
+		     bool detail)
+{
+	char when[64];
+	const struct zone *v = z->zone;
+	if (json) {
+		control_printf(rep, "%s{\"zone\": ", first ? "" : ", ");
+		control_json_str(rep, z->name);
+		control_printf(rep, ", \"outcome\": ");
+		control_json_str(rep, zone_outcome_name(z->outcome));
+		control_printf(rep, ", \"served\": %s", v ? "true" : "false");
+		if (v)
+			control_printf(rep, ", \"serial\": %u, \"records\": %zu", v->serial,
+				       v->nrecords);
+		if (detail) {
+			control_printf(rep, ", \"file\": ");
+			control_json_str(rep, z->file);
+			control_printf(rep, ", \"defined\": ");
+			control_json_str(rep, z->where);
+			iso_time(v ? &v->loaded_at : &z->attempt, when, sizeof(when));
+			control_printf(rep, ", \"loaded_at\": ");
+			control_json_str(rep, v ? when : "-");
+			iso_time(&z->attempt, when, sizeof(when));
+			control_printf(rep, ", \"last_attempt\": ");
+			control_json_str(rep, when);
+		}
+		control_printf(rep, ", \"errors\": ");
+		json_msgs(rep, zone_failed(z) ? z->msgs : NULL, zone_failed(z) ? z->nmsgs : 0);
+		control_printf(rep, "}");
+		return;
+	}
+	if (v)
+		control_printf(rep, "%-30s %s, serial %u, %zu records\n", z->name,
+			       zone_outcome_name(z->outcome), v->serial, v->nrecords);
+	else
+		control_printf(rep, "%-30s %s\n", z->name, zone_outcome_name(z->outcome));
+	if (detail) {
+		iso_time(v ? &v->loaded_at : &z->attempt, when, sizeof(when));
+		control_printf(rep, "    file %s (defined at %s)\n", z->file, z->where);
+		if (v)
+			control_printf(rep, "    loaded at %s\n", when);
+	}
+	if (zone_failed(z)) {
+		for (size_t i = 0; i < z->nmsgs; i++)
+			control_printf(rep, "    %s\n", z->msgs[i]);
+		if (z->nerrors > z->nmsgs)
+			control_printf(rep, "    ... %u errors in all\n", z->nerrors);
+	}
+}
+
+static void cmd_reload(const struct control_request *req, struct control_reply *rep)
+{
+	static uint8_t names[CONTROL_ARGS_MAX][DNAME_MAX];
+	const uint8_t *ptrs[CONTROL_ARGS_MAX];
+	struct reload r = {0};
+	int first = 1;
+	if (req->argc > 1 && !strcmp(req->argv[1], "--force")) {
+		r.force = true;
+		first = 2;
+	}
+	for (int i = first; i < req->argc; i++) {
+		if (req->argv[i][0] == '-') {
+			control_printf(rep, "reload: unknown option %s\n", req->argv[i]);
+			control_fail(rep);
+			return;
+		}
+	}
+	size_t n = 0;
+	if (!zone_args(req, first, rep, names, ptrs, &n))
+		return;
+	if (n) {
+		r.only = ptrs;
+		r.nonly = n;
+	}
+	do_reload(&r);
+	bool failed = r.config_rejected || r.err < 0;
+	if (req->json) {
+		control_printf(rep, "{\"configuration\": ");
+		if (D.config_path)
+			control_json_str(rep, D.config_path);
+		else
+			control_printf(rep, "null");
+		control_printf(rep, ", \"accepted\": %s, \"errors\": ",
+			       r.config_rejected ? "false" : "true");
+		json_msgs(rep, r.config_msgs.v, r.config_rejected ? r.config_msgs.n : 0);
+		control_printf(rep, ", \"zones\": [");
+	} else if (r.config_rejected) {
+		control_printf(rep, "configuration %s rejected (%u error%s); everything keeps running "
+				    "as it was:\n",
+			       D.config_path ? D.config_path : "(command line)", r.config_msgs.errors,
+			       r.config_msgs.errors == 1 ? "" : "s");
+		for (size_t i = 0; i < r.config_msgs.n; i++)
+			control_printf(rep, "%s\n", r.config_msgs.v[i]);
+	} else if (r.err < 0) {
+		control_printf(rep, "reload failed: %s; every zone keeps its current version\n",
+			       strerror(-r.err));
+	}
+	bool first_zone = true;
+	for (size_t i = 0; !r.config_rejected && r.err == 0 && i < D.zones.n; i++) {
+		const struct zone_state *z = &D.zones.v[i];
+		if (!z->touched)
+			continue;
+		failed |= zone_failed(z);
+		put_zone(rep, req->json, z, first_zone, false);
+		first_zone = false;
+	}
+	if (req->json) {
+		control_printf(rep, "], \"removed\": ");
+		json_msgs(rep, r.removed, r.nremoved);
+		control_printf(rep, "}\n");
+	} else {
+		for (size_t i = 0; i < r.nremoved; i++)
+			control_printf(rep, "%-30s removed\n", r.removed[i]);
+	}
+	if (failed)
+		control_fail(rep);
+	reload_free(&r);
+}
+
+static void cmd_zone_status(const struct control_request *req, struct control_reply *rep)
+{
+	static uint8_t names[CONTROL_ARGS_MAX][DNAME_MAX];
+	const uint8_t *ptrs[CONTROL_ARGS_MAX];
+	size_t n = 0;
+	if (!zone_args(req, 1, rep, names, ptrs, &n))
+		return;
+	if (req->json)
+		control_printf(rep, "[");
+	bool first = true;
+	for (size_t i = 0; i < D.zones.n; i++) {
+		const struct zone_state *z = &D.zones.v[i];
+		bool want = n == 0;
+		for (size_t k = 0; k < n && !want; k++)
+			want = z->apex_len == dname_wire_len(ptrs[k], DNAME_MAX) &&
+			       !memcmp(z->apex, ptrs[k], z->apex_len);
+		if (!want)
+			continue;
+		put_zone(rep, req->json, z, first, true);
+		first = false;
+	}
+	if (req->json)
+		control_printf(rep, "]\n");
+}
+
+static void cmd_status(const struct control_request *req, struct control_reply *rep)
+{
+	size_t served = 0;
+	for (size_t i = 0; i < D.zones.n; i++)
+		served += D.zones.v[i].zone != NULL;
+	double up = since(&D.started);
+	if (req->json) {
+		control_printf(rep, "{\"version\": ");
+		control_json_str(rep, SHOAL_VERSION);
+		control_printf(rep, ", \"pid\": %ld, \"uptime\": %.0f, \"configuration\": ",
+			       (long)getpid(), up);
+		if (D.config_path)
+			control_json_str(rep, D.config_path);
+		else
+			control_printf(rep, "null");
+		control_printf(rep, ", \"udp_workers\": %u, \"tcp_workers\": %u, \"listen\": [",
+			       D.srv.nudp, D.srv.ntcp);
+		for (unsigned l = 0; l < D.opt.nlisten; l++) {
+			control_printf(rep, "%s", l ? ", " : "");
+			control_json_str(rep, D.opt.listen[l].text);
+		}
+		control_printf(rep, "], \"zones\": %zu, \"zones_served\": %zu, \"reloads\": %lu}\n",
+			       D.zones.n, served, D.reloads);
+		return;
+	}
+	control_printf(rep, "shoal %s, pid %ld, up %.0f s\n", SHOAL_VERSION, (long)getpid(), up);
+	control_printf(rep, "configuration %s\n", D.config_path ? D.config_path : "(none)");
+	control_printf(rep, "workers: %u udp, %u tcp (%u thread%s per protocol)\n", D.srv.nudp,
+		       D.srv.ntcp, D.opt.threads, D.opt.threads == 1 ? "" : "s");
+	for (unsigned l = 0; l < D.opt.nlisten; l++)
+		control_printf(rep, "listening on %s\n", D.opt.listen[l].text);
+	control_printf(rep, "zones: %zu configured, %zu served; %lu reload%s\n", D.zones.n, served,
+		       D.reloads, D.reloads == 1 ? "" : "s");
+}
+
+static void cmd_stats(const struct control_request *req, struct control_reply *rep)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f) {
+		control_printf(rep, "out of memory\n");
+		control_fail(rep);
+		return;
+	}
+	if (req->json)
+		stats_write_json(f, D.srv.stats, D.srv.nstats);
+	else
+		stats_write_text(f, D.srv.stats, D.srv.nstats);
+	fclose(f);
+	control_printf(rep, "%s", buf ? buf : "");
+	free(buf);
+}
+
+static void handle_command(void *ctx, const struct control_request *req,
+			   struct control_reply *rep)
+{
+	const char *cmd = req->argv[0];
+	log_info("control: %s%s%s", cmd, req->argc > 1 ? " " : "", req->argc > 1 ? req->argv[1] : "");
+	if (!strcmp(cmd, "reload")) {
+		cmd_reload(req, rep);
+	} else if (!strcmp(cmd, "zone-status")) {
+		cmd_zone_status(req, rep);
+	} else if (req->argc > 1) {
+		control_printf(rep, "%s takes no arguments\n", cmd);
+		control_fail(rep);
+	} else if (!strcmp(cmd, "status")) {
+		cmd_status(req, rep);
+	} else if (!strcmp(cmd, "stats")) {
+		cmd_stats(req, rep);
+	} else if (!strcmp(cmd, "stop")) {
+		control_printf(rep, req->json ? "{\"stopping\": true}\n" : "stopping\n");
+		D.stop = true;
+	} else {
+		control_printf(rep, "unknown command '%s' (status, reload, zone-status, stats, stop)\n",
+			       cmd);
+		control_fail(rep);
+	}
+}
+
+/* Open the control socket before privileges go (it may live under /run),
+ * owned by the user the server will run as. */
+static struct control *control_setup(char *err, size_t errsize)
+{
+	struct control *c = NULL;
+	const char *path = D.opt.control;
+	if (!path || !*path || !strcmp(path, "none"))
+		return NULL;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	if (geteuid() == 0) {
+		bool fallback;
+		struct passwd *pw = getpwnam(server_user(&D.opt, &fallback));
+		if (pw) {
+			uid = pw->pw_uid;
+			gid = pw->pw_gid;
+		}
+		/* The folder systemd's RuntimeDirectory= would make. */
+		char dir[4096];
+		snprintf(dir, sizeof(dir), "%s", path);
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = 0;
+			if (mkdir(dir, 0750) == 0 && chown(dir, uid, gid) < 0)
+				log_warn("%s: chown: %s", dir, strerror(errno));
+		}
+	}
+	if (control_open(path, uid, gid, &c, err, errsize) < 0) {
+		if (D.opt.control_set)
+			return (struct control *)-1;
+		log_warn("%s; no control channel (shoalctl will not reach this server; set "
+			 "control: or --control)", err);
+		return NULL;
+	}
+	log_info("control socket %s", path);
+	return c;
+}
+
+/* The main loop: signals (through a signalfd) and the control socket,
+ * polled together; a tick for the statistics line. */
+static void serve(struct control *ctl)
+{
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	int sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0)
+		log_err("signalfd: %s; signals are not handled", strerror(errno));
+	struct timespec next_stats;
+	clock_gettime(CLOCK_MONOTONIC, &next_stats);
+	next_stats.tv_sec += D.opt.stats_interval;
+	while (!D.stop) {
+		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN},
+				      {.fd = ctl ? control_fd(ctl) : -1, .events = POLLIN}};
+		int tmo = 1000, ct = ctl ? control_timeout_ms(ctl) : -1;
+		if (ct >= 0 && ct < tmo)
+			tmo = ct;
+		if (poll(p, 2, tmo) < 0 && errno != EINTR) {
+			log_err("poll: %s", strerror(errno));
+			break;
+		}
+		struct signalfd_siginfo si;
+		while (sfd >= 0 && read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			if (si.ssi_signo == SIGHUP) {
+				struct reload r = {0};
+				do_reload(&r);
+				reload_free(&r);
+			} else {
+				log_info("signal %u: stopping", si.ssi_signo);
+				D.stop = true;
+			}
+		}
+		if (ctl)
+			control_process(ctl, handle_command, NULL);
+		if (D.opt.stats_interval) {
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (now.tv_sec >= next_stats.tv_sec) {
+				stats_log_summary(D.srv.stats, D.srv.nstats);
+				next_stats.tv_sec = now.tv_sec + D.opt.stats_interval;
+			}
+		}
+	}
+	if (sfd >= 0)
+		close(sfd);
+}
+
+/* After `stop`: let shoalctl have its answer (bounded) before the socket goes. */
+static void control_flush(struct control *ctl)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (ctl && control_timeout_ms(ctl) >= 0 && since(&t0) < 1.0) {
+		struct pollfd p = {.fd = control_fd(ctl), .events = POLLIN};
+		poll(&p, 1, 50);
+		control_process(ctl, handle_command, NULL);
+	}
+}
+
+static void print_msgs(const struct msgs *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		fprintf(stderr, "%s\n", m->v[i]);
+}
+
 int main(int argc, char **argv)
 {
-	static struct options opt;
-	static struct server srv;
 	char err[512];
 	char host[256];
 	struct zonedb *db = NULL;
-	struct zonedb_load_stats st;
+	struct zoneset_stats st;
+	struct msgs m = {0};
+	struct setup s;
+	struct control *ctl = NULL;
 	sigset_t sigs;
 	int ret = 1;
 
-	switch (options_parse(&opt, argc, argv, err, sizeof(err))) {
+	D.argc = argc;
+	D.argv = argv;
+	clock_gettime(CLOCK_MONOTONIC, &D.started);
+	switch (setup_read(argc, argv, &s, &m)) {
 	case OPTIONS_EXIT_OK:
 		return 0;
 	case OPTIONS_ERROR:
-		fprintf(stderr, "shoal: %s\n", err);
-		return 2;
+		print_msgs(&m);
+		if (s.config_path && m.errors && s.conf == NULL && m.n > 1)
+			fprintf(stderr, "shoal: %u error%s in %s\n", m.errors, m.errors == 1 ? "" : "s",
+				s.config_path);
+		/* --check reports a bad configuration as any other problem it finds */
+		ret = s.opt.check_only ? 1 : 2;
+		for (size_t i = 0; i < m.n && !s.opt.check_only; i++)
+			if (!strncmp(m.v[i], "--", 2) || strstr(m.v[i], "(see --help)"))
+				ret = 2;
+		msgs_free(&m);
+		setup_free(&s);
+		return ret;
 	case OPTIONS_OK:
 		break;
 	}
-	log_init((enum log_level)opt.log_level, opt.syslog);
+	D.opt = s.opt;
+	D.conf0 = s.conf;
+	s.conf = NULL; /* D.opt points into it: kept until exit */
+	D.config_path = s.config_path;
+	log_init((enum log_level)D.opt.log_level, D.opt.syslog);
+	for (size_t i = 0; i < m.n; i++)
+		log_warn("%s", m.v[i]);
+	msgs_free(&m);
 
 	/* Every TCP connection is a descriptor: take the hard limit, so
 	 * --tcp-max-conns and not a default of 1024 bounds them. */
@@ -241,8 +941,8 @@ int main(int argc, char **argv)
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
 
-	/* Signals are taken synchronously by this thread (sigtimedwait); the
-	 * workers inherit the blocked mask and never see them. */
+	/* Signals are taken by this thread through a signalfd; the workers
+	 * inherit the blocked mask and never see them. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGTERM);
@@ -250,124 +950,111 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	int r = zonedb_load_dir(opt.zones_dir, NULL, zone_diag_log, NULL, &db, &st);
+	int r = zoneset_update(&D.zones, s.specs, s.nspecs, true, NULL, 0, zone_diag_log, NULL, &db,
+			       &st);
+	setup_free(&s);
 	if (r < 0) {
-		fprintf(stderr, "shoal: --zones %s: %s\n", opt.zones_dir, strerror(-r));
-		return 1;
+		fprintf(stderr, "shoal: loading zones: %s\n", strerror(-r));
+		goto out;
 	}
-	if (opt.check_only) {
-		log_zonedb(db, &st);
-		ret = st.failed ? 1 : 0;
-		zonedb_free(db);
-		return ret;
+	if (D.opt.check_only) {
+		log_zones(db, &st);
+		ret = st.failed || st.kept ? 1 : 0;
+		goto out;
 	}
 	if (db->nzones == 0)
-		log_warn("no zone loaded from %s: every query will be REFUSED", opt.zones_dir);
+		log_warn("no zone loaded: every query will be REFUSED");
 
-	srv.acfg.edns_size = opt.edns_size;
-	if (opt.nsid) {
-		srv.acfg.nsid = opt.nsid_bin;
-		srv.acfg.nsid_len = opt.nsid_len;
+	D.srv.acfg.edns_size = D.opt.edns_size;
+	if (D.opt.nsid) {
+		D.srv.acfg.nsid = D.opt.nsid_bin;
+		D.srv.acfg.nsid_len = D.opt.nsid_len;
 	}
-	if (!opt.hide_version) {
+	if (!D.opt.hide_version) {
 		static char vbuf[64];
 		snprintf(vbuf, sizeof(vbuf), "shoal %s", SHOAL_VERSION);
-		srv.acfg.version = opt.version ? opt.version : vbuf;
+		D.srv.acfg.version = D.opt.version ? D.opt.version : vbuf;
 	}
-	if (!opt.hide_identity) {
-		if (!opt.identity && gethostname(host, sizeof(host)) == 0) {
+	if (!D.opt.hide_identity) {
+		if (!D.opt.identity && gethostname(host, sizeof(host)) == 0) {
 			host[sizeof(host) - 1] = 0;
-			srv.acfg.identity = host;
+			D.srv.acfg.identity = host;
 		} else {
-			srv.acfg.identity = opt.identity;
+			D.srv.acfg.identity = D.opt.identity;
 		}
 	}
 
-	if (setup_hardening(&srv.acfg, &opt, err, sizeof(err)) < 0) {
+	if (setup_hardening(&D.srv.acfg, &D.opt, err, sizeof(err)) < 0) {
 		fprintf(stderr, "shoal: %s\n", err);
-		zonedb_free(db);
-		return 1;
+		goto out;
 	}
 	int replace_fd = -1;
 	pid_t replace_pid = 0;
-	if (opt.replace && (replace_fd = replace_open(opt.replace, &replace_pid, err, sizeof(err))) < 0) {
-		fprintf(stderr, "shoal: %s\n", err);
-		zonedb_free(db);
-		return 1;
-	}
-	if (server_open(&srv, &opt, err, sizeof(err)) < 0) {
-		fprintf(stderr, "shoal: %s\n", err);
-		zonedb_free(db);
-		return 1;
-	}
-	if (opt.metrics && metrics_start(&opt.metrics_addr, srv.stats, srv.nstats, err,
-					 sizeof(err)) < 0) {
+	if (D.opt.replace &&
+	    (replace_fd = replace_open(D.opt.replace, &replace_pid, err, sizeof(err))) < 0) {
 		fprintf(stderr, "shoal: %s\n", err);
 		goto out;
 	}
-	if (opt.pidfile && write_pidfile(opt.pidfile) < 0) {
-		fprintf(stderr, "shoal: --pidfile %s: %s\n", opt.pidfile, strerror(errno));
+	if (server_open(&D.srv, &D.opt, err, sizeof(err)) < 0) {
+		fprintf(stderr, "shoal: %s\n", err);
+		goto out;
+	}
+	/* Before any other thread exists: control_open sets the umask
+	 * around its bind (control.h). */
+	ctl = control_setup(err, sizeof(err));
+	if (ctl == (struct control *)-1) {
+		ctl = NULL;
+		fprintf(stderr, "shoal: %s\n", err);
+		goto out;
+	}
+	if (D.opt.metrics && metrics_start(&D.opt.metrics_addr, D.srv.stats, D.srv.nstats, err,
+					   sizeof(err)) < 0) {
+		fprintf(stderr, "shoal: %s\n", err);
+		goto out;
+	}
+	if (D.opt.pidfile && write_pidfile(D.opt.pidfile) < 0) {
+		fprintf(stderr, "shoal: --pidfile %s: %s\n", D.opt.pidfile, strerror(errno));
 		goto out;
 	}
 	bool was_root = geteuid() == 0;
-	if (server_drop_privileges(&opt, err, sizeof(err)) < 0) {
+	if (server_drop_privileges(&D.opt, err, sizeof(err)) < 0) {
 		fprintf(stderr, "shoal: %s\n", err);
 		goto out;
 	}
-	g_chrooted = was_root && opt.chroot_dir;
+	if (was_root && D.opt.chroot_dir)
+		g_chroot = D.opt.chroot_dir;
 	metrics_set_zones(db, st.failed);
 	zonedb_publish(db);
+	log_zones(zonedb_current(), &st);
 	db = NULL;
-	log_zonedb(zonedb_current(), &st);
-	if ((r = server_start(&srv)) < 0) {
+	if ((r = server_start(&D.srv)) < 0) {
 		fprintf(stderr, "shoal: starting workers: %s\n", strerror(-r));
 		goto out;
 	}
-	for (unsigned l = 0; l < opt.nlisten; l++)
-		log_info("listening on %s (udp and tcp, %u thread%s each)", opt.listen[l].text,
-			 opt.threads, opt.threads == 1 ? "" : "s");
-	if (opt.metrics)
-		log_info("metrics on http://%s/metrics", opt.metrics_addr.text);
+	for (unsigned l = 0; l < D.opt.nlisten; l++)
+		log_info("listening on %s (udp and tcp, %u thread%s each)", D.opt.listen[l].text,
+			 D.opt.threads, D.opt.threads == 1 ? "" : "s");
+	if (D.opt.metrics)
+		log_info("metrics on http://%s/metrics", D.opt.metrics_addr.text);
 	notify("READY=1\nMAINPID=%lu\nSTATUS=serving", (unsigned long)getpid());
 	if (replace_fd >= 0) {
-		replace_finish(&srv, replace_fd, replace_pid);
+		replace_finish(&D.srv, replace_fd, replace_pid);
 		replace_fd = -1;
 	}
 	/* Serving already: the zones' copy into huge pages delays nothing. */
 	log_hugepages(zonedb_hugepages(zonedb_current()));
 
-	struct timespec next_stats;
-	clock_gettime(CLOCK_MONOTONIC, &next_stats);
-	next_stats.tv_sec += opt.stats_interval;
-	for (;;) {
-		struct timespec tmo = {.tv_sec = 1, .tv_nsec = 0};
-		int sig = sigtimedwait(&sigs, NULL, &tmo);
-		if (sig == SIGTERM || sig == SIGINT) {
-			log_info("signal %d: stopping; answering the queries already queued", sig);
-			notify("STOPPING=1");
-			unsigned long long n = server_drain(&srv, DRAIN_TIMEOUT_MS);
-			log_info("drained: %llu queued UDP queries answered", n);
-			break;
-		}
-		if (sig == SIGHUP) {
-			reload(&opt);
-			cookie_reload(&opt);
-		}
-		if (opt.stats_interval) {
-			struct timespec now;
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			if (now.tv_sec >= next_stats.tv_sec) {
-				stats_log_summary(srv.stats, srv.nstats);
-				next_stats.tv_sec = now.tv_sec + opt.stats_interval;
-			}
-		}
-	}
+	serve(ctl);
+	log_info("stopping; answering the queries already queued");
+	notify("STOPPING=1");
+	unsigned long long drained = server_drain(&D.srv, DRAIN_TIMEOUT_MS);
+	log_info("drained: %llu queued UDP queries answered", drained);
+	control_flush(ctl);
 	ret = 0;
 out:
-	if (replace_fd >= 0)
-		close(replace_fd);
+	control_close(ctl);
 	metrics_stop();
-	server_stop(&srv);
+	server_stop(&D.srv);
 	urcu_memb_read_lock();
 	struct zonedb *cur = (struct zonedb *)zonedb_current();
 	urcu_memb_read_unlock();
@@ -376,11 +1063,14 @@ out:
 		zonedb_free(cur);
 	}
 	zonedb_free(db);
-	stats_log_summary(srv.stats, srv.nstats);
-	rrl_free(srv.acfg.rrl);
+	zoneset_clear(&D.zones);
+	if (D.srv.stats)
+		stats_log_summary(D.srv.stats, D.srv.nstats);
+	rrl_free(D.srv.acfg.rrl);
 	cookie_keys_free();
-	free(srv.udp);
-	free(srv.tcp);
-	free(srv.stats);
+	free(D.srv.udp);
+	free(D.srv.tcp);
+	free(D.srv.stats);
+	conf_free(D.conf0);
 	return ret;
 }

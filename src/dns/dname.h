@@ -16,6 +16,7 @@ _Static_assert(_Generic((bool)0, signed char: 0, default: 1),
 	       "bool is not _Bool: ldns defined it; build with -DHAVE_STDBOOL_H");
 
 #define DNAME_MAX 255	/* RFC 1035 §2.3.4: octets in a wire name */
+#define DNAME_STR_MAX 1024 /* presentation form: 255 octets, each at most "\DDD" */
 #define LABEL_MAX 63	/* RFC 1035 §2.3.4: octets in one label */
 #define LABELS_MAX 128	/* 255 octets hold at most 127 labels + root */
 

@@ -330,14 +330,35 @@ void server_steer(struct server *s, bool fresh)
 	}
 }
 
+const char *server_user(const struct options *opt, bool *fallback)
+{
+	*fallback = false;
+	if (opt->user)
+		return opt->user;
+	/* A dedicated account, so that nobody else may stop the server
+	 * through its control socket or write its files. */
+	if (getpwnam("shoal"))
+		return "shoal";
+	*fallback = true;
+	return "nobody";
+}
+
 int server_drop_privileges(const struct options *opt, char *err, size_t errsize)
 {
 	if (geteuid() != 0)
 		return 0; /* nothing to drop */
-	const char *user = opt->user ? opt->user : "nobody";
+	bool fallback;
+	const char *user = server_user(opt, &fallback);
+	if (fallback)
+		log_warn("no user 'shoal' on this system: running as nobody, which other daemons "
+			 "may share (create the user shoal, or set user:)");
 	if (!strcmp(user, "root")) {
 		if (!opt->allow_root) {
 			snprintf(err, errsize, "refusing to keep running as root; pass --allow-root to insist");
+			return -1;
+		}
+		if (opt->chroot_dir && (chroot(opt->chroot_dir) < 0 || chdir("/") < 0)) {
+			snprintf(err, errsize, "--chroot %s: %s", opt->chroot_dir, strerror(errno));
 			return -1;
 		}
 		log_warn("running as root (--allow-root)");

@@ -66,6 +66,12 @@ struct server {
 int server_open(struct server *s, const struct options *opt, char *err, size_t errsize);
 
 /**
+ * The user to run as: --user, else "shoal" when that account exists, else
+ * "nobody" (`*fallback` set: the caller warns).
+ */
+const char *server_user(const struct options *opt, bool *fallback);
+
+/**
  * When running as root: chroot (if asked), drop supplementary groups, gid
  * and uid to the --user (default nobody), and check root cannot come back.
  * \return 0 or -1 (err filled)

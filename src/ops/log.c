@@ -21,6 +21,12 @@ void log_init(enum log_level level, bool use_syslog)
 		openlog("shoal", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+void log_set_level(enum log_level level)
+{
+	/* workers read it while the main thread changes it on reload */
+	__atomic_store_n(&g_level, level, __ATOMIC_RELAXED);
+}
+
 int log_level_parse(const char *s)
 {
 	if (!strcmp(s, "err") || !strcmp(s, "error"))
@@ -36,7 +42,7 @@ int log_level_parse(const char *s)
 
 enum log_level log_get_level(void)
 {
-	return g_level;
+	return __atomic_load_n(&g_level, __ATOMIC_RELAXED);
 }
 
 static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
@@ -45,7 +51,7 @@ static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	char line[2048];
 	int n;
 
-	if (level > g_level)
+	if (level > log_get_level())
 		return;
 	if (g_syslog) {
 		vsyslog(sys_prio[level], fmt, ap);
@@ -83,7 +89,7 @@ void log_limited(struct log_limiter *lim, unsigned burst, enum log_level level, 
 	struct timespec ts;
 	va_list ap;
 
-	if (level > g_level)
+	if (level > log_get_level())
 		return;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	if (ts.tv_sec != lim->second) {

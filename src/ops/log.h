@@ -18,6 +18,9 @@ enum log_level {
  */
 void log_init(enum log_level level, bool use_syslog);
 
+/** Change the level (a reload's log-level); any thread may be logging. */
+void log_set_level(enum log_level level);
+
 /** Parse "err", "warn", "info" or "debug"; returns -1 for anything else. */
 int log_level_parse(const char *s);
 

@@ -1,6 +1,8 @@
 /* stats.c: counters, summed only when read. */
 #include "ops/stats.h"
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,4 +123,88 @@ void stats_log_summary(const struct stats_worker *w, unsigned n)
 		 (unsigned long long)q[0], (unsigned long long)q[1], (unsigned long long)r,
 		 (unsigned long long)d, (unsigned long long)tc, (unsigned long long)nx,
 		 (unsigned long long)refused, spread);
+}
+
+/* The plain counters, by the names /metrics gives them (less "_total"). */
+static const struct {
+	const char *name;
+	size_t off;
+} counters[] = {
+	{"queries", offsetof(struct stats, queries)},
+	{"responses", offsetof(struct stats, responses)},
+	{"dropped", offsetof(struct stats, dropped)},
+	{"truncated", offsetof(struct stats, truncated)},
+	{"edns", offsetof(struct stats, edns)},
+	{"send_errors", offsetof(struct stats, send_errors)},
+	{"rrl_dropped", offsetof(struct stats, rrl_dropped)},
+	{"rrl_slipped", offsetof(struct stats, rrl_slipped)},
+	{"tcp_connections", offsetof(struct stats, tcp_conns)},
+	{"tcp_refused", offsetof(struct stats, tcp_refused)},
+};
+
+/* sum[proto] of the counter at `off`. */
+static void sum_at(const struct stats_worker *w, unsigned n, size_t off, uint64_t sum[2])
+{
+	sum[0] = sum[1] = 0;
+	for (unsigned i = 0; i < n; i++)
+		sum[w[i].proto] += stats_get((const _Atomic uint64_t *)((const char *)&w[i].s + off));
+}
+
+void stats_write_text(FILE *f, const struct stats_worker *w, unsigned n)
+{
+	uint64_t sum[2];
+	for (size_t c = 0; c < sizeof(counters) / sizeof(counters[0]); c++) {
+		sum_at(w, n, counters[c].off, sum);
+		fprintf(f, "%-20s udp %-12llu tcp %llu\n", counters[c].name,
+			(unsigned long long)sum[0], (unsigned long long)sum[1]);
+	}
+	for (unsigned rc = 0; rc < STATS_RCODES; rc++) {
+		if (!stats_rcode_name(rc))
+			continue;
+		sum_at(w, n, offsetof(struct stats, rcode) + rc * sizeof(uint64_t), sum);
+		fprintf(f, "rcode %-14s udp %-12llu tcp %llu\n", stats_rcode_name(rc),
+			(unsigned long long)sum[0], (unsigned long long)sum[1]);
+	}
+	for (unsigned t = 0; t < STATS_QTYPES; t++) {
+		sum_at(w, n, offsetof(struct stats, qtype) + t * sizeof(uint64_t), sum);
+		fprintf(f, "qtype %-14s %llu\n", stats_qtype_name(t),
+			(unsigned long long)(sum[0] + sum[1]));
+	}
+}
+
+void stats_write_json(FILE *f, const struct stats_worker *w, unsigned n)
+{
+	static const char *const proto[] = {"udp", "tcp"};
+	uint64_t sum[2];
+	fputc('{', f);
+	for (int p = 0; p < 2; p++) {
+		fprintf(f, "\"%s\": {", proto[p]);
+		for (size_t c = 0; c < sizeof(counters) / sizeof(counters[0]); c++) {
+			sum_at(w, n, counters[c].off, sum);
+			fprintf(f, "%s\"%s\": %llu", c ? ", " : "", counters[c].name,
+				(unsigned long long)sum[p]);
+		}
+		fputs("}, ", f);
+	}
+	fputs("\"rcode\": {", f);
+	for (int p = 0; p < 2; p++) {
+		fprintf(f, "%s\"%s\": {", p ? ", " : "", proto[p]);
+		bool first = true;
+		for (unsigned rc = 0; rc < STATS_RCODES; rc++) {
+			if (!stats_rcode_name(rc))
+				continue;
+			sum_at(w, n, offsetof(struct stats, rcode) + rc * sizeof(uint64_t), sum);
+			fprintf(f, "%s\"%s\": %llu", first ? "" : ", ", stats_rcode_name(rc),
+				(unsigned long long)sum[p]);
+			first = false;
+		}
+		fputc('}', f);
+	}
+	fputs("}, \"qtype\": {", f);
+	for (unsigned t = 0; t < STATS_QTYPES; t++) {
+		sum_at(w, n, offsetof(struct stats, qtype) + t * sizeof(uint64_t), sum);
+		fprintf(f, "%s\"%s\": %llu", t ? ", " : "", stats_qtype_name(t),
+			(unsigned long long)(sum[0] + sum[1]));
+	}
+	fputs("}}\n", f);
 }

@@ -62,6 +62,14 @@ struct stats_worker *stats_alloc(unsigned n);
 /** Append the Prometheus text exposition of every worker to f. */
 void stats_write_prometheus(FILE *f, const struct stats_worker *w, unsigned n);
 
+/** Every counter summed per protocol, as text for people: one counter a
+ * line ("queries  udp 120  tcp 4"), then by rcode and by qtype. */
+void stats_write_text(FILE *f, const struct stats_worker *w, unsigned n);
+
+/** The same as one JSON object: {"udp": {...}, "tcp": {...},
+ * "rcode": {"udp": {"NOERROR": n, ...}, "tcp": {...}}, "qtype": {"A": n, ...}}. */
+void stats_write_json(FILE *f, const struct stats_worker *w, unsigned n);
+
 /** A one-line summary (totals, and the per-thread query spread). */
 void stats_log_summary(const struct stats_worker *w, unsigned n);
 

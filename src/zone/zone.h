@@ -16,6 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/types.h>
+#include <time.h>
+
 #include "dns/dname.h"
 
 #define RRTYPE_A 1
@@ -112,6 +115,14 @@ struct zone {
 	size_t nrecords;
 	struct arena arena;
 	char *source;		/* file it was loaded from (for logs) */
+	/* The file as it was when reading began, so a reload can tell an
+	 * unchanged file without reading it (zoneset.c). $INCLUDEd files
+	 * are not followed: `reload --force` reads them. */
+	dev_t file_dev;
+	ino_t file_ino;
+	off_t file_size;
+	struct timespec file_mtime;
+	struct timespec loaded_at; /* CLOCK_REALTIME when reading began */
 	bool hugepages;		/* zone_hugepages done; main thread only */
 	unsigned refs;		/* zone databases holding it; main thread only */
 };

@@ -1200,10 +1200,13 @@ struct zone *zone_load_file(const char *path, const uint8_t *origin, zone_diag_f
 	setvbuf(fp, NULL, _IOFBF, 1 << 18);
 	struct stat st;
 	bool done = false;
+	bool have_st = fstat(fileno(fp), &st) == 0;
+	struct timespec t0;
+	clock_gettime(CLOCK_REALTIME, &t0);
 	/* About 64 octets of zone file per name (an A and an AAAA take 50):
 	 * a big zone's table is then sized once or twice, not twenty times. */
 	size_t names_hint = 0;
-	if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode))
+	if (have_st && S_ISREG(st.st_mode))
 		names_hint = (size_t)st.st_size / 64;
 	/* A hint: if that much cannot be had up front, the table grows. */
 	(void)zone_builder_expect(c.b, names_hint);
@@ -1242,6 +1245,14 @@ struct zone *zone_load_file(const char *path, const uint8_t *origin, zone_diag_f
 			zone_free(z);
 			z = NULL;
 			report(&c, ZONE_DIAG_ERROR, path, 0, "out of memory");
+		} else {
+			z->loaded_at = t0;
+			if (have_st) {
+				z->file_dev = st.st_dev;
+				z->file_ino = st.st_ino;
+				z->file_size = st.st_size;
+				z->file_mtime = st.st_mtim;
+			}
 		}
 	}
 out:

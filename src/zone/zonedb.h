@@ -32,22 +32,6 @@ struct zonedb {
 const struct zone *zonedb_find(const struct zonedb *db, const struct dname_split *s,
 			       const uint8_t *name, unsigned from);
 
-/** Summary of a directory load, for logs and tests. */
-struct zonedb_load_stats {
-	unsigned loaded;   /* zones read now and served */
-	unsigned failed;   /* files that failed */
-	unsigned kept;     /* of those, zones whose previous version stays */
-	unsigned removed;  /* zones of `old` whose file is gone */
-};
-
-/**
- * Load every `*.zone` file in `dir` into a new zonedb. A file that fails to
- * load keeps the zone of the same origin from `old` (if any) in the result.
- * \return 0, or -errno when the directory cannot be read (nothing built)
- */
-int zonedb_load_dir(const char *dir, const struct zonedb *old, zone_diag_fn diag, void *ctx,
-		    struct zonedb **out, struct zonedb_load_stats *stats);
-
 /** Build a zonedb from zones already built (takes a reference to each). */
 struct zonedb *zonedb_new(struct zone **zones, size_t n);
 

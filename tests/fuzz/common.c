@@ -4,6 +4,7 @@
 
 #include "fuzz.h"
 #include "zone/zonedb.h"
+#include "zone/zoneset.h"
 
 static const uint8_t nsid[] = "fuzz";
 const struct answer_cfg fuzz_answer_cfg = {

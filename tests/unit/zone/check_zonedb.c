@@ -8,6 +8,7 @@
 
 #include "unit.h"
 #include "zone/zonedb.h"
+#include "zone/zoneset.h"
 
 /* A minimal valid zone for `origin`, serial `serial`, as file text. */
 static void zone_text(char *buf, size_t size, const char *origin, unsigned serial)

@@ -1,0 +1,1052 @@
+/* conf.c: reading the configuration file with libyaml's document API. */
+#include "ops/conf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#include <ldns/ldns.h>
+
+_Static_assert(sizeof(((struct conf *)0)->server_set) >= 64, "server_set: one per table row");
+
+/* ---------------------------------------------------------------- strings */
+
+struct conf_pool {
+	char **v;
+	size_t n, cap;
+};
+
+static const char *pool_add(struct conf_pool *p, char *s)
+{
+	if (!s)
+		return NULL;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		char **v = realloc(p->v, cap * sizeof(*v));
+		if (!v) {
+			free(s);
+			return NULL;
+		}
+		p->v = v;
+		p->cap = cap;
+	}
+	p->v[p->n++] = s;
+	return s;
+}
+
+static const char *pool_printf(struct conf_pool *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static const char *pool_printf(struct conf_pool *p, const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return r < 0 ? NULL : pool_add(p, s);
+}
+
+/* ---------------------------------------------------------------- reader */
+
+struct reader {
+	const char *file;
+	char dir[PATH_MAX];	/* the file's folder, for a relative storage */
+	yaml_document_t doc;
+	conf_diag_fn diag;
+	void *ctx;
+	unsigned nerr;
+	bool oom;
+	struct conf *c;
+};
+
+static void report(struct reader *r, const yaml_mark_t *m, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void report(struct reader *r, const yaml_mark_t *m, const char *fmt, ...)
+{
+	char msg[1024];
+	int n;
+	r->nerr++;
+	if (r->nerr > CONF_ERRORS_MAX)
+		return;
+	/* libyaml counts lines and columns from 0; editors from 1. */
+	if (m)
+		n = snprintf(msg, sizeof(msg), "%s:%zu:%zu: ", r->file, m->line + 1, m->column + 1);
+	else
+		n = snprintf(msg, sizeof(msg), "%s: ", r->file);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (r->nerr == CONF_ERRORS_MAX)
+		snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
+			 " (%d errors: stopping here)", CONF_ERRORS_MAX);
+	if (r->diag)
+		r->diag(r->ctx, msg);
+}
+
+#define ERR(r, node, ...) report((r), &(node)->start_mark, __VA_ARGS__)
+
+static yaml_node_t *node(struct reader *r, int id)
+{
+	return yaml_document_get_node(&r->doc, id);
+}
+
+static const char *where(struct reader *r, const yaml_node_t *n)
+{
+	return pool_printf(r->c->pool, "%s:%zu", r->file, n->start_mark.line + 1);
+}
+
+/* A scalar's text, or NULL (an error given) for anything else or nothing. */
+static const char *scalar(struct reader *r, yaml_node_t *n, const char *what)
+{
+	if (n->type != YAML_SCALAR_NODE) {
+		ERR(r, n, "%s: expected a single value, not a %s", what,
+		    n->type == YAML_SEQUENCE_NODE ? "list" : "mapping");
+		return NULL;
+	}
+	const char *s = (const char *)n->data.scalar.value;
+	if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    (!*s || !strcmp(s, "~") || !strcmp(s, "null"))) {
+		ERR(r, n, "%s: missing value", what);
+		return NULL;
+	}
+	if (strlen(s) != n->data.scalar.length) {
+		ERR(r, n, "%s: the value holds a NUL character", what);
+		return NULL;
+	}
+	return s;
+}
+
+/* Visit a value that may be one scalar or a list of scalars. */
+typedef void (*item_fn)(struct reader *r, yaml_node_t *n, const char *v, void *arg);
+
+static void each_item(struct reader *r, yaml_node_t *n, const char *what, item_fn fn, void *arg)
+{
+	if (n->type == YAML_SEQUENCE_NODE) {
+		if (n->data.sequence.items.start == n->data.sequence.items.top)
+			ERR(r, n, "%s: empty list", what);
+		for (yaml_node_item_t *i = n->data.sequence.items.start;
+		     i < n->data.sequence.items.top; i++) {
+			yaml_node_t *e = node(r, *i);
+			const char *v = scalar(r, e, what);
+			if (v)
+				fn(r, e, v, arg);
+		}
+		return;
+	}
+	const char *v = scalar(r, n, what);
+	if (v)
+		fn(r, n, v, arg);
+}
+
+/* What each section's entries may hold. */
+enum key_status {
+	KEY_OK,
+	KEY_NOT_YET,	/* reserved for a later feature: an error that says so */
+};
+
+struct key_def {
+	const char *name;
+	enum key_status status;
+};
+
+static const char *nearest_key(const struct key_def *defs, const char *name)
+{
+	const char *best = NULL;
+	size_t bd = 4;
+	for (const struct key_def *d = defs; d->name; d++) {
+		/* a small edit distance, the same measure options_nearest uses */
+		size_t la = strlen(name), lb = strlen(d->name);
+		size_t row[64];
+		if (la >= 63 || lb >= 63)
+			continue;
+		for (size_t j = 0; j <= lb; j++)
+			row[j] = j;
+		for (size_t i = 1; i <= la; i++) {
+			size_t diag = row[0];
+			row[0] = i;
+			for (size_t j = 1; j <= lb; j++) {
+				size_t up = row[j];
+				size_t v = diag + (name[i - 1] != d->name[j - 1]);
+				if (up + 1 < v)
+					v = up + 1;
+				if (row[j - 1] + 1 < v)
+					v = row[j - 1] + 1;
+				row[j] = v;
+				diag = up;
+			}
+		}
+		if (row[lb] < bd) {
+			bd = row[lb];
+			best = d->name;
+		}
+	}
+	return best;
+}
+
+/*
+ * Check a mapping's keys: each a scalar, none twice, each one of `defs`
+ * (KEY_NOT_YET ones reported). Calls fn for each good pair.
+ * \return false when `n` is not a mapping
+ */
+typedef void (*pair_fn)(struct reader *r, const char *key, yaml_node_t *k, yaml_node_t *v,
+			void *arg);
+
+static bool each_pair(struct reader *r, yaml_node_t *n, const char *section,
+		      const struct key_def *defs, pair_fn fn, void *arg)
+{
+	if (n->type != YAML_MAPPING_NODE) {
+		ERR(r, n, "%s: expected a mapping (key: value lines)", section);
+		return false;
+	}
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(r, p->key), *v = node(r, p->value);
+		if (k->type != YAML_SCALAR_NODE) {
+			ERR(r, k, "%s: a key must be a plain name", section);
+			continue;
+		}
+		const char *name = (const char *)k->data.scalar.value;
+		bool dup = false;
+		for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < p && !dup; q++) {
+			yaml_node_t *kq = node(r, q->key);
+			dup = kq->type == YAML_SCALAR_NODE &&
+			      !strcmp((const char *)kq->data.scalar.value, name);
+			if (dup)
+				ERR(r, k, "%s: '%s' given twice (first at line %zu)", section, name,
+				    kq->start_mark.line + 1);
+		}
+		if (dup)
+			continue;
+		if (defs) {
+			const struct key_def *d = defs;
+			while (d->name && strcmp(d->name, name))
+				d++;
+			if (!d->name) {
+				const char *near = nearest_key(defs, name);
+				if (near)
+					ERR(r, k, "%s: unknown key '%s' (did you mean '%s'?)", section,
+					    name, near);
+				else
+					ERR(r, k, "%s: unknown key '%s'", section, name);
+				continue;
+			}
+			if (d->status == KEY_NOT_YET) {
+				ERR(r, k, "%s: '%s' is not supported yet", section, name);
+				continue;
+			}
+		}
+		fn(r, name, k, v, arg);
+	}
+	return true;
+}
+
+/* Visit each entry of a section that is a list of mappings. */
+typedef void (*entry_fn)(struct reader *r, yaml_node_t *entry);
+
+static void each_entry(struct reader *r, yaml_node_t *n, const char *section, entry_fn fn)
+{
+	if (n->type != YAML_SEQUENCE_NODE) {
+		ERR(r, n, "%s: expected a list of entries (lines starting with '- ')", section);
+		return;
+	}
+	for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top;
+	     i++)
+		fn(r, node(r, *i));
+}
+
+/* The scalar value of `key` in mapping `n`, or NULL. */
+static yaml_node_t *get(struct reader *r, yaml_node_t *n, const char *key)
+{
+	if (n->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(r, p->key);
+		if (k->type == YAML_SCALAR_NODE && !strcmp((const char *)k->data.scalar.value, key))
+			return node(r, p->value);
+	}
+	return NULL;
+}
+
+/* An entry's `id`: present, a scalar, unique among `count` earlier ids
+ * reached through `id_at`. */
+static const char *entry_id(struct reader *r, yaml_node_t *e, const char *section,
+			    const char *(*id_at)(const struct conf *, size_t), size_t count)
+{
+	if (e->type != YAML_MAPPING_NODE)
+		return NULL; /* each_pair reports it */
+	yaml_node_t *v = get(r, e, "id");
+	if (!v) {
+		ERR(r, e, "%s: an entry without 'id'", section);
+		return NULL;
+	}
+	const char *id = scalar(r, v, "id");
+	if (!id)
+		return NULL;
+	for (size_t i = 0; i < count; i++) {
+		if (id_at(r->c, i) && !strcmp(id_at(r->c, i), id)) {
+			ERR(r, v, "%s: id '%s' defined twice", section, id);
+			return NULL;
+		}
+	}
+	return pool_printf(r->c->pool, "%s", id);
+}
+
+static void *grow(struct reader *r, void *v, size_t n, size_t size)
+{
+	/* Entries are few (dozens, thousands of zones at most): one realloc
+	 * per entry keeps this simple. */
+	void *nv = realloc(v, (n + 1) * size);
+	if (!nv) {
+		r->oom = true;
+		return NULL;
+	}
+	memset((char *)nv + n * size, 0, size);
+	return nv;
+}
+
+/* ---------------------------------------------------------------- server */
+
+static void server_value(struct reader *r, yaml_node_t *n, const char *v, void *arg)
+{
+	const struct option_def *d = arg;
+	char why[256];
+	const char *copy = pool_printf(r->c->pool, "%s", v);
+	if (!copy) {
+		r->oom = true;
+		return;
+	}
+	if (options_set(&r->c->server, d, copy, why, sizeof(why)) < 0)
+		ERR(r, n, "server.%s '%s': %s", d->name, v, why);
+}
+
+static void server_pair(struct reader *r, const char *key, yaml_node_t *k, yaml_node_t *v,
+			void *arg)
+{
+	const struct option_def *d = options_find(key);
+	if (!d || d->scope == OPTION_SCOPE_CLI) {
+		const char *near = options_nearest(key, true);
+		if (d)
+			ERR(r, k, "server: '%s' is a command-line option, not a setting of the file",
+			    key);
+		else if (near)
+			ERR(r, k, "server: unknown key '%s' (did you mean '%s'?)", key, near);
+		else
+			ERR(r, k, "server: unknown key '%s'", key);
+		return;
+	}
+	r->c->server_set[d - options_table] = true;
+	if (d->type == OPTION_ADDRS) {
+		options_clear_list(&r->c->server, d);
+		each_item(r, v, "server.listen", server_value, (void *)d);
+		return;
+	}
+	const char *s = scalar(r, v, key);
+	if (s)
+		server_value(r, v, s, (void *)d);
+}
+
+static void read_server(struct reader *r, yaml_node_t *n)
+{
+	each_pair(r, n, "server", NULL, server_pair, NULL);
+}
+
+/* ---------------------------------------------------------------- key */
+
+static const struct key_def key_keys[] = {
+	{"id", KEY_OK}, {"algorithm", KEY_OK}, {"secret", KEY_OK}, {NULL, 0}};
+
+static const char *const alg_names[] = {
+	[CONF_HMAC_SHA1] = "hmac-sha1",	    [CONF_HMAC_SHA224] = "hmac-sha224",
+	[CONF_HMAC_SHA256] = "hmac-sha256", [CONF_HMAC_SHA384] = "hmac-sha384",
+	[CONF_HMAC_SHA512] = "hmac-sha512",
+};
+
+const char *conf_tsig_alg_name(enum conf_tsig_alg a)
+{
+	return alg_names[a];
+}
+
+static bool parse_dname(const char *s, uint8_t *out, size_t *len)
+{
+	ldns_rdf *d = NULL;
+	if (!*s || ldns_str2rdf_dname(&d, s) != LDNS_STATUS_OK || !d)
+		return false;
+	size_t l = ldns_rdf_size(d);
+	bool ok = l <= DNAME_MAX;
+	if (ok) {
+		dname_lower(out, ldns_rdf_data(d), l);
+		*len = l;
+	}
+	ldns_rdf_deep_free(d);
+	return ok;
+}
+
+static void key_pair(struct reader *r, const char *name, yaml_node_t *k, yaml_node_t *v,
+		     void *arg)
+{
+	struct conf_key *key = arg;
+	const char *s = scalar(r, v, name);
+	if (!s)
+		return;
+	if (!strcmp(name, "id")) {
+		if (!parse_dname(s, key->name, &key->name_len))
+			ERR(r, v, "key.id '%s': not a domain name (the key's name on the wire)", s);
+	} else if (!strcmp(name, "algorithm")) {
+		size_t l = strlen(s);
+		if (l && s[l - 1] == '.')
+			l--; /* "hmac-sha256." as the name appears on the wire */
+		for (size_t i = 0; i < sizeof(alg_names) / sizeof(alg_names[0]); i++) {
+			if (strlen(alg_names[i]) == l && !strncasecmp(s, alg_names[i], l)) {
+				key->alg = (enum conf_tsig_alg)i;
+				key->secret_len = key->secret_len ? key->secret_len : 0;
+				return;
+			}
+		}
+		if (!strncasecmp(s, "hmac-md5", 8))
+			ERR(r, v, "key.algorithm '%s': not supported (MD5 is deprecated, RFC 8945 "
+				  "§6); use hmac-sha256", s);
+		else
+			ERR(r, v, "key.algorithm '%s': expected hmac-sha1, hmac-sha224, "
+				  "hmac-sha256, hmac-sha384 or hmac-sha512", s);
+		key->alg = (enum conf_tsig_alg)-1;
+	} else { /* secret */
+		size_t len = 0;
+		if (sodium_base642bin(key->secret, sizeof(key->secret), s, strlen(s), " \t\n", &len,
+				      NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+		    len == 0)
+			ERR(r, v, "key.secret: not base64 (as tsig-keygen and keymgr -t print it)%s",
+			    strlen(s) * 3 / 4 > sizeof(key->secret) ? ", or longer than 256 octets"
+								    : "");
+		else
+			key->secret_len = len;
+	}
+}
+
+static const char *key_id_at(const struct conf *c, size_t i)
+{
+	return c->keys[i].id;
+}
+
+static void key_entry(struct reader *r, yaml_node_t *e)
+{
+	const char *id = entry_id(r, e, "key", key_id_at, r->c->nkeys);
+	struct conf_key *v = grow(r, r->c->keys, r->c->nkeys, sizeof(*v));
+	if (!v)
+		return;
+	r->c->keys = v;
+	struct conf_key *key = &v[r->c->nkeys];
+	key->alg = (enum conf_tsig_alg)-2; /* not given */
+	unsigned before = r->nerr;
+	if (!each_pair(r, e, "key", key_keys, key_pair, key))
+		return;
+	if (!get(r, e, "algorithm"))
+		ERR(r, e, "key '%s': no algorithm", id ? id : "?");
+	if (!get(r, e, "secret"))
+		ERR(r, e, "key '%s': no secret", id ? id : "?");
+	if (!id || r->nerr != before)
+		return;
+	key->id = id;
+	key->where = where(r, e);
+	r->c->nkeys++;
+}
+
+static const struct conf_key *find_key(struct reader *r, yaml_node_t *n, const char *id,
+				       const char *section)
+{
+	for (size_t i = 0; i < r->c->nkeys; i++)
+		if (!strcmp(r->c->keys[i].id, id))
+			return &r->c->keys[i];
+	ERR(r, n, "%s.key '%s': no such key (define it in the key: section)", section, id);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- remote */
+
+static const struct key_def remote_keys[] = {
+	{"id", KEY_OK}, {"address", KEY_OK}, {"key", KEY_OK}, {"via", KEY_NOT_YET}, {NULL, 0}};
+
+/* "ADDR:PORT", "[V6]:PORT", "ADDR" (port 53), and Knot's "ADDR@PORT". */
+static int remote_addr(const char *s, struct listen_addr *out)
+{
+	const char *at = strchr(s, '@');
+	if (!at)
+		return options_parse_addr(s, 53, out);
+	char buf[96];
+	bool v6 = memchr(s, ':', (size_t)(at - s)) != NULL;
+	if ((size_t)(at - s) > 64 || !at[1])
+		return -1;
+	snprintf(buf, sizeof(buf), "%s%.*s%s:%s", v6 ? "[" : "", (int)(at - s), s, v6 ? "]" : "",
+		 at + 1);
+	return options_parse_addr(buf, 53, out);
+}
+
+static void remote_address(struct reader *r, yaml_node_t *n, const char *v, void *arg)
+{
+	struct conf_remote *rem = arg;
+	if (rem->naddr == CONF_LIST_MAX) {
+		ERR(r, n, "remote.address: at most %d addresses", CONF_LIST_MAX);
+		return;
+	}
+	if (remote_addr(v, &rem->addr[rem->naddr]) < 0) {
+		ERR(r, n, "remote.address '%s': not an address (192.0.2.1, 192.0.2.1:53, "
+			  "192.0.2.1@53, \"[2001:db8::1]:53\")", v);
+		return;
+	}
+	rem->naddr++;
+}
+
+static void remote_pair(struct reader *r, const char *name, yaml_node_t *k, yaml_node_t *v,
+			void *arg)
+{
+	struct conf_remote *rem = arg;
+	if (!strcmp(name, "address")) {
+		each_item(r, v, "remote.address", remote_address, rem);
+	} else if (!strcmp(name, "key")) {
+		const char *s = scalar(r, v, "remote.key");
+		if (s)
+			rem->key = find_key(r, v, s, "remote");
+	}
+}
+
+static const char *remote_id_at(const struct conf *c, size_t i)
+{
+	return c->remotes[i].id;
+}
+
+static void remote_entry(struct reader *r, yaml_node_t *e)
+{
+	const char *id = entry_id(r, e, "remote", remote_id_at, r->c->nremotes);
+	struct conf_remote *v = grow(r, r->c->remotes, r->c->nremotes, sizeof(*v));
+	if (!v)
+		return;
+	r->c->remotes = v;
+	struct conf_remote *rem = &v[r->c->nremotes];
+	unsigned before = r->nerr;
+	if (!each_pair(r, e, "remote", remote_keys, remote_pair, rem))
+		return;
+	if (!get(r, e, "address"))
+		ERR(r, e, "remote '%s': no address", id ? id : "?");
+	if (!id || r->nerr != before)
+		return;
+	rem->id = id;
+	rem->where = where(r, e);
+	r->c->nremotes++;
+}
+
+/* ---------------------------------------------------------------- acl */
+
+static const struct key_def acl_keys[] = {
+	{"id", KEY_OK},		{"address", KEY_OK},	 {"key", KEY_OK},
+	{"action", KEY_OK},	{"deny", KEY_OK},	 {"remote", KEY_NOT_YET},
+	{"update-type", KEY_NOT_YET}, {"update-owner", KEY_NOT_YET}, {NULL, 0}};
+
+static void acl_address(struct reader *r, yaml_node_t *n, const char *v, void *arg)
+{
+	struct conf_acl *acl = arg;
+	char host[64];
+	const char *slash = strchr(v, '/');
+	size_t hl = slash ? (size_t)(slash - v) : strlen(v);
+	struct conf_prefix *p = &acl->prefix[acl->nprefix];
+	if (acl->nprefix == CONF_LIST_MAX) {
+		ERR(r, n, "acl.address: at most %d prefixes", CONF_LIST_MAX);
+		return;
+	}
+	memset(p, 0, sizeof(*p));
+	if (hl >= sizeof(host))
+		goto bad;
+	memcpy(host, v, hl);
+	host[hl] = 0;
+	if (inet_pton(AF_INET, host, p->addr) == 1) {
+		p->family = AF_INET;
+		p->len = 32;
+	} else if (inet_pton(AF_INET6, host, p->addr) == 1) {
+		p->family = AF_INET6;
+		p->len = 128;
+	} else {
+		goto bad;
+	}
+	if (slash) {
+		char *end;
+		unsigned long l = strtoul(slash + 1, &end, 10);
+		if (!slash[1] || *end || l > p->len)
+			goto bad;
+		p->len = (unsigned)l;
+	}
+	/* Bits past the prefix must be zero, as Knot and BIND require: a
+	 * stray host part usually means a typo in the length. */
+	for (unsigned b = p->len; b < (p->family == AF_INET ? 32u : 128u); b++) {
+		if (p->addr[b / 8] & (0x80 >> (b % 8))) {
+			ERR(r, n, "acl.address '%s': host bits set past the prefix length", v);
+			return;
+		}
+	}
+	acl->nprefix++;
+	return;
+bad:
+	if (strchr(v, '-'))
+		ERR(r, n, "acl.address '%s': address ranges are not supported; write prefixes", v);
+	else
+		ERR(r, n, "acl.address '%s': expected an address or a prefix (192.0.2.0/24, "
+			  "\"2001:db8::/32\")", v);
+}
+
+static void acl_key(struct reader *r, yaml_node_t *n, const char *v, void *arg)
+{
+	struct conf_acl *acl = arg;
+	const struct conf_key *k = find_key(r, n, v, "acl");
+	if (!k)
+		return;
+	if (acl->nkey == CONF_LIST_MAX) {
+		ERR(r, n, "acl.key: at most %d keys", CONF_LIST_MAX);
+		return;
+	}
+	acl->key[acl->nkey++] = k;
+}
+
+static void acl_action(struct reader *r, yaml_node_t *n, const char *v, void *arg)
+{
+	struct conf_acl *acl = arg;
+	if (!strcmp(v, "transfer"))
+		acl->actions |= CONF_ACTION_TRANSFER;
+	else if (!strcmp(v, "notify"))
+		acl->actions |= CONF_ACTION_NOTIFY;
+	else if (!strcmp(v, "update") || !strcmp(v, "query"))
+		ERR(r, n, "acl.action '%s': not supported yet", v);
+	else
+		ERR(r, n, "acl.action '%s': expected transfer or notify", v);
+}
+
+static void acl_pair(struct reader *r, const char *name, yaml_node_t *k, yaml_node_t *v,
+		     void *arg)
+{
+	struct conf_acl *acl = arg;
+	if (!strcmp(name, "address")) {
+		each_item(r, v, "acl.address", acl_address, acl);
+	} else if (!strcmp(name, "key")) {
+		each_item(r, v, "acl.key", acl_key, acl);
+	} else if (!strcmp(name, "action")) {
+		each_item(r, v, "acl.action", acl_action, acl);
+	} else if (!strcmp(name, "deny")) {
+		const char *s = scalar(r, v, "acl.deny");
+		static const struct option_def deny = {.name = "deny", .type = OPTION_BOOL};
+		struct options tmp;
+		char why[64];
+		if (s && options_set(&tmp, &deny, s, why, sizeof(why)) < 0)
+			ERR(r, v, "acl.deny '%s': %s", s, why);
+		else if (s)
+			acl->deny = strchr("yYtT1", s[0]) && strcasecmp(s, "off") != 0;
+		if (s && !strcasecmp(s, "on"))
+			acl->deny = true;
+	}
+}
+
+static const char *acl_id_at(const struct conf *c, size_t i)
+{
+	return c->acls[i].id;
+}
+
+static void acl_entry(struct reader *r, yaml_node_t *e)
+{
+	const char *id = entry_id(r, e, "acl", acl_id_at, r->c->nacls);
+	struct conf_acl *v = grow(r, r->c->acls, r->c->nacls, sizeof(*v));
+	if (!v)
+		return;
+	r->c->acls = v;
+	struct conf_acl *acl = &v[r->c->nacls];
+	unsigned before = r->nerr;
+	if (!each_pair(r, e, "acl", acl_keys, acl_pair, acl))
+		return;
+	if (!get(r, e, "action"))
+		ERR(r, e, "acl '%s': no action (transfer, notify)", id ? id : "?");
+	if (!id || r->nerr != before)
+		return;
+	acl->id = id;
+	acl->where = where(r, e);
+	r->c->nacls++;
+}
+
+/* ---------------------------------------------------------------- template, zone */
+
+/* The keys zones and templates share. The KEY_NOT_YET ones are Knot's
+ * names for what the transfer, secondary and catalog features will read. */
+#define ZONE_KEYS                                                                                  \
+	{"file", KEY_OK}, {"storage", KEY_OK}, {"acl", KEY_NOT_YET}, {"notify", KEY_NOT_YET},     \
+		{"primary", KEY_NOT_YET}, {"master", KEY_NOT_YET},                                \
+		{"journal-max-depth", KEY_NOT_YET}, {"journal-max-usage", KEY_NOT_YET},           \
+		{"refresh-min-interval", KEY_NOT_YET}, {"refresh-max-interval", KEY_NOT_YET},     \
+		{"zone-max-size", KEY_NOT_YET}, {"zonefile-sync", KEY_NOT_YET},                   \
+		{"serial-policy", KEY_NOT_YET}, {"catalog-role", KEY_NOT_YET},                    \
+		{"catalog-zone", KEY_NOT_YET}, {"catalog-group", KEY_NOT_YET},                    \
+		{"catalog-template", KEY_NOT_YET}
+
+static const struct key_def template_keys[] = {{"id", KEY_OK}, ZONE_KEYS, {NULL, 0}};
+static const struct key_def zone_keys[] = {
+	{"domain", KEY_OK}, {"template", KEY_OK}, ZONE_KEYS, {NULL, 0}};
+
+/* A storage folder as written: absolute, or relative to the file's folder. */
+static const char *storage_path(struct reader *r, const char *s)
+{
+	if (s[0] == '/')
+		return pool_printf(r->c->pool, "%s", s);
+	return pool_printf(r->c->pool, "%s/%s", r->dir, s);
+}
+
+/* A file name pattern: at most one %s, and %% for a percent sign. */
+static bool file_pattern_ok(const char *s)
+{
+	unsigned n = 0;
+	for (const char *p = strchr(s, '%'); p; p = strchr(p + 2, '%')) {
+		if (p[1] == 's')
+			n++;
+		else if (p[1] != '%')
+			return false;
+		if (!p[1])
+			return false;
+	}
+	return n <= 1;
+}
+
+struct zone_fields {
+	const char *storage, *file, *tpl;
+	yaml_node_t *tpl_node;
+};
+
+static void zone_pair(struct reader *r, const char *name, yaml_node_t *k, yaml_node_t *v,
+		      void *arg)
+{
+	struct zone_fields *f = arg;
+	const char *s = scalar(r, v, name);
+	if (!s)
+		return;
+	if (!strcmp(name, "storage")) {
+		f->storage = storage_path(r, s);
+	} else if (!strcmp(name, "file")) {
+		if (!file_pattern_ok(s))
+			ERR(r, v, "file '%s': only %%s (the zone's name) and %%%% may follow %%", s);
+		else
+			f->file = pool_printf(r->c->pool, "%s", s);
+	} else if (!strcmp(name, "template")) {
+		f->tpl = s;
+		f->tpl_node = v;
+	}
+	/* "id" and "domain" are read by their entries */
+}
+
+static const char *template_id_at(const struct conf *c, size_t i)
+{
+	return c->templates[i].id;
+}
+
+static void template_entry(struct reader *r, yaml_node_t *e)
+{
+	const char *id = entry_id(r, e, "template", template_id_at, r->c->ntemplates);
+	struct conf_template *v = grow(r, r->c->templates, r->c->ntemplates, sizeof(*v));
+	if (!v)
+		return;
+	r->c->templates = v;
+	struct zone_fields f = {0};
+	unsigned before = r->nerr;
+	if (!each_pair(r, e, "template", template_keys, zone_pair, &f))
+		return;
+	if (!id || r->nerr != before)
+		return;
+	v[r->c->ntemplates++] = (struct conf_template){
+		.id = id, .storage = f.storage, .file = f.file, .where = where(r, e)};
+}
+
+/* storage/pattern with %s replaced by the zone's name without its final dot. */
+static const char *zone_file(struct reader *r, const char *storage, const char *pattern,
+			     const char *name)
+{
+	char zn[DNAME_STR_MAX];
+	size_t l = strlen(name);
+	if (l == 1)
+		snprintf(zn, sizeof(zn), "root"); /* "." */
+	else
+		snprintf(zn, sizeof(zn), "%.*s", (int)(l - 1), name);
+	char path[PATH_MAX * 2];
+	size_t n = 0;
+	if (pattern[0] != '/')
+		n = (size_t)snprintf(path, sizeof(path), "%s/", storage);
+	for (const char *p = pattern; *p && n < sizeof(path) - 1; p++) {
+		if (p[0] == '%' && p[1] == 's') {
+			n += (size_t)snprintf(path + n, sizeof(path) - n, "%s", zn);
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			path[n++] = '%';
+			p++;
+		} else {
+			path[n++] = *p;
+		}
+	}
+	path[n < sizeof(path) ? n : sizeof(path) - 1] = 0;
+	return pool_printf(r->c->pool, "%s", path);
+}
+
+static void zone_entry(struct reader *r, yaml_node_t *e)
+{
+	if (e->type != YAML_MAPPING_NODE) {
+		ERR(r, e, "zone: expected a mapping (domain: ..., file: ...)");
+		return;
+	}
+	yaml_node_t *dn = get(r, e, "domain");
+	const char *domain = NULL;
+	uint8_t apex[DNAME_MAX];
+	size_t apex_len = 0;
+	if (!dn) {
+		ERR(r, e, "zone: an entry without 'domain'");
+	} else if ((domain = scalar(r, dn, "domain")) && !parse_dname(domain, apex, &apex_len)) {
+		ERR(r, dn, "zone.domain '%s': not a domain name", domain);
+		domain = NULL;
+	}
+	struct zone_fields f = {0};
+	unsigned before = r->nerr;
+	if (!each_pair(r, e, "zone", zone_keys, zone_pair, &f))
+		return;
+	const struct conf_template *tpl = NULL;
+	for (size_t i = 0; i < r->c->ntemplates; i++) {
+		if (f.tpl ? !strcmp(r->c->templates[i].id, f.tpl)
+			  : !strcmp(r->c->templates[i].id, "default"))
+			tpl = &r->c->templates[i];
+	}
+	if (f.tpl && !tpl)
+		ERR(r, f.tpl_node, "zone.template '%s': no such template", f.tpl);
+	if (!domain || r->nerr != before)
+		return;
+	for (size_t i = 0; i < r->c->nzones; i++) {
+		if (r->c->zones[i].apex_len == apex_len &&
+		    !memcmp(r->c->zones[i].apex, apex, apex_len)) {
+			ERR(r, dn, "zone '%s' defined twice (first at %s)", domain,
+			    r->c->zones[i].where);
+			return;
+		}
+	}
+	struct conf_zone *v = grow(r, r->c->zones, r->c->nzones, sizeof(*v));
+	if (!v)
+		return;
+	r->c->zones = v;
+	struct conf_zone *z = &v[r->c->nzones];
+	char name[DNAME_STR_MAX];
+	dname_to_str(apex, name, sizeof(name));
+	const char *storage = f.storage ? f.storage
+			      : tpl && tpl->storage ? tpl->storage
+						    : CONF_STORAGE_DEFAULT;
+	const char *pattern = f.file ? f.file : tpl && tpl->file ? tpl->file : CONF_FILE_DEFAULT;
+	*z = (struct conf_zone){.domain = pool_printf(r->c->pool, "%s", domain),
+				.apex_len = apex_len,
+				.name = pool_printf(r->c->pool, "%s", name),
+				.tpl = tpl,
+				.storage = storage,
+				.where = where(r, dn)};
+	memcpy(z->apex, apex, apex_len);
+	z->file = zone_file(r, storage, pattern, name);
+	r->c->nzones++;
+}
+
+/* ---------------------------------------------------------------- top */
+
+static const struct key_def top_keys[] = {
+	{"server", KEY_OK}, {"key", KEY_OK}, {"remote", KEY_OK},
+	{"acl", KEY_OK},    {"template", KEY_OK}, {"zone", KEY_OK},
+	{NULL, 0}};
+
+struct sections {
+	yaml_node_t *server, *key, *remote, *acl, *template, *zone;
+};
+
+static void top_pair(struct reader *r, const char *name, yaml_node_t *k, yaml_node_t *v,
+		     void *arg)
+{
+	struct sections *s = arg;
+	/* "key:" with nothing under it is an empty section, not an error */
+	if (v->type == YAML_SCALAR_NODE && !v->data.scalar.length &&
+	    v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+		return;
+	if (!strcmp(name, "server"))
+		s->server = v;
+	else if (!strcmp(name, "key"))
+		s->key = v;
+	else if (!strcmp(name, "remote"))
+		s->remote = v;
+	else if (!strcmp(name, "acl"))
+		s->acl = v;
+	else if (!strcmp(name, "template"))
+		s->template = v;
+	else
+		s->zone = v;
+}
+
+void conf_free(struct conf *c)
+{
+	if (!c)
+		return;
+	if (c->pool) {
+		for (size_t i = 0; i < c->pool->n; i++)
+			free(c->pool->v[i]);
+		free(c->pool->v);
+		free(c->pool);
+	}
+	sodium_memzero(c->keys, c->nkeys * sizeof(*c->keys));
+	free(c->keys);
+	free(c->remotes);
+	free(c->acls);
+	free(c->templates);
+	free(c->zones);
+	free(c);
+}
+
+int conf_load_buf(const char *name, const char *text, size_t len, conf_diag_fn diag, void *ctx,
+		  struct conf **out)
+{
+	struct reader r = {.file = name, .diag = diag, .ctx = ctx};
+	yaml_parser_t parser;
+	bool have_doc = false;
+	int ret = -1;
+
+	*out = NULL;
+	r.c = calloc(1, sizeof(*r.c));
+	if (!r.c || !(r.c->pool = calloc(1, sizeof(*r.c->pool)))) {
+		report(&r, NULL, "out of memory");
+		goto out;
+	}
+	r.c->path = pool_printf(r.c->pool, "%s", name);
+	options_defaults(&r.c->server);
+	/* The folder a relative storage is taken from: the file's. */
+	const char *slash = strrchr(name, '/');
+	if (!slash)
+		snprintf(r.dir, sizeof(r.dir), ".");
+	else if (slash == name)
+		snprintf(r.dir, sizeof(r.dir), "/");
+	else
+		snprintf(r.dir, sizeof(r.dir), "%.*s", (int)(slash - name), name);
+	if (r.dir[0] != '/') {
+		/* absolute, so a reload after a chdir reads the same files */
+		char *abs = realpath(r.dir, NULL);
+		if (abs)
+			snprintf(r.dir, sizeof(r.dir), "%s", abs);
+		free(abs);
+	}
+
+	if (!yaml_parser_initialize(&parser)) {
+		report(&r, NULL, "out of memory");
+		goto out;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &r.doc)) {
+		yaml_mark_t m = parser.problem_mark;
+		report(&r, &m, "YAML: %s%s%s", parser.problem ? parser.problem : "cannot parse",
+		       parser.context ? " " : "", parser.context ? parser.context : "");
+		yaml_parser_delete(&parser);
+		goto out;
+	}
+	have_doc = true;
+	yaml_node_t *root = yaml_document_get_root_node(&r.doc);
+	if (root) {
+		/* One document: a second one would be silently ignored. */
+		yaml_document_t next;
+		if (yaml_parser_load(&parser, &next)) {
+			yaml_node_t *nr = yaml_document_get_root_node(&next);
+			if (nr)
+				report(&r, &nr->start_mark,
+				       "a second YAML document ('---'): put everything in one");
+			yaml_document_delete(&next);
+		} else {
+			yaml_mark_t m = parser.problem_mark;
+			report(&r, &m, "YAML: %s", parser.problem ? parser.problem : "cannot parse");
+		}
+	}
+	yaml_parser_delete(&parser);
+	if (!root) {
+		/* An empty file: every default, no zone. */
+		ret = r.nerr ? -1 : 0;
+		goto done;
+	}
+	struct sections s = {0};
+	if (!each_pair(&r, root, "configuration", top_keys, top_pair, &s))
+		goto done;
+	/* In the order references need, whatever the file's order. */
+	if (s.server)
+		read_server(&r, s.server);
+	if (s.key)
+		each_entry(&r, s.key, "key", key_entry);
+	if (s.remote)
+		each_entry(&r, s.remote, "remote", remote_entry);
+	if (s.acl)
+		each_entry(&r, s.acl, "acl", acl_entry);
+	if (s.template)
+		each_entry(&r, s.template, "template", template_entry);
+	if (s.zone)
+		each_entry(&r, s.zone, "zone", zone_entry);
+	if (r.oom)
+		report(&r, NULL, "out of memory");
+	ret = r.nerr ? -1 : 0;
+done:
+	if (ret == 0) {
+		*out = r.c;
+		r.c = NULL;
+	}
+out:
+	if (have_doc)
+		yaml_document_delete(&r.doc);
+	conf_free(r.c);
+	return ret;
+}
+
+int conf_load(const char *path, conf_diag_fn diag, void *ctx, struct conf **out)
+{
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	int ret = -1;
+	FILE *f = fopen(path, "r");
+	*out = NULL;
+	if (!f) {
+		char msg[PATH_MAX + 128];
+		snprintf(msg, sizeof(msg), "%s: cannot read: %s", path, strerror(errno));
+		if (diag)
+			diag(ctx, msg);
+		return -1;
+	}
+	for (;;) {
+		if (len + 4096 > cap) {
+			cap = cap ? cap * 2 : 65536;
+			char *t = realloc(text, cap);
+			if (!t)
+				goto out;
+			text = t;
+		}
+		size_t n = fread(text + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		char msg[PATH_MAX + 128];
+		snprintf(msg, sizeof(msg), "%s: cannot read: %s", path, strerror(errno));
+		if (diag)
+			diag(ctx, msg);
+		goto out;
+	}
+	ret = conf_load_buf(path, text ? text : "", len, diag, ctx, out);
+out:
+	if (ret < 0 && !text && diag)
+		diag(ctx, "out of memory");
+	free(text);
+	fclose(f);
+	return ret;
+}
+
+const struct conf_zone *conf_zone_find(const struct conf *c, const uint8_t *apex, size_t len)
+{
+	for (size_t i = 0; c && i < c->nzones; i++)
+		if (c->zones[i].apex_len == len && !memcmp(c->zones[i].apex, apex, len))
+			return &c->zones[i];
+	return NULL;
+}

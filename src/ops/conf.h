@@ -1,0 +1,151 @@
+/* conf.h: the configuration file (YAML, read with libyaml).
+ *
+ * Sections, named as Knot names them so its users feel at home:
+ *   server:    every setting of options.h's table, by the flag's name
+ *   key:       TSIG keys (id = the key's name on the wire, algorithm, secret)
+ *   remote:    other servers (id, address: one or a list, key)
+ *   acl:       access rules (id, address prefixes, key, action, deny)
+ *   template:  defaults for zones ("default" applies to every zone without one)
+ *   zone:      one entry per zone (domain, file, template, storage, ...)
+ * Keys that later features give meaning to (acl, notify, primary, journal
+ * and refresh limits, catalogs) are known by name and refused with "not
+ * supported yet" until then: never silently ignored.
+ *
+ * Every problem is reported as "file:line:column: reason" (1-based, where
+ * libyaml's marks are 0-based), with the nearest valid key when a name is
+ * misspelt; a duplicate key in a mapping is an error (libyaml accepts it).
+ * A file with any error gives no configuration at all: the caller keeps
+ * what it had.
+ */
+#ifndef SHOAL_CONF_H
+#define SHOAL_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dns/dname.h"
+#include "ops/options.h"
+
+/** Errors reported per file before the reader stops. */
+#define CONF_ERRORS_MAX 50
+/** Addresses of one remote, prefixes or keys of one acl. */
+#define CONF_LIST_MAX 64
+/** The default `storage`, where zone files, journals and timers live. */
+#define CONF_STORAGE_DEFAULT "/var/lib/shoal"
+/** The default `file` of a zone, relative to its storage; %s is the zone's
+ * name without the final dot (the root zone: "root"). */
+#define CONF_FILE_DEFAULT "%s.zone"
+/** Where the server looks for a configuration when not given --config. */
+#define CONF_PATH_DEFAULT "/etc/shoal/shoal.conf"
+
+enum conf_tsig_alg {
+	CONF_HMAC_SHA1 = 0,
+	CONF_HMAC_SHA224,
+	CONF_HMAC_SHA256,
+	CONF_HMAC_SHA384,
+	CONF_HMAC_SHA512,
+};
+
+/** Octets of the longest TSIG secret we take (tsig-keygen gives 32 for
+ * hmac-sha256, 64 for hmac-sha512; RFC 8945 §6 wants at least the MAC's). */
+#define CONF_SECRET_MAX 256
+
+struct conf_key {
+	const char *id;			/* as written */
+	uint8_t name[DNAME_MAX];	/* the key's name, lowercased wire */
+	size_t name_len;
+	enum conf_tsig_alg alg;
+	uint8_t secret[CONF_SECRET_MAX];
+	size_t secret_len;
+	const char *where;		/* "file:line" of the entry */
+};
+
+struct conf_remote {
+	const char *id;
+	struct listen_addr addr[CONF_LIST_MAX];	/* port 53 when not written */
+	size_t naddr;
+	const struct conf_key *key;	/* NULL: none */
+	const char *where;
+};
+
+struct conf_prefix {
+	int family;		/* AF_INET or AF_INET6 */
+	uint8_t addr[16];	/* network order, bits past `len` zero */
+	unsigned len;		/* prefix length */
+};
+
+enum conf_action {
+	CONF_ACTION_TRANSFER = 1 << 0,
+	CONF_ACTION_NOTIFY = 1 << 1,
+};
+
+struct conf_acl {
+	const char *id;
+	struct conf_prefix prefix[CONF_LIST_MAX];	/* none: any address */
+	size_t nprefix;
+	const struct conf_key *key[CONF_LIST_MAX];	/* none: no key needed */
+	size_t nkey;
+	unsigned actions;	/* enum conf_action bits */
+	bool deny;
+	const char *where;
+};
+
+struct conf_template {
+	const char *id;
+	const char *storage;	/* absolute, or NULL: the default */
+	const char *file;	/* as written (may hold %s), or NULL: the default */
+	const char *where;
+};
+
+struct conf_zone {
+	const char *domain;		/* as written */
+	uint8_t apex[DNAME_MAX];	/* lowercased wire */
+	size_t apex_len;
+	const char *name;		/* presentation, with the final dot */
+	const struct conf_template *tpl;	/* NULL when none applies */
+	const char *storage;		/* absolute */
+	const char *file;		/* absolute: storage joined with the file name */
+	const char *where;
+};
+
+struct conf {
+	const char *path;	/* as given */
+	struct options server;	/* defaults, then the file's server: section */
+	bool server_set[64];	/* by options_table index: the file set it */
+	struct conf_key *keys;
+	size_t nkeys;
+	struct conf_remote *remotes;
+	size_t nremotes;
+	struct conf_acl *acls;
+	size_t nacls;
+	struct conf_template *templates;
+	size_t ntemplates;
+	struct conf_zone *zones;
+	size_t nzones;
+	struct conf_pool *pool;	/* every string above */
+};
+
+/** Receives each message, whole ("file:line:column: reason"). */
+typedef void (*conf_diag_fn)(void *ctx, const char *msg);
+
+/**
+ * Read and check the configuration file `path`.
+ * \return 0 and *out (free with conf_free), or -1 when there was any error
+ *         (each one given to `diag`; *out is NULL)
+ */
+int conf_load(const char *path, conf_diag_fn diag, void *ctx, struct conf **out);
+
+/** The same from a buffer; `name` stands for the file in messages. */
+int conf_load_buf(const char *name, const char *text, size_t len, conf_diag_fn diag, void *ctx,
+		  struct conf **out);
+
+/** The zone entry whose apex is `apex` (lowercased wire), or NULL. */
+const struct conf_zone *conf_zone_find(const struct conf *c, const uint8_t *apex, size_t len);
+
+void conf_free(struct conf *c);
+
+/** "hmac-sha256" for CONF_HMAC_SHA256, ... */
+const char *conf_tsig_alg_name(enum conf_tsig_alg a);
+
+#endif

@@ -1,0 +1,413 @@
+/* zoneset.c: the configured zones, reloaded only where their files changed. */
+#include "zone/zoneset.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ops/log.h"
+
+const char *zone_outcome_name(enum zone_outcome o)
+{
+	static const char *const names[] = {
+		[ZONE_OUTCOME_NONE] = "not loaded",	[ZONE_OUTCOME_LOADED] = "loaded",
+		[ZONE_OUTCOME_UNCHANGED] = "unchanged", [ZONE_OUTCOME_KEPT] = "failed, previous version kept",
+		[ZONE_OUTCOME_FAILED] = "failed, not served",
+	};
+	return names[o];
+}
+
+struct zone_state *zoneset_find(const struct zoneset *set, const uint8_t *apex, size_t len)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (set->v[i].apex_len == len && !memcmp(set->v[i].apex, apex, len))
+			return &set->v[i];
+	return NULL;
+}
+
+static void zone_unref(struct zone *z)
+{
+	if (z && --z->refs == 0)
+		zone_free(z);
+}
+
+static void msgs_clear(struct zone_state *s)
+{
+	for (size_t i = 0; i < s->nmsgs; i++)
+		free(s->msgs[i]);
+	s->nmsgs = 0;
+	s->nerrors = 0;
+}
+
+static void state_free(struct zone_state *s)
+{
+	msgs_clear(s);
+	zone_unref(s->zone);
+	free(s->name);
+	free(s->file);
+	free(s->where);
+}
+
+void zoneset_clear(struct zoneset *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		state_free(&set->v[i]);
+	free(set->v);
+	set->v = NULL;
+	set->n = 0;
+}
+
+/* The file is the one `z` was read from, and has not changed since. */
+static bool file_unchanged(const struct zone *z, const char *file)
+{
+	struct stat st;
+	if (!z->source || strcmp(z->source, file) != 0 || stat(file, &st) < 0)
+		return false;
+	if (st.st_dev != z->file_dev || st.st_ino != z->file_ino || st.st_size != z->file_size ||
+	    st.st_mtim.tv_sec != z->file_mtime.tv_sec ||
+	    st.st_mtim.tv_nsec != z->file_mtime.tv_nsec)
+		return false;
+	long long mt = (long long)z->file_mtime.tv_sec * 1000000000LL + z->file_mtime.tv_nsec;
+	long long lt = (long long)z->loaded_at.tv_sec * 1000000000LL + z->loaded_at.tv_nsec;
+	return mt + ZONESET_RACY_NS <= lt;
+}
+
+/* Collects a load's messages into its zone's state, and passes them on. */
+struct collect {
+	struct zone_state *s;
+	zone_diag_fn diag;
+	void *ctx;
+};
+
+static void collect_diag(void *ctx, enum zone_diag_severity sev, const char *file, int line,
+			 const char *reason)
+{
+	struct collect *c = ctx;
+	struct zone_state *s = c->s;
+	if (s->nmsgs < ZONESET_MSGS_MAX) {
+		char *m = NULL;
+		int r = line > 0 ? asprintf(&m, "%s:%d: %s%s", file, line,
+					    sev == ZONE_DIAG_WARNING ? "warning: " : "", reason)
+				 : asprintf(&m, "%s: %s%s", file,
+					    sev == ZONE_DIAG_WARNING ? "warning: " : "", reason);
+		if (r >= 0)
+			s->msgs[s->nmsgs++] = m;
+	}
+	if (c->diag)
+		c->diag(c->ctx, sev, file, line, reason);
+}
+
+/* Load (or keep) one zone. */
+static void load_one(struct zone_state *s, bool force, zone_diag_fn diag, void *ctx,
+		     struct zoneset_stats *st)
+{
+	s->touched = true;
+	clock_gettime(CLOCK_REALTIME, &s->attempt);
+	if (!force && s->zone && file_unchanged(s->zone, s->file)) {
+		/* the messages of the load that read it stay */
+		s->outcome = ZONE_OUTCOME_UNCHANGED;
+		st->unchanged++;
+		return;
+	}
+	msgs_clear(s);
+	struct collect c = {.s = s, .diag = diag, .ctx = ctx};
+	unsigned nerr = 0;
+	struct zone *z = zone_load_file(s->file, s->apex, collect_diag, &c, &nerr);
+	s->nerrors = nerr;
+	if (z) {
+		z->refs++;
+		zone_unref(s->zone);
+		s->zone = z;
+		s->outcome = ZONE_OUTCOME_LOADED;
+		st->loaded++;
+		return;
+	}
+	if (s->zone) {
+		s->outcome = ZONE_OUTCOME_KEPT;
+		st->kept++;
+		log_err("zone %s not loaded (%u error%s in %s); the previous version (serial %u) "
+			"stays served",
+			s->name, nerr, nerr == 1 ? "" : "s", s->file, s->zone->serial);
+	} else {
+		s->outcome = ZONE_OUTCOME_FAILED;
+		st->failed++;
+		log_err("zone %s not loaded (%u error%s in %s); it is not served", s->name, nerr,
+			nerr == 1 ? "" : "s", s->file);
+	}
+}
+
+static struct zonedb *build_db(const struct zoneset *set)
+{
+	struct zone **zones = calloc(set->n ? set->n : 1, sizeof(*zones));
+	size_t nz = 0;
+	if (!zones)
+		return NULL;
+	for (size_t i = 0; i < set->n; i++)
+		if (set->v[i].zone)
+			zones[nz++] = set->v[i].zone;
+	struct zonedb *db = zonedb_new(zones, nz);
+	free(zones);
+	return db;
+}
+
+static int state_init(struct zone_state *s, const struct zone_spec *sp)
+{
+	char nb[DNAME_STR_MAX];
+	memset(s, 0, sizeof(*s));
+	memcpy(s->apex, sp->apex, sp->apex_len);
+	s->apex_len = sp->apex_len;
+	s->name = strdup(dname_to_str(sp->apex, nb, sizeof(nb)));
+	s->file = strdup(sp->file);
+	s->where = strdup(sp->where ? sp->where : "");
+	if (!s->name || !s->file || !s->where) {
+		state_free(s);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int zoneset_update(struct zoneset *set, const struct zone_spec *specs, size_t nspecs, bool force,
+		   const uint8_t *const *only, size_t nonly, zone_diag_fn diag, void *ctx,
+		   struct zonedb **db, struct zoneset_stats *stats)
+{
+	struct zoneset_stats st = {0};
+	*db = NULL;
+	for (size_t i = 0; i < set->n; i++)
+		set->v[i].touched = false;
+
+	if (only) {
+		for (size_t k = 0; k < nonly; k++) {
+			size_t len = dname_wire_len(only[k], DNAME_MAX);
+			if (!zoneset_find(set, only[k], len))
+				return -ENOENT;
+		}
+		for (size_t k = 0; k < nonly; k++) {
+			size_t len = dname_wire_len(only[k], DNAME_MAX);
+			struct zone_state *s = zoneset_find(set, only[k], len);
+			if (!s->touched)
+				load_one(s, force, diag, ctx, &st);
+		}
+		goto publish;
+	}
+
+	/* The new list, in the order of `specs`: entries of zones that stay
+	 * move over with their version (`from` says which), new ones are made
+	 * first so that running out of memory changes nothing; the rest are
+	 * dropped after. */
+	struct zone_state *nv = calloc(nspecs ? nspecs : 1, sizeof(*nv));
+	size_t *from = calloc(nspecs ? nspecs : 1, sizeof(*from));
+	if (!nv || !from) {
+		free(nv);
+		free(from);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nspecs; i++) {
+		struct zone_state *old = zoneset_find(set, specs[i].apex, specs[i].apex_len);
+		if (old && !old->touched) {
+			old->touched = true;
+			from[i] = (size_t)(old - set->v) + 1;
+			continue;
+		}
+		if (state_init(&nv[i], &specs[i]) < 0) {
+			for (size_t k = 0; k < i; k++)
+				if (!from[k])
+					state_free(&nv[k]);
+			for (size_t k = 0; k < set->n; k++)
+				set->v[k].touched = false;
+			free(nv);
+			free(from);
+			return -ENOMEM;
+		}
+		st.added++;
+	}
+	for (size_t i = 0; i < nspecs; i++) {
+		if (!from[i])
+			continue;
+		nv[i] = set->v[from[i] - 1];
+		/* the zone's file or origin of definition may have moved */
+		char *f = strdup(specs[i].file), *w = strdup(specs[i].where);
+		if (f && w) {
+			free(nv[i].file);
+			free(nv[i].where);
+			nv[i].file = f;
+			nv[i].where = w;
+		} else {
+			free(f);
+			free(w);
+		}
+	}
+	free(from);
+	for (size_t i = 0; i < set->n; i++) {
+		if (set->v[i].touched)
+			continue; /* moved into nv */
+		log_info("zone %s removed from the configuration: no longer served", set->v[i].name);
+		state_free(&set->v[i]);
+		st.removed++;
+	}
+	free(set->v);
+	set->v = nv;
+	set->n = nspecs;
+	for (size_t i = 0; i < set->n; i++)
+		set->v[i].touched = false;
+	for (size_t i = 0; i < set->n; i++)
+		load_one(&set->v[i], force, diag, ctx, &st);
+
+publish:
+	if (stats)
+		*stats = st;
+	*db = build_db(set);
+	return *db ? 0 : -ENOMEM;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void zoneset_specs_free(struct zone_spec *specs, size_t n)
+{
+	for (size_t i = 0; specs && i < n; i++) {
+		free((char *)specs[i].file);
+		free((char *)specs[i].where);
+	}
+	free(specs);
+}
+
+int zoneset_scan_dir(const char *dir, zone_diag_fn diag, void *ctx, struct zone_spec **specs,
+		     size_t *n, unsigned *skipped)
+{
+	unsigned skip = 0;
+	char **names = NULL;
+	size_t nnames = 0, capn = 0, ns = 0;
+	struct zone_spec *sp = NULL;
+	int ret = 0;
+	DIR *d = opendir(dir);
+
+	*specs = NULL;
+	*n = 0;
+	if (!d)
+		return -errno;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+		if (de->d_name[0] == '.' && strcmp(de->d_name, "..zone") != 0)
+			continue; /* hidden files, editor droppings */
+		if (l <= 5 || strcmp(de->d_name + l - 5, ".zone") != 0)
+			continue;
+		if (nnames == capn) {
+			capn = capn ? capn * 2 : 16;
+			char **nn = realloc(names, capn * sizeof(*nn));
+			if (!nn) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			names = nn;
+		}
+		if (!(names[nnames] = strdup(de->d_name))) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		nnames++;
+	}
+	/* A stable order makes logs and "which file wins" reproducible. */
+	if (nnames > 1)
+		qsort(names, nnames, sizeof(*names), cmp_str);
+	sp = calloc(nnames ? nnames : 1, sizeof(*sp));
+	if (!sp) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nnames; i++) {
+		char path[4096];
+		uint8_t origin[DNAME_MAX];
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		size_t olen = zone_origin_from_path(path, origin);
+		if (!olen) {
+			if (diag)
+				diag(ctx, ZONE_DIAG_ERROR, path, 0,
+				     "file name is not a valid zone name followed by .zone");
+			skip++;
+			continue;
+		}
+		struct zone_spec *s = &sp[ns];
+		dname_lower(s->apex, origin, olen);
+		s->apex_len = olen;
+		bool dup = false;
+		for (size_t k = 0; k < ns && !dup; k++)
+			dup = sp[k].apex_len == olen && !memcmp(sp[k].apex, s->apex, olen);
+		if (dup) {
+			if (diag)
+				diag(ctx, ZONE_DIAG_ERROR, path, 0,
+				     "another file already serves this zone; ignored");
+			skip++;
+			continue;
+		}
+		char *w = NULL;
+		s->file = strdup(path);
+		s->where = asprintf(&w, "--zones %s", dir) < 0 ? NULL : w;
+		if (!s->file || !s->where) {
+			ns++;
+			ret = -ENOMEM;
+			goto out;
+		}
+		ns++;
+	}
+out:
+	closedir(d);
+	for (size_t i = 0; i < nnames; i++)
+		free(names[i]);
+	free(names);
+	if (ret < 0) {
+		zoneset_specs_free(sp, ns);
+		return ret;
+	}
+	*specs = sp;
+	*n = ns;
+	if (skipped)
+		*skipped = skip;
+	return 0;
+}
+
+int zonedb_load_dir(const char *dir, const struct zonedb *old, zone_diag_fn diag, void *ctx,
+		    struct zonedb **out, struct zonedb_load_stats *stats)
+{
+	struct zone_spec *specs;
+	struct zoneset set = {0};
+	struct zoneset_stats st = {0};
+	size_t n;
+	unsigned skipped = 0;
+	*out = NULL;
+	int r = zoneset_scan_dir(dir, diag, ctx, &specs, &n, &skipped);
+	if (r < 0)
+		return r;
+	/* The old zones as a set, so that a file that fails keeps its version. */
+	set.v = calloc(old && old->nzones ? old->nzones : 1, sizeof(*set.v));
+	if (!set.v) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; old && i < old->nzones; i++) {
+		struct zone *z = old->zones[i];
+		struct zone_spec sp = {.apex_len = z->apex_len, .file = z->source ? z->source : "",
+				       .where = ""};
+		memcpy(sp.apex, z->apex, z->apex_len);
+		if ((r = state_init(&set.v[set.n], &sp)) < 0)
+			goto out;
+		set.v[set.n].zone = z;
+		z->refs++;
+		set.n++;
+	}
+	r = zoneset_update(&set, specs, n, true, NULL, 0, diag, ctx, out, &st);
+out:
+	zoneset_clear(&set);
+	zoneset_specs_free(specs, n);
+	if (stats)
+		*stats = (struct zonedb_load_stats){.loaded = st.loaded,
+						    .failed = st.failed + st.kept + skipped,
+						    .kept = st.kept,
+						    .removed = st.removed};
+	return r;
+}
