@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -505,6 +506,26 @@ static void iso_time(const struct timespec *t, char *buf, size_t size)
 		snprintf(buf, size, "-");
 }
 
+/* A failed command's reply: the reason as text, or {"error": "..."} for --json. */
+static void reply_error(struct control_reply *rep, bool json, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void reply_error(struct control_reply *rep, bool json, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (json) {
+		control_printf(rep, "{\"error\": ");
+		control_json_str(rep, msg);
+		control_printf(rep, "}\n");
+	} else {
+		control_printf(rep, "%s\n", msg);
+	}
+	control_fail(rep);
+}
+
 /* A zone named on the command line, as lowercased wire into `out`. */
 static bool zone_arg(const char *s, uint8_t *out)
 {
@@ -528,13 +549,11 @@ static bool zone_args(const struct control_request *req, int first, struct contr
 		if (*n == CONTROL_ARGS_MAX)
 			break;
 		if (!zone_arg(req->argv[i], names[*n])) {
-			control_printf(rep, "%s: not a domain name\n", req->argv[i]);
-			control_fail(rep);
+			reply_error(rep, req->json, "%s: not a domain name", req->argv[i]);
 			return false;
 		}
 		if (!zoneset_find(&D.zones, names[*n], dname_wire_len(names[*n], DNAME_MAX))) {
-			control_printf(rep, "%s: no such zone\n", req->argv[i]);
-			control_fail(rep);
+			reply_error(rep, req->json, "%s: no such zone", req->argv[i]);
 			return false;
 		}
 		ptrs[*n] = names[*n];
@@ -621,8 +640,7 @@ static void cmd_reload(const struct control_request *req, struct control_reply *
 	}
 	for (int i = first; i < req->argc; i++) {
 		if (req->argv[i][0] == '-') {
-			control_printf(rep, "reload: unknown option %s\n", req->argv[i]);
-			control_fail(rep);
+			reply_error(rep, req->json, "reload: unknown option %s", req->argv[i]);
 			return;
 		}
 	}
@@ -744,8 +762,7 @@ static void cmd_stats(const struct control_request *req, struct control_reply *r
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	if (!f) {
-		control_printf(rep, "out of memory\n");
-		control_fail(rep);
+		reply_error(rep, req->json, "out of memory");
 		return;
 	}
 	if (req->json)
@@ -767,8 +784,7 @@ static void handle_command(void *ctx, const struct control_request *req,
 	} else if (!strcmp(cmd, "zone-status")) {
 		cmd_zone_status(req, rep);
 	} else if (req->argc > 1) {
-		control_printf(rep, "%s takes no arguments\n", cmd);
-		control_fail(rep);
+		reply_error(rep, req->json, "%s takes no arguments", cmd);
 	} else if (!strcmp(cmd, "status")) {
 		cmd_status(req, rep);
 	} else if (!strcmp(cmd, "stats")) {
@@ -777,9 +793,8 @@ static void handle_command(void *ctx, const struct control_request *req,
 		control_printf(rep, req->json ? "{\"stopping\": true}\n" : "stopping\n");
 		D.stop = true;
 	} else {
-		control_printf(rep, "unknown command '%s' (status, reload, zone-status, stats, stop)\n",
-			       cmd);
-		control_fail(rep);
+		reply_error(rep, req->json,
+			    "unknown command '%s' (status, reload, zone-status, stats, stop)", cmd);
 	}
 }
 
