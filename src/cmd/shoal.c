@@ -53,6 +53,7 @@ struct setup {
 	size_t ndir;
 	char **owned;			/* paths rewritten for the chroot */
 	size_t nowned;
+	bool bad_flags;			/* the command line itself is wrong */
 };
 
 /* Messages of a setup or a reload: printed, logged, or sent to shoalctl. */
@@ -146,16 +147,27 @@ static enum options_result setup_read(int argc, char **argv, struct setup *s, st
 	char err[512], pb[4096];
 	struct options cli;
 	memset(s, 0, sizeof(*s));
-	enum options_result r = options_parse(&cli, argc, argv, err, sizeof(err));
+	/* The command line alone first, for --config, --zones and --help; the
+	 * checks across settings wait for the file (--steer cpu on the command
+	 * line may rely on cpu-affinity in the file). */
+	options_defaults(&cli);
+	enum options_result r = options_apply_argv(&cli, argc, argv, err, sizeof(err));
 	if (r != OPTIONS_OK) {
-		if (r == OPTIONS_ERROR)
+		if (r == OPTIONS_ERROR) {
 			conf_diag(m, err);
+			s->bad_flags = true;
+		}
 		return r;
 	}
 	s->config_path = cli.config;
 	if (!s->config_path && !cli.zones_set && access(CONF_PATH_DEFAULT, F_OK) == 0)
 		s->config_path = CONF_PATH_DEFAULT;
 	s->opt = cli;
+	if (!s->config_path && options_finish(&s->opt, err, sizeof(err)) < 0) {
+		conf_diag(m, err);
+		s->bad_flags = true;
+		return OPTIONS_ERROR;
+	}
 	if (s->config_path) {
 		const char *path = in_root(s->config_path, pb, sizeof(pb));
 		if (conf_load(path, conf_diag, m, &s->conf) < 0)
@@ -165,6 +177,7 @@ static enum options_result setup_read(int argc, char **argv, struct setup *s, st
 		if (options_apply_argv(&s->opt, argc, argv, err, sizeof(err)) != OPTIONS_OK ||
 		    options_finish(&s->opt, err, sizeof(err)) < 0) {
 			conf_diag(m, err);
+			s->bad_flags = true;
 			return OPTIONS_ERROR;
 		}
 	}
@@ -899,10 +912,13 @@ static void control_flush(struct control *ctl)
 	}
 }
 
+/* Messages that name a place (file:line:column) go out as they are, as a
+ * compiler's do; the others are shoal's own. */
 static void print_msgs(const struct msgs *m)
 {
 	for (size_t i = 0; i < m->n; i++)
-		fprintf(stderr, "%s\n", m->v[i]);
+		fprintf(stderr, "%s%s\n", m->v[i][0] == '-' || !strchr(m->v[i], ':') ? "shoal: " : "",
+			m->v[i]);
 }
 
 int main(int argc, char **argv)
@@ -928,11 +944,9 @@ int main(int argc, char **argv)
 		if (s.config_path && m.errors && s.conf == NULL && m.n > 1)
 			fprintf(stderr, "shoal: %u error%s in %s\n", m.errors, m.errors == 1 ? "" : "s",
 				s.config_path);
-		/* --check reports a bad configuration as any other problem it finds */
-		ret = s.opt.check_only ? 1 : 2;
-		for (size_t i = 0; i < m.n && !s.opt.check_only; i++)
-			if (!strncmp(m.v[i], "--", 2) || strstr(m.v[i], "(see --help)"))
-				ret = 2;
+		/* --check reports a bad configuration as any other problem it
+		 * finds; a bad command line is a usage error either way */
+		ret = s.opt.check_only && !s.bad_flags ? 1 : 2;
 		msgs_free(&m);
 		setup_free(&s);
 		return ret;
