@@ -11,7 +11,9 @@
 #include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +41,7 @@
 
 /* ---- small utilities ------------------------------------------------------ */
 
-static double now_ms(void)
+double harness_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -110,6 +112,9 @@ int harness_tmpdir(char *out, size_t size, const char *tag)
 		out[0] = '\0';
 		return -err;
 	}
+	/* mkdtemp() makes it 0700; shoal reads it as nobody once it drops root. */
+	if (chmod(out, 0755) != 0)
+		return -errno;
 	return 0;
 }
 
@@ -220,6 +225,58 @@ int harness_copy_zones(const char *src, const char *dst)
 	}
 	closedir(d);
 	return count;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, buf, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int harness_write_file(const char *dir, const char *name, const char *text)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	/* The temporary name does not end in ".zone": a reload meanwhile
+	 * does not take it for a zone. */
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) ||
+	    snprintf(tmp, sizeof(tmp), "%s.harness-tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	int rc = write_all(fd, text, strlen(text));
+	if (rc == 0 && fchmod(fd, 0644) != 0) /* whatever the umask */
+		rc = -errno;
+	if (close(fd) != 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
+int harness_write_filef(const char *dir, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	char *text = NULL;
+	va_start(ap, fmt);
+	int n = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	int rc = harness_write_file(dir, name, text);
+	free(text);
+	return rc;
 }
 
 int harness_zone_origins(const char *zonedir, char ***out)
@@ -423,7 +480,8 @@ int harness_server_wait_ready(struct harness_server *srv, int timeout_ms)
 	bool *ok = calloc(n ? n : 1, sizeof(*ok));
 	if (ok == NULL)
 		return -ENOMEM;
-	double deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : HARNESS_READY_TIMEOUT_MS);
+	double deadline =
+	    harness_now_ms() + (timeout_ms > 0 ? timeout_ms : HARNESS_READY_TIMEOUT_MS);
 	int rc = -ETIMEDOUT;
 	for (;;) {
 		if (!harness_server_running(srv)) {
@@ -451,7 +509,7 @@ int harness_server_wait_ready(struct harness_server *srv, int timeout_ms)
 			rc = 0;
 			break;
 		}
-		if (now_ms() >= deadline)
+		if (harness_now_ms() >= deadline)
 			break;
 		sleep_ms(READY_POLL_MS);
 	}
@@ -468,9 +526,9 @@ int harness_server_stop(struct harness_server *srv, int timeout_ms)
 	int rc = 0;
 	if (kill(srv->pid, SIGTERM) != 0 && errno != ESRCH)
 		rc = -errno;
-	double deadline = now_ms() + timeout_ms;
+	double deadline = harness_now_ms() + timeout_ms;
 	while (harness_server_running(srv)) {
-		if (now_ms() >= deadline) {
+		if (harness_now_ms() >= deadline) {
 			kill(srv->pid, SIGKILL);
 			int status;
 			while (waitpid(srv->pid, &status, 0) < 0 && errno == EINTR) {
@@ -576,54 +634,154 @@ static bool log_says_addr_in_use(const struct harness_server *srv)
 	return yes;
 }
 
-/* Spawn argv (whose port argument build_argv() fills in) and wait until the
- * zones answer; retry on a fresh port when the process lost the port race. */
+/* Say why srv did not start, with the tail of its log, on stderr. */
+static void report_start_failure(const struct harness_server *srv, int rc)
+{
+	fprintf(stderr, "=== harness: %s did not start: %s\n", srv->name,
+	        harness_start_strerror(rc, srv));
+	harness_server_dump_log(srv, stderr, 0);
+}
+
+/* Spawn the argv that build() makes for srv->port (it may write a
+ * configuration file too) and, when wait is set, wait until the zones
+ * answer; when repick is set, retry on a fresh port when the process lost
+ * the port race. */
 typedef int (*argv_builder)(struct harness_server *srv, char ***argv, void *ctx);
 
-static int start_with_retries(struct harness_server *srv, argv_builder build, void *ctx)
+static int start_with_retries(struct harness_server *srv, argv_builder build, void *ctx,
+                              bool repick, bool wait, bool quiet)
 {
-	int rc = -EINVAL;
-	for (int attempt = 0; attempt < START_TRIES; attempt++) {
+	int rc;
+	for (int attempt = 1;; attempt++) {
 		char **argv = NULL;
-		rc = harness_pick_port(&srv->port);
-		if (rc < 0)
-			return rc;
 		rc = build(srv, &argv, ctx);
 		if (rc == 0)
 			rc = harness_server_spawn(srv, argv);
 		harness_strv_free(argv);
-		if (rc < 0)
-			return rc;
-		rc = harness_server_wait_ready(srv, HARNESS_READY_TIMEOUT_MS);
+		if (rc == 0 && wait)
+			rc = harness_server_wait_ready(srv, HARNESS_READY_TIMEOUT_MS);
 		if (rc == 0)
 			return 0;
 		harness_server_stop(srv, 0);
-		if (!(rc == -ECHILD && log_says_addr_in_use(srv)))
+		if (!repick || attempt >= START_TRIES || rc != -ECHILD ||
+		    !log_says_addr_in_use(srv))
 			break;
+		rc = harness_pick_port(&srv->port);
+		if (rc < 0)
+			break;
+	}
+	if (!quiet)
+		report_start_failure(srv, rc);
+	return rc;
+}
+
+int harness_server_start(struct harness_server *srv, char *const argv[])
+{
+	int rc = harness_server_spawn(srv, argv);
+	if (rc == 0)
+		rc = harness_server_wait_ready(srv, HARNESS_READY_TIMEOUT_MS);
+	if (rc < 0) {
+		harness_server_stop(srv, 0);
+		report_start_failure(srv, rc);
 	}
 	return rc;
 }
 
+int harness_server_wait_exit(struct harness_server *srv, int timeout_ms)
+{
+	double deadline =
+	    harness_now_ms() + (timeout_ms > 0 ? timeout_ms : HARNESS_WAIT_TIMEOUT_MS);
+	while (harness_server_running(srv)) {
+		if (harness_now_ms() >= deadline) {
+			fprintf(stderr, "=== harness: %s (pid %d) still runs after %d ms\n",
+			        srv->name, (int)srv->pid,
+			        timeout_ms > 0 ? timeout_ms : HARNESS_WAIT_TIMEOUT_MS);
+			harness_server_dump_log(srv, stderr, 0);
+			return -ETIMEDOUT;
+		}
+		sleep_ms(10);
+	}
+	return 0;
+}
+
+/* Occurrences of text in s. */
+static int count_in(const char *s, const char *text)
+{
+	int n = 0;
+	size_t tl = strlen(text);
+	for (const char *p = s; tl > 0 && (p = strstr(p, text)) != NULL; p += tl)
+		n++;
+	return n;
+}
+
+/* What the wait_log helper reads: enough for every message since a start. */
+#define WAIT_LOG_BYTES 65536
+
+int harness_server_wait_log(const struct harness_server *srv, const char *text, int count,
+                            int timeout_ms)
+{
+	if (count <= 0)
+		count = 1;
+	if (timeout_ms <= 0)
+		timeout_ms = HARNESS_WAIT_TIMEOUT_MS;
+	double deadline = harness_now_ms() + timeout_ms;
+	int seen;
+	for (;;) {
+		char *log = harness_server_log_tail(srv, WAIT_LOG_BYTES);
+		seen = count_in(log, text);
+		free(log);
+		if (seen >= count)
+			return 0;
+		if (harness_now_ms() >= deadline)
+			break;
+		sleep_ms(READY_POLL_MS);
+	}
+	fprintf(stderr, "=== harness: '%s' %d time(s) in the %s log after %d ms, want %d\n", text,
+	        seen, srv->name, timeout_ms, count);
+	harness_server_dump_log(srv, stderr, 0);
+	return -ETIMEDOUT;
+}
+
+const char *harness_checkzone_bin(void)
+{
+	const char *b = getenv("SHOAL_CHECKZONE");
+	return (b != NULL && b[0] != '\0') ? b : NULL;
+}
+
+const char *harness_repo_zones(void)
+{
+	static char path[PATH_MAX];
+	return harness_srcpath(path, sizeof(path), "zones") == 0 ? path : NULL;
+}
+
 struct shoal_ctx {
 	const char *bin;
-	const char *zonedir;
-	const char *const *extra;
+	const char *zonedir; /* NULL: no --zones */
+	const struct harness_shoal_opts *o;
 };
 
 static int build_shoal_argv(struct harness_server *srv, char ***argv, void *vctx)
 {
 	struct shoal_ctx *ctx = vctx;
-	char listen[64];
+	const struct harness_shoal_opts *o = ctx->o;
+	char listen[64], metrics[64];
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned)srv->port);
-	const char *fixed[] = {ctx->bin, "--zones",   ctx->zonedir, "--listen",
-	                       listen,   "--threads", "2"};
 	char **v = NULL;
 	size_t n = 0;
-	int rc = 0;
-	for (size_t i = 0; rc == 0 && i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		rc = strv_push(&v, &n, fixed[i]);
-	for (size_t i = 0; rc == 0 && ctx->extra != NULL && ctx->extra[i] != NULL; i++)
-		rc = strv_push(&v, &n, ctx->extra[i]);
+	int rc = strv_push(&v, &n, ctx->bin);
+	if (rc == 0 && ctx->zonedir != NULL && (rc = strv_push(&v, &n, "--zones")) == 0)
+		rc = strv_push(&v, &n, ctx->zonedir);
+	if (rc == 0 && !o->no_listen && (rc = strv_push(&v, &n, "--listen")) == 0)
+		rc = strv_push(&v, &n, listen);
+	if (rc == 0 && !o->no_threads && (rc = strv_push(&v, &n, "--threads")) == 0)
+		rc = strv_push(&v, &n, "2");
+	if (rc == 0 && o->metrics && (rc = harness_pick_port(&srv->metrics_port)) == 0) {
+		snprintf(metrics, sizeof(metrics), "127.0.0.1:%u", (unsigned)srv->metrics_port);
+		if ((rc = strv_push(&v, &n, "--metrics")) == 0)
+			rc = strv_push(&v, &n, metrics);
+	}
+	for (size_t i = 0; rc == 0 && o->args != NULL && o->args[i] != NULL; i++)
+		rc = strv_push(&v, &n, o->args[i]);
 	if (rc < 0) {
 		harness_strv_free(v);
 		return rc;
@@ -632,14 +790,47 @@ static int build_shoal_argv(struct harness_server *srv, char ***argv, void *vctx
 	return 0;
 }
 
-int harness_shoal_start(struct harness_server *srv, const char *zonedir,
-                        const char *const *extra_args)
+int harness_shoal_prepare(struct harness_server *srv)
 {
 	int rc = harness_server_init(srv, "shoal");
 	if (rc < 0)
 		return rc;
-	struct shoal_ctx ctx = {
-	    .bin = harness_shoal_bin(), .zonedir = zonedir, .extra = extra_args};
+	if (snprintf(srv->zonedir, sizeof(srv->zonedir), "%s/zones", srv->dir) >=
+	    (int)sizeof(srv->zonedir))
+		return -ENAMETOOLONG;
+	if (mkdir(srv->zonedir, 0755) != 0 || chmod(srv->zonedir, 0755) != 0)
+		return -errno;
+	return harness_pick_port(&srv->port);
+}
+
+/* A copy of a NULL-terminated list. */
+static int strv_copy(const char *const *from, char ***out)
+{
+	char **v = calloc(1, sizeof(*v));
+	size_t n = 0;
+	int rc = v ? 0 : -ENOMEM;
+	for (size_t i = 0; rc == 0 && from[i] != NULL; i++)
+		rc = strv_push(&v, &n, from[i]);
+	if (rc < 0) {
+		harness_strv_free(v);
+		v = NULL;
+	}
+	*out = v;
+	return rc;
+}
+
+int harness_shoal_launch(struct harness_server *srv, const struct harness_shoal_opts *o)
+{
+	static const struct harness_shoal_opts defaults;
+	if (o == NULL)
+		o = &defaults;
+	if (srv->pid > 0)
+		return -EBUSY;
+	struct shoal_ctx ctx = {.bin = harness_shoal_bin(), .o = o};
+	if (!o->no_zones)
+		ctx.zonedir = o->zonedir != NULL ? o->zonedir : srv->zonedir;
+	if (srv->dir[0] == '\0' || (ctx.zonedir != NULL && ctx.zonedir[0] == '\0'))
+		return -EINVAL; /* harness_shoal_prepare() not done */
 	if (ctx.bin == NULL || access(ctx.bin, X_OK) != 0) {
 		FILE *f = fopen(srv->log, "a");
 		if (f != NULL) {
@@ -647,12 +838,33 @@ int harness_shoal_start(struct harness_server *srv, const char *zonedir,
 			        ctx.bin ? ctx.bin : "(SHOAL_BIN unset)");
 			fclose(f);
 		}
+		if (!o->quiet)
+			report_start_failure(srv, -ENOENT);
 		return -ENOENT;
 	}
-	rc = harness_zone_origins(zonedir, &srv->zones);
+	harness_strv_free(srv->zones);
+	srv->zones = NULL;
+	int rc = 0;
+	if (o->ready != NULL)
+		rc = strv_copy(o->ready, &srv->zones);
+	else if (ctx.zonedir != NULL)
+		rc = harness_zone_origins(ctx.zonedir, &srv->zones);
 	if (rc < 0)
 		return rc;
-	return start_with_retries(srv, build_shoal_argv, &ctx);
+	return start_with_retries(srv, build_shoal_argv, &ctx, !o->port_fixed, !o->no_wait,
+	                          o->quiet);
+}
+
+int harness_shoal_start(struct harness_server *srv, const char *zonedir,
+                        const char *const *extra_args)
+{
+	int rc = harness_shoal_prepare(srv);
+	if (rc < 0)
+		return rc;
+	if (zonedir == NULL)
+		return -EINVAL;
+	struct harness_shoal_opts o = {.zonedir = zonedir, .args = extra_args};
+	return harness_shoal_launch(srv, &o);
 }
 
 const char *harness_knotd_path(void)
@@ -769,12 +981,226 @@ int harness_knot_start(struct harness_server *srv, const char *zonedir,
 	rc = harness_copy_zones(zonedir, sub); /* sub is ".../zones" now */
 	if (rc < 0)
 		return rc;
+	snprintf(srv->zonedir, sizeof(srv->zonedir), "%s", sub);
 	rc = harness_zone_origins(sub, &srv->zones);
 	if (rc < 0)
 		return rc;
 	if (snprintf(ctx.conf, sizeof(ctx.conf), "%s/knot.conf", srv->dir) >= (int)sizeof(ctx.conf))
 		return -ENAMETOOLONG;
-	return start_with_retries(srv, build_knot_argv, &ctx);
+	rc = harness_pick_port(&srv->port);
+	if (rc < 0)
+		return rc;
+	return start_with_retries(srv, build_knot_argv, &ctx, true, true, false);
+}
+
+/* ---- running programs ----------------------------------------------------- */
+
+/* One captured stream of a child. */
+struct capture {
+	int fd; /* read end, -1 at EOF */
+	char *buf;
+	size_t len, cap;
+};
+
+/* Read what is there; keep up to HARNESS_RUN_OUTPUT_MAX, drop the rest. */
+static void capture_read(struct capture *c)
+{
+	char chunk[4096];
+	ssize_t r = read(c->fd, chunk, sizeof(chunk));
+	if (r < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (r <= 0) {
+		close(c->fd);
+		c->fd = -1;
+		return;
+	}
+	size_t keep = (size_t)r;
+	if (c->len + keep > HARNESS_RUN_OUTPUT_MAX)
+		keep = HARNESS_RUN_OUTPUT_MAX - c->len;
+	if (c->len + keep + 1 > c->cap) {
+		size_t cap = c->cap ? c->cap : 4096;
+		while (cap < c->len + keep + 1)
+			cap *= 2;
+		char *nb = realloc(c->buf, cap);
+		if (nb == NULL)
+			return; /* dropped; the caller sees less output */
+		c->buf = nb;
+		c->cap = cap;
+	}
+	memcpy(c->buf + c->len, chunk, keep);
+	c->len += keep;
+}
+
+/* A NUL-terminated copy of what was captured (never NULL unless out of
+ * memory). */
+static char *capture_take(struct capture *c, size_t *len)
+{
+	char *s = c->buf ? c->buf : malloc(1);
+	if (s != NULL)
+		s[c->len] = '\0';
+	*len = s ? c->len : 0;
+	c->buf = NULL;
+	return s;
+}
+
+int harness_run(const char *const argv[], int timeout_ms, struct harness_run *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->status = -1;
+	res->exit_code = -1;
+	if (argv == NULL || argv[0] == NULL)
+		return -EINVAL;
+	int out[2] = {-1, -1}, err[2] = {-1, -1}, ex[2] = {-1, -1}, nullfd = -1;
+	int rc = 0;
+	if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 || pipe2(ex, O_CLOEXEC) != 0 ||
+	    (nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	pid_t parent = getpid();
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(126);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		if (dup2(nullfd, STDIN_FILENO) < 0 || dup2(out[1], STDOUT_FILENO) < 0 ||
+		    dup2(err[1], STDERR_FILENO) < 0)
+			_exit(126);
+		/* Nothing of the test leaks into it; ex[1] closes on exec. */
+		for (int fd = 3; fd < 1024; fd++)
+			if (fd != ex[1])
+				close(fd);
+		execvp(argv[0], (char *const *)argv);
+		int e = errno;
+		if (write(ex[1], &e, sizeof(e)) < 0) {
+		}
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	close(ex[1]);
+	out[1] = err[1] = ex[1] = -1;
+	/* The exec either happened (the pipe closed empty) or failed (errno). */
+	int e = 0;
+	ssize_t r;
+	while ((r = read(ex[0], &e, sizeof(e))) < 0 && errno == EINTR) {
+	}
+	if (r == (ssize_t)sizeof(e)) {
+		int status;
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+		}
+		rc = -e;
+		goto out;
+	}
+	struct capture cap[2] = {{.fd = out[0]}, {.fd = err[0]}};
+	out[0] = err[0] = -1;
+	double deadline = harness_now_ms() + (timeout_ms > 0 ? timeout_ms : HARNESS_RUN_TIMEOUT_MS);
+	bool reaped = false;
+	for (;;) {
+		int status;
+		if (!reaped && waitpid(pid, &status, WNOHANG) == pid) {
+			reaped = true;
+			res->status = status;
+		}
+		if (reaped && cap[0].fd < 0 && cap[1].fd < 0)
+			break;
+		double left = deadline - harness_now_ms();
+		if (left <= 0) {
+			if (!reaped) {
+				kill(pid, SIGKILL);
+				while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+				}
+				rc = -ETIMEDOUT;
+			}
+			/* else a grandchild holds the pipes open: stop reading */
+			break;
+		}
+		struct pollfd p[2];
+		nfds_t np = 0;
+		for (int i = 0; i < 2; i++)
+			if (cap[i].fd >= 0)
+				p[np++] = (struct pollfd){.fd = cap[i].fd, .events = POLLIN};
+		/* Wake up every 10 ms to reap: the child may exit with a
+		 * grandchild still holding its pipes. */
+		int wait = left < 10 ? (int)left + 1 : 10;
+		if (np == 0) {
+			sleep_ms(wait);
+			continue;
+		}
+		if (poll(p, np, wait) <= 0)
+			continue;
+		for (nfds_t k = 0; k < np; k++) {
+			if (p[k].revents == 0)
+				continue;
+			for (int i = 0; i < 2; i++)
+				if (cap[i].fd == p[k].fd)
+					capture_read(&cap[i]);
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		if (cap[i].fd >= 0)
+			close(cap[i].fd);
+	res->out = capture_take(&cap[0], &res->out_len);
+	res->err = capture_take(&cap[1], &res->err_len);
+	if (res->out == NULL || res->err == NULL) {
+		harness_run_free(res);
+		rc = -ENOMEM;
+	} else if (rc == 0 && WIFEXITED(res->status)) {
+		res->exit_code = WEXITSTATUS(res->status);
+	} else if (rc == 0 && WIFSIGNALED(res->status)) {
+		res->exit_code = 128 + WTERMSIG(res->status);
+	}
+out:
+	for (int i = 0; i < 2; i++) {
+		if (out[i] >= 0)
+			close(out[i]);
+		if (err[i] >= 0)
+			close(err[i]);
+		if (ex[i] >= 0)
+			close(ex[i]);
+	}
+	if (nullfd >= 0)
+		close(nullfd);
+	return rc;
+}
+
+int harness_run_shoal(const char *const *args, int timeout_ms, struct harness_run *res)
+{
+	const char *bin = harness_shoal_bin();
+	size_t n = 0;
+	while (args != NULL && args[n] != NULL)
+		n++;
+	if (bin == NULL) {
+		memset(res, 0, sizeof(*res));
+		res->status = res->exit_code = -1;
+		return -ENOENT;
+	}
+	const char **argv = calloc(n + 2, sizeof(*argv));
+	if (argv == NULL)
+		return -ENOMEM;
+	argv[0] = bin;
+	for (size_t i = 0; i < n; i++)
+		argv[i + 1] = args[i];
+	int rc = harness_run(argv, timeout_ms, res);
+	free(argv);
+	return rc;
+}
+
+void harness_run_free(struct harness_run *res)
+{
+	free(res->out);
+	free(res->err);
+	memset(res, 0, sizeof(*res));
+	res->status = res->exit_code = -1;
 }
 
 /* ---- queries -------------------------------------------------------------- */
@@ -827,7 +1253,7 @@ static int make_addr(const char *host, uint16_t port, struct sockaddr_storage *s
 static int wait_fd(int fd, short events, double deadline)
 {
 	for (;;) {
-		double left = deadline - now_ms();
+		double left = deadline - harness_now_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		struct pollfd p = {.fd = fd, .events = events};
@@ -897,7 +1323,8 @@ static int exchange(const char *host, uint16_t port, enum harness_transport t, c
 		return rc;
 	if (t == HARNESS_TCP && len > HARNESS_MSG_MAX)
 		return -EMSGSIZE;
-	double deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : HARNESS_QUERY_TIMEOUT_MS);
+	double deadline =
+	    harness_now_ms() + (timeout_ms > 0 ? timeout_ms : HARNESS_QUERY_TIMEOUT_MS);
 	int fd =
 	    socket(ss.ss_family,
 	           (t == HARNESS_TCP ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -998,10 +1425,10 @@ int harness_query(const char *host, uint16_t port, const struct harness_query *q
 	memcpy(out->query_wire, qw, ql);
 	out->query_len = ql;
 	LDNS_FREE(qw);
-	double t0 = now_ms();
+	double t0 = harness_now_ms();
 	int rc = exchange(host, port, q->transport, out->query_wire, ql, timeout_ms, id, &out->wire,
 	                  &out->wire_len);
-	out->elapsed_ms = now_ms() - t0;
+	out->elapsed_ms = harness_now_ms() - t0;
 	if (rc < 0)
 		return rc;
 	if (ldns_wire2pkt(&out->pkt, out->wire, out->wire_len) != LDNS_STATUS_OK)
@@ -1031,6 +1458,227 @@ void harness_reply_free(struct harness_reply *r)
 	free(r->wire);
 	free(r->query_wire);
 	memset(r, 0, sizeof(*r));
+}
+
+int harness_query_wire(const struct harness_query *q, uint16_t id, uint8_t **wire, size_t *len)
+{
+	*wire = NULL;
+	*len = 0;
+	ldns_pkt *p = harness_build_query(q, id);
+	if (p == NULL)
+		return -EINVAL;
+	uint8_t *w = NULL;
+	size_t l = 0;
+	ldns_status st = ldns_pkt2wire(&w, p, &l);
+	ldns_pkt_free(p);
+	if (st != LDNS_STATUS_OK)
+		return -EINVAL;
+	/* ldns allocates with malloc (LDNS_MALLOC); the caller free()s. */
+	*wire = w;
+	*len = l;
+	return 0;
+}
+
+int harness_query_retry(const char *host, uint16_t port, const struct harness_query *q,
+                        int timeout_ms, int tries, struct harness_reply *out)
+{
+	int rc = harness_query(host, port, q, timeout_ms, out);
+	for (int t = 1; rc == -ETIMEDOUT && q->transport == HARNESS_UDP && t < tries; t++) {
+		harness_reply_free(out);
+		rc = harness_query(host, port, q, timeout_ms, out);
+	}
+	return rc;
+}
+
+int harness_ask(uint16_t port, const char *qname, ldns_rr_type qtype, enum harness_transport t,
+                struct harness_reply *r)
+{
+	struct harness_query q = {.qname = qname, .qtype = qtype, .transport = t};
+	int rc = harness_query(NULL, port, &q, 0, r);
+	if (rc == 0 && r->pkt == NULL)
+		rc = -EBADMSG;
+	return rc;
+}
+
+int harness_ask_rcode(uint16_t port, const char *qname, ldns_rr_type qtype,
+                      enum harness_transport t)
+{
+	struct harness_reply r;
+	int rc = harness_ask(port, qname, qtype, t, &r);
+	if (rc == 0)
+		rc = (int)ldns_pkt_get_rcode(r.pkt);
+	harness_reply_free(&r);
+	return rc;
+}
+
+int harness_soa_serial(uint16_t port, const char *zone, uint32_t *serial)
+{
+	*serial = 0;
+	struct harness_reply r;
+	int rc = harness_ask(port, zone, LDNS_RR_TYPE_SOA, HARNESS_UDP, &r);
+	if (rc == 0) {
+		const ldns_rr *soa = ldns_pkt_ancount(r.pkt) == 1
+		                         ? ldns_rr_list_rr(ldns_pkt_answer(r.pkt), 0)
+		                         : NULL;
+		if (ldns_pkt_get_rcode(r.pkt) != LDNS_RCODE_NOERROR || soa == NULL ||
+		    ldns_rr_get_type(soa) != LDNS_RR_TYPE_SOA || ldns_rr_rd_count(soa) != 7)
+			rc = -ENODATA;
+		else
+			*serial = ldns_rdf2native_int32(ldns_rr_rdf(soa, 2));
+	}
+	harness_reply_free(&r);
+	return rc;
+}
+
+int harness_wait_serial(const struct harness_server *srv, const char *zone, uint32_t want,
+                        int timeout_ms)
+{
+	if (timeout_ms <= 0)
+		timeout_ms = HARNESS_WAIT_TIMEOUT_MS;
+	double deadline = harness_now_ms() + timeout_ms;
+	uint32_t serial;
+	int rc;
+	for (;;) {
+		rc = harness_soa_serial(srv->port, zone, &serial);
+		if (rc == 0 && serial == want)
+			return 0;
+		if (harness_now_ms() >= deadline)
+			break;
+		sleep_ms(READY_POLL_MS);
+	}
+	fprintf(stderr, "=== harness: %s SOA serial %u%s%s after %d ms, want %u\n", zone,
+	        (unsigned)serial, rc < 0 ? ": " : "", rc < 0 ? strerror(-rc) : "", timeout_ms,
+	        (unsigned)want);
+	harness_server_dump_log(srv, stderr, 0);
+	return -ETIMEDOUT;
+}
+
+int harness_wait_rcode(const struct harness_server *srv, const char *qname, ldns_rr_type qtype,
+                       unsigned rcode, int timeout_ms)
+{
+	if (timeout_ms <= 0)
+		timeout_ms = HARNESS_WAIT_TIMEOUT_MS;
+	double deadline = harness_now_ms() + timeout_ms;
+	int got;
+	for (;;) {
+		got = harness_ask_rcode(srv->port, qname, qtype, HARNESS_UDP);
+		if (got >= 0 && (unsigned)got == rcode)
+			return 0;
+		if (harness_now_ms() >= deadline)
+			break;
+		sleep_ms(READY_POLL_MS);
+	}
+	fprintf(stderr, "=== harness: %s: %s after %d ms, want %s\n", qname,
+	        got < 0 ? strerror(-got) : harness_rcode_str((unsigned)got), timeout_ms,
+	        harness_rcode_str(rcode));
+	harness_server_dump_log(srv, stderr, 0);
+	return -ETIMEDOUT;
+}
+
+int harness_udp_client(const char *src, uint16_t port)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int rc = 0;
+	if (src != NULL) {
+		struct sockaddr_in a = {.sin_family = AF_INET};
+		if (inet_pton(AF_INET, src, &a.sin_addr) != 1) {
+			rc = -EINVAL;
+			goto out;
+		}
+		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+			rc = -errno;
+			goto out;
+		}
+	}
+	struct sockaddr_in s = {.sin_family = AF_INET, .sin_port = htons(port)};
+	s.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&s, sizeof(s)) != 0)
+		rc = -errno;
+out:
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* RFC 7873 §4: the COOKIE option is EDNS option code 10. */
+#define EDNS_OPT_COOKIE 10
+/* RFC 7873 §4 with RFC 9018's server cookie: 8 + 16 octets. */
+#define COOKIE_FULL_LEN 24
+
+int harness_cookie_query(uint8_t *buf, size_t size, uint16_t id, const char *qname,
+                         ldns_rr_type qtype, const uint8_t *cookie, size_t cookie_len)
+{
+	if (cookie_len > 255)
+		return -EINVAL;
+	ldns_rdf *name = NULL;
+	size_t nl = 0;
+	if (qname != NULL) {
+		name = ldns_dname_new_frm_str(qname);
+		if (name == NULL)
+			return -EINVAL;
+		nl = ldns_rdf_size(name);
+	}
+	size_t need =
+	    DNS_HEADER_LEN + (qname ? nl + 4 : 0) + (cookie_len ? 11 + 4 + cookie_len : 0);
+	if (need > size) {
+		if (name)
+			ldns_rdf_deep_free(name);
+		return -ENOSPC;
+	}
+	/* header, net-order: ID, flags 0, QDCOUNT, ANCOUNT 0, NSCOUNT 0, ARCOUNT */
+	uint8_t hdr[DNS_HEADER_LEN] = {
+	    (uint8_t)(id >> 8), (uint8_t)id, 0, 0, 0, qname ? 1 : 0, 0, 0, 0, 0, 0,
+	    cookie_len ? 1 : 0};
+	size_t n = 0;
+	memcpy(buf, hdr, sizeof(hdr));
+	n += sizeof(hdr);
+	if (name != NULL) {
+		memcpy(buf + n, ldns_rdf_data(name), nl);
+		n += nl;
+		uint8_t tc[4] = {(uint8_t)(qtype >> 8), (uint8_t)qtype, 0, LDNS_RR_CLASS_IN};
+		memcpy(buf + n, tc, 4);
+		n += 4;
+		ldns_rdf_deep_free(name);
+	}
+	if (cookie_len > 0) {
+		/* OPT: root owner, TYPE 41, CLASS = payload 1232, TTL 0, RDLEN;
+		 * then the option: code, length, data (RFC 6891 §6.1.2). */
+		uint8_t opt[11 + 4] = {0,
+		                       0,
+		                       LDNS_RR_TYPE_OPT,
+		                       HARNESS_EDNS_SIZE >> 8,
+		                       HARNESS_EDNS_SIZE & 0xff,
+		                       0,
+		                       0,
+		                       0,
+		                       0,
+		                       0,
+		                       (uint8_t)(4 + cookie_len),
+		                       0,
+		                       EDNS_OPT_COOKIE,
+		                       0,
+		                       (uint8_t)cookie_len};
+		memcpy(buf + n, opt, sizeof(opt));
+		n += sizeof(opt);
+		memcpy(buf + n, cookie, cookie_len);
+		n += cookie_len;
+	}
+	return (int)n;
+}
+
+bool harness_reply_cookie(const uint8_t *reply, size_t len, uint8_t cookie[24])
+{
+	static const uint8_t head[4] = {0, EDNS_OPT_COOKIE, 0, COOKIE_FULL_LEN};
+	memset(cookie, 0, COOKIE_FULL_LEN);
+	if (len < DNS_HEADER_LEN + 4 + COOKIE_FULL_LEN ||
+	    memcmp(reply + len - 4 - COOKIE_FULL_LEN, head, 4) != 0)
+		return false;
+	memcpy(cookie, reply + len - COOKIE_FULL_LEN, COOKIE_FULL_LEN);
+	return true;
 }
 
 /* ---- comparing answers ---------------------------------------------------- */
@@ -1548,7 +2196,7 @@ static bool check_flag(const char *name, enum harness_flag_rule rule, bool got, 
 	return false;
 }
 
-static bool check_section(const char *label, const ldns_rr_list *want, const ldns_rr_list *got,
+bool harness_section_diff(const char *label, const ldns_rr_list *want, const ldns_rr_list *got,
                           bool with_ttl, FILE *diff)
 {
 	struct harness_rrset_text w, g;
@@ -1616,19 +2264,21 @@ bool harness_case_check(const struct harness_case *c, const struct harness_reply
 		return ok;
 	if (c->answer_one_rrset)
 		return check_one_rrset(c, p, diff) && ok;
-	ok &= check_section("answer    ", c->answer, ldns_pkt_answer(p), c->ttl_checked, diff);
 	ok &=
-	    check_section("authority ", c->authority, ldns_pkt_authority(p), c->ttl_checked, diff);
-	ok &= check_section("additional", c->additional, ldns_pkt_additional(p), c->ttl_checked,
-	                    diff);
+	    harness_section_diff("answer    ", c->answer, ldns_pkt_answer(p), c->ttl_checked, diff);
+	ok &= harness_section_diff("authority ", c->authority, ldns_pkt_authority(p),
+	                           c->ttl_checked, diff);
+	ok &= harness_section_diff("additional", c->additional, ldns_pkt_additional(p),
+	                           c->ttl_checked, diff);
 	return ok;
 }
 
 char *harness_http_get(uint16_t port, const char *path)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+	                          .sin_port = htons(port),
+	                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	struct timeval tv = {.tv_sec = 3};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
@@ -1657,4 +2307,345 @@ char *harness_http_get(uint16_t port, const char *path)
 		buf[len] = 0;
 	close(fd);
 	return buf;
+}
+
+/* ---- metrics and sockets ------------------------------------------------ */
+
+long long harness_metric(const char *text, const char *series)
+{
+	size_t sl = strlen(series);
+	for (const char *line = text; line != NULL && *line != '\0';) {
+		if (strncmp(line, series, sl) == 0 && line[sl] == ' ')
+			return strtoll(line + sl + 1, NULL, 10);
+		line = strchr(line, '\n');
+		if (line != NULL)
+			line++;
+	}
+	return -1;
+}
+
+unsigned long long harness_metric_sum(const char *text, const char *name)
+{
+	unsigned long long sum = 0;
+	size_t nl = strlen(name);
+	for (const char *line = text; line != NULL && *line != '\0';) {
+		if (strncmp(line, name, nl) == 0 && (line[nl] == '{' || line[nl] == ' ')) {
+			const char *v = line + nl;
+			if (*v == '{')
+				v = strchr(v, '}');
+			if (v != NULL && (v = strchr(v, ' ')) != NULL)
+				sum += strtoull(v + 1, NULL, 10);
+		}
+		line = strchr(line, '\n');
+		if (line != NULL)
+			line++;
+	}
+	return sum;
+}
+
+int harness_udp_sockets(uint16_t port)
+{
+	FILE *f = fopen("/proc/net/udp", "r");
+	if (f == NULL)
+		return -errno;
+	/* "  sl  local_address rem_address ...": 127.0.0.1 is 0100007F in
+	 * the kernel's host-order hex, the port big-endian hex. */
+	char want[32], line[512], local[64];
+	snprintf(want, sizeof(want), "0100007F:%04X", (unsigned)port);
+	int n = 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, " %*u: %63s", local) == 1 && strcmp(local, want) == 0)
+			n++;
+	fclose(f);
+	return n;
+}
+
+/* ---- background query load ------------------------------------------------ */
+
+/* IDs are 16 bits: a thread has at most this many queries in flight, and
+ * keeps their send times indexed by ID. */
+#define LOAD_IDS 65536
+#define LOAD_IN_FLIGHT_MAX 60000
+/* How often a load thread looks at the stop flag when nothing else wakes
+ * it. */
+#define LOAD_TICK_MS 50
+
+struct load_thread {
+	struct harness_load *load;
+	pthread_t th;
+	bool started;
+	int fd;
+	size_t next_name;
+	double *sent_at;              /* by ID; 0 = not in flight */
+	uint16_t *ring;               /* IDs in the order sent (some answered already) */
+	struct harness_load_stats st; /* this thread's; read after the join */
+};
+
+struct harness_load {
+	struct harness_load_opts o;
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	uint8_t **wire; /* one query per name, ID patched per send */
+	size_t *wire_len;
+	size_t nnames;
+	atomic_bool stop;
+	struct load_thread *t;
+};
+
+static void load_reply(struct load_thread *t, const uint8_t *b, size_t n, double now)
+{
+	struct harness_load *l = t->load;
+	if (n < DNS_HEADER_LEN)
+		return;
+	uint16_t id = (uint16_t)((b[0] << 8) | b[1]);
+	if (t->sent_at[id] == 0)
+		return; /* late (already counted lost), or not ours */
+	double ms = now - t->sent_at[id];
+	t->sent_at[id] = 0;
+	if (ms >= l->o.timeout_ms) {
+		t->st.lost++; /* late: read before the retire pass saw it */
+		return;
+	}
+	t->st.answered++;
+	t->st.rcodes[b[3] & 0x0f]++;
+	if (ms > t->st.max_ms)
+		t->st.max_ms = ms;
+	if (l->o.check != NULL) {
+		ldns_pkt *p = NULL;
+		if (ldns_wire2pkt(&p, b, n) != LDNS_STATUS_OK || p == NULL ||
+		    !l->o.check(p, l->o.check_arg))
+			t->st.bad++;
+		if (p != NULL)
+			ldns_pkt_free(p);
+	}
+}
+
+static void *load_main(void *arg)
+{
+	struct load_thread *t = arg;
+	struct harness_load *l = t->load;
+	const double timeout = l->o.timeout_ms;
+	/* Each thread's share of the rate, as the gap between its sends. */
+	const double gap = l->o.rate ? 1000.0 * l->o.threads / l->o.rate : 0;
+	uint8_t *buf = malloc(HARNESS_MSG_MAX);
+	if (buf == NULL)
+		return NULL;
+	uint8_t query[HARNESS_MSG_MAX / 64];        /* a question: 12 + 255 + 4 octets */
+	uint16_t id = (uint16_t)(t - l->t) * 4099u; /* threads start apart */
+	size_t head = 0, in_flight = 0;             /* ring[head..head+in_flight) */
+	double next = harness_now_ms(), stop_by = 0;
+	bool stopping = false;
+	for (;;) {
+		double now = harness_now_ms();
+		if (!stopping && atomic_load(&l->stop)) {
+			stopping = true;
+			stop_by = now + timeout; /* the answers still due */
+		}
+		/* Retire the oldest: answered, or lost once past the timeout. */
+		while (in_flight > 0) {
+			uint16_t old = t->ring[head];
+			if (t->sent_at[old] != 0 && now - t->sent_at[old] < timeout)
+				break;
+			if (t->sent_at[old] != 0) {
+				t->sent_at[old] = 0;
+				t->st.lost++;
+			}
+			head = (head + 1) % LOAD_IDS;
+			in_flight--;
+		}
+		if (stopping && (in_flight == 0 || now >= stop_by))
+			break;
+		bool due = gap > 0 ? now >= next : in_flight == 0;
+		if (!stopping && due && in_flight < LOAD_IN_FLIGHT_MAX) {
+			size_t k = t->next_name++ % l->nnames;
+			memcpy(query, l->wire[k], l->wire_len[k]); /* shared: copy, patch */
+			id++;
+			query[0] = (uint8_t)(id >> 8); /* net-order ID */
+			query[1] = (uint8_t)id;
+			/* A failed send (ECONNREFUSED while nobody listens, in a
+			 * handover) is a query the server never saw: lost. */
+			(void)send(t->fd, query, l->wire_len[k], MSG_NOSIGNAL);
+			t->sent_at[id] = now > 0 ? now : 1e-9;
+			t->ring[(head + in_flight) % LOAD_IDS] = id;
+			in_flight++;
+			t->st.sent++;
+			next += gap;
+			if (next < now - 1000)
+				next = now; /* fell a second behind: do not burst */
+			continue;
+		}
+		double wake = now + LOAD_TICK_MS;
+		if (gap > 0 && !stopping && next < wake)
+			wake = next;
+		if (in_flight > 0 && t->sent_at[t->ring[head]] + timeout < wake)
+			wake = t->sent_at[t->ring[head]] + timeout;
+		if (stopping && stop_by < wake)
+			wake = stop_by;
+		struct pollfd p = {.fd = t->fd, .events = POLLIN};
+		int ms = wake > now ? (int)(wake - now) + 1 : 0;
+		if (poll(&p, 1, ms) <= 0)
+			continue;
+		for (;;) {
+			ssize_t r = recv(t->fd, buf, HARNESS_MSG_MAX, MSG_DONTWAIT);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				break;
+			if (r < 0)
+				continue; /* ECONNREFUSED from an ICMP: read on */
+			load_reply(t, buf, (size_t)r, harness_now_ms());
+		}
+	}
+	free(buf);
+	return NULL;
+}
+
+static void load_free(struct harness_load *l)
+{
+	for (unsigned i = 0; l->t != NULL && i < l->o.threads; i++) {
+		if (l->t[i].fd >= 0)
+			close(l->t[i].fd);
+		free(l->t[i].sent_at);
+		free(l->t[i].ring);
+	}
+	for (size_t i = 0; l->wire != NULL && i < l->nnames; i++)
+		free(l->wire[i]);
+	free(l->wire);
+	free(l->wire_len);
+	free(l->t);
+	free(l);
+}
+
+int harness_load_start(const struct harness_load_opts *o, struct harness_load **out)
+{
+	*out = NULL;
+	if (o->names == NULL || o->names[0] == NULL)
+		return -EINVAL;
+	struct harness_load *l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		return -ENOMEM;
+	l->o = *o;
+	l->o.names = NULL; /* not kept: the caller's array may go */
+	if (l->o.threads == 0)
+		l->o.threads = 1;
+	if (l->o.timeout_ms <= 0)
+		l->o.timeout_ms = 1000;
+	if (l->o.qtype == 0)
+		l->o.qtype = LDNS_RR_TYPE_A;
+	atomic_init(&l->stop, false);
+	int rc = 0;
+	if ((double)l->o.rate * l->o.timeout_ms / 1000.0 / l->o.threads >= LOAD_IN_FLIGHT_MAX) {
+		rc = -EINVAL;
+		goto fail;
+	}
+	rc = make_addr(o->host, o->port, &l->addr, &l->addr_len);
+	if (rc < 0)
+		goto fail;
+	while (o->names[l->nnames] != NULL)
+		l->nnames++;
+	l->wire = calloc(l->nnames, sizeof(*l->wire));
+	l->wire_len = calloc(l->nnames, sizeof(*l->wire_len));
+	l->t = calloc(l->o.threads, sizeof(*l->t));
+	if (l->wire == NULL || l->wire_len == NULL || l->t == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < l->nnames; i++) {
+		struct harness_query q = {.qname = o->names[i], .qtype = l->o.qtype};
+		rc = harness_query_wire(&q, 0, &l->wire[i], &l->wire_len[i]);
+		if (rc == 0 && l->wire_len[i] > HARNESS_MSG_MAX / 64)
+			rc = -EINVAL;
+		if (rc < 0)
+			goto fail;
+	}
+	for (unsigned i = 0; i < l->o.threads; i++)
+		l->t[i].fd = -1;
+	for (unsigned i = 0; i < l->o.threads; i++) {
+		struct load_thread *t = &l->t[i];
+		t->load = l;
+		t->next_name = i; /* threads start on different names */
+		t->sent_at = calloc(LOAD_IDS, sizeof(*t->sent_at));
+		t->ring = calloc(LOAD_IDS, sizeof(*t->ring));
+		if (t->sent_at == NULL || t->ring == NULL) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		t->fd = socket(l->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (t->fd < 0 || connect(t->fd, (struct sockaddr *)&l->addr, l->addr_len) != 0) {
+			rc = -errno;
+			goto fail;
+		}
+	}
+	for (unsigned i = 0; i < l->o.threads; i++) {
+		rc = -pthread_create(&l->t[i].th, NULL, load_main, &l->t[i]);
+		if (rc < 0)
+			goto fail;
+		l->t[i].started = true;
+	}
+	*out = l;
+	return 0;
+fail:
+	atomic_store(&l->stop, true);
+	for (unsigned i = 0; l->t != NULL && i < l->o.threads; i++)
+		if (l->t[i].started)
+			pthread_join(l->t[i].th, NULL);
+	load_free(l);
+	return rc;
+}
+
+void harness_load_stop(struct harness_load *l, struct harness_load_stats *st)
+{
+	struct harness_load_stats sum;
+	memset(&sum, 0, sizeof(sum));
+	atomic_store(&l->stop, true);
+	for (unsigned i = 0; i < l->o.threads; i++) {
+		struct load_thread *t = &l->t[i];
+		if (!t->started)
+			continue;
+		pthread_join(t->th, NULL);
+		sum.sent += t->st.sent;
+		sum.answered += t->st.answered;
+		sum.lost += t->st.lost;
+		sum.bad += t->st.bad;
+		for (int r = 0; r < 16; r++)
+			sum.rcodes[r] += t->st.rcodes[r];
+		if (t->st.max_ms > sum.max_ms)
+			sum.max_ms = t->st.max_ms;
+	}
+	load_free(l);
+	if (st != NULL)
+		*st = sum;
+}
+
+void harness_load_print(const struct harness_load_stats *st, const char *label, FILE *out)
+{
+	fprintf(out, "%s: %lu queries, %lu answered, %lu lost, %lu bad", label, st->sent,
+	        st->answered, st->lost, st->bad);
+	for (unsigned r = 0; r < 16; r++)
+		if (st->rcodes[r] > 0)
+			fprintf(out, ", %s %lu", harness_rcode_str(r), st->rcodes[r]);
+	fprintf(out, ", slowest %.1f ms\n", st->max_ms);
+}
+
+/* ---- test programs ------------------------------------------------------ */
+
+int harness_suite_main(const struct harness_suite *s)
+{
+	if (!s->without_shoal && harness_shoal_bin() == NULL) {
+		fprintf(stderr, "SHOAL_BIN is not set (run through meson test)\n");
+		return 1;
+	}
+	Suite *su = suite_create(s->name);
+	TCase *tc = tcase_create(s->name);
+	tcase_set_timeout(tc, s->timeout_s);
+	if (s->setup != NULL || s->teardown != NULL)
+		tcase_add_checked_fixture(tc, s->setup, s->teardown);
+	for (const TTest *const *t = s->tests; *t != NULL; t++)
+		tcase_add_test(tc, *t);
+	suite_add_tcase(su, tc);
+	SRunner *sr = srunner_create(su);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
 }

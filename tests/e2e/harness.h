@@ -10,8 +10,16 @@
  * Conventions (as in src/): functions return 0 or -errno; out parameters are
  * marked [out]; a function that fails leaves its out parameters zeroed.
  *
+ * A test usually goes: harness_shoal_prepare() (a private directory, a zone
+ * directory inside it, a port), harness_write_file() for its zones,
+ * harness_shoal_launch() with its flags, harness_ask() and friends, the
+ * harness_wait_*() helpers after a reload, harness_load_start() for traffic
+ * in the background, harness_run() for the command-line tools, and
+ * harness_server_cleanup(). main() is harness_suite_main().
+ *
  * Environment read here:
  *   SHOAL_BIN     path of the shoal binary (set by meson, see tests/meson.build)
+ *   SHOAL_CHECKZONE  path of shoal-checkzone (set by meson)
  *   SHOAL_SRCDIR  repository root (set by meson)
  *   SHOAL_KNOTD   optional path of knotd (default: found in PATH or /usr/sbin)
  *   TMPDIR        where temporary directories go (default /tmp)
@@ -26,6 +34,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include <check.h>
 #include <ldns/ldns.h>
 
 /* Bounded waits, in milliseconds. A server on loopback answers in well under
@@ -33,6 +42,11 @@
 #define HARNESS_READY_TIMEOUT_MS 10000 /* start-up until the zones answer */
 #define HARNESS_STOP_TIMEOUT_MS 5000   /* SIGTERM until SIGKILL */
 #define HARNESS_QUERY_TIMEOUT_MS 2000  /* one query, UDP or TCP */
+#define HARNESS_WAIT_TIMEOUT_MS 5000   /* a reload, a log line, an exit */
+#define HARNESS_RUN_TIMEOUT_MS 10000   /* a command such as shoal --help */
+/* What harness_run() keeps of each of stdout and stderr; the rest is read
+ * and dropped, so a chatty child never blocks on a full pipe. */
+#define HARNESS_RUN_OUTPUT_MAX (1024 * 1024)
 
 /* RFC 8467 / DNS flag day 2020 default; what the tests advertise by default. */
 #define HARNESS_EDNS_SIZE 1232
@@ -51,13 +65,15 @@ enum harness_transport {
  * harness_server_init() (or harness_shoal_start() / harness_knot_start(),
  * which do it). */
 struct harness_server {
-	pid_t pid;          /* > 0 while the process has not been reaped */
-	uint16_t port;      /* loopback port it listens on (UDP and TCP) */
-	int exit_status;    /* waitpid() status once reaped, else -1 */
-	char name[32];      /* "shoal", "knotd", ...: used in messages */
-	char dir[PATH_MAX]; /* private temp dir, removed by _cleanup() */
-	char log[PATH_MAX]; /* the process's stdout+stderr, inside dir */
-	char **zones;       /* origins probed by wait_ready (NULL-terminated) */
+	pid_t pid;              /* > 0 while the process has not been reaped */
+	uint16_t port;          /* loopback port it listens on (UDP and TCP) */
+	int exit_status;        /* waitpid() status once reaped, else -1 */
+	char name[32];          /* "shoal", "knotd", ...: used in messages */
+	char dir[PATH_MAX];     /* private temp dir, removed by _cleanup() */
+	char log[PATH_MAX];     /* the process's stdout+stderr, inside dir */
+	char **zones;           /* origins probed by wait_ready (NULL-terminated) */
+	char zonedir[PATH_MAX]; /* dir/zones: harness_shoal_prepare(), knot_start() */
+	uint16_t metrics_port;  /* --metrics port when launched with .metrics */
 };
 
 /* Options for one query. Zero-initialised means: IN class, RD clear, no
@@ -87,7 +103,9 @@ struct harness_reply {
 /* ---- temporary directories ---------------------------------------------- */
 
 /*
- * Create a fresh directory "$TMPDIR/shoal-e2e-<tag>-XXXXXX".
+ * Create a fresh directory "$TMPDIR/shoal-e2e-<tag>-XXXXXX", mode 0755: a
+ * shoal started as root reads its zones after dropping to nobody, so what
+ * the tests write there must stay readable (nothing secret goes there).
  * \param[out] out   receives the path (NUL-terminated)
  * \param size       size of out; PATH_MAX is always enough
  * \param tag        short word naming the user, e.g. "knotd"
@@ -108,6 +126,19 @@ int harness_rmtree(const char *path);
  * directory). \return the number of files copied (>= 0) or -errno.
  */
 int harness_copy_zones(const char *src, const char *dst);
+
+/*
+ * Write text to dir/name, mode 0644 (readable after shoal drops to nobody),
+ * through a temporary file renamed over it, as an operator's deploy tool
+ * would: a server that reloads meanwhile sees the old file or the new one,
+ * never half of one. For zone files, YAML configuration files, secrets.
+ * \return 0 or -errno.
+ */
+int harness_write_file(const char *dir, const char *name, const char *text);
+
+/* harness_write_file() with the text formatted as printf(3) does. */
+int harness_write_filef(const char *dir, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * List the zone origins of a zone directory: "<name>.zone" -> "<name>."
@@ -152,6 +183,17 @@ int harness_server_init(struct harness_server *srv, const char *name);
 int harness_server_spawn(struct harness_server *srv, char *const argv[]);
 
 /*
+ * Spawn argv as harness_server_spawn() does and wait until it answers as
+ * harness_server_wait_ready() does (HARNESS_READY_TIMEOUT_MS), for servers
+ * the harness has no ready-made start for (knotd with a configuration of
+ * the test's own). On failure, print why and the tail of the log to
+ * stderr and stop the process; srv->dir and the log are kept.
+ * Pre: as harness_server_spawn(); srv->zones set (or NULL: any reply).
+ * \return as harness_shoal_start().
+ */
+int harness_server_start(struct harness_server *srv, char *const argv[]);
+
+/*
  * Wait until the server answers: every origin in srv->zones must answer an
  * SOA query over UDP with NOERROR; with srv->zones NULL or empty, any parsed
  * reply to ". SOA" counts. Polls every 50 ms up to timeout_ms.
@@ -178,6 +220,26 @@ void harness_server_cleanup(struct harness_server *srv);
 
 /* Whether the process is still running (reaps it if it exited). */
 bool harness_server_running(struct harness_server *srv);
+
+/*
+ * Wait up to timeout_ms (0 = HARNESS_WAIT_TIMEOUT_MS) for the process to
+ * exit by itself (a shoal replaced by another, a --check run); reaps it and
+ * sets srv->exit_status. Sends no signal.
+ * \return 0 once it has exited; -ETIMEDOUT (then the tail of its log is
+ *         printed to stderr) while it still runs.
+ */
+int harness_server_wait_exit(struct harness_server *srv, int timeout_ms);
+
+/*
+ * Poll srv->log every 50 ms, up to timeout_ms (0 = HARNESS_WAIT_TIMEOUT_MS),
+ * until text occurs in it at least count times (count <= 0 means 1); for
+ * what a reload or a signal should make the server say. Reads the last
+ * 64 KiB of the log.
+ * \return 0; -ETIMEDOUT, after printing what was missing and the log tail
+ *         to stderr.
+ */
+int harness_server_wait_log(const struct harness_server *srv, const char *text, int count,
+                            int timeout_ms);
 
 /*
  * Print the last max_bytes (0 = 4096) of srv->log to out, framed with the
@@ -210,14 +272,78 @@ const char *harness_shoal_bin(void);
 int harness_srcpath(char *out, size_t size, const char *rel);
 
 /*
+ * Path of shoal-checkzone: $SHOAL_CHECKZONE. NULL if unset.
+ */
+const char *harness_checkzone_bin(void);
+
+/*
+ * The repository's sample zones, "$SHOAL_SRCDIR/zones" (example.com.).
+ * \return a static string, or NULL when SHOAL_SRCDIR is unset.
+ */
+const char *harness_repo_zones(void);
+
+/*
+ * How harness_shoal_launch() runs shoal. Zero-initialised means:
+ *   $SHOAL_BIN --zones srv->zonedir --listen 127.0.0.1:srv->port --threads 2
+ * and wait until every zone of that directory answers its SOA.
+ */
+struct harness_shoal_opts {
+	const char *zonedir; /* --zones DIR; NULL = srv->zonedir */
+	bool no_zones;       /* pass no --zones (the zones are in a --config file) */
+	bool no_listen;      /* pass no --listen (the address is in a --config file) */
+	bool no_threads;     /* pass no --threads 2 (the count is in a --config file) */
+	/* More arguments after those, NULL-terminated (may be NULL); a flag
+	 * given again overrides the harness's ("--threads", "4"). E.g.
+	 * {"--config", path, NULL} or {"--control", path, NULL}. */
+	const char *const *args;
+	/* Origins that must answer their SOA with NOERROR before launch returns;
+	 * NULL = every "<origin>.zone" of the zone directory (and with no zone
+	 * directory, or an empty one, any reply to ". SOA"). */
+	const char *const *ready;
+	bool metrics;    /* add --metrics 127.0.0.1:P, P picked: srv->metrics_port */
+	bool port_fixed; /* srv->port must be used as it is (another process
+	                    shares it, or a config file names it): after a lost
+	                    port race, fail instead of picking another one */
+	bool no_wait;    /* return once spawned, without waiting for answers */
+	bool quiet;      /* print nothing on failure (the test expects one) */
+};
+
+/*
+ * First half of starting shoal: harness_server_init(srv, "shoal"), an empty
+ * zone directory srv->zonedir (= srv->dir/zones) and a free port in
+ * srv->port, so the test can write zone files and configuration files that
+ * name the port before harness_shoal_launch(). All of it goes with
+ * harness_server_cleanup().
+ * \return 0 or -errno.
+ */
+int harness_shoal_prepare(struct harness_server *srv);
+
+/*
+ * Second half: run shoal as o says (o NULL = all defaults) on srv->port
+ * and, unless o->no_wait, wait until the zones answer (up to
+ * HARNESS_READY_TIMEOUT_MS). If the process exits saying its port is in use
+ * (another process took it since it was picked), start again on a new port
+ * (twice at most) unless o->port_fixed. On failure, unless o->quiet, print
+ * why and the tail of the log to stderr; the process is stopped, srv->dir
+ * and the log are kept. Call harness_server_cleanup() in every case.
+ * Pre: harness_shoal_prepare(srv) done; srv not running. srv may be
+ * launched again after it stopped (srv->port is kept when o->port_fixed).
+ * \return as harness_shoal_start().
+ */
+int harness_shoal_launch(struct harness_server *srv, const struct harness_shoal_opts *o);
+
+/*
  * Start shoal on the zones in zonedir:
  *   $SHOAL_BIN --zones ZONEDIR --listen 127.0.0.1:PORT --threads 2 [extra...]
  * on a port from harness_pick_port(), and wait until every zone answers its
  * SOA (up to HARNESS_READY_TIMEOUT_MS). extra_args is NULL-terminated or NULL.
- * On failure the server is stopped but srv->dir and the log are kept so the
- * caller can print them; call harness_server_cleanup() in every case.
+ * That is harness_shoal_prepare() and harness_shoal_launch() with .zonedir
+ * and .args. On failure the reason and the tail of the log are printed to
+ * stderr and the server is stopped, but srv->dir and the log are kept so the
+ * caller can show more; call harness_server_cleanup() in every case.
  * \return 0; -ENOENT if SHOAL_BIN is unset or not executable; -ECHILD if
- *         shoal exited during start-up; -ETIMEDOUT if it never answered.
+ *         shoal exited during start-up; -ETIMEDOUT if it never answered;
+ *         -EINVAL if zonedir is NULL.
  */
 int harness_shoal_start(struct harness_server *srv, const char *zonedir,
                         const char *const *extra_args);
@@ -237,10 +363,45 @@ const char *harness_knotd_path(void);
  * zonefile-sync: -1 and no DNSSEC. extra_server_conf (may be NULL) is a
  * block of "key: value" lines appended to the `server:` section, e.g.
  * "identity: node-1\nversion: test-1\n". Waits until every zone answers.
+ * On failure prints why and the log tail to stderr, as harness_shoal_start().
  * \return as harness_shoal_start(); -ENOENT if knotd is not installed.
  */
 int harness_knot_start(struct harness_server *srv, const char *zonedir,
                        const char *extra_server_conf);
+
+/* ---- running programs ----------------------------------------------------- */
+
+/* What harness_run() saw. Free with harness_run_free(). */
+struct harness_run {
+	int status;    /* waitpid() status, -1 if it was not reaped normally */
+	int exit_code; /* exit status; 128 + N when killed by signal N; -1 when
+	                  killed by the harness for overrunning its timeout */
+	char *out;     /* stdout, NUL-terminated, never NULL after a run */
+	size_t out_len;
+	char *err; /* stderr, likewise */
+	size_t err_len;
+};
+
+/*
+ * Run argv (argv[0] a path, or a name looked up in PATH) with stdin from
+ * /dev/null, capturing stdout and stderr apart (each up to
+ * HARNESS_RUN_OUTPUT_MAX), and wait for it up to timeout_ms
+ * (0 = HARNESS_RUN_TIMEOUT_MS); past that it is killed (SIGKILL). The child
+ * dies with the test (PR_SET_PDEATHSIG) and inherits no other descriptor.
+ * For `shoal --check`, `shoal-checkzone`, `shoalctl`, dig.
+ * \param[out] res  exit status and output, also after -ETIMEDOUT (what
+ *                  was written until then)
+ * \return 0 when it ran and exited, whatever its status; -ETIMEDOUT; -errno
+ *         of the exec (-ENOENT: no such program), of fork() or pipe().
+ */
+int harness_run(const char *const argv[], int timeout_ms, struct harness_run *res);
+
+/* harness_run() of "$SHOAL_BIN args..." (args NULL-terminated).
+ * \return as harness_run(); -ENOENT if SHOAL_BIN is unset. */
+int harness_run_shoal(const char *const *args, int timeout_ms, struct harness_run *res);
+
+/* Free what harness_run() allocated and zero *res. */
+void harness_run_free(struct harness_run *res);
 
 /* ---- queries -------------------------------------------------------------- */
 
@@ -250,6 +411,14 @@ int harness_knot_start(struct harness_server *srv, const char *zonedir,
  *         options are invalid.
  */
 ldns_pkt *harness_build_query(const struct harness_query *q, uint16_t id);
+
+/*
+ * The wire form of harness_build_query(q, id).
+ * \param[out] wire  malloc'ed bytes (free() them)
+ * \param[out] len   their length
+ * \return 0, or -EINVAL if q cannot be built.
+ */
+int harness_query_wire(const struct harness_query *q, uint16_t id, uint8_t **wire, size_t *len);
 
 /*
  * Send q to host:port (host NULL = "127.0.0.1"; "::1" works too) over
@@ -289,12 +458,172 @@ int harness_send_raw_udp(const char *host, uint16_t port, const uint8_t *buf, si
 void harness_reply_free(struct harness_reply *r);
 
 /*
+ * harness_query(), but over UDP a query that timed out is sent again, up
+ * to tries sends in all (tries <= 1: once): a lost datagram is not what a
+ * conformance test judges. Over TCP, one try.
+ * \return as harness_query().
+ */
+int harness_query_retry(const char *host, uint16_t port, const struct harness_query *q,
+                        int timeout_ms, int tries, struct harness_reply *out);
+
+/*
+ * Ask 127.0.0.1:port "qname IN qtype" (no RD, no EDNS) over t, waiting
+ * HARNESS_QUERY_TIMEOUT_MS. Options beyond these: harness_query().
+ * \param[out] r  the exchange; r->pkt is not NULL when 0 is returned
+ * \return 0; -EBADMSG if the reply did not parse; as harness_query().
+ */
+int harness_ask(uint16_t port, const char *qname, ldns_rr_type qtype, enum harness_transport t,
+                struct harness_reply *r);
+
+/* The RCODE of harness_ask()'s reply. \return the rcode (>= 0) or -errno. */
+int harness_ask_rcode(uint16_t port, const char *qname, ldns_rr_type qtype,
+                      enum harness_transport t);
+
+/*
+ * The serial of zone's SOA, asked over UDP.
+ * \param[out] serial  the serial (0 on failure)
+ * \return 0; -ENODATA if the reply is not NOERROR with exactly one SOA in
+ *         the answer; as harness_ask().
+ */
+int harness_soa_serial(uint16_t port, const char *zone, uint32_t *serial);
+
+/*
+ * Poll every 50 ms, up to timeout_ms (0 = HARNESS_WAIT_TIMEOUT_MS), until
+ * srv serves zone with SOA serial want: after a reload.
+ * \return 0; -ETIMEDOUT, after printing the last serial seen and the tail
+ *         of srv's log to stderr.
+ */
+int harness_wait_serial(const struct harness_server *srv, const char *zone, uint32_t want,
+                        int timeout_ms);
+
+/*
+ * Poll every 50 ms, up to timeout_ms (0 = HARNESS_WAIT_TIMEOUT_MS), until
+ * "qname qtype" over UDP gets the given rcode (e.g. REFUSED once a zone is
+ * removed). \return 0; -ETIMEDOUT, after printing the last rcode and the
+ * log tail to stderr.
+ */
+int harness_wait_rcode(const struct harness_server *srv, const char *qname, ldns_rr_type qtype,
+                       unsigned rcode, int timeout_ms);
+
+/*
+ * A UDP socket connected to 127.0.0.1:port, non-blocking, bound to the
+ * IPv4 address src (any port) when src is not NULL: a client on another
+ * loopback address, e.g. in another /24 for RRL. Its source port is fixed,
+ * so the kernel's 4-tuple hash keeps it on one server socket.
+ * \return the descriptor (close() it) or -errno.
+ */
+int harness_udp_client(const char *src, uint16_t port);
+
+/*
+ * Build "qname IN qtype" with an OPT record (payload 1232, no flags)
+ * holding one COOKIE option (RFC 7873 §4) of the cookie_len octets at
+ * cookie, ID id, nothing else: the exact layout the cookie and RRL tests
+ * read back. qname NULL: no question (QDCOUNT 0, RFC 7873 §5.4);
+ * cookie_len 0: no OPT record at all. The length is not checked against
+ * RFC 7873's 8 or 16..40, so malformed cookies can be sent.
+ * \return the length written to buf, or -EINVAL (bad qname, cookie_len over
+ *         255), -ENOSPC (size too small).
+ */
+int harness_cookie_query(uint8_t *buf, size_t size, uint16_t id, const char *qname,
+                         ldns_rr_type qtype, const uint8_t *cookie, size_t cookie_len);
+
+/*
+ * The 24-octet COOKIE (client and RFC 9018 server cookie) of a reply whose
+ * last record is an OPT whose last option is that COOKIE, as shoal writes
+ * replies to harness_cookie_query().
+ * \param[out] cookie  the cookie; zeroed when there is none
+ * \return whether there was one.
+ */
+bool harness_reply_cookie(const uint8_t *reply, size_t len, uint8_t cookie[24]);
+
+/* ---- metrics and sockets ------------------------------------------------ */
+
+/*
  * GET `path` over HTTP/1.0 from 127.0.0.1:port (the --metrics endpoint),
  * waiting up to 3 s for the server to close the connection.
  * \return the whole response, status line and headers included (free()
  *         it), or NULL when the connection or the request failed.
  */
 char *harness_http_get(uint16_t port, const char *path);
+
+/*
+ * The value of one series in a Prometheus text exposition: the line that
+ * starts with series (a name and its labels exactly as shoal writes them,
+ * e.g. "shoal_queries_total{proto=\"udp\",worker=\"0\"}") followed by a space.
+ * \return the value, or -1 when no line has that series.
+ */
+long long harness_metric(const char *text, const char *series);
+
+/* The sum of every series of the metric name (any labels, or none). */
+unsigned long long harness_metric_sum(const char *text, const char *name);
+
+/*
+ * How many UDP sockets are bound to 127.0.0.1:port (the local address
+ * column of /proc/net/udp): one per worker with SO_REUSEPORT, one shared.
+ * \return the count or -errno.
+ */
+int harness_udp_sockets(uint16_t port);
+
+/* ---- background query load ------------------------------------------------ */
+
+/* A query load for "N reloads under load, none lost" tests. Zero-initialise
+ * and set .port and .names. */
+struct harness_load_opts {
+	const char *host; /* NULL = "127.0.0.1" ("::1" works too) */
+	uint16_t port;
+	const char *const *names; /* asked in turn, NULL-terminated, at least one */
+	ldns_rr_type qtype;       /* 0 = A; class IN, no RD, no EDNS */
+	unsigned threads;         /* 0 = 1; each one UDP socket: one fixed source
+	                             port, so one flow, as a resolver has */
+	/* Queries a second over all threads, sent on a steady clock whatever
+	 * the answers do (as dnsperf -Q does). 0 = closed loop: each thread
+	 * sends its next query as soon as the previous one is answered or
+	 * lost, as fast as the server goes. */
+	unsigned rate;
+	int timeout_ms; /* unanswered this long = lost; 0 = 1000 (far above
+	                   loopback latency, even while a zone is rebuilt) */
+	/* Optional check of each answer, called from the load threads at the
+	 * same time (keep it thread-safe): false counts the reply as bad. With
+	 * check set, a reply that does not parse is bad too; without it, replies
+	 * are not parsed. */
+	bool (*check)(const ldns_pkt *reply, void *arg);
+	void *check_arg;
+};
+
+/* What a load did, summed over its threads. Once stopped,
+ * sent == answered + lost. */
+struct harness_load_stats {
+	unsigned long sent;
+	unsigned long answered;   /* a reply with the query's ID came in time */
+	unsigned long lost;       /* none within timeout_ms (a later reply does
+	                             not count) */
+	unsigned long bad;        /* answered, but refused by check() */
+	unsigned long rcodes[16]; /* answered, by the header's RCODE */
+	double max_ms;            /* the slowest answer */
+};
+
+struct harness_load;
+
+/*
+ * Start the load: o->threads threads, each sending to host:port from its
+ * own socket. o is copied; o->names may go once this returns.
+ * \param[out] out  the running load, for harness_load_stop()
+ * \return 0; -EINVAL (no names, a name that does not build, rate so high
+ *         that rate * timeout_ms / 1000 reaches 60000 queries in flight per
+ *         thread); -errno of socket() or pthread_create().
+ */
+int harness_load_start(const struct harness_load_opts *o, struct harness_load **out);
+
+/*
+ * Stop sending, wait (up to the timeout) for the answers still due, join
+ * the threads and free l.
+ * \param[out] st  the totals (may be NULL)
+ */
+void harness_load_stop(struct harness_load *l, struct harness_load_stats *st);
+
+/* One line: "<label>: S queries, A answered, L lost, B bad; NOERROR n, ...;
+ * slowest M ms". */
+void harness_load_print(const struct harness_load_stats *st, const char *label, FILE *out);
 
 /* ---- comparing answers ---------------------------------------------------- */
 
@@ -321,6 +650,14 @@ int harness_rrset_text(const ldns_rr_list *list, bool with_ttl, struct harness_r
 
 /* Free what harness_rrset_text() allocated and zero *t. */
 void harness_rrset_text_free(struct harness_rrset_text *t);
+
+/*
+ * Compare one section as sets (harness_rrset_text() of each list, either
+ * may be NULL) and print the differences as harness_rrset_text_diff() does.
+ * \return true when equal; false when not, or out of memory.
+ */
+bool harness_section_diff(const char *label, const ldns_rr_list *want, const ldns_rr_list *got,
+                          bool with_ttl, FILE *out);
 
 /*
  * Compare two sets. When they differ, print to out (if not NULL) one line
@@ -402,5 +739,28 @@ bool harness_case_check(const struct harness_case *c, const struct harness_reply
  * \return true when all hold.
  */
 bool harness_check_header(const struct harness_query *q, const struct harness_reply *r, FILE *diff);
+
+/* ---- test programs ------------------------------------------------------ */
+
+/* CLOCK_MONOTONIC in milliseconds, for bounding loops. */
+double harness_now_ms(void);
+
+/* One libcheck test program: one suite of one test case. */
+struct harness_suite {
+	const char *name;          /* suite and test case */
+	int timeout_s;             /* per test (tcase_set_timeout) */
+	bool without_shoal;        /* the tests do not run $SHOAL_BIN */
+	void (*setup)(void);       /* checked fixture: before each test, in its */
+	void (*teardown)(void);    /* process (may be NULL) */
+	const TTest *const *tests; /* NULL-terminated */
+};
+
+/*
+ * main() of a test program: check that SHOAL_BIN is set (unless
+ * s->without_shoal), run the tests (CK_NORMAL output, CK_FORK from the
+ * environment as usual).
+ * \return the exit status for main(): 0 when every test passed, else 1.
+ */
+int harness_suite_main(const struct harness_suite *s);
 
 #endif /* SHOAL_E2E_HARNESS_H */
