@@ -17,34 +17,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
 
-static const char *repo_zones(void)
-{
-	static char path[PATH_MAX];
-	ck_assert_int_eq(harness_srcpath(path, sizeof(path), "zones"), 0);
-	return path;
-}
-
 static void start_or_fail(struct harness_server *srv, const char *const *extra)
 {
-	int rc = harness_shoal_start(srv, repo_zones(), extra);
-	if (rc != 0)
-		harness_server_dump_log(srv, stderr, 0);
-	ck_assert_msg(rc == 0, "shoal did not start: %s", harness_start_strerror(rc, srv));
+	ck_assert_int_eq(harness_shoal_start(srv, harness_repo_zones(), extra), 0);
 }
 
-static void run(const char *cmd, char *out, size_t size)
+/* Run dig with args; it must succeed. \return its stdout (free() it). */
+static char *dig(const char *const args[])
 {
-	FILE *p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	size_t n = fread(out, 1, size - 1, p);
-	out[n] = 0;
-	ck_assert_int_eq(pclose(p), 0);
+	struct harness_run r;
+	ck_assert_int_eq(harness_run(args, 0, &r), 0);
+	ck_assert_msg(r.exit_code == 0, "dig: status %d\n%s%s", r.status, r.out, r.err);
+	char *out = r.out;
+	r.out = NULL;
+	harness_run_free(&r);
+	return out;
 }
 
 static const char *dig_path(void)
@@ -58,14 +50,15 @@ static const char *dig_path(void)
 
 START_TEST(test_dig_cookie)
 {
-	const char *dig = dig_path();
-	ck_assert_msg(dig != NULL, "dig is not installed (scripts/deps installs bind9-dnsutils)");
-	struct harness_server srv = {0};
+	const char *digp = dig_path();
+	ck_assert_msg(digp != NULL, "dig is not installed (scripts/deps installs bind9-dnsutils)");
+	struct harness_server srv;
 	start_or_fail(&srv, NULL);
-	char cmd[512], out[8192], cookie[128];
-	snprintf(cmd, sizeof(cmd), "%s @127.0.0.1 -p %u +cookie +norec +time=2 +tries=1 "
-		 "www.example.com A", dig, srv.port);
-	run(cmd, out, sizeof(out));
+	char port[16], cookie[128], opt[160];
+	snprintf(port, sizeof(port), "%u", srv.port);
+	const char *a1[] = {digp,	   "@127.0.0.1", "-p",		    port, "+cookie", "+norec",
+			    "+time=2", "+tries=1",   "www.example.com", "A",	NULL};
+	char *out = dig(a1);
 	const char *c = strstr(out, "; COOKIE: ");
 	ck_assert_msg(c != NULL, "no COOKIE in:\n%s", out);
 	ck_assert_int_eq(sscanf(c, "; COOKIE: %127[0-9a-f]", cookie), 1);
@@ -80,25 +73,26 @@ START_TEST(test_dig_cookie)
 	ck_assert_msg(skew > -60 && skew < 60, "timestamp %lu", ts);
 	ck_assert_msg(strstr(c, "(good)") != NULL, "dig did not see its client cookie: %s", out);
 	ck_assert(strstr(out, "status: NOERROR") != NULL);
+	free(out);
 
 	/* the second query with the returned cookie: answered, and the
 	 * same cookie back (young: RFC 9018 §4.3) */
-	snprintf(cmd, sizeof(cmd), "%s @127.0.0.1 -p %u +cookie=%s +norec +time=2 +tries=1 "
-		 "www.example.com A", dig, srv.port, cookie);
-	run(cmd, out, sizeof(out));
+	snprintf(opt, sizeof(opt), "+cookie=%s", cookie);
+	const char *a2[] = {digp,	   "@127.0.0.1", "-p",		    port, opt, "+norec",
+			    "+time=2", "+tries=1",   "www.example.com", "A",  NULL};
+	out = dig(a2);
 	ck_assert_msg(strstr(out, "status: NOERROR") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "ANSWER: 2") != NULL, "%s", out);
 	c = strstr(out, "; COOKIE: ");
 	ck_assert_ptr_nonnull(c);
 	ck_assert_msg(strncmp(c + 10, cookie, 48) == 0, "%s", out);
 	ck_assert(strstr(c, "(good)") != NULL);
+	free(out);
 	harness_server_cleanup(&srv);
 }
 END_TEST
 
 /* ---- raw queries with known secrets ---- */
-
-#define QNAME "\3www\7example\3com"
 
 static const uint8_t CLIENT[8] = {0xc0, 0x01, 0xc0, 0x02, 0xc0, 0x03, 0xc0, 0x04};
 
@@ -128,26 +122,18 @@ static uint32_t ts_of(const uint8_t c[24])
 static int ask(uint16_t port, enum harness_transport tr, const uint8_t *cookie, size_t cl,
 	       int timeout_ms, unsigned *rcode, uint8_t got[24])
 {
-	uint8_t q[128];
-	static const uint8_t hdr[12] = {0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1};
-	memcpy(q, hdr, 12);
-	memcpy(q + 12, QNAME, 17);
-	memcpy(q + 29, "\0\1\0\1", 4);
-	uint8_t opt[11] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, (uint8_t)(4 + cl)};
-	memcpy(q + 33, opt, 11);
-	uint8_t oh[4] = {0, 10, 0, (uint8_t)cl};
-	memcpy(q + 44, oh, 4);
-	memcpy(q + 48, cookie, cl);
-	uint8_t *r = NULL;
+	uint8_t q[128], *r = NULL;
+	int ql = harness_cookie_query(q, sizeof(q), 0x1234, "www.example.com.", LDNS_RR_TYPE_A,
+				      cookie, cl);
+	ck_assert_int_gt(ql, 0);
 	size_t rl = 0;
 	memset(got, 0, 24);
-	int rc = harness_send_raw("127.0.0.1", port, tr, q, 48 + cl, timeout_ms, &r, &rl);
+	int rc = harness_send_raw(NULL, port, tr, q, (size_t)ql, timeout_ms, &r, &rl);
 	if (rc < 0)
 		return rc;
 	ck_assert_uint_ge(rl, 12);
 	*rcode = r[3] & 0x0f;
-	if (rl >= 28 && memcmp(r + rl - 28, "\0\x0a\0\x18", 4) == 0)
-		memcpy(got, r + rl - 24, 24);
+	harness_reply_cookie(r, rl, got);
 	free(r);
 	return 0;
 }
@@ -158,13 +144,12 @@ static int ask(uint16_t port, enum harness_transport tr, const uint8_t *cookie, 
 static int ask_cookie_only(uint16_t port, enum harness_transport tr, const uint8_t *cookie,
 			   size_t cl, unsigned *rcode, unsigned *qdcount, uint8_t got[24])
 {
-	uint8_t q[64] = {0x43, 0x21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
-			 0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, (uint8_t)(4 + cl), 0, 10, 0, (uint8_t)cl};
-	memcpy(q + 27, cookie, cl);
-	uint8_t *r = NULL;
+	uint8_t q[64], *r = NULL;
+	int ql = harness_cookie_query(q, sizeof(q), 0x4321, NULL, 0, cookie, cl);
+	ck_assert_int_gt(ql, 0);
 	size_t rl = 0;
 	memset(got, 0, 24);
-	int rc = harness_send_raw("127.0.0.1", port, tr, q, 27 + cl, 2000, &r, &rl);
+	int rc = harness_send_raw(NULL, port, tr, q, (size_t)ql, 2000, &r, &rl);
 	if (rc < 0)
 		return rc;
 	ck_assert_uint_ge(rl, 12);
@@ -174,8 +159,7 @@ static int ask_cookie_only(uint16_t port, enum harness_transport tr, const uint8
 	/* the OPT, when there is one, is the only record: right after the header */
 	if (rl >= 23 && r[11] == 1 && r[13] == 0 && r[14] == 41)
 		*rcode |= (unsigned)r[17] << 4;
-	if (rl >= 28 && memcmp(r + rl - 28, "\0\x0a\0\x18", 4) == 0)
-		memcpy(got, r + rl - 24, 24);
+	harness_reply_cookie(r, rl, got);
 	free(r);
 	return 0;
 }
@@ -199,7 +183,7 @@ START_TEST(test_known_secret)
 	unsigned rcode;
 	hexs(S1, s1);
 	const char *extra[] = {"--cookie-secret", S1, NULL};
-	struct harness_server srv = {0};
+	struct harness_server srv;
 	start_or_fail(&srv, extra);
 	uint32_t now = (uint32_t)time(NULL);
 
@@ -268,33 +252,28 @@ START_TEST(test_knot_same_cookies)
 {
 	const char *knotd = harness_knotd_path();
 	ck_assert_msg(knotd != NULL, "knotd is not installed (scripts/deps installs knot)");
-	struct harness_server k = {0};
+	struct harness_server k;
 	ck_assert_int_eq(harness_server_init(&k, "knotd"), 0);
 	ck_assert_int_eq(harness_pick_port(&k.port), 0);
-	ck_assert_int_ge(harness_copy_zones(repo_zones(), k.dir), 1);
+	ck_assert_int_ge(harness_copy_zones(harness_repo_zones(), k.dir), 1);
+	ck_assert_int_eq(harness_write_filef(k.dir, "knot.conf",
+					     "server:\n    listen: 127.0.0.1@%u\n    rundir: %s\n"
+					     "database:\n    storage: %s\n"
+					     "mod-cookies:\n  - id: shared\n    secret: 0x%s\n"
+					     "template:\n  - id: default\n    storage: %s\n"
+					     "    global-module: mod-cookies/shared\n"
+					     "zone:\n  - domain: example.com.\n"
+					     "    file: %s/example.com.zone\n"
+					     "    journal-content: none\n    zonefile-sync: -1\n",
+					     k.port, k.dir, k.dir, S1, k.dir, k.dir),
+			 0);
 	char conf[PATH_MAX + 16];
 	snprintf(conf, sizeof(conf), "%s/knot.conf", k.dir);
-	FILE *f = fopen(conf, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f,
-		"server:\n    listen: 127.0.0.1@%u\n    rundir: %s\n"
-		"database:\n    storage: %s\n"
-		"mod-cookies:\n  - id: shared\n    secret: 0x%s\n"
-		"template:\n  - id: default\n    storage: %s\n"
-		"    global-module: mod-cookies/shared\n"
-		"zone:\n  - domain: example.com.\n    file: %s/example.com.zone\n"
-		"    journal-content: none\n    zonefile-sync: -1\n",
-		k.port, k.dir, k.dir, S1, k.dir, k.dir);
-	fclose(f);
 	char *argv[] = {(char *)knotd, "-c", conf, NULL};
-	ck_assert_int_eq(harness_server_spawn(&k, argv), 0);
-	ck_assert_int_eq(harness_zone_origins(repo_zones(), &k.zones), 0);
-	int rc = harness_server_wait_ready(&k, HARNESS_READY_TIMEOUT_MS);
-	if (rc != 0)
-		harness_server_dump_log(&k, stderr, 0);
-	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(harness_zone_origins(harness_repo_zones(), &k.zones), 0);
+	ck_assert_int_eq(harness_server_start(&k, argv), 0);
 	const char *extra[] = {"--cookie-secret", S1, NULL};
-	struct harness_server srv = {0};
+	struct harness_server srv;
 	start_or_fail(&srv, extra);
 
 	uint8_t ours[24], theirs[24], got[24];
@@ -324,29 +303,11 @@ START_TEST(test_knot_same_cookies)
 }
 END_TEST
 
-static void write_secret(const char *path, const char *text)
+/* The secret file, read again (as nobody, once shoal dropped root) on
+ * SIGHUP. */
+static void write_secret(const char *dir, const char *text)
 {
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "%s\n", text);
-	fclose(f);
-	chmod(path, 0644); /* read again after the privilege drop */
-}
-
-static void wait_log(struct harness_server *srv, const char *what, int nth)
-{
-	for (int i = 0; i < 100; i++) {
-		char *log = harness_server_log_tail(srv, 65536);
-		int seen = 0;
-		for (const char *p = log; (p = strstr(p, what)) != NULL; p++)
-			seen++;
-		free(log);
-		if (seen >= nth)
-			return;
-		usleep(50 * 1000);
-	}
-	harness_server_dump_log(srv, stderr, 0);
-	ck_abort_msg("no '%s' in the log", what);
+	ck_assert_int_eq(harness_write_filef(dir, "secret", "%s\n", text), 0);
 }
 
 START_TEST(test_rotation_keeps_previous)
@@ -358,13 +319,12 @@ START_TEST(test_rotation_keeps_previous)
 	hexs(S2, s2);
 	char dir[PATH_MAX], file[PATH_MAX + 16];
 	ck_assert_int_eq(harness_tmpdir(dir, sizeof(dir), "cookie"), 0);
-	chmod(dir, 0755);
 	snprintf(file, sizeof(file), "%s/secret", dir);
-	write_secret(file, S1);
+	write_secret(dir, S1);
 	/* RRL at 1 a second, no slip: only exempt clients get through */
 	const char *extra[] = {"--cookie-secret-file", file, "--rrl-rate", "1", "--rrl-window", "1",
 			       "--rrl-slip", "0", NULL};
-	struct harness_server srv = {0};
+	struct harness_server srv;
 	start_or_fail(&srv, extra);
 	uint32_t now = (uint32_t)time(NULL);
 
@@ -372,9 +332,9 @@ START_TEST(test_rotation_keeps_previous)
 	ck_assert_int_eq(ask(srv.port, HARNESS_UDP, c, 24, 0, &rcode, got), 0);
 	ck_assert_mem_eq(got, c, 24);
 
-	write_secret(file, S2);
+	write_secret(dir, S2);
 	kill(srv.pid, SIGHUP);
-	wait_log(&srv, "cookie secret rotated", 1);
+	ck_assert_int_eq(harness_server_wait_log(&srv, "cookie secret rotated", 1, 0), 0);
 
 	/* use up 127.0.0.0/24's bucket for www.example.com. */
 	int dropped = 0;
@@ -403,9 +363,10 @@ START_TEST(test_rotation_keeps_previous)
 	ck_assert_int_eq(ask(srv.port, HARNESS_UDP, c, 24, 300, &rcode, got), -ETIMEDOUT);
 
 	/* an unreadable secret on reload: the keys stay */
-	write_secret(file, "not hex");
+	write_secret(dir, "not hex");
 	kill(srv.pid, SIGHUP);
-	wait_log(&srv, "the cookie secret stays as it was", 1);
+	ck_assert_int_eq(
+	    harness_server_wait_log(&srv, "the cookie secret stays as it was", 1, 0), 0);
 	make(c, s2, now - 60);
 	ck_assert_int_eq(ask(srv.port, HARNESS_UDP, c, 24, 0, &rcode, got), 0);
 	ck_assert_mem_eq(got, c, 24);
@@ -416,23 +377,10 @@ END_TEST
 
 int main(void)
 {
-	if (!harness_shoal_bin()) {
-		fprintf(stderr, "SHOAL_BIN is not set\n");
-		return 1;
-	}
 	if (sodium_init() < 0)
 		return 1;
-	Suite *s = suite_create("cookie");
-	TCase *tc = tcase_create("cookie");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_dig_cookie);
-	tcase_add_test(tc, test_known_secret);
-	tcase_add_test(tc, test_knot_same_cookies);
-	tcase_add_test(tc, test_rotation_keeps_previous);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	const TTest *const tests[] = {test_dig_cookie, test_known_secret, test_knot_same_cookies,
+				      test_rotation_keeps_previous, NULL};
+	struct harness_suite s = {.name = "cookie", .timeout_s = 60, .tests = tests};
+	return harness_suite_main(&s);
 }

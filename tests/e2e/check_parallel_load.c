@@ -133,14 +133,8 @@ END_TEST
 
 int main(void)
 {
-	Suite *su = suite_create("parallel_load");
-	TCase *tc = tcase_create("parallel_load");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_parallel_equals_serial);
-	suite_add_tcase(su, tc);
-	SRunner *sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	const TTest *const tests[] = {test_parallel_equals_serial, NULL};
+	struct harness_suite s = {.name = "parallel_load", .timeout_s = 120, .without_shoal = true,
+				  .tests = tests};
+	return harness_suite_main(&s);
 }

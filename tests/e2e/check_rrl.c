@@ -7,16 +7,13 @@
  * records; the counters show in the metrics. And without --rrl-rate the
  * same flood is answered in full.
  */
-#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -26,32 +23,11 @@
 #define PACE_US 1000 /* about 1,000 queries a second from each flooder */
 #define LOOP_MAX 20000
 
-static const char *repo_zones(void)
-{
-	static char path[PATH_MAX];
-	ck_assert_int_eq(harness_srcpath(path, sizeof(path), "zones"), 0);
-	return path;
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* A UDP socket bound to `src` (any port), connected to the server. */
 static int client_socket(const char *src, uint16_t port)
 {
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(fd, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	inet_pton(AF_INET, src, &a.sin_addr);
-	ck_assert_msg(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "bind %s: %s", src,
-		      strerror(errno));
-	struct sockaddr_in s = {.sin_family = AF_INET, .sin_port = htons(port)};
-	inet_pton(AF_INET, "127.0.0.1", &s.sin_addr);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&s, sizeof(s)), 0);
+	int fd = harness_udp_client(src, port);
+	ck_assert_msg(fd >= 0, "client on %s: %s", src, strerror(-fd));
 	return fd;
 }
 
@@ -60,27 +36,9 @@ static int client_socket(const char *src, uint16_t port)
 /* www.example.com. A, with EDNS and a COOKIE of `cl` octets when cl > 0. */
 static size_t build_query(uint8_t *b, uint16_t id, const uint8_t *cookie, size_t cl)
 {
-	static const uint8_t hdr[12] = {0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0};
-	size_t n = 0;
-	memcpy(b, hdr, 12);
-	b[0] = (uint8_t)(id >> 8);
-	b[1] = (uint8_t)id;
-	n = 12;
-	memcpy(b + n, QNAME, 17);
-	n += 17;
-	memcpy(b + n, "\0\1\0\1", 4);
-	n += 4;
-	if (cl) {
-		b[11] = 1;
-		uint8_t opt[11] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, (uint8_t)(4 + cl)};
-		memcpy(b + n, opt, 11);
-		n += 11;
-		uint8_t oh[4] = {0, 10, 0, (uint8_t)cl};
-		memcpy(b + n, oh, 4);
-		memcpy(b + n + 4, cookie, cl);
-		n += 4 + cl;
-	}
-	return n;
+	int n = harness_cookie_query(b, 128, id, "www.example.com.", LDNS_RR_TYPE_A, cookie, cl);
+	ck_assert_int_gt(n, 0);
+	return (size_t)n;
 }
 
 struct tally {
@@ -117,14 +75,6 @@ static void drain(int fd, struct tally *t)
 	}
 }
 
-static void start_or_fail(struct harness_server *srv, const char *const *extra)
-{
-	int rc = harness_shoal_start(srv, repo_zones(), extra);
-	if (rc != 0)
-		harness_server_dump_log(srv, stderr, 0);
-	ck_assert_msg(rc == 0, "shoal did not start: %s", harness_start_strerror(rc, srv));
-}
-
 /* Our cookie for a client at `src`: a query with only a client cookie,
  * the reply's COOKIE (24 octets) into out. */
 static void learn_cookie(uint16_t port, const char *src, uint8_t out[24])
@@ -139,37 +89,21 @@ static void learn_cookie(uint16_t port, const char *src, uint8_t out[24])
 	ssize_t n = recv(fd, r, sizeof(r), 0);
 	/* the OPT is last and its only option is the cookie */
 	ck_assert_int_ge(n, 12 + 21 + 11 + 28);
-	ck_assert_mem_eq(r + n - 28, "\0\x0a\0\x18", 4);
-	memcpy(out, r + n - 24, 24);
+	ck_assert(harness_reply_cookie(r, (size_t)n, out));
 	ck_assert_mem_eq(out, cc, 8);
 	close(fd);
 }
 
-static uint64_t metric_sum(const char *text, const char *name)
-{
-	uint64_t sum = 0;
-	size_t nl = strlen(name);
-	for (const char *p = text; (p = strstr(p, name)) != NULL; p += nl) {
-		if (p[nl] != '{')
-			continue;
-		const char *v = strchr(p, '}');
-		if (v)
-			sum += strtoull(v + 2, NULL, 10);
-	}
-	return sum;
-}
-
 START_TEST(test_flood_limited)
 {
-	uint16_t mport;
-	ck_assert_int_eq(harness_pick_port(&mport), 0);
-	char maddr[64], rate[16];
-	snprintf(maddr, sizeof(maddr), "127.0.0.1:%u", mport);
+	char rate[16];
 	snprintf(rate, sizeof(rate), "%d", RATE);
-	const char *extra[] = {"--rrl-rate", rate, "--rrl-window", "1", "--rrl-slip", "2",
-			       "--metrics", maddr, NULL};
-	struct harness_server srv = {0};
-	start_or_fail(&srv, extra);
+	const char *extra[] = {"--rrl-rate", rate, "--rrl-window", "1", "--rrl-slip", "2", NULL};
+	struct harness_shoal_opts o = {.zonedir = harness_repo_zones(), .args = extra,
+				       .metrics = true};
+	struct harness_server srv;
+	ck_assert_int_eq(harness_shoal_prepare(&srv), 0);
+	ck_assert_int_eq(harness_shoal_launch(&srv, &o), 0);
 
 	/* before the flood: the cookie client learns its cookie */
 	uint8_t cookie[24];
@@ -184,15 +118,15 @@ START_TEST(test_flood_limited)
 	size_t ql = build_query(q, 1, NULL, 0);
 	size_t qcl = build_query(qc, 2, cookie, 24);
 
-	double t0 = now_ms(), next_light = t0;
-	for (unsigned i = 0; i < LOOP_MAX && now_ms() - t0 < FLOOD_MS; i++) {
+	double t0 = harness_now_ms(), next_light = t0;
+	for (unsigned i = 0; i < LOOP_MAX && harness_now_ms() - t0 < FLOOD_MS; i++) {
 		q[0] = (uint8_t)(i >> 8);
 		q[1] = (uint8_t)i;
 		if (send(fa, q, ql, 0) == (ssize_t)ql)
 			ta.sent++;
 		if (send(fc, q, ql, 0) == (ssize_t)ql)
 			tc.sent++;
-		if (now_ms() >= next_light) {
+		if (harness_now_ms() >= next_light) {
 			/* 10 a second: under the rate for the light client,
 			 * over it for the cookie client's /24 (flooded) */
 			next_light += 100;
@@ -207,7 +141,7 @@ START_TEST(test_flood_limited)
 		drain(fd, &td);
 		usleep(PACE_US);
 	}
-	double elapsed = now_ms() - t0;
+	double elapsed = harness_now_ms() - t0;
 	/* the last replies */
 	for (int i = 0; i < 10; i++) {
 		usleep(50 * 1000);
@@ -249,26 +183,22 @@ START_TEST(test_flood_limited)
 
 	/* TCP is never limited: the flooded network asks over TCP */
 	for (int i = 0; i < 5; i++) {
-		struct harness_query hq = {.qname = "www.example.com.", .qtype = LDNS_RR_TYPE_A,
-					   .transport = HARNESS_TCP};
-		struct harness_reply r = {0};
-		ck_assert_int_eq(harness_query("127.0.0.1", srv.port, &hq, 0, &r), 0);
-		ck_assert_ptr_nonnull(r.pkt);
+		struct harness_reply r;
+		ck_assert_int_eq(
+		    harness_ask(srv.port, "www.example.com.", LDNS_RR_TYPE_A, HARNESS_TCP, &r), 0);
 		ck_assert_uint_eq(ldns_pkt_ancount(r.pkt), 2);
 		ck_assert(!ldns_pkt_tc(r.pkt));
 		harness_reply_free(&r);
 	}
 
 	/* the counters */
-	char *m = harness_http_get(mport, "/metrics");
+	char *m = harness_http_get(srv.metrics_port, "/metrics");
 	ck_assert_ptr_nonnull(m);
-	uint64_t dropped = metric_sum(m, "shoal_rrl_dropped_total");
-	uint64_t slipped = metric_sum(m, "shoal_rrl_slipped_total");
-	ck_assert_msg(slipped >= ta.slipped + tc.slipped, "metrics slipped %llu",
-		      (unsigned long long)slipped);
+	unsigned long long dropped = harness_metric_sum(m, "shoal_rrl_dropped_total");
+	unsigned long long slipped = harness_metric_sum(m, "shoal_rrl_slipped_total");
+	ck_assert_msg(slipped >= ta.slipped + tc.slipped, "metrics slipped %llu", slipped);
 	ck_assert_msg(dropped + slipped >= (ta.sent - ta.answered) + (tc.sent - tc.answered),
-		      "metrics dropped %llu slipped %llu", (unsigned long long)dropped,
-		      (unsigned long long)slipped);
+		      "metrics dropped %llu slipped %llu", dropped, slipped);
 	free(m);
 	close(fa);
 	close(fb);
@@ -281,8 +211,8 @@ END_TEST
 START_TEST(test_off_by_default)
 {
 	/* The same kind of flood without --rrl-rate: every query answered. */
-	struct harness_server srv = {0};
-	start_or_fail(&srv, NULL);
+	struct harness_server srv;
+	ck_assert_int_eq(harness_shoal_start(&srv, harness_repo_zones(), NULL), 0);
 	int fa = client_socket("127.0.0.1", srv.port);
 	struct tally ta = {0};
 	uint8_t q[128];
@@ -315,39 +245,21 @@ START_TEST(test_bad_flags)
 		{"--rrl-table-size", "2"},   {"--cookie-secret", "abc"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char cmd[PATH_MAX + 256];
-		snprintf(cmd, sizeof(cmd), "'%s' --zones '%s' %s %s 2>&1", harness_shoal_bin(),
-			 repo_zones(), bad[i][0], bad[i][1]);
-		FILE *p = popen(cmd, "r");
-		ck_assert_ptr_nonnull(p);
-		char out[1024] = {0};
-		size_t n = fread(out, 1, sizeof(out) - 1, p);
-		out[n] = 0;
-		int st = pclose(p);
-		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 2, "%s %s: status %d", bad[i][0],
-			      bad[i][1], st);
-		ck_assert_msg(strstr(out, bad[i][0]) != NULL, "%s %s: %s", bad[i][0], bad[i][1],
-			      out);
+		const char *args[] = {"--zones", harness_repo_zones(), bad[i][0], bad[i][1], NULL};
+		struct harness_run r;
+		ck_assert_int_eq(harness_run_shoal(args, 0, &r), 0);
+		ck_assert_msg(r.exit_code == 2, "%s %s: status %d", bad[i][0], bad[i][1],
+			      r.status);
+		ck_assert_msg(strstr(r.err, bad[i][0]) != NULL, "%s %s: %s", bad[i][0], bad[i][1],
+			      r.err);
+		harness_run_free(&r);
 	}
 }
 END_TEST
 
 int main(void)
 {
-	if (!harness_shoal_bin()) {
-		fprintf(stderr, "SHOAL_BIN is not set\n");
-		return 1;
-	}
-	Suite *s = suite_create("rrl");
-	TCase *tc = tcase_create("rrl");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_flood_limited);
-	tcase_add_test(tc, test_off_by_default);
-	tcase_add_test(tc, test_bad_flags);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	const TTest *const tests[] = {test_flood_limited, test_off_by_default, test_bad_flags, NULL};
+	struct harness_suite s = {.name = "rrl", .timeout_s = 60, .tests = tests};
+	return harness_suite_main(&s);
 }

@@ -14,24 +14,20 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
 
 static struct harness_server srv;
-static char zdir[PATH_MAX];
 
 /* A zone with an RRset too big for 512 octets and for 1232, plus data
  * for the usual cases. */
 static void setup(void)
 {
-	ck_assert_int_eq(harness_tmpdir(zdir, sizeof(zdir), "tcpzones"), 0);
-	chmod(zdir, 0755);
-	char path[PATH_MAX + 32];
-	snprintf(path, sizeof(path), "%s/tcp.test.zone", zdir);
-	FILE *f = fopen(path, "w");
+	char *zone = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&zone, &len);
 	ck_assert(f != NULL);
 	fprintf(f, "$TTL 300\n@ SOA ns h 1 7200 3600 1209600 60\n@ NS ns\nns A 192.0.2.1\n"
 		   "www A 192.0.2.2\n");
@@ -40,17 +36,17 @@ static void setup(void)
 	for (int i = 0; i < 20; i++)
 		fprintf(f, "mid TXT \"record %02d: padding padding padding\"\n", i);
 	fclose(f);
+	ck_assert_int_eq(harness_shoal_prepare(&srv), 0);
+	ck_assert_int_eq(harness_write_file(srv.zonedir, "tcp.test.zone", zone), 0);
+	free(zone);
 	const char *extra[] = {"--tcp-idle-timeout", "2", "--threads", "2", NULL};
-	int rc = harness_shoal_start(&srv, zdir, extra);
-	if (rc)
-		harness_server_dump_log(&srv, stderr, 0);
-	ck_assert_int_eq(rc, 0);
+	struct harness_shoal_opts o = {.args = extra};
+	ck_assert_int_eq(harness_shoal_launch(&srv, &o), 0);
 }
 
 static void teardown(void)
 {
 	harness_server_cleanup(&srv);
-	harness_rmtree(zdir);
 }
 
 static struct harness_reply ask(const char *name, ldns_rr_type type, enum harness_transport tr,
@@ -59,7 +55,7 @@ static struct harness_reply ask(const char *name, ldns_rr_type type, enum harnes
 	struct harness_query q = {.qname = name, .qtype = type, .transport = tr, .edns = edns,
 				  .edns_size = size};
 	struct harness_reply r = {0};
-	int rc = harness_query("127.0.0.1", srv.port, &q, 0, &r);
+	int rc = harness_query(NULL, srv.port, &q, 0, &r);
 	ck_assert_msg(rc == 0, "%s: %s", name, strerror(-rc));
 	ck_assert(r.pkt != NULL);
 	return r;
@@ -132,19 +128,17 @@ static int tcp_connect(void)
 	return fd;
 }
 
+/* The query behind its 2-octet length (RFC 1035 §4.2.2), into out. */
 static size_t frame_query(uint8_t *out, uint16_t id, const char *name, ldns_rr_type type)
 {
 	struct harness_query q = {.qname = name, .qtype = type};
-	ldns_pkt *p = harness_build_query(&q, id);
 	uint8_t *w;
 	size_t len;
-	ck_assert(p != NULL);
-	ck_assert_int_eq(ldns_pkt2wire(&w, p, &len), LDNS_STATUS_OK);
+	ck_assert_int_eq(harness_query_wire(&q, id, &w, &len), 0);
 	out[0] = (uint8_t)(len >> 8);
 	out[1] = (uint8_t)len;
 	memcpy(out + 2, w, len);
 	free(w);
-	ldns_pkt_free(p);
 	return len + 2;
 }
 
@@ -279,24 +273,10 @@ END_TEST
 
 int main(void)
 {
-	if (!harness_shoal_bin()) {
-		fprintf(stderr, "SHOAL_BIN is not set\n");
-		return 1;
-	}
-	Suite *s = suite_create("tcp");
-	TCase *tc = tcase_create("tcp");
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_tcp_same_as_udp);
-	tcase_add_test(tc, test_truncation);
-	tcase_add_test(tc, test_pipelining);
-	tcase_add_test(tc, test_stalled_client);
-	tcase_add_test(tc, test_many_idle);
-	tcase_add_test(tc, test_bad_framing);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	const TTest *const tests[] = {test_tcp_same_as_udp, test_truncation, test_pipelining,
+				      test_stalled_client,  test_many_idle,  test_bad_framing,
+				      NULL};
+	struct harness_suite s = {.name = "tcp", .timeout_s = 60, .setup = setup,
+				  .teardown = teardown, .tests = tests};
+	return harness_suite_main(&s);
 }
