@@ -2,11 +2,13 @@
 #include "ops/conf.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,31 +163,11 @@ struct key_def {
 static const char *nearest_key(const struct key_def *defs, const char *name)
 {
 	const char *best = NULL;
-	size_t bd = 4;
+	size_t bd = SIZE_MAX;
 	for (const struct key_def *d = defs; d->name; d++) {
-		/* a small edit distance, the same measure options_nearest uses */
-		size_t la = strlen(name), lb = strlen(d->name);
-		size_t row[64];
-		if (la >= 63 || lb >= 63)
-			continue;
-		for (size_t j = 0; j <= lb; j++)
-			row[j] = j;
-		for (size_t i = 1; i <= la; i++) {
-			size_t diag = row[0];
-			row[0] = i;
-			for (size_t j = 1; j <= lb; j++) {
-				size_t up = row[j];
-				size_t v = diag + (name[i - 1] != d->name[j - 1]);
-				if (up + 1 < v)
-					v = up + 1;
-				if (row[j - 1] + 1 < v)
-					v = row[j - 1] + 1;
-				row[j] = v;
-				diag = up;
-			}
-		}
-		if (row[lb] < bd) {
-			bd = row[lb];
+		size_t e = options_suggest_distance(name, d->name);
+		if (e < bd) {
+			bd = e;
 			best = d->name;
 		}
 	}
@@ -214,6 +196,11 @@ static bool each_pair(struct reader *r, yaml_node_t *n, const char *section,
 			continue;
 		}
 		const char *name = (const char *)k->data.scalar.value;
+		if (strlen(name) != k->data.scalar.length) {
+			/* "threads\0x" would otherwise read as threads */
+			ERR(r, k, "%s: a key holds a NUL character", section);
+			continue;
+		}
 		bool dup = false;
 		for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < p && !dup; q++) {
 			yaml_node_t *kq = node(r, q->key);
@@ -393,13 +380,12 @@ static void key_pair(struct reader *r, const char *name, yaml_node_t *k, yaml_no
 		     void *arg)
 {
 	struct conf_key *key = arg;
+	if (!strcmp(name, "id"))
+		return; /* key_entry reads it (through entry_id, which reports a bad one) */
 	const char *s = scalar(r, v, name);
 	if (!s)
 		return;
-	if (!strcmp(name, "id")) {
-		if (!parse_dname(s, key->name, &key->name_len))
-			ERR(r, v, "key.id '%s': not a domain name (the key's name on the wire)", s);
-	} else if (!strcmp(name, "algorithm")) {
+	if (!strcmp(name, "algorithm")) {
 		size_t l = strlen(s);
 		if (l && s[l - 1] == '.')
 			l--; /* "hmac-sha256." as the name appears on the wire */
@@ -445,6 +431,20 @@ static void key_entry(struct reader *r, yaml_node_t *e)
 	struct conf_key *key = &v[r->c->nkeys];
 	key->alg = (enum conf_tsig_alg)-2; /* not given */
 	unsigned before = r->nerr;
+	if (id && !parse_dname(id, key->name, &key->name_len)) {
+		ERR(r, get(r, e, "id"), "key.id '%s': not a domain name (the key's name on the wire)",
+		    id);
+	} else if (id) {
+		/* "xfr" and "XFR." are one name on the wire: TSIG could not tell them apart */
+		for (size_t i = 0; i < r->c->nkeys; i++) {
+			if (v[i].name_len == key->name_len &&
+			    !memcmp(v[i].name, key->name, key->name_len)) {
+				ERR(r, get(r, e, "id"), "key '%s': the same name as key '%s' (first at %s)",
+				    id, v[i].id, v[i].where);
+				break;
+			}
+		}
+	}
 	if (!each_pair(r, e, "key", key_keys, key_pair, key))
 		return;
 	if (!get(r, e, "algorithm"))
@@ -483,8 +483,10 @@ static int remote_addr(const char *s, struct listen_addr *out)
 	bool v6 = memchr(s, ':', (size_t)(at - s)) != NULL;
 	if ((size_t)(at - s) > 64 || !at[1])
 		return -1;
-	snprintf(buf, sizeof(buf), "%s%.*s%s:%s", v6 ? "[" : "", (int)(at - s), s, v6 ? "]" : "",
-		 at + 1);
+	int n = snprintf(buf, sizeof(buf), "%s%.*s%s:%s", v6 ? "[" : "", (int)(at - s), s,
+			 v6 ? "]" : "", at + 1);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -1; /* cut short, "@000...053" would read as port 0 */
 	return options_parse_addr(buf, 53, out);
 }
 
@@ -575,8 +577,11 @@ static void acl_address(struct reader *r, yaml_node_t *n, const char *v, void *a
 	}
 	if (slash) {
 		char *end;
+		/* digits only: strtoul alone takes " 24", "+24" and "-0" */
+		if (!isdigit((unsigned char)slash[1]))
+			goto bad;
 		unsigned long l = strtoul(slash + 1, &end, 10);
-		if (!slash[1] || *end || l > p->len)
+		if (*end || l > p->len)
 			goto bad;
 		p->len = (unsigned)l;
 	}
@@ -591,7 +596,7 @@ static void acl_address(struct reader *r, yaml_node_t *n, const char *v, void *a
 	acl->nprefix++;
 	return;
 bad:
-	if (strchr(v, '-'))
+	if (memchr(v, '-', hl))
 		ERR(r, n, "acl.address '%s': address ranges are not supported; write prefixes", v);
 	else
 		ERR(r, n, "acl.address '%s': expected an address or a prefix (192.0.2.0/24, "
@@ -696,7 +701,8 @@ static const char *storage_path(struct reader *r, const char *s)
 {
 	if (s[0] == '/')
 		return pool_printf(r->c->pool, "%s", s);
-	return pool_printf(r->c->pool, "%s/%s", r->dir, s);
+	/* the root folder already ends with its slash: "/s", not "//s" */
+	return pool_printf(r->c->pool, "%s%s%s", r->dir, strcmp(r->dir, "/") ? "/" : "", s);
 }
 
 /* A file name pattern: at most one %s, and %% for a percent sign. */
@@ -723,6 +729,8 @@ static void zone_pair(struct reader *r, const char *name, yaml_node_t *k, yaml_n
 		      void *arg)
 {
 	struct zone_fields *f = arg;
+	if (!strcmp(name, "id") || !strcmp(name, "domain"))
+		return; /* read (and reported) by entry_id and zone_entry */
 	const char *s = scalar(r, v, name);
 	if (!s)
 		return;
@@ -737,7 +745,6 @@ static void zone_pair(struct reader *r, const char *name, yaml_node_t *k, yaml_n
 		f->tpl = s;
 		f->tpl_node = v;
 	}
-	/* "id" and "domain" are read by their entries */
 }
 
 static const char *template_id_at(const struct conf *c, size_t i)
@@ -903,6 +910,31 @@ void conf_free(struct conf *c)
 	free(c);
 }
 
+/* Where libyaml's error is. A reader error (bad UTF-8, a control
+ * character, a NUL) carries an octet offset instead of a mark: count the
+ * lines and characters before it, as libyaml's marks count them. */
+static yaml_mark_t error_mark(const yaml_parser_t *p, const char *text, size_t len)
+{
+	if (p->error != YAML_READER_ERROR)
+		return p->problem_mark;
+	yaml_mark_t m = {.index = p->problem_offset};
+	size_t end = p->problem_offset < len ? p->problem_offset : len, i = 0;
+	if (end >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
+		i = 3; /* the byte order mark takes no column */
+	for (; i < end; i++) {
+		unsigned char ch = (unsigned char)text[i];
+		if (ch == '\r' && i + 1 < end && text[i + 1] == '\n')
+			continue; /* CR LF: one line break */
+		if (ch == '\n' || ch == '\r') {
+			m.line++;
+			m.column = 0;
+		} else if ((ch & 0xc0) != 0x80) { /* not a UTF-8 continuation octet */
+			m.column++;
+		}
+	}
+	return m;
+}
+
 int conf_load_buf(const char *name, const char *text, size_t len, conf_diag_fn diag, void *ctx,
 		  struct conf **out)
 {
@@ -941,7 +973,7 @@ int conf_load_buf(const char *name, const char *text, size_t len, conf_diag_fn d
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &r.doc)) {
-		yaml_mark_t m = parser.problem_mark;
+		yaml_mark_t m = error_mark(&parser, text, len);
 		report(&r, &m, "YAML: %s%s%s", parser.problem ? parser.problem : "cannot parse",
 		       parser.context ? " " : "", parser.context ? parser.context : "");
 		yaml_parser_delete(&parser);
@@ -959,11 +991,14 @@ int conf_load_buf(const char *name, const char *text, size_t len, conf_diag_fn d
 				       "a second YAML document ('---'): put everything in one");
 			yaml_document_delete(&next);
 		} else {
-			yaml_mark_t m = parser.problem_mark;
+			yaml_mark_t m = error_mark(&parser, text, len);
 			report(&r, &m, "YAML: %s", parser.problem ? parser.problem : "cannot parse");
 		}
 	}
 	yaml_parser_delete(&parser);
+	if (root && root->type == YAML_SCALAR_NODE && !root->data.scalar.length &&
+	    root->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+		root = NULL; /* "---" alone: an empty document, as an empty file */
 	if (!root) {
 		/* An empty file: every default, no zone. */
 		ret = r.nerr ? -1 : 0;

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,12 +319,13 @@ const struct option_def *options_find(const char *name)
 	return NULL;
 }
 
-static size_t edit_distance(const char *a, const char *b)
+size_t options_suggest_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
 	size_t row[64];
 	if (la >= 63 || lb >= 63)
-		return 64;
+		return SIZE_MAX;
+	/* Levenshtein, one row at a time */
 	for (size_t j = 0; j <= lb; j++)
 		row[j] = j;
 	for (size_t i = 1; i <= la; i++) {
@@ -340,17 +342,19 @@ static size_t edit_distance(const char *a, const char *b)
 			diag = up;
 		}
 	}
-	return row[lb];
+	/* "thread" is near "threads"; "via" is not near "id" */
+	size_t limit = (la + 2) / 3;
+	return row[lb] <= (limit ? limit : 1) ? row[lb] : SIZE_MAX;
 }
 
 const char *options_nearest(const char *name, bool file_only)
 {
 	const char *best = NULL;
-	size_t bd = 4;
+	size_t bd = SIZE_MAX;
 	for (const struct option_def *d = options_table; d->name; d++) {
 		if (file_only && d->scope == OPTION_SCOPE_CLI)
 			continue;
-		size_t e = edit_distance(name, d->name);
+		size_t e = options_suggest_distance(name, d->name);
 		if (e < bd) {
 			bd = e;
 			best = d->name;

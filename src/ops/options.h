@@ -131,7 +131,12 @@ extern const struct option_def options_table[];
 /** The row named `name` (without dashes), or NULL. */
 const struct option_def *options_find(const char *name);
 
-/** The table's name nearest to `name` by edit distance (at most 3), for
+/** How far a typed name is from a valid one, for "did you mean" hints:
+ * the edit distance, or SIZE_MAX when too far to suggest (more than a
+ * third of the typed length, at least 1). */
+size_t options_suggest_distance(const char *typed, const char *name);
+
+/** The table's name nearest to `name` (options_suggest_distance), for
  * "did you mean" hints; NULL when none is near. `file_only`: only rows the
  * file accepts. */
 const char *options_nearest(const char *name, bool file_only);
