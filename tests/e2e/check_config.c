@@ -15,6 +15,9 @@
 
 #include "harness.h"
 
+/* snprintf into an array, failing the test if it does not fit. */
+#define FMT(buf, ...) ck_assert_int_lt(snprintf((buf), sizeof(buf), __VA_ARGS__), (int)sizeof(buf))
+
 /* A zone with serial `serial`, one name www and a wildcard-free apex. */
 static char *zone_text(const char *origin, unsigned serial)
 {
@@ -31,7 +34,7 @@ static char *zone_text(const char *origin, unsigned serial)
 static void write_zone(const char *dir, const char *origin, unsigned serial)
 {
 	char name[256];
-	snprintf(name, sizeof(name), "%s.zone", origin);
+	FMT(name, "%s.zone", origin);
 	char *t = zone_text(origin, serial);
 	ck_assert_int_eq(harness_write_file(dir, name, t), 0);
 	free(t);
@@ -46,7 +49,7 @@ static void age(const char *dir, const char *name)
 	gettimeofday(&tv[0], NULL);
 	tv[0].tv_sec -= 10;
 	tv[1] = tv[0];
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	FMT(p, "%s/%s", dir, name);
 	ck_assert_int_eq(utimes(p, tv), 0);
 }
 
@@ -75,7 +78,7 @@ static const char *g_ready_a[] = {"a.test", NULL};
 static void start(struct harness_server *srv, const char *const *ready)
 {
 	char conf[PATH_MAX];
-	snprintf(conf, sizeof(conf), "%s/shoal.conf", srv->dir);
+	FMT(conf, "%s/shoal.conf", srv->dir);
 	const char *args[] = {"--config", conf, NULL};
 	struct harness_shoal_opts o = {.no_zones = true,
 				       .no_listen = true,
@@ -98,7 +101,7 @@ static int ctl(const struct harness_server *srv, struct harness_run *res, const 
 	       const char *a2, const char *a3)
 {
 	char sock[PATH_MAX];
-	snprintf(sock, sizeof(sock), "%s/ctl.sock", srv->dir);
+	FMT(sock, "%s/ctl.sock", srv->dir);
 	const char *argv[] = {shoalctl_bin(), "-s", sock, a1, a2, a3, NULL};
 	memset(res, 0, sizeof(*res));
 	ck_assert_int_eq(harness_run(argv, 30000, res), 0);
@@ -129,7 +132,7 @@ START_TEST(serves_the_configured_zones)
 			 LDNS_RCODE_REFUSED);
 	/* --check agrees */
 	char conf[PATH_MAX];
-	snprintf(conf, sizeof(conf), "%s/shoal.conf", srv.dir);
+	FMT(conf, "%s/shoal.conf", srv.dir);
 	const char *chk[] = {"--config", conf, "--check", NULL};
 	struct harness_run r = {0};
 	ck_assert_int_eq(harness_run_shoal(chk, 0, &r), 0);
@@ -167,8 +170,8 @@ START_TEST(bad_configuration_at_start)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		ck_assert_int_eq(harness_write_file(srv.dir, "bad.conf", cases[i].text), 0);
 		char conf[PATH_MAX], want[1024];
-		snprintf(conf, sizeof(conf), "%s/bad.conf", srv.dir);
-		snprintf(want, sizeof(want), "%s:%s", conf, cases[i].want);
+		FMT(conf, "%s/bad.conf", srv.dir);
+		FMT(want, "%s:%s", conf, cases[i].want);
 		for (int check = 0; check < 2; check++) {
 			const char *args[] = {"--config", conf, "--listen", "127.0.0.1:1",
 					      check ? "--check" : NULL, NULL};
@@ -192,12 +195,12 @@ START_TEST(zones_dir_beside_the_file)
 	struct harness_server srv;
 	setup_srv(&srv);
 	char other[PATH_MAX];
-	snprintf(other, sizeof(other), "%s/other", srv.dir);
+	FMT(other, "%s/other", srv.dir);
 	ck_assert_int_eq(mkdir(other, 0755), 0);
 	write_zone(other, "c.test", 1);
 	write_conf(&srv, NULL);
 	char conf[PATH_MAX];
-	snprintf(conf, sizeof(conf), "%s/shoal.conf", srv.dir);
+	FMT(conf, "%s/shoal.conf", srv.dir);
 	/* --threads 1 over the file's 2 */
 	const char *args[] = {"--config", conf, "--zones", other, "--threads", "1", NULL};
 	static const char *ready[] = {"a.test", "c.test", NULL};
@@ -219,7 +222,7 @@ START_TEST(zones_dir_beside_the_file)
 	ck_assert_int_eq(harness_run_shoal(dup, 0, &r), 0);
 	ck_assert_int_eq(r.exit_code, 1);
 	char want[PATH_MAX * 2];
-	snprintf(want, sizeof(want), "%s:9: zone a.test. is defined twice: here and by --zones (%s/a.test.zone)",
+	FMT(want, "%s:9: zone a.test. is defined twice: here and by --zones (%s/a.test.zone)",
 		 conf, other);
 	ck_assert_msg(strstr(r.err, want) != NULL, "want '%s' in\n%s", want, r.err);
 	harness_run_free(&r);
@@ -384,8 +387,8 @@ START_TEST(reloads_under_load)
 			 0);
 	struct perf p = {0};
 	char port[16], qf[PATH_MAX];
-	snprintf(port, sizeof(port), "%u", srv.port);
-	snprintf(qf, sizeof(qf), "%s/queries", srv.dir);
+	FMT(port, "%u", srv.port);
+	FMT(qf, "%s/queries", srv.dir);
 	const char *argv[] = {"dnsperf", "-s", "127.0.0.1", "-p", port, "-d", qf, "-l", "12", "-Q",
 			      "2000", "-t", "2", "-c", "2", NULL};
 	memcpy(p.argv, argv, sizeof(argv));
