@@ -838,6 +838,12 @@ static struct control *control_setup(char *err, size_t errsize)
 				log_warn("%s: chown: %s", dir, strerror(errno));
 		}
 	}
+	/* --replace: the server we take over answers on this socket until it
+	 * leaves; the path becomes ours now (it keeps its unlinked socket,
+	 * and does not unlink ours when it goes: control_close checks). */
+	struct stat st;
+	if (D.opt.replace && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && unlink(path) == 0)
+		log_info("control socket %s taken over from the server being replaced", path);
 	if (control_open(path, uid, gid, &c, err, errsize) < 0) {
 		if (D.opt.control_set)
 			return (struct control *)-1;

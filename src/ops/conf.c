@@ -473,23 +473,6 @@ static const struct conf_key *find_key(struct reader *r, yaml_node_t *n, const c
 static const struct key_def remote_keys[] = {
 	{"id", KEY_OK}, {"address", KEY_OK}, {"key", KEY_OK}, {"via", KEY_NOT_YET}, {NULL, 0}};
 
-/* "ADDR:PORT", "[V6]:PORT", "ADDR" (port 53), and Knot's "ADDR@PORT". */
-static int remote_addr(const char *s, struct listen_addr *out)
-{
-	const char *at = strchr(s, '@');
-	if (!at)
-		return options_parse_addr(s, 53, out);
-	char buf[96];
-	bool v6 = memchr(s, ':', (size_t)(at - s)) != NULL;
-	if ((size_t)(at - s) > 64 || !at[1])
-		return -1;
-	int n = snprintf(buf, sizeof(buf), "%s%.*s%s:%s", v6 ? "[" : "", (int)(at - s), s,
-			 v6 ? "]" : "", at + 1);
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return -1; /* cut short, "@000...053" would read as port 0 */
-	return options_parse_addr(buf, 53, out);
-}
-
 static void remote_address(struct reader *r, yaml_node_t *n, const char *v, void *arg)
 {
 	struct conf_remote *rem = arg;
@@ -497,7 +480,7 @@ static void remote_address(struct reader *r, yaml_node_t *n, const char *v, void
 		ERR(r, n, "remote.address: at most %d addresses", CONF_LIST_MAX);
 		return;
 	}
-	if (remote_addr(v, &rem->addr[rem->naddr]) < 0) {
+	if (options_parse_addr(v, 53, &rem->addr[rem->naddr]) < 0) {
 		ERR(r, n, "remote.address '%s': not an address (192.0.2.1, 192.0.2.1:53, "
 			  "192.0.2.1@53, \"[2001:db8::1]:53\")", v);
 		return;

@@ -23,7 +23,16 @@ int options_parse_addr(const char *s, uint16_t defport, struct listen_addr *out)
 	char host[64];
 	const char *port = NULL;
 	memset(out, 0, sizeof(*out));
-	if (s[0] == '[') {
+	const char *at = strchr(s, '@');
+	if (at) {
+		/* Knot's ADDR@PORT, which needs no brackets for IPv6 */
+		size_t hl = (size_t)(at - s);
+		if (hl >= sizeof(host))
+			return -1;
+		memcpy(host, s, hl);
+		host[hl] = 0;
+		port = at + 1;
+	} else if (s[0] == '[') {
 		const char *end = strchr(s, ']');
 		if (!end || (size_t)(end - s - 1) >= sizeof(host))
 			return -1;
@@ -48,7 +57,7 @@ int options_parse_addr(const char *s, uint16_t defport, struct listen_addr *out)
 	unsigned long p = defport;
 	if (port) {
 		char *e;
-		if (!*port || !isdigit((unsigned char)*port))
+		if (!*port || !isdigit((unsigned char)*port) || strlen(port) > 5)
 			return -1;
 		p = strtoul(port, &e, 10);
 		if (*e || p > 65535)
@@ -215,7 +224,7 @@ const struct option_def options_table[] = {
 	{.name = "listen", .short_name = 'l', .type = OPTION_ADDRS, .arg = "ADDR:PORT",
 	 .def_text = "0.0.0.0:53 and [::]:53",
 	 .help = "Listen on UDP and TCP at this address; repeatable (a list in the file); "
-		 "IPv6 as [::1]:53, port 53 when left out."},
+		 "IPv6 as [::1]:53, Knot's ADDR@PORT too, port 53 when left out."},
 	{.name = "threads", .short_name = 't', .type = OPTION_UINT, .arg = "N",
 	 .def_text = "the number of CPUs", .min = 1, .max = THREADS_MAX, FIELD(threads),
 	 .help = "Worker threads per protocol: N UDP sockets per address and N TCP workers."},
@@ -669,11 +678,22 @@ static void default_text(const struct option_def *d, char *buf, size_t size)
 
 void options_usage(FILE *f)
 {
+	char only[256] = "", intro[512];
+	size_t used = 0;
+	for (const struct option_def *d = options_table; d->name; d++)
+		if (d->scope == OPTION_SCOPE_CLI && used < sizeof(only))
+			used += (size_t)snprintf(only + used, sizeof(only) - used, "%s--%s",
+						 used ? ", " : "", d->name);
 	fprintf(f, "Usage: shoal [OPTIONS]\n"
 		   "An authoritative DNS server: zones from a configuration file (shoal.conf(5)) or\n"
 		   "a directory, answered from memory by one UDP and one TCP worker per thread on\n"
-		   "SO_REUSEPORT sockets. Every option but the commands is also a key of the\n"
-		   "file's server: section; options given here override the file.\n\n");
+		   "SO_REUSEPORT sockets.\n");
+	snprintf(intro, sizeof(intro),
+		 "Every option except %s is also a key of the configuration file's server: "
+		 "section, with the same name; the command line overrides the file.",
+		 only);
+	wrap(f, intro, 0, 0, 79);
+	fputc('\n', f);
 	for (const struct option_def *d = options_table; d->name; d++) {
 		if (d->group)
 			fprintf(f, "%s:\n", d->group);

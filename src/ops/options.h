@@ -190,7 +190,8 @@ enum options_result options_apply_argv(struct options *o, int argc, char **argv,
 				       size_t errsize);
 
 /**
- * Parse "ADDR:PORT", "[V6]:PORT", "ADDR" or "[V6]" (port `defport`).
+ * Parse "ADDR:PORT", "[V6]:PORT", "ADDR" or "[V6]" (port `defport`), or
+ * Knot's "ADDR@PORT" (IPv6 without brackets); a port has at most 5 digits.
  * \return 0, or -1 when it is not an address
  */
 int options_parse_addr(const char *s, uint16_t defport, struct listen_addr *out);
