@@ -46,12 +46,28 @@ static struct owner owner_cur(const struct actx *a)
 	return (struct owner){.ptr = 0, .name = a->name};
 }
 
-/* Answer, authority: an RRset that does not fit means TC (RFC 2181 §9). */
+/* The RRSIGs stored behind `rs` (zone.h), as an RRset of their own. */
+static struct rrset sigs_of(const struct rrset *rs)
+{
+	return (struct rrset){.type = RRTYPE_RRSIG,
+			      .count = rs->sig_count,
+			      .ttl = rs->ttl,
+			      .wire_len = rs->sig_len,
+			      .wire = rs->wire + rs->wire_len};
+}
+
+/* Answer, authority: an RRset that does not fit means TC (RFC 2181 §9);
+ * with DO=1 so does one whose RRSIGs do not fit (RFC 4035 §3.1.1). */
 static bool put_or_tc(struct actx *a, enum resp_section sec, struct owner o,
 		      const struct rrset *rs)
 {
-	if (resp_put_rrset(a->r, sec, o, rs) == 0)
-		return true;
+	if (resp_put_rrset(a->r, sec, o, rs) == 0) {
+		if (__builtin_expect(!a->q->edns_do || !rs->sig_count, 1))
+			return true;
+		struct rrset sigs = sigs_of(rs);
+		if (resp_put_rrset(a->r, sec, o, &sigs) == 0)
+			return true;
+	}
 	resp_set_tc(a->r);
 	return false;
 }
@@ -74,8 +90,13 @@ static void referral(struct actx *a, const struct node *cut)
 {
 	a->kind = ANSWER_REFERRAL;
 	a->kname = cut->hash;
-	if (!put_or_tc(a, SEC_AUTHORITY, owner_at(a, cut->name, cut->labels),
-		       node_rrset(cut, RRTYPE_NS)))
+	struct owner co = owner_at(a, cut->name, cut->labels);
+	if (!put_or_tc(a, SEC_AUTHORITY, co, node_rrset(cut, RRTYPE_NS)))
+		return;
+	/* A secure delegation: the DS set and its RRSIGs (RFC 4035 §3.1.4),
+	 * the parent's own data at the cut. */
+	const struct rrset *ds;
+	if (a->q->edns_do && (ds = node_rrset(cut, RRTYPE_DS)) && !put_or_tc(a, SEC_AUTHORITY, co, ds))
 		return;
 	for (uint16_t i = 0; i < cut->nglue; i++) {
 		const struct glue *g = &cut->glue[i];

@@ -543,6 +543,12 @@ static inline uint32_t get32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* An RRSIG's rdata starts with the type it covers (RFC 4034 §3.1). */
+static bool rrsig_covers(const uint8_t *rdata, uint16_t rdlen, uint16_t type)
+{
+	return rdlen >= 2 && (uint16_t)(rdata[0] << 8 | rdata[1]) == type;
+}
+
 static int cmp_pending(const void *a, const void *b)
 {
 	const struct pending_rr *x = *(const struct pending_rr *const *)a;
@@ -591,15 +597,33 @@ static int node_build_rrsets(struct zone *z, struct node *n)
 	if (!n->rrsets)
 		goto fail;
 	n->nrrsets = 0;
+	/* The node's RRSIGs (sorted by type, they are one run), to be copied
+	 * behind each set they cover. */
+	size_t sig_i = cnt, sig_j = cnt;
+	for (i = 0; i < cnt; i++) {
+		if (v[i]->type == RRTYPE_RRSIG) {
+			if (sig_i == cnt)
+				sig_i = i;
+			sig_j = i + 1;
+		}
+	}
 	for (i = 0; i < cnt;) {
-		size_t j = i, bytes = 0;
+		size_t j = i, bytes = 0, sbytes = 0, scount = 0;
 		while (j < cnt && v[j]->type == v[i]->type) {
 			bytes += RR_FIXED_LEN + v[j]->rdlen;
 			j++;
 		}
 		if (j - i > UINT16_MAX || bytes > UINT32_MAX)
 			goto fail;
-		uint8_t *w = arena_alloc(&z->arena, bytes);
+		for (size_t k = sig_i; k < sig_j && v[i]->type != RRTYPE_RRSIG; k++) {
+			if (rrsig_covers(v[k]->rdata, v[k]->rdlen, v[i]->type)) {
+				sbytes += RR_FIXED_LEN + v[k]->rdlen;
+				scount++;
+			}
+		}
+		if (sbytes > UINT16_MAX)
+			sbytes = scount = 0; /* cannot be sent beside the set anyway */
+		uint8_t *w = arena_alloc(&z->arena, bytes + sbytes);
 		if (!w)
 			goto fail;
 		struct rrset *rs = &n->rrsets[n->nrrsets++];
@@ -608,10 +632,22 @@ static int node_build_rrsets(struct zone *z, struct node *n)
 		rs->ttl = v[i]->ttl;
 		rs->wire = w;
 		rs->wire_len = (uint32_t)bytes;
+		rs->sig_count = (uint16_t)scount;
+		rs->sig_len = (uint16_t)sbytes;
 		for (size_t k = i; k < j; k++) {
 			put16(w, v[k]->type);
 			put16(w + 2, RRCLASS_IN);
 			put32(w + 4, rs->ttl);
+			put16(w + 8, v[k]->rdlen);
+			memcpy(w + RR_FIXED_LEN, v[k]->rdata, v[k]->rdlen);
+			w += RR_FIXED_LEN + v[k]->rdlen;
+		}
+		for (size_t k = sig_i; scount && k < sig_j; k++) {
+			if (!rrsig_covers(v[k]->rdata, v[k]->rdlen, v[i]->type))
+				continue;
+			put16(w, RRTYPE_RRSIG);
+			put16(w + 2, RRCLASS_IN);
+			put32(w + 4, v[k]->ttl);
 			put16(w + 8, v[k]->rdlen);
 			memcpy(w + RR_FIXED_LEN, v[k]->rdata, v[k]->rdlen);
 			w += RR_FIXED_LEN + v[k]->rdlen;
@@ -782,14 +818,19 @@ struct zone *zone_builder_finish(struct zone_builder *b, char *msg, size_t msgsi
 			goto out;
 		}
 		z->serial = get32(rd + n1 + n2);
-		uint8_t *w = arena_alloc(&z->arena, z->soa->wire_len);
+		size_t len = z->soa->wire_len + z->soa->sig_len;
+		uint8_t *w = arena_alloc(&z->arena, len);
 		if (!w) {
 			snprintf(msg, msgsize, "out of memory");
 			goto out;
 		}
-		memcpy(w, z->soa->wire, z->soa->wire_len);
+		memcpy(w, z->soa->wire, len);
 		uint32_t ttl = z->soa->ttl < minimum ? z->soa->ttl : minimum;
-		put32(w + 4, ttl);
+		/* The SOA and its RRSIGs, all at the negative TTL (RFC 4035
+		 * §3.1.3 sends the RRSIG with the SOA of a negative answer). */
+		for (size_t off = 0; off + RR_FIXED_LEN <= len;
+		     off += RR_FIXED_LEN + (size_t)(w[off + 8] << 8 | w[off + 9]))
+			put32(w + off + 4, ttl);
 		z->neg_soa = *z->soa;
 		z->neg_soa.ttl = ttl;
 		z->neg_soa.wire = w;

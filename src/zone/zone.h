@@ -53,7 +53,14 @@ struct rrset {
 	uint16_t type;	   /* host order */
 	uint16_t count;	   /* records in the set */
 	uint32_t ttl;	   /* host order; every record carries it in `wire` too */
-	uint32_t wire_len; /* bytes in `wire` */
+	uint32_t wire_len; /* bytes in `wire` of the set's own records */
+	/* The RRSIGs covering this set (RFC 4034 §3: those at the owner whose
+	 * type covered is `type`), wire-ready right after the records:
+	 * wire + wire_len holds sig_count RRSIG records in sig_len bytes, sent
+	 * with the set when the query has DO=1 (RFC 4035 §3.1.1). In the
+	 * struct's padding: an unsigned zone pays nothing. */
+	uint16_t sig_count;
+	uint16_t sig_len;
 	const uint8_t *wire; /* count × (TYPE CLASS TTL RDLEN RDATA), net-order */
 };
 
