@@ -9,6 +9,10 @@
 #include "dns/response.h"
 #include "zone/zone.h"
 
+/* NSEC records in one negative answer: the covering one, the wildcard's,
+ * and one more for a chain's last link (RFC 4035 §3.1.3). */
+#define PROOFS_MAX 4
+
 struct actx {
 	const struct answer_cfg *cfg;
 	const struct zonedb *db;
@@ -23,11 +27,19 @@ struct actx {
 	const uint8_t *name;
 	const struct dname_split *split;
 	bool is_qname;
+	/* DNSSEC denial (DO=1 in a signed zone): the closest encloser whose
+	 * wildcard is answering, if one is; whether a NODATA proof was given;
+	 * how many of proved[] (below, not zeroed) are in the authority
+	 * section already, each NSEC going out once. */
+	const struct node *wild_ce;
+	bool denied;
+	uint8_t nproved;
 	/* A CNAME or DNAME target being followed. Left uninitialized by
 	 * answer_query (1.2 KiB that most answers never touch: zeroing them
 	 * was ~10% of the instructions spent per query). */
 	uint8_t buf[DNAME_PADDED];
 	struct dname_split buf_split;
+	const struct node *proved[PROOFS_MAX];
 };
 
 /* Owner for a record at the current name (a pointer to the question when it
@@ -86,6 +98,61 @@ static void negative(struct actx *a, const struct zone *z, uint8_t rcode)
 	put_or_tc(a, SEC_AUTHORITY, owner_at(a, z->apex, z->apex_labels), &z->neg_soa);
 }
 
+/* ---- denial of existence by NSEC (RFC 4035 §3.1.3) ---- */
+
+/* Whether this answer carries proofs: DO=1 and a zone with an NSEC chain. */
+static bool proving(const struct actx *a, const struct zone *z)
+{
+	return a->q->edns_do && z->nnsec;
+}
+
+/* The NSEC owned by `n`, with its RRSIGs, into the authority section,
+ * once per answer. */
+static void put_nsec(struct actx *a, const struct node *n)
+{
+	const struct rrset *nsec = n ? node_rrset(n, RRTYPE_NSEC) : NULL;
+	if (!nsec)
+		return;
+	for (unsigned i = 0; i < a->nproved; i++)
+		if (a->proved[i] == n)
+			return;
+	if (a->nproved < PROOFS_MAX)
+		a->proved[a->nproved++] = n;
+	put_or_tc(a, SEC_AUTHORITY, (struct owner){.ptr = 0, .name = n->name}, nsec);
+}
+
+/* The NSEC that covers `name` (or matches it). */
+static void prove_name(struct actx *a, const struct zone *z, const uint8_t *name)
+{
+	put_nsec(a, zone_nsec_find(z, name));
+}
+
+/* No wildcard at the closest encloser `ce`: the NSEC covering *.ce. */
+static void prove_no_wildcard(struct actx *a, const struct zone *z, const struct node *ce)
+{
+	uint8_t w[DNAME_MAX];
+	if ((size_t)ce->name_len + 2 > DNAME_MAX)
+		return; /* no such name can exist */
+	w[0] = 1;
+	w[1] = '*';
+	memcpy(w + 2, ce->name, ce->name_len);
+	prove_name(a, z, w);
+}
+
+/* NODATA at node `n` (the name's own, or the wildcard's): the NSEC at the
+ * name shows its types (§3.1.3.1); an empty non-terminal has none, and the
+ * NSEC before it, whose next name lies below it, shows it exists. Through
+ * a wildcard, the wildcard's NSEC and the one covering the name, proving
+ * no closer match (§3.1.3.4). */
+static void deny_nodata(struct actx *a, const struct zone *z, const struct node *n)
+{
+	a->denied = true;
+	if (node_rrset(n, RRTYPE_NSEC))
+		put_nsec(a, n);
+	if (a->wild_ce || !node_rrset(n, RRTYPE_NSEC))
+		prove_name(a, z, a->name);
+}
+
 static void referral(struct actx *a, const struct node *cut)
 {
 	a->kind = ANSWER_REFERRAL;
@@ -94,10 +161,17 @@ static void referral(struct actx *a, const struct node *cut)
 	if (!put_or_tc(a, SEC_AUTHORITY, co, node_rrset(cut, RRTYPE_NS)))
 		return;
 	/* A secure delegation: the DS set and its RRSIGs (RFC 4035 §3.1.4),
-	 * the parent's own data at the cut. */
-	const struct rrset *ds;
-	if (a->q->edns_do && (ds = node_rrset(cut, RRTYPE_DS)) && !put_or_tc(a, SEC_AUTHORITY, co, ds))
-		return;
+	 * the parent's own data at the cut; an insecure one: the NSEC at the
+	 * cut, whose type bitmap shows no DS (§3.1.4.1). */
+	if (a->q->edns_do) {
+		const struct rrset *ds = node_rrset(cut, RRTYPE_DS);
+		if (ds && !put_or_tc(a, SEC_AUTHORITY, co, ds))
+			return;
+		if (!ds)
+			put_nsec(a, cut);
+		if (resp_tc(a->r))
+			return;
+	}
 	for (uint16_t i = 0; i < cut->nglue; i++) {
 		const struct glue *g = &cut->glue[i];
 		struct owner o = {.ptr = 0, .name = g->name};
@@ -135,6 +209,8 @@ static const uint8_t *answer_node(struct actx *a, const struct zone *z, const st
 	if (qtype == RRTYPE_ANY) {
 		if (n->nrrsets == 0) {
 			negative(a, z, RCODE_NOERROR);
+			if (proving(a, z))
+				deny_nodata(a, z, n);
 			return NULL;
 		}
 		/* RFC 8482 §4.1: over UDP one RRset, always the same one (the
@@ -157,10 +233,13 @@ static const uint8_t *answer_node(struct actx *a, const struct zone *z, const st
 		return cn->wire + RR_FIXED_LEN;
 	}
 	const struct rrset *rs = node_rrset(n, qtype);
-	if (rs)
+	if (rs) {
 		put_or_tc(a, SEC_ANSWER, o, rs);
-	else
+	} else {
 		negative(a, z, RCODE_NOERROR);
+		if (proving(a, z))
+			deny_nodata(a, z, n);
+	}
 	return NULL;
 }
 
@@ -255,7 +334,13 @@ static void answer_in(struct actx *a)
 		} else if (exact) {
 			next = answer_node(a, z, n);
 		} else if (n->wildcard) {
+			a->wild_ce = n;
 			next = answer_node(a, z, n->wildcard);
+			/* The expansion's proof: no closer match (§3.1.3.3); a
+			 * wildcard NODATA gave its own. */
+			if (proving(a, z) && !a->denied)
+				prove_name(a, z, a->name);
+			a->wild_ce = NULL;
 			/* Every name the wildcard covers is one flood (RRL):
 			 * keyed on its closest encloser; it stays so through a
 			 * CNAME chain, unless the chain ends in NXDOMAIN. */
@@ -263,6 +348,11 @@ static void answer_in(struct actx *a)
 			a->kname = n->hash;
 		} else {
 			negative(a, z, RCODE_NXDOMAIN);
+			/* §3.1.3.2: no such name, and no wildcard to stand for it */
+			if (proving(a, z)) {
+				prove_name(a, z, a->name);
+				prove_no_wildcard(a, z, n);
+			}
 			return;
 		}
 		if (!next || resp_tc(a->r))

@@ -179,3 +179,29 @@ const char *dname_to_str(const uint8_t *name, char *buf, size_t size)
 	buf[o < size ? o : size - 1] = 0;
 	return buf;
 }
+
+/* Offsets of each label of a wire name, root label not counted.
+ * \return the label count */
+static unsigned label_offsets(const uint8_t *name, uint8_t off[LABELS_MAX])
+{
+	unsigned n = 0;
+	for (unsigned i = 0; name[i] && n < LABELS_MAX; i += 1u + name[i])
+		off[n++] = (uint8_t)i;
+	return n;
+}
+
+int dname_canon_cmp(const uint8_t *a, const uint8_t *b)
+{
+	uint8_t oa[LABELS_MAX], ob[LABELS_MAX];
+	unsigned na = label_offsets(a, oa), nb = label_offsets(b, ob);
+	while (na && nb) {
+		const uint8_t *la = a + oa[--na], *lb = b + ob[--nb];
+		unsigned m = la[0] < lb[0] ? la[0] : lb[0];
+		int c = memcmp(la + 1, lb + 1, m);
+		if (c)
+			return c;
+		if (la[0] != lb[0])
+			return la[0] < lb[0] ? -1 : 1;
+	}
+	return na ? 1 : nb ? -1 : 0;
+}

@@ -83,6 +83,14 @@ bool dname_equal(const uint8_t *a, const uint8_t *b);
 /** True when `name` equals `parent` or is below it (case-insensitive). */
 bool dname_is_subdomain(const uint8_t *name, const uint8_t *parent);
 
+/**
+ * Canonical DNS name order (RFC 4034 §6.1) of two lowercased wire names:
+ * by their labels from the root down, each compared as unsigned octets,
+ * a label that is a prefix of the other first; an ancestor before its
+ * descendants. \return <0, 0 or >0
+ */
+int dname_canon_cmp(const uint8_t *a, const uint8_t *b);
+
 /** Render a wire name as text ("www.example.com.") into buf (for logs). */
 const char *dname_to_str(const uint8_t *name, char *buf, size_t size);
 

@@ -141,6 +141,50 @@ const struct rrset *node_rrset(const struct node *node, uint16_t type)
 	return NULL;
 }
 
+const struct node *zone_nsec_find(const struct zone *z, const uint8_t *name)
+{
+	if (!z->nnsec)
+		return NULL;
+	/* the last node at or before `name` */
+	size_t lo = 0, hi = z->nnsec;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (dname_canon_cmp(z->nsec[mid]->name, name) <= 0)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return z->nsec[lo];
+}
+
+static int cmp_canon(const void *a, const void *b)
+{
+	const struct node *x = *(const struct node *const *)a, *y = *(const struct node *const *)b;
+	return dname_canon_cmp(x->name, y->name);
+}
+
+/* The canonical-order index of the NSEC owners (none in an unsigned zone:
+ * one pass over the nodes). \return 0 or -1 (out of memory) */
+static int build_nsec_index(struct zone *z, struct node **nodes, size_t n)
+{
+	size_t cnt = 0;
+	for (size_t i = 0; i < n; i++)
+		cnt += node_rrset(nodes[i], RRTYPE_NSEC) != NULL;
+	if (!cnt)
+		return 0;
+	const struct node **v = arena_alloc(&z->arena, cnt * sizeof(*v));
+	if (!v)
+		return -1;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (node_rrset(nodes[i], RRTYPE_NSEC))
+			v[k++] = nodes[i];
+	qsort(v, cnt, sizeof(*v), cmp_canon);
+	z->nsec = v;
+	z->nnsec = cnt;
+	return 0;
+}
+
 const struct node *zone_find(const struct zone *z, const uint8_t *name, size_t len, uint64_t hash)
 {
 	size_t i = hash & z->mask;
@@ -803,6 +847,10 @@ struct zone *zone_builder_finish(struct zone_builder *b, char *msg, size_t msgsi
 			snprintf(msg, msgsize, "out of memory");
 			goto out;
 		}
+	}
+	if (build_nsec_index(z, b->nodes, b->nnodes) < 0) {
+		snprintf(msg, msgsize, "out of memory");
+		goto out;
 	}
 	z->soa = node_rrset(z->apex_node, RRTYPE_SOA);
 	{

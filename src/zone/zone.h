@@ -130,6 +130,11 @@ struct zone {
 	off_t file_size;
 	struct timespec file_mtime;
 	struct timespec loaded_at; /* CLOCK_REALTIME when reading began */
+	/* DNSSEC denial by NSEC (RFC 4034 §4): the nodes that own an NSEC,
+	 * in canonical order (RFC 4034 §6.1), for the predecessor search of
+	 * negative answers; NULL and 0 in a zone without NSEC. */
+	const struct node **nsec;
+	size_t nnsec;
 	bool hugepages;		/* zone_hugepages done; main thread only */
 	unsigned refs;		/* zone databases holding it; main thread only */
 };
@@ -138,6 +143,14 @@ struct zone {
 
 /** The RRset of `type` at `node`, or NULL. */
 const struct rrset *node_rrset(const struct node *node, uint16_t type);
+
+/**
+ * The NSEC that matches or covers a lowercased name: the node owning an
+ * NSEC whose name is the greatest at or before `name` in canonical order.
+ * Pre: `name` is at or below the apex (which owns an NSEC when any does).
+ * \return the node, or NULL when the zone has no NSEC
+ */
+const struct node *zone_nsec_find(const struct zone *z, const uint8_t *name);
 
 /** Exact lookup of a lowercased name; `hash` is dname_hash(name). */
 const struct node *zone_find(const struct zone *z, const uint8_t *name, size_t len, uint64_t hash);

@@ -58,6 +58,37 @@ static const char *const SIGNED[] = {
 	NULL,
 };
 
+/* A zone with an NSEC chain, in canonical order: the apex, a, c (an empty
+ * non-terminal), b.c, d (an insecure delegation), w (empty non-terminal),
+ * *.w, z. */
+#define NSIG(owner, type, labels)                                                                  \
+	owner " 300 RRSIG " type " 13 " labels " 300 20370101000000 20260101000000 4711 nsec.test. " \
+	      "c2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmE="
+static const char *const NSEC_ZONE[] = {
+	"@ 3600 SOA ns hostmaster 1 7200 3600 1209600 300",
+	NSIG("@", "SOA", "2"),
+	"@ 3600 NS ns.other.",
+	"@ 300 NSEC a.nsec.test. NS SOA RRSIG NSEC",
+	NSIG("@", "NSEC", "2"),
+	"a 3600 A 192.0.2.1",
+	"a 300 NSEC b.c.nsec.test. A RRSIG NSEC",
+	NSIG("a", "NSEC", "3"),
+	"b.c 3600 TXT \"b\"",
+	"b.c 300 NSEC d.nsec.test. TXT RRSIG NSEC",
+	NSIG("b.c", "NSEC", "4"),
+	"d 3600 NS ns.other.",
+	"d 300 NSEC *.w.nsec.test. NS RRSIG NSEC",
+	NSIG("d", "NSEC", "3"),
+	"*.w 3600 TXT \"wild\"",
+	NSIG("*.w", "TXT", "3"),
+	"*.w 300 NSEC z.nsec.test. TXT RRSIG NSEC",
+	NSIG("*.w", "NSEC", "3"),
+	"z 3600 A 192.0.2.26",
+	"z 300 NSEC nsec.test. A RRSIG NSEC",
+	NSIG("z", "NSEC", "3"),
+	NULL,
+};
+
 static struct zonedb *g_db;
 static const struct answer_cfg g_cfg = {.edns_size = 1232};
 static uint8_t g_buf[65535];
@@ -65,8 +96,8 @@ static ldns_pkt *g_p;
 
 static void setup(void)
 {
-	struct zone *z = ut_zone("sig.test.", SIGNED);
-	g_db = zonedb_new(&z, 1);
+	struct zone *z[2] = {ut_zone("sig.test.", SIGNED), ut_zone("nsec.test.", NSEC_ZONE)};
+	g_db = zonedb_new(z, 2);
 	ck_assert_ptr_nonnull(g_db);
 }
 
@@ -239,6 +270,102 @@ START_TEST(rrsigs_that_do_not_fit_truncate)
 }
 END_TEST
 
+/* The owners of the NSEC records in the authority section, in order,
+ * space-separated ("" when none). */
+static const char *nsec_owners(void)
+{
+	static char out[1024];
+	out[0] = 0;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(NS); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(NS, i);
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NSEC)
+			continue;
+		char *o = ldns_rdf2str(ldns_rr_owner(rr));
+		snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s", out[0] ? " " : "", o);
+		free(o);
+	}
+	return out;
+}
+
+/* Every NSEC in the authority section with its RRSIG, and only with DO. */
+static void assert_proof(const char *name, uint16_t type, int rcode, const char *owners)
+{
+	ask(name, type, true, 0);
+	ck_assert_int_eq(ldns_pkt_get_rcode(g_p), rcode);
+	ck_assert_str_eq(nsec_owners(), owners);
+	ck_assert_uint_eq(sigs(NS, LDNS_RR_TYPE_NSEC, NULL), count(NS, LDNS_RR_TYPE_NSEC));
+	ck_assert_uint_eq(sigs(NS, LDNS_RR_TYPE_SOA, "nsec.test."), 1);
+	ask(name, type, false, 0);
+	ck_assert_int_eq(ldns_pkt_get_rcode(g_p), rcode);
+	ck_assert_str_eq(nsec_owners(), "");
+	ck_assert_uint_eq(count(NS, LDNS_RR_TYPE_RRSIG), 0);
+}
+
+/* §3.1.3.2: the NSEC covering the name and the one covering the wildcard
+ * at the closest encloser (*.nsec.test. falls between the apex and a). */
+START_TEST(nsec_nxdomain)
+{
+	assert_proof("m.nsec.test.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, "d.nsec.test. nsec.test.");
+	assert_proof("bb.nsec.test.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, "a.nsec.test. nsec.test.");
+	/* below an existing name: closest encloser a, *.a covered by a */
+	assert_proof("x.a.nsec.test.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, "a.nsec.test.");
+	/* between the last name and the apex: z's NSEC wraps around */
+	assert_proof("zz.nsec.test.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN,
+		     "z.nsec.test. nsec.test.");
+}
+END_TEST
+
+/* §3.1.3.1: the NSEC at the name; an empty non-terminal has none, the
+ * NSEC before it (next name below it) proves it. */
+START_TEST(nsec_nodata)
+{
+	assert_proof("a.nsec.test.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, "a.nsec.test.");
+	assert_proof("c.nsec.test.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "a.nsec.test.");
+	assert_proof("nsec.test.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, "nsec.test.");
+}
+END_TEST
+
+/* §3.1.3.3: a wildcard answer with the NSEC covering the name (no closer
+ * match); §3.1.3.4: wildcard NODATA, the wildcard's NSEC (which here
+ * also covers the name: once). */
+START_TEST(nsec_wildcard)
+{
+	ask("x.w.nsec.test.", LDNS_RR_TYPE_TXT, true, 0);
+	ck_assert_int_eq(ldns_pkt_get_rcode(g_p), LDNS_RCODE_NOERROR);
+	ck_assert_uint_eq(sigs(AN, LDNS_RR_TYPE_TXT, "x.w.nsec.test."), 1);
+	ck_assert_str_eq(nsec_owners(), "*.w.nsec.test.");
+	ck_assert_uint_eq(sigs(NS, LDNS_RR_TYPE_NSEC, "*.w.nsec.test."), 1);
+	ck_assert_uint_eq(count(NS, LDNS_RR_TYPE_SOA), 0);
+	assert_proof("x.w.nsec.test.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "*.w.nsec.test.");
+}
+END_TEST
+
+/* An insecure delegation: the NSEC at the cut, without DS in its bitmap
+ * (§3.1.4.1); the DS question at the cut: NODATA with the same NSEC. */
+START_TEST(nsec_insecure_referral)
+{
+	ask("host.d.nsec.test.", LDNS_RR_TYPE_A, true, 0);
+	ck_assert(!ldns_pkt_aa(g_p));
+	ck_assert_uint_eq(count(NS, LDNS_RR_TYPE_NS), 1);
+	ck_assert_uint_eq(count(NS, LDNS_RR_TYPE_DS), 0);
+	ck_assert_str_eq(nsec_owners(), "d.nsec.test.");
+	ck_assert_uint_eq(sigs(NS, LDNS_RR_TYPE_NSEC, "d.nsec.test."), 1);
+	ask("host.d.nsec.test.", LDNS_RR_TYPE_A, false, 0);
+	ck_assert_str_eq(nsec_owners(), "");
+	assert_proof("d.nsec.test.", LDNS_RR_TYPE_DS, LDNS_RCODE_NOERROR, "d.nsec.test.");
+}
+END_TEST
+
+/* An NSEC question is plain data. */
+START_TEST(nsec_as_data)
+{
+	ask("a.nsec.test.", LDNS_RR_TYPE_NSEC, true, 0);
+	ck_assert_uint_eq(count(AN, LDNS_RR_TYPE_NSEC), 1);
+	ck_assert_uint_eq(sigs(AN, LDNS_RR_TYPE_NSEC, "a.nsec.test."), 1);
+	ck_assert_uint_eq(count(NS, LDNS_RR_TYPE_NSEC), 0);
+}
+END_TEST
+
 static Suite *dnssec_suite(void)
 {
 	Suite *s = suite_create("dnssec");
@@ -251,6 +378,11 @@ static Suite *dnssec_suite(void)
 	tcase_add_test(t, wildcard_rrsig_owner_is_qname);
 	tcase_add_test(t, referrals);
 	tcase_add_test(t, rrsigs_that_do_not_fit_truncate);
+	tcase_add_test(t, nsec_nxdomain);
+	tcase_add_test(t, nsec_nodata);
+	tcase_add_test(t, nsec_wildcard);
+	tcase_add_test(t, nsec_insecure_referral);
+	tcase_add_test(t, nsec_as_data);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -27,6 +27,31 @@ static size_t long_name(uint8_t *out, size_t len)
 
 /* ---------------------------------------------------------------- wire_len */
 
+/* RFC 4034 §6.1's example, in its canonical order (lowercased first, as
+ * the zone's names are). */
+START_TEST(canonical_order_rfc4034)
+{
+	static const char *const order[] = {
+		"example.",	 "a.example.",	   "yljkjljk.a.example.", "Z.a.example.",
+		"zABC.a.EXAMPLE.", "z.example.",	   "\\001.z.example.",	"*.z.example.",
+		"\\200.z.example.",
+	};
+	enum { N = sizeof(order) / sizeof(order[0]) };
+	uint8_t w[N][DNAME_MAX], l[N][DNAME_MAX];
+	for (size_t i = 0; i < N; i++) {
+		size_t len = ut_name(order[i], w[i]);
+		dname_lower(l[i], w[i], len);
+	}
+	for (size_t i = 0; i < N; i++) {
+		ck_assert_int_eq(dname_canon_cmp(l[i], l[i]), 0);
+		for (size_t j = i + 1; j < N; j++) {
+			ck_assert_msg(dname_canon_cmp(l[i], l[j]) < 0, "%s before %s", order[i], order[j]);
+			ck_assert_msg(dname_canon_cmp(l[j], l[i]) > 0, "%s after %s", order[j], order[i]);
+		}
+	}
+}
+END_TEST
+
 START_TEST(wire_len_valid)
 {
 	ck_assert_uint_eq(dname_wire_len((const uint8_t *)"\3www\7example\3com", 255), 17);
@@ -475,6 +500,7 @@ static Suite *dname_suite(void)
 	tcase_add_test(t, to_str_round_trips_every_octet);
 	tcase_add_test(t, to_str_small_buffer);
 	tcase_add_test(t, to_str_longest_name);
+	tcase_add_test(t, canonical_order_rfc4034);
 	suite_add_tcase(s, t);
 	return s;
 }
