@@ -32,6 +32,7 @@ struct actx {
 	 * how many of proved[] (below, not zeroed) are in the authority
 	 * section already, each NSEC going out once. */
 	const struct node *wild_ce;
+	const struct zone *zone; /* the zone being answered from */
 	bool denied;
 	uint8_t nproved;
 	/* A CNAME or DNAME target being followed. Left uninitialized by
@@ -98,36 +99,82 @@ static void negative(struct actx *a, const struct zone *z, uint8_t rcode)
 	put_or_tc(a, SEC_AUTHORITY, owner_at(a, z->apex, z->apex_labels), &z->neg_soa);
 }
 
-/* ---- denial of existence by NSEC (RFC 4035 §3.1.3) ---- */
+/* ---- denial of existence (RFC 4035 §3.1.3, RFC 5155 §7.2) ---- */
 
-/* Whether this answer carries proofs: DO=1 and a zone with an NSEC chain. */
+/* Whether this answer carries proofs: DO=1 and a zone with an NSEC chain
+ * or an NSEC3 chain (which wins when both are there). */
 static bool proving(const struct actx *a, const struct zone *z)
 {
-	return a->q->edns_do && z->nnsec;
+	return a->q->edns_do && (z->nnsec || z->nsec3);
 }
 
-/* The NSEC owned by `n`, with its RRSIGs, into the authority section,
- * once per answer. */
-static void put_nsec(struct actx *a, const struct node *n)
+/* The NSEC or NSEC3 (`type`) owned by `n`, with its RRSIGs, into the
+ * authority section, once per answer. */
+static void put_proof(struct actx *a, const struct node *n, uint16_t type)
 {
-	const struct rrset *nsec = n ? node_rrset(n, RRTYPE_NSEC) : NULL;
-	if (!nsec)
+	const struct rrset *rs = n ? node_rrset(n, type) : NULL;
+	if (!rs)
 		return;
 	for (unsigned i = 0; i < a->nproved; i++)
 		if (a->proved[i] == n)
 			return;
 	if (a->nproved < PROOFS_MAX)
 		a->proved[a->nproved++] = n;
-	put_or_tc(a, SEC_AUTHORITY, (struct owner){.ptr = 0, .name = n->name}, nsec);
+	put_or_tc(a, SEC_AUTHORITY, (struct owner){.ptr = 0, .name = n->name}, rs);
 }
 
-/* The NSEC that covers `name` (or matches it). */
+/* The suffix of the current name with `labels` labels. */
+static const uint8_t *suffix(const struct actx *a, unsigned labels)
+{
+	return a->name + a->split->off[a->split->labels - labels];
+}
+
+/* NSEC: the one that covers `name` (or matches it). */
 static void prove_name(struct actx *a, const struct zone *z, const uint8_t *name)
 {
-	put_nsec(a, zone_nsec_find(z, name));
+	put_proof(a, zone_nsec_find(z, name), RRTYPE_NSEC);
 }
 
-/* No wildcard at the closest encloser `ce`: the NSEC covering *.ce. */
+/* NSEC3: the one matching `name` (when `match`; nothing when none does),
+ * or the one covering its hash. \return whether one was put */
+static bool nsec3_put(struct actx *a, const struct zone *z, const uint8_t *name, bool match)
+{
+	uint8_t h[NSEC3_HASH_LEN];
+	bool matched;
+	zone_nsec3_hash(z, name, h);
+	const struct node *n = zone_nsec3_find(z, h, &matched);
+	if (match && !matched)
+		return false;
+	put_proof(a, n, RRTYPE_NSEC3);
+	return true;
+}
+
+/* NSEC3, the closest encloser proof (RFC 5155 §7.2.1): the NSEC3 matching
+ * the encloser of `ce` labels and the one covering the next closer name. */
+static void nsec3_ce_proof(struct actx *a, const struct zone *z, unsigned ce)
+{
+	nsec3_put(a, z, suffix(a, ce), true);
+	nsec3_put(a, z, suffix(a, ce + 1), false);
+}
+
+/* NSEC3, no data at the suffix of `labels` labels: its matching NSEC3
+ * (§7.2.3, §7.2.5 at a cut); when it has none (an empty non-terminal or a
+ * cut inside an opt-out span), the closest provable encloser proof, whose
+ * covering NSEC3 has the opt-out flag (§7.2.4, §7.2.7). */
+static void nsec3_nodata(struct actx *a, const struct zone *z, unsigned labels)
+{
+	if (nsec3_put(a, z, suffix(a, labels), true))
+		return;
+	for (unsigned k = labels; k-- > z->apex_labels;) {
+		if (nsec3_put(a, z, suffix(a, k), true)) {
+			nsec3_put(a, z, suffix(a, k + 1), false);
+			return;
+		}
+	}
+}
+
+/* No wildcard at the closest encloser `ce`: the NSEC covering *.ce, or
+ * the NSEC3 covering it. */
 static void prove_no_wildcard(struct actx *a, const struct zone *z, const struct node *ce)
 {
 	uint8_t w[DNAME_MAX];
@@ -136,20 +183,55 @@ static void prove_no_wildcard(struct actx *a, const struct zone *z, const struct
 	w[0] = 1;
 	w[1] = '*';
 	memcpy(w + 2, ce->name, ce->name_len);
-	prove_name(a, z, w);
+	if (z->nsec3)
+		nsec3_put(a, z, w, false);
+	else
+		prove_name(a, z, w);
 }
 
-/* NODATA at node `n` (the name's own, or the wildcard's): the NSEC at the
- * name shows its types (§3.1.3.1); an empty non-terminal has none, and the
- * NSEC before it, whose next name lies below it, shows it exists. Through
- * a wildcard, the wildcard's NSEC and the one covering the name, proving
- * no closer match (§3.1.3.4). */
+/* NXDOMAIN below the closest encloser `ce`: no such name, no wildcard to
+ * stand for it (RFC 4035 §3.1.3.2; RFC 5155 §7.2.2). */
+static void deny_name(struct actx *a, const struct zone *z, const struct node *ce)
+{
+	if (z->nsec3)
+		nsec3_ce_proof(a, z, ce->labels);
+	else
+		prove_name(a, z, a->name);
+	prove_no_wildcard(a, z, ce);
+}
+
+/* NODATA at node `n` (the name's own, or the wildcard's). NSEC: the NSEC
+ * at the name shows its types (§3.1.3.1); an empty non-terminal has none,
+ * and the NSEC before it, whose next name lies below it, shows it exists;
+ * through a wildcard, the wildcard's NSEC and the one covering the name,
+ * proving no closer match (§3.1.3.4). NSEC3: the matching NSEC3 (§7.2.3);
+ * through a wildcard, the closest encloser proof and the NSEC3 matching
+ * the wildcard (§7.2.5). */
 static void deny_nodata(struct actx *a, const struct zone *z, const struct node *n)
 {
 	a->denied = true;
+	if (z->nsec3) {
+		if (a->wild_ce) {
+			nsec3_ce_proof(a, z, a->wild_ce->labels);
+			nsec3_put(a, z, n->name, true);
+		} else {
+			nsec3_nodata(a, z, a->split->labels);
+		}
+		return;
+	}
 	if (node_rrset(n, RRTYPE_NSEC))
-		put_nsec(a, n);
+		put_proof(a, n, RRTYPE_NSEC);
 	if (a->wild_ce || !node_rrset(n, RRTYPE_NSEC))
+		prove_name(a, z, a->name);
+}
+
+/* A wildcard's expansion: no closer match. NSEC: the one covering the
+ * name (§3.1.3.3); NSEC3: the one covering the next closer name (§7.2.6). */
+static void prove_expansion(struct actx *a, const struct zone *z, const struct node *ce)
+{
+	if (z->nsec3)
+		nsec3_put(a, z, suffix(a, ce->labels + 1u), false);
+	else
 		prove_name(a, z, a->name);
 }
 
@@ -167,8 +249,11 @@ static void referral(struct actx *a, const struct node *cut)
 		const struct rrset *ds = node_rrset(cut, RRTYPE_DS);
 		if (ds && !put_or_tc(a, SEC_AUTHORITY, co, ds))
 			return;
-		if (!ds)
-			put_nsec(a, cut);
+		const struct zone *z = a->zone;
+		if (!ds && z->nsec3)
+			nsec3_nodata(a, z, cut->labels);
+		else if (!ds)
+			put_proof(a, cut, RRTYPE_NSEC);
 		if (resp_tc(a->r))
 			return;
 	}
@@ -299,6 +384,13 @@ static void answer_in(struct actx *a)
 		bool exact;
 		const struct node *n = zone_lookup(z, a->name, a->split, &exact);
 		const uint8_t *next = NULL;
+		/* An NSEC3 owner name, or a name below one, is answered as if
+		 * it did not exist (RFC 5155 §7.2.8). */
+		while (__builtin_expect(n->flags & NODE_NSEC3, 0) && n->parent) {
+			n = n->parent;
+			exact = false;
+		}
+		a->zone = z;
 
 		/* A name seen before means a CNAME or DNAME loop (through a
 		 * wildcard, too): stop with what we have. Names, not nodes: a
@@ -336,10 +428,10 @@ static void answer_in(struct actx *a)
 		} else if (n->wildcard) {
 			a->wild_ce = n;
 			next = answer_node(a, z, n->wildcard);
-			/* The expansion's proof: no closer match (§3.1.3.3); a
-			 * wildcard NODATA gave its own. */
+			/* The expansion's proof: no closer match; a wildcard
+			 * NODATA gave its own. */
 			if (proving(a, z) && !a->denied)
-				prove_name(a, z, a->name);
+				prove_expansion(a, z, n);
 			a->wild_ce = NULL;
 			/* Every name the wildcard covers is one flood (RRL):
 			 * keyed on its closest encloser; it stays so through a
@@ -348,11 +440,8 @@ static void answer_in(struct actx *a)
 			a->kname = n->hash;
 		} else {
 			negative(a, z, RCODE_NXDOMAIN);
-			/* §3.1.3.2: no such name, and no wildcard to stand for it */
-			if (proving(a, z)) {
-				prove_name(a, z, a->name);
-				prove_no_wildcard(a, z, n);
-			}
+			if (proving(a, z))
+				deny_name(a, z, n);
 			return;
 		}
 		if (!next || resp_tc(a->r))

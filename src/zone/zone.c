@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <ldns/ldns.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,128 @@ const struct node *zone_nsec_find(const struct zone *z, const uint8_t *name)
 			hi = mid;
 	}
 	return z->nsec[lo];
+}
+
+void zone_nsec3_hash(const struct zone *z, const uint8_t *name, uint8_t out[NSEC3_HASH_LEN])
+{
+	const struct nsec3_chain *c = z->nsec3;
+	uint8_t buf[DNAME_MAX + 255];
+	size_t len = dname_wire_len(name, DNAME_MAX);
+	/* IH(salt, x, 0) = H(x || salt); IH(salt, x, k) = H(IH(salt, x, k-1) || salt) */
+	memcpy(buf, name, len);
+	memcpy(buf + len, c->salt, c->salt_len);
+	SHA1(buf, len + c->salt_len, out);
+	for (unsigned k = 0; k < c->iterations; k++) {
+		memcpy(buf, out, NSEC3_HASH_LEN);
+		memcpy(buf + NSEC3_HASH_LEN, c->salt, c->salt_len);
+		SHA1(buf, NSEC3_HASH_LEN + c->salt_len, out);
+	}
+}
+
+const struct node *zone_nsec3_find(const struct zone *z, const uint8_t hash[NSEC3_HASH_LEN],
+				   bool *match)
+{
+	const struct nsec3_chain *c = z->nsec3;
+	*match = false;
+	if (memcmp(c->v[0].hash, hash, NSEC3_HASH_LEN) > 0)
+		return c->v[c->n - 1].node; /* before the first: the last wraps around */
+	size_t lo = 0, hi = c->n;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (memcmp(c->v[mid].hash, hash, NSEC3_HASH_LEN) <= 0)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	*match = memcmp(c->v[lo].hash, hash, NSEC3_HASH_LEN) == 0;
+	return c->v[lo].node;
+}
+
+/* Base32hex (RFC 4648 §7), as an NSEC3 owner's first label spells its hash
+ * (any case). \return false for anything else than 32 such characters */
+static bool base32hex_hash(const uint8_t *label, uint8_t out[NSEC3_HASH_LEN])
+{
+	if (label[0] != 32)
+		return false;
+	uint64_t acc = 0;
+	unsigned bits = 0, n = 0;
+	for (unsigned i = 1; i <= 32; i++) {
+		uint8_t ch = dname_lc(label[i]), v;
+		if (ch >= '0' && ch <= '9')
+			v = (uint8_t)(ch - '0');
+		else if (ch >= 'a' && ch <= 'v')
+			v = (uint8_t)(ch - 'a' + 10);
+		else
+			return false;
+		acc = acc << 5 | v;
+		bits += 5;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return n == NSEC3_HASH_LEN;
+}
+
+static int cmp_nsec3(const void *a, const void *b)
+{
+	return memcmp(((const struct nsec3_entry *)a)->hash, ((const struct nsec3_entry *)b)->hash,
+		      NSEC3_HASH_LEN);
+}
+
+/* The chain the apex NSEC3PARAM names (RFC 5155 §4): its parameters, and
+ * every NSEC3 directly below the apex with the same hash, iterations and
+ * salt, sorted by the hash its owner spells. None without NSEC3PARAM, or
+ * with no NSEC3 of those parameters: denial then falls back to NSEC.
+ * \return 0 or -1 (out of memory) */
+static int build_nsec3_chain(struct zone *z, struct node **nodes, size_t n)
+{
+	const struct rrset *param = node_rrset(z->apex_node, RRTYPE_NSEC3PARAM);
+	if (!param)
+		return 0;
+	/* ALG(1) FLAGS(1) ITERATIONS(2) SALT LENGTH(1) SALT */
+	const uint8_t *rd = param->wire + RR_FIXED_LEN;
+	uint16_t rdlen = (uint16_t)(param->wire[8] << 8 | param->wire[9]);
+	if (rdlen < 5 || rd[0] != 1 || (size_t)5 + rd[4] != rdlen)
+		return 0; /* SHA-1 is the only NSEC3 hash (RFC 5155 §11) */
+	struct nsec3_chain *c = arena_alloc(&z->arena, sizeof(*c));
+	if (!c)
+		return -1;
+	memset(c, 0, sizeof(*c));
+	c->iterations = (uint16_t)(rd[2] << 8 | rd[3]);
+	c->salt_len = rd[4];
+	memcpy(c->salt, rd + 5, c->salt_len);
+	size_t cnt = 0;
+	for (size_t i = 0; i < n; i++)
+		cnt += (nodes[i]->flags & NODE_NSEC3) && nodes[i]->parent == z->apex_node;
+	if (!cnt)
+		return 0;
+	struct nsec3_entry *v = arena_alloc(&z->arena, cnt * sizeof(*v));
+	if (!v)
+		return -1;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct node *nd = nodes[i];
+		if (!(nd->flags & NODE_NSEC3) || nd->parent != z->apex_node)
+			continue;
+		const struct rrset *rs = node_rrset(nd, RRTYPE_NSEC3);
+		const uint8_t *r = rs->wire + RR_FIXED_LEN;
+		uint16_t rl = (uint16_t)(rs->wire[8] << 8 | rs->wire[9]);
+		/* the same hash, iterations and salt as NSEC3PARAM */
+		if (rl < 5 || r[0] != 1 || r[2] != rd[2] || r[3] != rd[3] || r[4] != rd[4] ||
+		    (size_t)5 + r[4] > rl || memcmp(r + 5, rd + 5, rd[4]) != 0)
+			continue;
+		if (!base32hex_hash(nd->name, v[k].hash))
+			continue;
+		v[k++].node = nd;
+	}
+	if (!k)
+		return 0;
+	qsort(v, k, sizeof(*v), cmp_nsec3);
+	c->v = v;
+	c->n = k;
+	z->nsec3 = c;
+	return 0;
 }
 
 static int cmp_canon(const void *a, const void *b)
@@ -700,6 +823,8 @@ static int node_build_rrsets(struct zone *z, struct node *n)
 			n->flags |= NODE_CNAME;
 		if (rs->type == RRTYPE_DNAME)
 			n->flags |= NODE_DNAME;
+		if (rs->type == RRTYPE_NSEC3)
+			n->flags |= NODE_NSEC3;
 		i = j;
 	}
 	n->tmp = NULL;
@@ -848,7 +973,8 @@ struct zone *zone_builder_finish(struct zone_builder *b, char *msg, size_t msgsi
 			goto out;
 		}
 	}
-	if (build_nsec_index(z, b->nodes, b->nnodes) < 0) {
+	if (build_nsec_index(z, b->nodes, b->nnodes) < 0 ||
+	    build_nsec3_chain(z, b->nodes, b->nnodes) < 0) {
 		snprintf(msg, msgsize, "out of memory");
 		goto out;
 	}

@@ -35,6 +35,8 @@
 #define RRTYPE_DS 43
 #define RRTYPE_RRSIG 46
 #define RRTYPE_NSEC 47
+#define RRTYPE_NSEC3 50
+#define RRTYPE_NSEC3PARAM 51
 #define RRTYPE_TSIG 250
 #define RRTYPE_IXFR 251
 #define RRTYPE_AXFR 252
@@ -77,6 +79,7 @@ enum node_flags {
 	NODE_CUT = 1,	/* NS at a name other than the apex: a delegation point */
 	NODE_DNAME = 2, /* owns a DNAME */
 	NODE_CNAME = 4, /* owns a CNAME */
+	NODE_NSEC3 = 8, /* owns an NSEC3: answered as if it did not exist (RFC 5155 §7.2.8) */
 };
 
 struct node {
@@ -100,6 +103,24 @@ struct node {
 struct zone_slot {
 	uint64_t hash;
 	struct node *node;
+};
+
+#define NSEC3_HASH_LEN 20 /* SHA-1, the one NSEC3 hash (RFC 5155 §11) */
+
+/** One NSEC3 of the chain: the hash its owner name's first label spells. */
+struct nsec3_entry {
+	uint8_t hash[NSEC3_HASH_LEN];
+	const struct node *node;
+};
+
+/** An NSEC3 chain: its hash parameters (from NSEC3PARAM) and its records
+ * sorted by hash, for the match and cover searches of denial. */
+struct nsec3_chain {
+	uint16_t iterations;
+	uint8_t salt_len;
+	uint8_t salt[255];
+	size_t n;
+	const struct nsec3_entry *v;
 };
 
 struct arena_chunk;
@@ -135,6 +156,9 @@ struct zone {
 	 * negative answers; NULL and 0 in a zone without NSEC. */
 	const struct node **nsec;
 	size_t nnsec;
+	/* NSEC3 (RFC 5155): the chain named by the apex NSEC3PARAM, NULL when
+	 * there is none; denial then uses it rather than NSEC. */
+	const struct nsec3_chain *nsec3;
 	bool hugepages;		/* zone_hugepages done; main thread only */
 	unsigned refs;		/* zone databases holding it; main thread only */
 };
@@ -151,6 +175,21 @@ const struct rrset *node_rrset(const struct node *node, uint16_t type);
  * \return the node, or NULL when the zone has no NSEC
  */
 const struct node *zone_nsec_find(const struct zone *z, const uint8_t *name);
+
+/**
+ * The NSEC3 hash of a lowercased name with the zone's chain parameters
+ * (RFC 5155 §5: SHA-1 over the name and salt, iterations + 1 times).
+ * Pre: z->nsec3 is not NULL.
+ */
+void zone_nsec3_hash(const struct zone *z, const uint8_t *name, uint8_t out[NSEC3_HASH_LEN]);
+
+/**
+ * The NSEC3 that matches `hash` (*match true) or covers it: the greatest
+ * hash before it, or, before the first, the last (the chain wraps).
+ * Pre: z->nsec3 is not NULL.
+ */
+const struct node *zone_nsec3_find(const struct zone *z, const uint8_t hash[NSEC3_HASH_LEN],
+				   bool *match);
 
 /** Exact lookup of a lowercased name; `hash` is dname_hash(name). */
 const struct node *zone_find(const struct zone *z, const uint8_t *name, size_t len, uint64_t hash);
