@@ -3,8 +3,13 @@
  * which records go where, not the signatures (the e2e tests validate real
  * ones through unbound). */
 #include <check.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <ldns/dnssec.h>
 
 #include "answer/answer.h"
 #include "dns/query.h"
@@ -156,6 +161,11 @@ static size_t sigs(ldns_rr_list *l, uint16_t covered, const char *owner)
 #define AN ldns_pkt_answer(g_p)
 #define NS ldns_pkt_authority(g_p)
 #define AR ldns_pkt_additional(g_p)
+
+static size_t n_answer(void)
+{
+	return ldns_rr_list_rr_count(AN);
+}
 
 START_TEST(rrsigs_only_with_do)
 {
@@ -366,6 +376,256 @@ START_TEST(nsec_as_data)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- NSEC3 */
+
+/* An NSEC3 zone built here: hashes by ldns (ldns_nsec3_hash_name), the
+ * chain sorted by hash, each NSEC3 pointing at the next. Names: the apex,
+ * a, b.c (c an empty non-terminal, with its own NSEC3), *.w (w likewise),
+ * z, and the insecure delegation d. */
+static const char *const N3_NAMES[] = {"n3.test.", "a.n3.test.", "c.n3.test.", "b.c.n3.test.",
+				       "w.n3.test.", "*.w.n3.test.", "z.n3.test.", "d.n3.test."};
+enum { N3_COUNT = sizeof(N3_NAMES) / sizeof(N3_NAMES[0]) };
+static const uint8_t N3_SALT[] = {0xaa, 0xbb, 0xcc, 0xdd};
+#define N3_ITER 10
+
+/* The hash label of a name, in base32hex (lowercase), into out. */
+static void n3_label(const char *name, char *out, size_t size)
+{
+	ldns_rdf *d = ldns_dname_new_frm_str(name);
+	ldns_rdf *h = ldns_nsec3_hash_name(d, 1, N3_ITER, sizeof(N3_SALT), N3_SALT);
+	char *t = ldns_rdf2str(h);
+	snprintf(out, size, "%.*s", (int)strcspn(t, "."), t);
+	for (char *c = out; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	free(t);
+	ldns_rdf_deep_free(h);
+	ldns_rdf_deep_free(d);
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+static char *g_n3[64];
+static size_t g_nn3;
+
+static void n3_add(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void n3_add(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	ck_assert_int_ge(vasprintf(&g_n3[g_nn3++], fmt, ap), 0);
+	va_end(ap);
+}
+
+#define N3SIG(owner, type, labels)                                                                 \
+	n3_add("%s 300 RRSIG %s 13 %d 300 20370101000000 20260101000000 4711 n3.test. "           \
+	       "c2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmE=",   \
+	       owner, type, labels)
+
+static struct zonedb *g_n3db;
+
+static void n3_setup(void)
+{
+	g_nn3 = 0;
+	n3_add("n3.test. 3600 SOA ns.other. h 1 7200 3600 1209600 300");
+	N3SIG("n3.test.", "SOA", 2);
+	n3_add("n3.test. 3600 NS ns.other.");
+	n3_add("n3.test. 0 NSEC3PARAM 1 0 %d aabbccdd", N3_ITER);
+	n3_add("a.n3.test. 3600 A 192.0.2.1");
+	n3_add("b.c.n3.test. 3600 TXT \"b\"");
+	n3_add("*.w.n3.test. 3600 TXT \"wild\"");
+	N3SIG("*.w.n3.test.", "TXT", 3);
+	n3_add("z.n3.test. 3600 A 192.0.2.26");
+	n3_add("d.n3.test. 3600 NS ns.other.");
+	char *labels[N3_COUNT];
+	for (size_t i = 0; i < N3_COUNT; i++) {
+		char l[64];
+		n3_label(N3_NAMES[i], l, sizeof(l));
+		labels[i] = strdup(l);
+	}
+	qsort(labels, N3_COUNT, sizeof(labels[0]), cmp_str); /* base32hex keeps the order */
+	for (size_t i = 0; i < N3_COUNT; i++) {
+		char owner[128];
+		snprintf(owner, sizeof(owner), "%s.n3.test.", labels[i]);
+		n3_add("%s 300 NSEC3 1 0 %d aabbccdd %s A RRSIG", owner, N3_ITER,
+		       labels[(i + 1) % N3_COUNT]);
+		N3SIG(owner, "NSEC3", 3);
+	}
+	for (size_t i = 0; i < N3_COUNT; i++)
+		free(labels[i]);
+	const char *all[64];
+	for (size_t i = 0; i < g_nn3; i++)
+		all[i] = g_n3[i];
+	all[g_nn3] = NULL;
+	struct zone *z = ut_zone("n3.test.", all);
+	ck_assert_ptr_nonnull(z->nsec3);
+	ck_assert_uint_eq(z->nsec3->n, N3_COUNT);
+	g_n3db = zonedb_new(&z, 1);
+}
+
+static void n3_teardown(void)
+{
+	if (g_p)
+		ldns_pkt_free(g_p);
+	g_p = NULL;
+	zonedb_free(g_n3db);
+	for (size_t i = 0; i < g_nn3; i++)
+		free(g_n3[i]);
+}
+
+static void ask3(const char *name, uint16_t type, bool do_bit)
+{
+	struct zonedb *save = g_db;
+	g_db = g_n3db;
+	ask(name, type, do_bit, 0);
+	g_db = save;
+}
+
+/* The hashed owner name (hash label + zone) of a name, for ldns. */
+static ldns_rdf *hashed(const char *name)
+{
+	char l[64], full[128];
+	n3_label(name, l, sizeof(l));
+	snprintf(full, sizeof(full), "%s.n3.test.", l);
+	return ldns_dname_new_frm_str(full);
+}
+
+/* In the authority section: an NSEC3 whose owner is the hashed `name`
+ * (match) or whose span covers it (ldns_nsec_covers_name). */
+static bool has_nsec3(const char *name, bool match)
+{
+	ldns_rdf *h = hashed(name);
+	bool found = false;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(NS) && !found; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(NS, i);
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NSEC3)
+			continue;
+		found = match ? ldns_dname_compare(ldns_rr_owner(rr), h) == 0
+			      : ldns_nsec_covers_name(rr, h);
+	}
+	ldns_rdf_deep_free(h);
+	return found;
+}
+
+#define MATCHES(name) ck_assert_msg(has_nsec3(name, true), "no NSEC3 matching %s", name)
+#define COVERS(name) ck_assert_msg(has_nsec3(name, false), "no NSEC3 covering %s", name)
+
+static void n3_common(size_t nsec3s)
+{
+	ck_assert_uint_eq(count(NS, LDNS_RR_TYPE_NSEC3), nsec3s);
+	ck_assert_uint_eq(sigs(NS, LDNS_RR_TYPE_NSEC3, NULL), nsec3s);
+	ck_assert_uint_eq(count(NS, LDNS_RR_TYPE_NSEC), 0);
+}
+
+/* shoal's hash is ldns's, with and without salt and iterations. */
+START_TEST(nsec3_hash_as_ldns)
+{
+	struct zone *z = NULL;
+	const struct zonedb *db = g_n3db;
+	z = db->zones[0];
+	for (size_t i = 0; i < N3_COUNT; i++) {
+		uint8_t w[DNAME_MAX], l[DNAME_MAX], h[NSEC3_HASH_LEN];
+		size_t len = ut_name(N3_NAMES[i], w);
+		dname_lower(l, w, len);
+		zone_nsec3_hash(z, l, h);
+		char want[64];
+		n3_label(N3_NAMES[i], want, sizeof(want));
+		bool m = false;
+		const struct node *n = zone_nsec3_find(z, h, &m);
+		ck_assert_msg(m, "%s: its NSEC3 not found by hash", N3_NAMES[i]);
+		ck_assert_int_eq(n->name[0], 32);
+		ck_assert_int_eq(strncasecmp((const char *)n->name + 1, want, 32), 0);
+	}
+}
+END_TEST
+
+/* §7.2.2: closest encloser proof (match the encloser, cover the next
+ * closer name) and the NSEC3 covering the wildcard. */
+START_TEST(nsec3_nxdomain)
+{
+	ask3("m.n3.test.", LDNS_RR_TYPE_A, true);
+	ck_assert_int_eq(ldns_pkt_get_rcode(g_p), LDNS_RCODE_NXDOMAIN);
+	MATCHES("n3.test.");
+	COVERS("m.n3.test.");
+	COVERS("*.n3.test.");
+	ck_assert_uint_le(count(NS, LDNS_RR_TYPE_NSEC3), 3);
+	n3_common(count(NS, LDNS_RR_TYPE_NSEC3));
+	/* deeper: the encloser is a, the next closer x.a */
+	ask3("y.x.a.n3.test.", LDNS_RR_TYPE_A, true);
+	ck_assert_int_eq(ldns_pkt_get_rcode(g_p), LDNS_RCODE_NXDOMAIN);
+	MATCHES("a.n3.test.");
+	COVERS("x.a.n3.test.");
+	COVERS("*.a.n3.test.");
+	ask3("m.n3.test.", LDNS_RR_TYPE_A, false);
+	ck_assert_uint_eq(count(NS, LDNS_RR_TYPE_NSEC3), 0);
+}
+END_TEST
+
+/* §7.2.3: NODATA, the matching NSEC3; an empty non-terminal has its own. */
+START_TEST(nsec3_nodata)
+{
+	ask3("a.n3.test.", LDNS_RR_TYPE_MX, true);
+	ck_assert_int_eq(ldns_pkt_get_rcode(g_p), LDNS_RCODE_NOERROR);
+	MATCHES("a.n3.test.");
+	n3_common(1);
+	ask3("c.n3.test.", LDNS_RR_TYPE_A, true);
+	MATCHES("c.n3.test.");
+	n3_common(1);
+	/* the DS question at an insecure cut: the NSEC3 matching it (§7.2.4) */
+	ask3("d.n3.test.", LDNS_RR_TYPE_DS, true);
+	ck_assert_int_eq(ldns_pkt_get_rcode(g_p), LDNS_RCODE_NOERROR);
+	MATCHES("d.n3.test.");
+	n3_common(1);
+}
+END_TEST
+
+/* §7.2.6: a wildcard answer, the NSEC3 covering the next closer name;
+ * §7.2.5: wildcard NODATA, closest encloser proof and the wildcard's
+ * matching NSEC3. */
+START_TEST(nsec3_wildcard)
+{
+	ask3("x.y.w.n3.test.", LDNS_RR_TYPE_TXT, true);
+	ck_assert_int_eq(ldns_pkt_get_rcode(g_p), LDNS_RCODE_NOERROR);
+	ck_assert_uint_eq(sigs(AN, LDNS_RR_TYPE_TXT, "x.y.w.n3.test."), 1);
+	COVERS("y.w.n3.test.");
+	n3_common(1);
+	ask3("x.y.w.n3.test.", LDNS_RR_TYPE_A, true);
+	MATCHES("w.n3.test.");
+	COVERS("y.w.n3.test.");
+	MATCHES("*.w.n3.test.");
+	n3_common(count(NS, LDNS_RR_TYPE_NSEC3));
+}
+END_TEST
+
+/* §7.2.7: an insecure referral with the NSEC3 matching the cut. */
+START_TEST(nsec3_insecure_referral)
+{
+	ask3("host.d.n3.test.", LDNS_RR_TYPE_A, true);
+	ck_assert(!ldns_pkt_aa(g_p));
+	ck_assert_uint_eq(count(NS, LDNS_RR_TYPE_NS), 1);
+	MATCHES("d.n3.test.");
+	n3_common(1);
+}
+END_TEST
+
+/* §7.2.8: an NSEC3 owner name is answered as if it did not exist. */
+START_TEST(nsec3_owner_does_not_exist)
+{
+	char l[64], name[128];
+	n3_label("a.n3.test.", l, sizeof(l));
+	snprintf(name, sizeof(name), "%s.n3.test.", l);
+	ask3(name, LDNS_RR_TYPE_NSEC3, true);
+	ck_assert_int_eq(ldns_pkt_get_rcode(g_p), LDNS_RCODE_NXDOMAIN);
+	ck_assert_uint_eq(n_answer(), 0);
+	MATCHES("n3.test.");
+	COVERS(name);
+	ask3(name, LDNS_RR_TYPE_A, false);
+	ck_assert_int_eq(ldns_pkt_get_rcode(g_p), LDNS_RCODE_NXDOMAIN);
+}
+END_TEST
+
 static Suite *dnssec_suite(void)
 {
 	Suite *s = suite_create("dnssec");
@@ -384,6 +644,15 @@ static Suite *dnssec_suite(void)
 	tcase_add_test(t, nsec_insecure_referral);
 	tcase_add_test(t, nsec_as_data);
 	suite_add_tcase(s, t);
+	TCase *t3 = tcase_create("nsec3");
+	tcase_add_checked_fixture(t3, n3_setup, n3_teardown);
+	tcase_add_test(t3, nsec3_hash_as_ldns);
+	tcase_add_test(t3, nsec3_nxdomain);
+	tcase_add_test(t3, nsec3_nodata);
+	tcase_add_test(t3, nsec3_wildcard);
+	tcase_add_test(t3, nsec3_insecure_referral);
+	tcase_add_test(t3, nsec3_owner_does_not_exist);
+	suite_add_tcase(s, t3);
 	return s;
 }
 
