@@ -17,9 +17,12 @@ void resp_init(struct resp *r, uint8_t *buf, size_t limit, const struct query *q
 	r->ndict = 0;
 	memcpy(buf, &q->id, 2);
 	/* QR=1, opcode echoed, AA/TC clear, RD echoed; RA, Z and AD clear, CD
-	 * echoed (RFC 6840 §5.9), RCODE 0. */
-	buf[2] = (uint8_t)(0x80 | (q->flags1 & 0x79));
-	buf[3] = (uint8_t)(q->flags2 & 0x10);
+	 * echoed (RFC 6840 §5.9), RCODE 0. RD and CD mean something only to a
+	 * QUERY: for other opcodes neither is echoed, as BIND and Knot answer
+	 * (ISC's EDNS compliance test "opcodeflg"). */
+	bool query = q->opcode == 0;
+	buf[2] = (uint8_t)(0x80 | (q->flags1 & (query ? 0x79 : 0x78)));
+	buf[3] = (uint8_t)(query ? q->flags2 & 0x10 : 0);
 	memset(buf + 4, 0, 8);
 	r->len = DNS_HEADER_LEN;
 	if (q->has_question) {

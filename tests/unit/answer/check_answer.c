@@ -1212,6 +1212,18 @@ START_TEST(notimp_and_drop)
 	ck_assert_uint_eq(ldns_pkt_edns_udp_size(R.p), 1232);
 	ck_assert_uint_eq(R.buf[11], 1); /* ARCOUNT on the wire: the OPT */
 	spec.edns = false;
+	/* RD and CD are a QUERY's: another opcode's answer echoes neither,
+	 * as BIND and Knot answer (ISC genreport "opcodeflg") */
+	spec.rd = spec.cd = true;
+	spec.opcode = LDNS_PACKET_NOTIFY;
+	ask_spec(&spec, false);
+	ck_assert(!ldns_pkt_rd(R.p));
+	ck_assert(!ldns_pkt_cd(R.p));
+	spec.opcode = LDNS_PACKET_QUERY;
+	ask_spec(&spec, false);
+	ck_assert(ldns_pkt_rd(R.p));
+	ck_assert(ldns_pkt_cd(R.p)); /* a query's CD is echoed (RFC 6840 §5.9) */
+	spec.rd = spec.cd = false;
 	/* a response is never answered */
 	uint8_t q[512];
 	size_t len = ut_query_wire(&spec, q, sizeof(q));
