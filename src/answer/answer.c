@@ -301,9 +301,14 @@ static const uint8_t *answer_node(struct actx *a, const struct zone *z, const st
 		/* RFC 8482 §4.1: over UDP one RRset, always the same one (the
 		 * lowest type) so caches see a stable answer; TCP gets all. */
 		uint16_t cnt = a->q->tcp ? n->nrrsets : 1;
-		for (uint16_t i = 0; i < cnt; i++)
+		for (uint16_t i = 0; i < cnt; i++) {
+			/* with DO=1 each set brings its own RRSIGs: the RRSIG
+			 * set would give every one twice */
+			if (n->rrsets[i].type == RRTYPE_RRSIG && a->q->edns_do && n->nrrsets > 1)
+				continue;
 			if (!put_or_tc(a, SEC_ANSWER, o, &n->rrsets[i]))
 				break;
+		}
 		return NULL;
 	}
 	/* RFC 1034 §4.3.2 3a follows a CNAME for any other type; but RRSIG

@@ -366,6 +366,34 @@ START_TEST(nsec_insecure_referral)
 }
 END_TEST
 
+/* ANY (RFC 8482): over UDP one RRset with its RRSIGs; over TCP every set
+ * with its RRSIGs, and no RRSIG twice. */
+START_TEST(any_signed)
+{
+	ask("www.sig.test.", LDNS_RR_TYPE_ANY, true, 0);
+	ck_assert_uint_eq(count(AN, LDNS_RR_TYPE_A), 2);
+	ck_assert_uint_eq(sigs(AN, LDNS_RR_TYPE_A, "www.sig.test."), 1);
+	ck_assert_uint_eq(count(AN, LDNS_RR_TYPE_RRSIG), 1);
+	struct ut_q spec = {.name = "www.sig.test.", .type = LDNS_RR_TYPE_ANY, .id = 9,
+			    .edns = true, .do_bit = true};
+	uint8_t q[512];
+	struct query qq;
+	struct answer_info info;
+	size_t len = ut_query_wire(&spec, q, sizeof(q));
+	enum query_status st = query_parse(&qq, q, len, true);
+	size_t rl = answer_query(&g_cfg, g_db, &qq, st, g_buf, sizeof(g_buf), &info);
+	if (g_p)
+		ldns_pkt_free(g_p);
+	g_p = NULL;
+	ck_assert_int_eq(ldns_wire2pkt(&g_p, g_buf, rl), LDNS_STATUS_OK);
+	ck_assert_uint_eq(count(AN, LDNS_RR_TYPE_A), 2);
+	ck_assert_uint_eq(count(AN, LDNS_RR_TYPE_AAAA), 1);
+	ck_assert_uint_eq(sigs(AN, LDNS_RR_TYPE_A, NULL), 1);
+	ck_assert_uint_eq(sigs(AN, LDNS_RR_TYPE_AAAA, NULL), 1);
+	ck_assert_uint_eq(count(AN, LDNS_RR_TYPE_RRSIG), 2);
+}
+END_TEST
+
 /* An NSEC question is plain data. */
 START_TEST(nsec_as_data)
 {
@@ -643,6 +671,7 @@ static Suite *dnssec_suite(void)
 	tcase_add_test(t, nsec_wildcard);
 	tcase_add_test(t, nsec_insecure_referral);
 	tcase_add_test(t, nsec_as_data);
+	tcase_add_test(t, any_signed);
 	suite_add_tcase(s, t);
 	TCase *t3 = tcase_create("nsec3");
 	tcase_add_checked_fixture(t3, n3_setup, n3_teardown);
