@@ -484,6 +484,58 @@ out:
 	return rc;
 }
 
+int harness_dnssec_nsec3_owners(const char *zonefile, const char *origin, char ***out)
+{
+	*out = NULL;
+	FILE *f = fopen(zonefile, "re");
+	if (f == NULL)
+		return -errno;
+	ldns_rdf *orig = ldns_dname_new_frm_str(origin);
+	ldns_zone *z = NULL;
+	int line = 0, rc = 0;
+	char **v = calloc(1, sizeof(*v));
+	size_t n = 0;
+	if (orig == NULL || v == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	ldns_status st = ldns_zone_new_frm_fp_l(&z, f, orig, 3600, LDNS_RR_CLASS_IN, &line);
+	if (st != LDNS_STATUS_OK) {
+		fprintf(stderr, "%s:%d: %s\n", zonefile, line, ldns_get_errorstr_by_id(st));
+		rc = -EINVAL;
+		goto out;
+	}
+	const ldns_rr_list *rrs = ldns_zone_rrs(z);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(rrs); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(rrs, i);
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NSEC3)
+			continue;
+		char **nv = realloc(v, (n + 2) * sizeof(*nv));
+		if (nv == NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		v = nv;
+		v[n] = ldns_rdf2str(ldns_rr_owner(rr));
+		if (v[n] == NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		v[++n] = NULL;
+	}
+out:
+	if (z != NULL)
+		ldns_zone_deep_free(z);
+	ldns_rdf_deep_free(orig);
+	fclose(f);
+	if (rc < 0) {
+		harness_strv_free(v);
+		return rc;
+	}
+	*out = v;
+	return (int)n;
+}
+
 /* ---- unbound -------------------------------------------------------------- */
 
 /* Whether the top-level label of origin (e.g. "test") is already in v. */

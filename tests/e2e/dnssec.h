@@ -106,6 +106,21 @@ int harness_dnssec_make(const char *in, const char *origin, enum harness_dnssec_
                         const char *workdir, const char *zonedir, struct harness_dnssec_zone *out);
 
 /*
+ * The owner names of the NSEC3 records in a signed zone file (as
+ * harness_dnssec_make() wrote it), for the queries RFC 5155 §7.2.8 is
+ * about: a name that is an NSEC3 owner must be answered as if it did not
+ * exist. Read with ldns, so the signers' layouts (one RR a line, or
+ * dnssec-signzone's -O full) both work.
+ * \param zonefile  a zone file; origin its origin (absolute)
+ * \param[out] out  the owner names in presentation format (absolute, as
+ *                  the signer spelled them), NULL-terminated, in file
+ *                  order; free with harness_strv_free(); NULL on error
+ * \return how many (0 for an NSEC or unsigned zone), or -errno (-EINVAL:
+ *         the file does not parse; the reason goes to stderr).
+ */
+int harness_dnssec_nsec3_owners(const char *zonefile, const char *origin, char ***out);
+
+/*
  * Whether the tools a variant needs are installed (found in PATH or
  * /usr/bin, /usr/sbin). \return NULL when they are, else the name of the
  * first one missing (static string).
