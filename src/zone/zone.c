@@ -665,7 +665,11 @@ static enum zb_result builder_add(struct zone_builder *b, const uint8_t *owner,
 				 type_name(type, tb, sizeof(tb)));
 			return ZB_ERROR;
 		}
-		if (p->ttl != ttl) {
+		/* RRSIGs are exempt from one TTL per set: each carries the TTL of
+		 * the set it covers (RFC 4034 §3), and those differ. */
+		bool rrsig_other = type == RRTYPE_RRSIG &&
+				   (rdlen < 2 || p->rdlen < 2 || memcmp(rdata, p->rdata, 2) != 0);
+		if (p->ttl != ttl && !rrsig_other) {
 			/* RFC 2181 §5.2: TTLs in a set must match; use the first,
 			 * as BIND and Knot do. */
 			snprintf(msg, msgsize, "TTL %u differs from %u earlier in the same RRset; using %u",
@@ -804,7 +808,8 @@ static int node_build_rrsets(struct zone *z, struct node *n)
 		for (size_t k = i; k < j; k++) {
 			put16(w, v[k]->type);
 			put16(w + 2, RRCLASS_IN);
-			put32(w + 4, rs->ttl);
+			/* an RRSIG keeps its own TTL, its covered set's (RFC 4034 §3) */
+			put32(w + 4, rs->type == RRTYPE_RRSIG ? v[k]->ttl : rs->ttl);
 			put16(w + 8, v[k]->rdlen);
 			memcpy(w + RR_FIXED_LEN, v[k]->rdata, v[k]->rdlen);
 			w += RR_FIXED_LEN + v[k]->rdlen;
