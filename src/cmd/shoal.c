@@ -423,6 +423,10 @@ static void apply_settings(const struct options *n)
 			log_set_level((enum log_level)n->log_level);
 		} else if (!strcmp(d->name, "stats-interval")) {
 			D.opt.stats_interval = n->stats_interval;
+		} else if (!strcmp(d->name, "rrsig-expiry-warning")) {
+			/* before the zones of this reload are read */
+			D.opt.rrsig_expiry_warning = n->rrsig_expiry_warning;
+			zone_set_rrsig_expiry_warning(n->rrsig_expiry_warning);
 		}
 	}
 }
@@ -616,6 +620,17 @@ static void put_zone(struct control_reply *rep, bool json, const struct zone_sta
 			iso_time(&z->attempt, when, sizeof(when));
 			control_printf(rep, ", \"last_attempt\": ");
 			control_json_str(rep, when);
+			/* the earliest RRSIG expiration: null when unsigned */
+			control_printf(rep, ", \"rrsig_expire\": ");
+			if (v && v->rrsig_expire) {
+				struct timespec t = {.tv_sec = (time_t)v->rrsig_expire};
+				iso_time(&t, when, sizeof(when));
+				control_json_str(rep, when);
+				control_printf(rep, ", \"rrsig_expire_in\": %lld",
+					       (long long)(v->rrsig_expire - time(NULL)));
+			} else {
+				control_printf(rep, "null, \"rrsig_expire_in\": null");
+			}
 		}
 		control_printf(rep, ", \"errors\": ");
 		json_msgs(rep, zone_failed(z) ? z->msgs : NULL, zone_failed(z) ? z->nmsgs : 0);
@@ -632,6 +647,15 @@ static void put_zone(struct control_reply *rep, bool json, const struct zone_sta
 		control_printf(rep, "    file %s (defined at %s)\n", z->file, z->where);
 		if (v)
 			control_printf(rep, "    loaded at %s\n", when);
+		if (v && v->rrsig_expire) {
+			struct timespec t = {.tv_sec = (time_t)v->rrsig_expire};
+			long long in = (long long)(v->rrsig_expire - time(NULL));
+			iso_time(&t, when, sizeof(when));
+			if (in > 0)
+				control_printf(rep, "    first RRSIG expires %s (in %lld s)\n", when, in);
+			else
+				control_printf(rep, "    first RRSIG expired %s (%lld s ago)\n", when, -in);
+		}
 	}
 	if (zone_failed(z)) {
 		for (size_t i = 0; i < z->nmsgs; i++)
@@ -963,6 +987,7 @@ int main(int argc, char **argv)
 	D.conf0 = s.conf;
 	s.conf = NULL; /* D.opt points into it: kept until exit */
 	D.config_path = s.config_path;
+	zone_set_rrsig_expiry_warning(D.opt.rrsig_expiry_warning);
 	log_init((enum log_level)D.opt.log_level, D.opt.syslog);
 	for (size_t i = 0; i < m.n; i++)
 		log_warn("%s", m.v[i]);

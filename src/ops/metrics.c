@@ -49,6 +49,17 @@ void metrics_set_zones(const struct zonedb *db, unsigned load_failures)
 		put_zone_label(f, "shoal_zone_records", db->zones[i]);
 		fprintf(f, " %zu\n", db->zones[i]->nrecords);
 	}
+	/* Signed zones only: an unsigned zone has no expiry, and a 0 would
+	 * read as "expired in 1970" to an alert on time() - value. */
+	fprintf(f, "# HELP shoal_zone_rrsig_expiry_seconds Earliest RRSIG expiration of each "
+		   "signed zone, as a Unix time.\n"
+		   "# TYPE shoal_zone_rrsig_expiry_seconds gauge\n");
+	for (size_t i = 0; i < db->nzones; i++) {
+		if (!db->zones[i]->rrsig_expire)
+			continue;
+		put_zone_label(f, "shoal_zone_rrsig_expiry_seconds", db->zones[i]);
+		fprintf(f, " %lld\n", (long long)db->zones[i]->rrsig_expire);
+	}
 	fclose(f);
 	pthread_mutex_lock(&zones_lock);
 	free(zones_text);

@@ -305,6 +305,11 @@ const struct option_def options_table[] = {
 	 FIELD(cookie_secret_file),
 	 .help = "Read the secret from FILE, again on every reload; the previous secret stays "
 		 "valid until the next change."},
+	{.name = "rrsig-expiry-warning", .type = OPTION_UINT, .reload = OPTION_ON_RELOAD,
+	 .arg = "H", .def = "48", .min = 0, .max = 8760, .scale = 3600,
+	 FIELD(rrsig_expiry_warning), .group = "DNSSEC",
+	 .help = "When a zone loads, warn about each RRSIG that has expired or expires within H "
+		 "hours (it is served all the same); 0: only expired ones."},
 	{.name = "check", .type = OPTION_BOOL, .scope = OPTION_SCOPE_CLI, FIELD(check_only),
 	 .group = "Commands",
 	 .help = "Check the configuration and load every zone, report, exit: 1 on errors, 0 "

@@ -80,6 +80,7 @@ struct options {
 	unsigned rrl_v4_prefix, rrl_v6_prefix;
 	const char *cookie_secret;	/* 32 hex digits, or NULL */
 	const char *cookie_secret_file;	/* re-read on SIGHUP, or NULL */
+	unsigned rrsig_expiry_warning;	/* seconds (the setting is in hours) */
 };
 
 /** When a changed setting takes effect. */

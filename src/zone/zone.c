@@ -4,6 +4,8 @@
 #include <assert.h>
 #include <ldns/ldns.h>
 #include <openssl/sha.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -830,6 +832,8 @@ static int node_build_rrsets(struct zone *z, struct node *n)
 			n->flags |= NODE_DNAME;
 		if (rs->type == RRTYPE_NSEC3)
 			n->flags |= NODE_NSEC3;
+		if (rs->type == RRTYPE_RRSIG)
+			z->nrrsigs += rs->count;
 		i = j;
 	}
 	n->tmp = NULL;
@@ -1030,4 +1034,414 @@ struct zone *zone_builder_finish(struct zone_builder *b, char *msg, size_t msgsi
 out:
 	zone_builder_free(b);
 	return ret;
+}
+
+/* ---------------------------------------------------------- DNSSEC checks */
+
+/* rrsig-expiry-warning, for the loader: written by the main thread at
+ * start and on reload, before the zones are read (relaxed: one word, and
+ * no other data hangs on it). */
+static _Atomic uint32_t g_expiry_warning = ZONE_RRSIG_EXPIRY_WARNING_DEFAULT;
+
+void zone_set_rrsig_expiry_warning(uint32_t seconds)
+{
+	atomic_store_explicit(&g_expiry_warning, seconds, memory_order_relaxed);
+}
+
+uint32_t zone_rrsig_expiry_warning(void)
+{
+	return atomic_load_explicit(&g_expiry_warning, memory_order_relaxed);
+}
+
+struct checker {
+	zone_warn_fn warn;
+	void *ctx;
+	unsigned total;
+};
+
+/* One finding of a kind whose count is *kind: said while fewer than
+ * ZONE_CHECK_REPORT_MAX were, else only counted (a zone signed a month
+ * ago may have every RRSIG expired: one line each would bury the log). */
+static void say(struct checker *c, unsigned *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void say(struct checker *c, unsigned *kind, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	c->total++;
+	if ((*kind)++ >= ZONE_CHECK_REPORT_MAX || !c->warn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->warn(c->ctx, msg);
+}
+
+/* The line that counts what `say` did not show. */
+static void say_more(struct checker *c, unsigned kind, const char *what)
+{
+	char msg[256];
+	if (kind <= ZONE_CHECK_REPORT_MAX || !c->warn)
+		return;
+	snprintf(msg, sizeof(msg), "%u more %s not shown", kind - ZONE_CHECK_REPORT_MAX, what);
+	c->warn(c->ctx, msg);
+}
+
+static uint16_t rr_rdlen(const uint8_t *w)
+{
+	return (uint16_t)(w[8] << 8 | w[9]);
+}
+
+static const char *iso_utc(int64_t t, char *buf, size_t size)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, size, "%lld", (long long)t);
+	return buf;
+}
+
+/* A duration of s >= 0 seconds in the unit a reader wants (rounded down). */
+static const char *span(int64_t s, char *buf, size_t size)
+{
+	static const struct {
+		int64_t below, unit;
+		const char *name;
+	} u[] = {{120, 1, "second"},
+	         {120 * 60, 60, "minute"},
+	         {72 * 3600, 3600, "hour"},
+	         {INT64_MAX, 86400, "day"}};
+	size_t i = 0;
+	while (s >= u[i].below)
+		i++;
+	long long v = (long long)(s / u[i].unit);
+	snprintf(buf, size, "%lld %s%s", v, u[i].name, v == 1 ? "" : "s");
+	return buf;
+}
+
+/* A node's types as a list ("A AAAA MX"), leaving out the DNSSEC ones a
+ * signer adds (RRSIG, NSEC, NSEC3): the records a finding is about; all of
+ * them when it has no other. */
+static const char *node_types(const struct node *n, char *buf, size_t size)
+{
+	size_t o = 0;
+	char tb[16];
+	bool all = true;
+	for (uint16_t i = 0; i < n->nrrsets; i++) {
+		uint16_t t = n->rrsets[i].type;
+		all &= t == RRTYPE_RRSIG || t == RRTYPE_NSEC || t == RRTYPE_NSEC3;
+	}
+	buf[0] = 0;
+	for (uint16_t i = 0; i < n->nrrsets && o < size; i++) {
+		uint16_t t = n->rrsets[i].type;
+		if (!all && (t == RRTYPE_RRSIG || t == RRTYPE_NSEC || t == RRTYPE_NSEC3))
+			continue;
+		o += (size_t)snprintf(buf + o, size - o, "%s%s", o ? " " : "",
+		                      type_name(t, tb, sizeof(tb)));
+	}
+	return buf;
+}
+
+/* Base32hex (RFC 4648 §7) of an NSEC3 hash, as an owner label spells it. */
+static const char *hash_str(const uint8_t h[NSEC3_HASH_LEN], char out[33])
+{
+	static const char digits[] = "0123456789abcdefghijklmnopqrstuv";
+	uint64_t acc = 0;
+	unsigned bits = 0, n = 0;
+	for (unsigned i = 0; i < NSEC3_HASH_LEN; i++) {
+		acc = acc << 8 | h[i];
+		bits += 8;
+		while (bits >= 5) {
+			bits -= 5;
+			out[n++] = digits[(acc >> bits) & 31];
+		}
+	}
+	out[n] = 0; /* 160 bits: 32 digits, none left over */
+	return out;
+}
+
+/* Walking the table slot by slot visits the nodes in hash order: a cache
+ * miss for each node, then for its RRsets, then for their records (perf
+ * on a signed 100,000-name zone: three loads that miss took 3/4 of the
+ * checks). Asking for them a few slots ahead (nodes 16 slots ahead, their
+ * RRsets 8 ahead, as zone_prefetch_* do for a batch of queries) lets the
+ * misses of different nodes overlap. */
+static void walk_prefetch(const struct zone *z, size_t i)
+{
+	if (i + 16 <= z->mask && z->table[i + 16].node)
+		__builtin_prefetch(z->table[i + 16].node);
+	if (i + 8 <= z->mask && z->table[i + 8].node)
+		zone_prefetch_rrsets(z->table[i + 8].node);
+}
+
+/* Every RRSIG's expiration: the earliest into z->rrsig_expire, a finding
+ * for each one expired or expiring within `warn_s`. RFC 4034 §3.1.5: the
+ * 32-bit field is the time within 2^31 s of now that it is equal to
+ * modulo 2^32 (serial arithmetic, RFC 1982), so a zone signed in 2105
+ * reads right. */
+static void check_rrsigs(struct checker *c, struct zone *z, time_t now, uint32_t warn_s)
+{
+	unsigned expired = 0, soon = 0;
+	int64_t earliest = 0;
+	char nb[DNAME_STR_MAX], tb[16], when[64], sb[64];
+	for (size_t i = 0; i <= z->mask; i++) {
+		walk_prefetch(z, i);
+		const struct node *n = z->table[i].node;
+		const struct rrset *rs = n ? node_rrset(n, RRTYPE_RRSIG) : NULL;
+		if (!rs)
+			continue;
+		const uint8_t *w = rs->wire;
+		for (uint16_t k = 0; k < rs->count; k++) {
+			/* TYPE COVERED(2) ALG(1) LABELS(1) TTL(4) EXPIRATION(4)
+			 * INCEPTION(4) KEY TAG(2) SIGNER SIGNATURE */
+			uint16_t rdlen = rr_rdlen(w);
+			const uint8_t *rd = w + RR_FIXED_LEN;
+			w += RR_FIXED_LEN + rdlen;
+			if (rdlen < 18)
+				continue;
+			int64_t t = (int64_t)now + (int32_t)(get32(rd + 8) - (uint32_t)now);
+			if (!earliest || t < earliest)
+				earliest = t;
+			if (t > (int64_t)now + warn_s)
+				continue;
+			uint16_t covered = (uint16_t)(rd[0] << 8 | rd[1]);
+			unsigned tag = (unsigned)(rd[16] << 8 | rd[17]);
+			if (t <= now)
+				say(c, &expired,
+				    "RRSIG at %s covering %s (key tag %u) expired at %s, %s ago; "
+				    "still served",
+				    dname_to_str(n->name, nb, sizeof(nb)),
+				    type_name(covered, tb, sizeof(tb)), tag,
+				    iso_utc(t, when, sizeof(when)), span(now - t, sb, sizeof(sb)));
+			else
+				say(c, &soon,
+				    "RRSIG at %s covering %s (key tag %u) expires at %s, in %s",
+				    dname_to_str(n->name, nb, sizeof(nb)),
+				    type_name(covered, tb, sizeof(tb)), tag,
+				    iso_utc(t, when, sizeof(when)), span(t - now, sb, sizeof(sb)));
+		}
+	}
+	say_more(c, expired, "expired RRSIGs");
+	say_more(c, soon, "RRSIGs expiring soon");
+	z->rrsig_expire = earliest;
+}
+
+/* The NSEC3PARAM's rdata as written in a zone file ("1 0 10 CAFE5A17"). */
+static const char *nsec3param_str(const uint8_t *rd, uint16_t rdlen, char *buf, size_t size)
+{
+	if (rdlen < 5 || (size_t)5 + rd[4] != rdlen) {
+		snprintf(buf, size, "malformed");
+		return buf;
+	}
+	size_t o = (size_t)snprintf(buf, size, "%u %u %u ", rd[0], rd[1], rd[2] << 8 | rd[3]);
+	for (unsigned i = 0; i < rd[4] && o + 3 <= size; i++)
+		o += (size_t)snprintf(buf + o, size - o, "%02X", rd[5 + i]);
+	if (!rd[4] && o + 2 <= size)
+		snprintf(buf + o, size - o, "-");
+	return buf;
+}
+
+/* NSEC3PARAM: the chain it names exists; RFC 9276 §3.1's parameters. */
+static void check_nsec3param(struct checker *c, const struct zone *z, const struct rrset *param)
+{
+	unsigned none = 0, costly = 0;
+	char nb[DNAME_STR_MAX], pb[600];
+	const uint8_t *rd = param->wire + RR_FIXED_LEN;
+	uint16_t rdlen = rr_rdlen(param->wire);
+	dname_to_str(z->apex, nb, sizeof(nb));
+	nsec3param_str(rd, rdlen, pb, sizeof(pb));
+	if (!z->nsec3)
+		say(c, &none, "NSEC3PARAM at %s (%s) has no NSEC3 records of its parameters", nb,
+		    pb);
+	if (rdlen < 5)
+		return;
+	unsigned iterations = (unsigned)(rd[2] << 8 | rd[3]);
+	const char *its = iterations == 1 ? "iteration" : "iterations";
+	if (iterations && rd[4])
+		say(c, &costly,
+		    "NSEC3PARAM at %s (%s): %u %s and a salt; RFC 9276 §3.1 recommends 0 "
+		    "iterations and no salt",
+		    nb, pb, iterations, its);
+	else if (iterations)
+		say(c, &costly,
+		    "NSEC3PARAM at %s (%s): %u %s; RFC 9276 §3.1 recommends 0 iterations and no "
+		    "salt",
+		    nb, pb, iterations, its);
+	else if (rd[4])
+		say(c, &costly,
+		    "NSEC3PARAM at %s (%s): a salt; RFC 9276 §3.1 recommends 0 iterations and no "
+		    "salt",
+		    nb, pb);
+}
+
+/* A name that must be in the denial chain: at or above every zone cut and
+ * DNAME (RFC 4035 §2.3: glue and occluded names are not), and not an
+ * NSEC3 owner (which is not part of the zone's namespace). */
+static bool chain_name(const struct node *n)
+{
+	return !n->above && !(n->flags & NODE_NSEC3);
+}
+
+/* NSEC: every name with data owns one; each one's next name is the next
+ * owner in canonical order, the last's the apex (RFC 4034 §4.1.1). */
+static void check_nsec(struct checker *c, const struct zone *z)
+{
+	unsigned missing = 0, broken = 0;
+	char nb[DNAME_STR_MAX], xb[DNAME_STR_MAX], yb[DNAME_STR_MAX], tb[256];
+	for (size_t i = 0; i <= z->mask; i++) {
+		walk_prefetch(z, i);
+		const struct node *n = z->table[i].node;
+		if (!n || !n->nrrsets || !chain_name(n) || node_rrset(n, RRTYPE_NSEC))
+			continue;
+		say(c, &missing, "NSEC chain incomplete: %s (%s) has no NSEC",
+		    dname_to_str(n->name, nb, sizeof(nb)), node_types(n, tb, sizeof(tb)));
+	}
+	for (size_t i = 0; i < z->nnsec; i++) {
+		const struct node *n = z->nsec[i];
+		const struct rrset *rs = node_rrset(n, RRTYPE_NSEC);
+		const uint8_t *rd = rs->wire + RR_FIXED_LEN;
+		size_t len = dname_wire_len(rd, rr_rdlen(rs->wire));
+		const uint8_t *want = i + 1 < z->nnsec ? z->nsec[i + 1]->name : z->apex;
+		size_t want_len = i + 1 < z->nnsec ? z->nsec[i + 1]->name_len : z->apex_len;
+		uint8_t next[DNAME_MAX];
+		if (len)
+			dname_lower(next, rd, len);
+		if (len == want_len && memcmp(next, want, len) == 0)
+			continue;
+		say(c, &broken,
+		    "NSEC chain broken: the NSEC at %s names %s next, but the next NSEC owner is "
+		    "%s",
+		    dname_to_str(n->name, nb, sizeof(nb)),
+		    len ? dname_to_str(next, xb, sizeof(xb)) : "a malformed name",
+		    dname_to_str(want, yb, sizeof(yb)));
+	}
+	say_more(c, missing, "names without an NSEC");
+	say_more(c, broken, "broken NSEC links");
+}
+
+/* The rdata of n's NSEC3 of chain `ch` (the record with its parameters). */
+static const uint8_t *chain_nsec3(const struct nsec3_chain *ch, const struct node *n,
+                                  uint16_t *rdlen)
+{
+	const struct rrset *rs = node_rrset(n, RRTYPE_NSEC3);
+	const uint8_t *w = rs->wire;
+	for (uint16_t k = 0; k < rs->count; k++) {
+		uint16_t rl = rr_rdlen(w);
+		const uint8_t *r = w + RR_FIXED_LEN;
+		w += RR_FIXED_LEN + rl;
+		/* HASH ALG(1) FLAGS(1) ITERATIONS(2) SALT LENGTH(1) SALT
+		 * HASH LENGTH(1) NEXT HASHED OWNER TYPE BIT MAPS */
+		if (rl >= 5 && r[0] == 1 && (unsigned)(r[2] << 8 | r[3]) == ch->iterations &&
+		    r[4] == ch->salt_len && (size_t)5 + r[4] <= rl &&
+		    memcmp(r + 5, ch->salt, ch->salt_len) == 0) {
+			*rdlen = rl;
+			return r;
+		}
+	}
+	return NULL;
+}
+
+/* NSEC3 (RFC 5155 §7.1): every name with data and every empty
+ * non-terminal has the NSEC3 of its hash, but an insecure delegation (and
+ * an empty non-terminal: above one, presumably) may go without when an
+ * opt-out NSEC3 covers it; each NSEC3's next hash is the following one of
+ * the chain, the last's the first. One hash per name; the names sorted by
+ * hash and walked beside the chain, one pass over two sorted arrays, where
+ * a binary search per name would take a cache miss per step in a big
+ * chain. */
+static void check_nsec3(struct checker *c, const struct zone *z)
+{
+	const struct nsec3_chain *ch = z->nsec3;
+	unsigned missing = 0, broken = 0;
+	char nb[DNAME_STR_MAX], yb[DNAME_STR_MAX], tb[256], hb[33];
+	for (size_t i = 0; i < ch->n; i++) {
+		uint16_t rdlen = 0;
+		const uint8_t *rd = chain_nsec3(ch, ch->v[i].node, &rdlen);
+		const struct nsec3_entry *want = &ch->v[i + 1 < ch->n ? i + 1 : 0];
+		size_t o = rd ? (size_t)5 + rd[4] : 0; /* the hash length */
+		bool ok = rd && o + 1 + NSEC3_HASH_LEN <= rdlen && rd[o] == NSEC3_HASH_LEN;
+		if (ok && memcmp(rd + o + 1, want->hash, NSEC3_HASH_LEN) == 0)
+			continue;
+		say(c, &broken,
+		    "NSEC3 chain broken: the NSEC3 at %s names %s next, but the next NSEC3 of the "
+		    "chain is at %s",
+		    dname_to_str(ch->v[i].node->name, nb, sizeof(nb)),
+		    ok ? hash_str(rd + o + 1, hb) : "a malformed hash",
+		    dname_to_str(want->node->name, yb, sizeof(yb)));
+	}
+	struct nsec3_entry *names = malloc(z->nnodes * sizeof(*names));
+	size_t nn = 0;
+	if (!names) {
+		say(c, &missing, "NSEC3 chain of %s not checked: out of memory",
+		    dname_to_str(z->apex, nb, sizeof(nb)));
+		return;
+	}
+	for (size_t i = 0; i <= z->mask; i++) {
+		walk_prefetch(z, i);
+		const struct node *n = z->table[i].node;
+		if (!n || !chain_name(n))
+			continue;
+		zone_nsec3_hash(z, n->name, names[nn].hash);
+		names[nn++].node = n;
+	}
+	qsort(names, nn, sizeof(*names), cmp_nsec3);
+	size_t j = 0; /* the chain's first hash not below names[i]'s */
+	for (size_t i = 0; i < nn; i++) {
+		const struct node *n = names[i].node;
+		const uint8_t *h = names[i].hash;
+		while (j < ch->n && memcmp(ch->v[j].hash, h, NSEC3_HASH_LEN) < 0)
+			j++;
+		if (j < ch->n && memcmp(ch->v[j].hash, h, NSEC3_HASH_LEN) == 0)
+			continue;
+		/* covered by the one before (before the first: the last) */
+		const struct node *cover = ch->v[j ? j - 1 : ch->n - 1].node;
+		bool insecure = !n->nrrsets || ((n->flags & NODE_CUT) && !node_rrset(n, RRTYPE_DS));
+		uint16_t rdlen = 0;
+		const uint8_t *rd = insecure ? chain_nsec3(ch, cover, &rdlen) : NULL;
+		if (rd && (rd[1] & 1)) /* the Opt-Out flag (RFC 5155 §3.1.2.1) */
+			continue;
+		if (!n->nrrsets)
+			say(c, &missing,
+			    "NSEC3 chain incomplete: the empty non-terminal %s has no NSEC3 (hash "
+			    "%s)",
+			    dname_to_str(n->name, nb, sizeof(nb)), hash_str(h, hb));
+		else
+			say(c, &missing, "NSEC3 chain incomplete: %s (%s) has no NSEC3 (hash %s)",
+			    dname_to_str(n->name, nb, sizeof(nb)), node_types(n, tb, sizeof(tb)),
+			    hash_str(h, hb));
+	}
+	free(names);
+	say_more(c, missing, "names without an NSEC3");
+	say_more(c, broken, "broken NSEC3 links");
+}
+
+unsigned zone_dnssec_check(struct zone *z, time_t now, uint32_t expiry_warning, zone_warn_fn warn,
+                           void *ctx)
+{
+	const struct rrset *dnskey = node_rrset(z->apex_node, RRTYPE_DNSKEY);
+	const struct rrset *param = node_rrset(z->apex_node, RRTYPE_NSEC3PARAM);
+	z->rrsig_expire = 0;
+	if (!z->nrrsigs && !dnskey && !param)
+		return 0; /* unsigned: nothing walked */
+	struct checker c = {.warn = warn, .ctx = ctx};
+	if (z->nrrsigs)
+		check_rrsigs(&c, z, now, expiry_warning);
+	if (param)
+		check_nsec3param(&c, z, param);
+	if (dnskey) {
+		/* the chain negative answers use: NSEC3 when NSEC3PARAM names one */
+		if (z->nsec3) {
+			check_nsec3(&c, z);
+		} else if (z->nnsec) {
+			check_nsec(&c, z);
+		} else {
+			char nb[DNAME_STR_MAX];
+			unsigned one = 0;
+			say(&c, &one,
+			    "DNSKEY at %s but no NSEC or NSEC3 chain: nonexistence cannot be "
+			    "proved",
+			    dname_to_str(z->apex, nb, sizeof(nb)));
+		}
+	}
+	return c.total;
 }

@@ -35,6 +35,7 @@
 #define RRTYPE_DS 43
 #define RRTYPE_RRSIG 46
 #define RRTYPE_NSEC 47
+#define RRTYPE_DNSKEY 48
 #define RRTYPE_NSEC3 50
 #define RRTYPE_NSEC3PARAM 51
 #define RRTYPE_TSIG 250
@@ -159,6 +160,12 @@ struct zone {
 	/* NSEC3 (RFC 5155): the chain named by the apex NSEC3PARAM, NULL when
 	 * there is none; denial then uses it rather than NSEC. */
 	const struct nsec3_chain *nsec3;
+	/* RRSIG records in the zone (0: unsigned), counted as it is built. */
+	size_t nrrsigs;
+	/* The earliest expiration of any RRSIG, as a Unix time (its 32-bit
+	 * field read by RFC 4034 §3.1.5 serial arithmetic around the clock
+	 * at load); 0 when the zone has no RRSIG. Set by zone_dnssec_check. */
+	int64_t rrsig_expire;
 	bool hugepages;		/* zone_hugepages done; main thread only */
 	unsigned refs;		/* zone databases holding it; main thread only */
 };
@@ -304,5 +311,50 @@ void zone_free(struct zone *z);
  * 0), MX (offset 2). SOA has two (0 and after the first). Returns -1 for
  * types without one. */
 int rdata_name_offset(uint16_t type);
+
+/* ---- DNSSEC checks at load (issue 18) ---- */
+
+/** rrsig-expiry-warning's default: 48 hours, in seconds. */
+#define ZONE_RRSIG_EXPIRY_WARNING_DEFAULT (48u * 3600u)
+
+/** More findings of one kind than this are counted in one last line. */
+#define ZONE_CHECK_REPORT_MAX 10
+
+/** Receives one finding of zone_dnssec_check: a sentence naming the record
+ * (owner and type), without "warning:" or a file name. */
+typedef void (*zone_warn_fn)(void *ctx, const char *reason);
+
+/**
+ * DNSSEC checks of a zone just built, each finding a warning (the zone is
+ * served either way, as NSD and Knot serve it):
+ *  - an RRSIG expired, or expiring within `expiry_warning` seconds of
+ *    `now` (32-bit times by RFC 4034 §3.1.5 serial arithmetic: the one
+ *    within 2^31 seconds of `now`);
+ *  - a DNSKEY at the apex without a complete chain: NSEC (every name with
+ *    data at or above the zone cuts owns an NSEC, and each NSEC's next name
+ *    is the next owner in canonical order, the last naming the apex) or,
+ *    when the apex NSEC3PARAM names one, NSEC3 (every such name and empty
+ *    non-terminal has the NSEC3 of its hash, except an insecure delegation
+ *    or empty non-terminal covered by an opt-out NSEC3, and each NSEC3's
+ *    next hash is the next of the chain, the last naming the first);
+ *  - an NSEC3PARAM without NSEC3 records of its parameters;
+ *  - an NSEC3PARAM (so its chain) with iterations above 0 or a salt
+ *    (RFC 9276 §3.1 recommends 0 and none).
+ * At most ZONE_CHECK_REPORT_MAX findings of each kind, then a count. Also
+ * sets z->rrsig_expire. A zone without RRSIG, DNSKEY or NSEC3PARAM costs
+ * two lookups at the apex.
+ * Pre: `z` is built and not yet published (main thread).
+ * \return the number of findings (also those only counted)
+ */
+unsigned zone_dnssec_check(struct zone *z, time_t now, uint32_t expiry_warning, zone_warn_fn warn,
+                           void *ctx);
+
+/**
+ * The `expiry_warning` zone_load_file passes to zone_dnssec_check
+ * (rrsig-expiry-warning, in seconds): a process-wide setting, set at start
+ * and on reload before the zones are read; never read on the query path.
+ */
+void zone_set_rrsig_expiry_warning(uint32_t seconds);
+uint32_t zone_rrsig_expiry_warning(void);
 
 #endif

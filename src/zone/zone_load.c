@@ -1154,6 +1154,19 @@ static bool load_parallel(struct load_ctx *c, const char *path, char *data, size
 	return ok;
 }
 
+/* zone_dnssec_check's findings, as warnings on the file (line 0: the
+ * checks see the built zone, where records no longer know their lines). */
+struct check_ctx {
+	struct load_ctx *c;
+	const char *path;
+};
+
+static void check_warn(void *ctx, const char *reason)
+{
+	struct check_ctx *k = ctx;
+	report(k->c, ZONE_DIAG_WARNING, k->path, 0, "%s", reason);
+}
+
 /* ldns allocates and frees about 200 KiB for every record it parses
  * (three 64 KiB buffers and a 10 KiB line). When those land at the top of
  * the heap, glibc can hand the top back to the kernel after each free and
@@ -1246,6 +1259,9 @@ struct zone *zone_load_file(const char *path, const uint8_t *origin, zone_diag_f
 			z = NULL;
 			report(&c, ZONE_DIAG_ERROR, path, 0, "out of memory");
 		} else {
+			struct check_ctx k = {.c = &c, .path = path};
+			(void)zone_dnssec_check(z, time(NULL), zone_rrsig_expiry_warning(),
+						check_warn, &k);
 			z->loaded_at = t0;
 			if (have_st) {
 				z->file_dev = st.st_dev;

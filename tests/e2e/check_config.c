@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -424,6 +425,137 @@ START_TEST(reloads_under_load)
 }
 END_TEST
 
+/* RFC 4034 §3.2's YYYYMMDDHHmmSS of t, and the ISO 8601 form shoal shows. */
+static void rrsig_times(time_t t, char *sig, size_t sigsize, char *iso, size_t isosize)
+{
+	struct tm tm;
+	ck_assert_ptr_nonnull(gmtime_r(&t, &tm));
+	ck_assert_uint_gt(strftime(sig, sigsize, "%Y%m%d%H%M%S", &tm), 0);
+	ck_assert_uint_gt(strftime(iso, isosize, "%Y-%m-%dT%H:%M:%SZ", &tm), 0);
+}
+
+/* a.test and c.test, with rrsig-expiry-warning `hours`. */
+static void write_signed_conf(const struct harness_server *srv, unsigned hours)
+{
+	ck_assert_int_eq(harness_write_filef(srv->dir, "shoal.conf",
+					     "server:\n"
+					     "  listen: 127.0.0.1:%u\n"
+					     "  threads: 2\n"
+					     "  control: %s/ctl.sock\n"
+					     "  rrsig-expiry-warning: %u\n"
+					     "template:\n"
+					     "  - id: default\n"
+					     "    storage: zones\n"
+					     "zone:\n"
+					     "  - domain: a.test\n"
+					     "  - domain: c.test\n",
+					     srv->port, srv->dir, hours),
+			 0);
+}
+
+/* The earliest RRSIG expiration of a signed zone (issue 18): in
+ * zone-status (text and JSON) and as a metric; the load-time warnings in
+ * the log, with rrsig-expiry-warning applied by a reload. The RRSIGs are
+ * made by hand (their times are what matters; shoal does not validate). */
+START_TEST(signed_zone_expiry)
+{
+	struct harness_server srv;
+	struct harness_run r;
+	char e1[32], e2[32], inc[32], iso1[32], iso2[32], want[512];
+	time_t now = time(NULL), exp1 = now + 10 * 86400 + 3600, exp2 = now + 20 * 86400;
+	rrsig_times(exp1, e1, sizeof(e1), iso1, sizeof(iso1));
+	rrsig_times(exp2, e2, sizeof(e2), iso2, sizeof(iso2));
+	rrsig_times(now - 3600, inc, sizeof(inc), iso2, sizeof(iso2));
+	setup_srv(&srv);
+	const char *sig = "c2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJl";
+	ck_assert_int_eq(
+		harness_write_filef(
+			srv.zonedir, "c.test.zone",
+			"$ORIGIN c.test.\n$TTL 300\n"
+			"@ SOA ns1 hostmaster 1 3600 900 604800 300\n"
+			"@ RRSIG SOA 13 2 300 %s %s 4711 c.test. %s\n"
+			"@ NS ns1\n"
+			"@ RRSIG NS 13 2 300 %s %s 4711 c.test. %s\n"
+			"@ DNSKEY 257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+"
+			"KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==\n"
+			"ns1 A 192.0.2.1\n",
+			e1, inc, sig, e2, inc, sig),
+		0);
+	write_signed_conf(&srv, 1);
+	char path[PATH_MAX];
+	FMT(path, "%s/shoal.conf", srv.dir);
+	const char *args[] = {"--config", path, NULL};
+	const char *ready[] = {"a.test", "c.test", NULL};
+	struct harness_shoal_opts o = {.no_zones = true,
+				       .no_listen = true,
+				       .no_threads = true,
+				       .port_fixed = true,
+				       .args = args,
+				       .ready = ready,
+				       .metrics = true};
+	ck_assert_int_eq(harness_shoal_launch(&srv, &o), 0);
+
+	/* served, with a warning: a DNSKEY and no NSEC or NSEC3 chain */
+	ck_assert_int_eq(harness_server_wait_log(&srv,
+						 "c.test.zone: DNSKEY at c.test. but no "
+						 "NSEC or NSEC3 chain",
+						 1, 0),
+			 0);
+
+	ck_assert_int_eq(ctl(&srv, &r, "zone-status", "c.test", NULL), 0);
+	FMT(want, "    first RRSIG expires %s (in ", iso1);
+	const char *at = strstr(r.out, want);
+	ck_assert_msg(at != NULL, "%s", r.out);
+	long long in = atoll(at + strlen(want));
+	ck_assert_msg(in <= exp1 - now && in > exp1 - now - 60, "%s", r.out);
+	harness_run_free(&r);
+	ck_assert_int_eq(ctl(&srv, &r, "--json", "zone-status", "c.test"), 0);
+	FMT(want, "\"rrsig_expire\": \"%s\", \"rrsig_expire_in\": ", iso1);
+	at = strstr(r.out, want);
+	ck_assert_msg(at != NULL, "%s", r.out);
+	in = atoll(at + strlen(want));
+	ck_assert_msg(in <= exp1 - now && in > exp1 - now - 60, "%s", r.out);
+	harness_run_free(&r);
+	ck_assert_int_eq(ctl(&srv, &r, "--json", "zone-status", "a.test"), 0);
+	ck_assert_msg(strstr(r.out, "\"rrsig_expire\": null, \"rrsig_expire_in\": null"), "%s",
+		      r.out);
+	harness_run_free(&r);
+	ck_assert_int_eq(ctl(&srv, &r, "zone-status", "a.test", NULL), 0);
+	ck_assert_msg(!strstr(r.out, "RRSIG"), "%s", r.out);
+	harness_run_free(&r);
+
+	char *m = harness_http_get(srv.metrics_port, "/metrics");
+	ck_assert_ptr_nonnull(m);
+	ck_assert_msg(strstr(m, "# TYPE shoal_zone_rrsig_expiry_seconds gauge"), "%s", m);
+	ck_assert_msg(harness_metric(m, "shoal_zone_rrsig_expiry_seconds{zone=\"c.test.\"}") ==
+			      (long long)exp1,
+		      "%s", m);
+	ck_assert_msg(harness_metric(m, "shoal_zone_rrsig_expiry_seconds{zone=\"a.test.\"}") == -1,
+		      "%s", m);
+	free(m);
+
+	/* 1 hour: nothing about the RRSIGs; 720 hours (reloadable): both */
+	char *log = harness_server_log_tail(&srv, 65536);
+	ck_assert_msg(log && !strstr(log, "RRSIG at c.test."), "%s", log ? log : "");
+	free(log);
+	write_signed_conf(&srv, 720);
+	ck_assert_int_eq(ctl(&srv, &r, "reload", "--force", NULL), 0);
+	harness_run_free(&r);
+	ck_assert_int_eq(harness_server_wait_log(&srv, "setting rrsig-expiry-warning: 1 -> 720", 1,
+						 0),
+			 0);
+	FMT(want, "c.test.zone: RRSIG at c.test. covering SOA (key tag 4711) expires at %s, in 10 days",
+	    iso1);
+	ck_assert_int_eq(harness_server_wait_log(&srv, want, 1, 0), 0);
+	ck_assert_int_eq(harness_server_wait_log(&srv, "c.test.zone: RRSIG at c.test. covering NS", 1, 0),
+			 0);
+	ck_assert_int_eq(harness_ask_rcode(srv.port, "c.test.", LDNS_RR_TYPE_SOA, HARNESS_UDP),
+			 LDNS_RCODE_NOERROR);
+	ck_assert_int_eq(harness_server_stop(&srv, HARNESS_STOP_TIMEOUT_MS), 0);
+	harness_server_cleanup(&srv);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = {serves_the_configured_zones,
@@ -432,6 +564,7 @@ int main(void)
 				      shoalctl_commands,
 				      broken_reload_keeps_serving,
 				      reloads_under_load,
+				      signed_zone_expiry,
 				      NULL};
 	struct harness_suite s = {.name = "config", .timeout_s = 240, .tests = tests};
 	return harness_suite_main(&s);
