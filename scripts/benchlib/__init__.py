@@ -4,7 +4,7 @@ the runs; what the benchmark measures is in its docstring and --help).
   proc      processes and /proc: CPU time, memory, socket drops, the CPUs
             of servers and dnsperf, cgroups, the machine lock
   dns       free ports, a DNS query, one question asked over UDP
-  zones     the generated zone and dnsperf query file
+  zones     the generated zone and dnsperf query file, signed with --dnssec
   servers   each server kind: build, configure, start, wait, stop
   load      dnsperf runs, the throughput rounds, the zone load test
   report    the Markdown tables of the throughput and load tests

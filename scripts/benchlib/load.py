@@ -1,7 +1,9 @@
 """The load: dnsperf runs and what each costs the server, the interleaved
 throughput rounds (with retries of noisy rounds and the raw CSV), and the
 zone load test (seconds from exec until the server answers for the last
-name of a big zone, and its memory once loaded)."""
+name of a big zone, and its memory once loaded). With --dnssec both zones
+are signed with NSEC3 and dnsperf sets DO=1; the padded floor's reply size
+is shoal's mean response size over one pass of the query file."""
 import csv
 import os
 import subprocess
@@ -11,22 +13,29 @@ import time
 from . import log
 from .proc import (HZ, children_cpu, cpu_list, cpu_stat, proc_times, quota_cgroup,
                    rcvbuf_errors, top_others)
-from .servers import LOAD_TIMEOUT, START_TIMEOUT, check_answers, start_server
-from .zones import FIXED_RECORDS, QUERY_LINES, ZONE, gen_queries, gen_zone, zone_records
+from .servers import FLOORS, LOAD_TIMEOUT, NO_DNSSEC, START_TIMEOUT, check_answers, start_server
+from .zones import (FIXED_RECORDS, QUERY_LINES, ZONE, gen_queries, gen_zone, signed_zone,
+                    zone_records)
 
 
-def run_dnsperf(port, qfile, duration, cpus, args):
+def dnsperf_flags(args):
+    """dnsperf's EDNS flags: -D (DO=1, which implies EDNS) with --dnssec,
+    -e (EDNS alone) with --edns, else none."""
+    return ["-D"] if args.dnssec else (["-e"] if args.edns else [])
+
+
+def run_dnsperf(port, qfile, duration, cpus, args, once=False):
     """dnsperf against 127.0.0.1:port for `duration` seconds, pinned to
-    `cpus` (a thread per CPU). Returns its summary as a dict: sent,
-    completed, lost, qps, runtime, rc_<RCODE>."""
+    `cpus` (a thread per CPU); with `once`, through the query file once
+    instead (-n 1). Returns its summary as a dict: sent, completed, lost,
+    qps, runtime, rc_<RCODE>, req_bytes and resp_bytes (mean sizes)."""
     ncpu = len(cpu_list(cpus))
     cmd = ["taskset", "-c", cpus, "dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", qfile,
-           "-l", str(duration), "-c", str(args.clients), "-q", str(args.outstanding),
-           "-t", str(args.timeout)]
+           "-c", str(args.clients), "-q", str(args.outstanding), "-t", str(args.timeout)]
+    cmd += ["-n", "1"] if once else ["-l", str(duration)]
     if ncpu > 1:
         cmd += ["-T", str(ncpu)]
-    if args.edns:
-        cmd += ["-e"]
+    cmd += dnsperf_flags(args)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + args.timeout + 60)
     res = {}
     for line in p.stdout.splitlines():
@@ -44,6 +53,10 @@ def run_dnsperf(port, qfile, duration, cpus, args):
         elif line.strip().startswith("Response codes:"):
             for name, count in zip(w[2::3], w[3::3]):
                 res["rc_" + name] = int(count)
+        elif line.strip().startswith("Average packet size:"):
+            # "Average packet size:  request 45, response 312" (octets)
+            res["req_bytes"] = int(w[4].rstrip(","))
+            res["resp_bytes"] = int(w[6])
     if "completed" not in res or "qps" not in res:
         raise RuntimeError("dnsperf failed (status %d):\n%s%s" % (p.returncode, p.stdout, p.stderr))
     return res
@@ -87,21 +100,35 @@ def measure(srv, qfile, duration, cpus, args):
     return res
 
 
-def throughput(args, tmp, kinds):
-    """Start every kind on the --names zone, check their answers agree,
-    warm each up, then --rounds rounds interleaved across servers, each
-    round's figures written to rounds.csv as it ends. Returns (records,
-    {kind: [round]}, {kind: reason it failed}, csv path, answer shape
-    differences)."""
-    zonedir = os.path.join(tmp, "zones")
-    os.makedirs(zonedir, exist_ok=True)
-    records = gen_zone(os.path.join(zonedir, ZONE + "zone"), args.names)
-    qfile = os.path.join(tmp, "queries.txt")
-    gen_queries(qfile, args.names)
-    log("zone %s: %d records; %d queries in %s" % (ZONE, records, QUERY_LINES, qfile))
+def make_zone(args, tmp, zonedir, names, pad=0, cache_dir=None):
+    """zonedir/bench.test.zone with `names` hosts and `pad` TXT records,
+    signed with --dnssec (the unsigned text and the keys in a folder of
+    its own beside zonedir). Returns (records served, notes: a dict with
+    unsigned_records, sign_s and cached when signed)."""
+    zfile = os.path.join(zonedir, ZONE + "zone")
+    if not args.dnssec:
+        return gen_zone(zfile, names, pad=pad), {}
+    signdir = zonedir.rstrip("/") + "-unsigned"
+    os.makedirs(signdir, exist_ok=True)
+    src = os.path.join(signdir, ZONE + "zone")
+    unsigned = gen_zone(src, names, pad=pad)
+    try:
+        got = signed_zone(src, zfile, signdir, cache_dir)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+        sys.exit("bench: --dnssec: cannot sign the zone: %s" % e)
+    os.unlink(src)  # the signed zone is what is served; keep no second copy
+    return got["records"], {"unsigned_records": unsigned, "sign_s": got["sign_s"],
+                            "cached": got["cached"]}
 
-    servers, failed = [], {}
+
+def start_all(args, tmp, kinds, zonedir, failed, pad=0):
+    """Start each of kinds on zonedir (each in its own --cpu-quota cgroup);
+    the servers that answer, in order; the others go into failed."""
+    servers = []
     for kind in kinds:
+        if args.dnssec and kind in NO_DNSSEC:
+            failed[kind] = NO_DNSSEC[kind]
+            continue
         # --cpu-quota: each server in its own cgroup, capped below what
         # dnsperf can send, so the server is the bottleneck (saturated).
         try:
@@ -109,14 +136,66 @@ def throughput(args, tmp, kinds):
         except OSError as e:
             sys.exit("bench: --cpu-quota: cannot make a cgroup with a CPU limit: %s" % e)
         srv, t = start_server(kind, os.path.join(tmp, kind), zonedir, args.threads,
-                              args.srv_cpus, "h0." + ZONE, START_TIMEOUT, cgroup=cg)
+                              args.srv_cpus, "h0." + ZONE, START_TIMEOUT, cgroup=cg, pad=pad)
         if srv is None:
             log("%s: %s; reported as failed" % (kind, t))
             failed[kind] = t
             continue
-        log("%s: answering on 127.0.0.1:%d after %.2f s" % (kind, srv.port, t))
+        log("%s: answering on 127.0.0.1:%d after %.2f s%s" % (
+            kind, srv.port, t, " (replies padded to %d octets)" % pad if pad else ""))
         servers.append(srv)
-    shape_diffs = check_answers(servers)
+    return servers
+
+
+def padded_floor_size(args, servers, qfile, notes):
+    """The padded floor's reply size: the mean response size of shoal (or,
+    when shoal is not running, of the first DNS server) over one pass of
+    the whole query file (dnsperf -n 1), so exactly the mix's mean. None
+    when no DNS server answered. Sets notes["pad"] and notes["pad_from"]."""
+    order = sorted((s for s in servers if s.name not in FLOORS),
+                   key=lambda s: s.name != "shoal")
+    for srv in order:
+        try:
+            res = run_dnsperf(srv.port, qfile, 120, args.perf_cpus, args, once=True)
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            log("%s: measuring the mean response size failed: %s" % (srv.name, e))
+            continue
+        if not res.get("resp_bytes"):
+            continue
+        notes["pad"], notes["pad_from"] = res["resp_bytes"], srv.name
+        log("mean response size of %s over the query file (%d answered): %d octets "
+            "(queries %d)" % (srv.name, res["completed"], res["resp_bytes"],
+                              res.get("req_bytes", 0)))
+        return res["resp_bytes"]
+    return None
+
+
+def throughput(args, tmp, kinds):
+    """Start every kind on the --names zone (signed with --dnssec), check
+    their answers agree, start the padded floor at shoal's mean response
+    size, warm each up, then --rounds rounds interleaved across servers,
+    each round's figures written to rounds.csv as it ends. Returns
+    (records, {kind: [round]}, {kind: reason it failed}, csv path, answer
+    shape differences, notes: see make_zone and padded_floor_size)."""
+    zonedir = os.path.join(tmp, "zones")
+    os.makedirs(zonedir, exist_ok=True)
+    records, notes = make_zone(args, tmp, zonedir, args.names)
+    qfile = os.path.join(tmp, "queries.txt")
+    gen_queries(qfile, args.names)
+    log("zone %s: %d records%s; %d queries in %s" % (
+        ZONE, records, " (signed with NSEC3: %d unsigned, %.1f s to sign)" % (
+            notes["unsigned_records"], notes["sign_s"]) if notes else "", QUERY_LINES, qfile))
+
+    failed = {}
+    servers = start_all(args, tmp, [k for k in kinds if k != "floor-padded"], zonedir, failed)
+    shape_diffs = check_answers(servers, do=args.dnssec)
+    if "floor-padded" in kinds:
+        pad = padded_floor_size(args, servers, qfile, notes)
+        if pad is None:
+            failed["floor-padded"] = "no DNS server answered to measure the mean response size"
+        else:
+            servers += start_all(args, tmp, ["floor-padded"], zonedir, failed, pad=pad)
+            servers.sort(key=lambda s: kinds.index(s.name))  # rounds in the order of kinds
 
     if args.warmup > 0:
         for srv in servers:
@@ -129,7 +208,7 @@ def throughput(args, tmp, kinds):
     csv_path = os.path.join(tmp, "rounds.csv")
     fields = ["round", "server", "qps", "ns_per_q", "cpu_busy", "perf_busy", "srv_cpus_ns_per_q",
               "other_busy", "steal", "sent", "completed", "lost", "rcvbuf", "sock_drops", "hwm_mb",
-              "nxdomain_pct", "runtime", "attempts", "top_others"]
+              "nxdomain_pct", "req_bytes", "resp_bytes", "runtime", "attempts", "top_others"]
     with open(csv_path, "w", newline="") as cf:
         w = csv.writer(cf)
         w.writerow(fields)
@@ -171,22 +250,27 @@ def throughput(args, tmp, kinds):
                        100 * res["other_busy"], res["lost"], res["rcvbuf"], res["sock_drops"]))
     for srv in servers:
         srv.stop()
-    return records, results, failed, csv_path, shape_diffs
+    return records, results, failed, csv_path, shape_diffs, notes
 
 
 def load_test(args, tmp, kinds):
-    """Start each server on a --load-records zone, --rounds times
+    """Start each server on a --load-records zone (signed with NSEC3 with
+    --dnssec: from the cache folder when signed before), --rounds times
     interleaved: seconds until it answers a name in the zone, and its
-    memory once loaded. Returns (records, {kind: [row]}, {kind: error}, csv)."""
+    memory once loaded. Returns (records, {kind: [row]}, {kind: error},
+    csv, notes: unsigned_records, sign_s, cached and size_mb)."""
     zonedir = os.path.join(tmp, "load-zones")
     os.makedirs(zonedir, exist_ok=True)
     target = args.load_records
     names = max(1, (target - FIXED_RECORDS - 1000) // 2)
     pad = max(0, target - zone_records(names))
-    records = gen_zone(os.path.join(zonedir, ZONE + "zone"), names, pad=pad)
+    records, notes = make_zone(args, tmp, zonedir, names, pad=pad, cache_dir=args.cache_dir)
     size_mb = os.path.getsize(os.path.join(zonedir, ZONE + "zone")) / 1e6
+    notes["size_mb"] = size_mb
     log("load test zone: %d records, %.0f MB of zone file" % (records, size_mb))
     rows, failed = {}, {}
+    if args.dnssec:
+        failed.update((k, NO_DNSSEC[k]) for k in kinds if k in NO_DNSSEC)
     csv_path = os.path.join(tmp, "load.csv")
     fields = ["round", "server", "cpus", "seconds", "rss_mb", "pss_mb", "hwm_mb", "other_busy"]
     # Pinned to the servers' CPU as in the throughput runs, and again with
@@ -199,7 +283,7 @@ def load_test(args, tmp, kinds):
         w.writerow(fields)
         for r, kind, cpus in ((r, k, c) for r in range(args.rounds) for k in kinds
                               for c in cpusets):
-                if kind == "floor" or kind in failed:
+                if kind in FLOORS or kind in failed:
                     continue
                 k0, t0, me0 = cpu_stat(), time.monotonic(), os.times()
                 # The last host: a server that answers it has read the whole file.
@@ -231,4 +315,4 @@ def load_test(args, tmp, kinds):
                     "peak %.0f MB; other processes used %.0f%% of the machine meanwhile"
                     % (r + 1, args.rounds, kind, cpus, t, row["rss_mb"], row["pss_mb"],
                        row["hwm_mb"], 100 * other_busy))
-    return records, rows, failed, csv_path
+    return records, rows, failed, csv_path, notes

@@ -7,7 +7,7 @@ import platform
 import statistics
 import subprocess
 
-from .servers import BIN, ROOT
+from .servers import BIN, FLOORS, NO_DNSSEC, ROOT
 
 
 def machine():
@@ -39,7 +39,12 @@ def versions():
                               capture_output=True, text=True, timeout=10).stdout.strip()
         dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "src"],
                                capture_output=True, text=True, timeout=10).stdout.strip()
-        out.insert(0, "shoal %s%s" % (head, " (src/ modified)" if dirty else ""))
+        if os.environ.get("SHOAL_BIN"):
+            # Another build measured as shoal: this tree says little about it.
+            out.insert(0, "shoal SHOAL_BIN=%s (this tree at %s%s)" % (
+                os.environ["SHOAL_BIN"], head, ", src/ modified" if dirty else ""))
+        else:
+            out.insert(0, "shoal %s%s" % (head, " (src/ modified)" if dirty else ""))
     except (OSError, subprocess.TimeoutExpired):
         pass
     if BIN["shoal-base"]:
@@ -56,49 +61,96 @@ def versions():
     return ", ".join(out)
 
 
-def print_throughput(args, records, results, failed, kinds, csv_path, shape_diffs):
+def print_throughput(args, records, results, failed, kinds, csv_path, shape_diffs, notes=None):
+    notes = notes or {}
+
     def med(name, key):
         return statistics.median(x[key] for x in results[name])
 
-    floor = med("floor", "ns_per_q") if results.get("floor") else None
-    floor_by_round = {x["round"]: x["ns_per_q"] for x in results.get("floor", [])}
+    def ratios(floor_kind):
+        """(CPU/query over floor_kind's, median over median, and the median
+        of each round's ratio to floor_kind's run of the same round), as
+        functions of a server kind; "-" where there is no floor."""
+        floor = med(floor_kind, "ns_per_q") if results.get(floor_kind) else None
+        by_round = {x["round"]: x["ns_per_q"] for x in results.get(floor_kind, [])}
 
-    def paired(name):
-        # The floor's run of the same round ran next to this one: the
-        # machine's drift over the whole run (the floor itself moves by
-        # 10-15% between rounds) cancels out of each round's ratio.
-        r = [x["ns_per_q"] / floor_by_round[x["round"]] for x in results[name]
-             if x["round"] in floor_by_round]
-        return "%.2f" % statistics.median(r) if r else "-"
+        def overall(name):
+            return med(name, "ns_per_q") / floor if floor else None
 
-    print("### Throughput: zone of %s records, %d × %d s rounds, medians"
-          % (format(records, ","), args.rounds, args.duration))
+        def paired(name):
+            # The floor's run of the same round ran next to this one: the
+            # machine's drift over the whole run (the floor itself moves by
+            # 10-15% between rounds) cancels out of each round's ratio.
+            r = [x["ns_per_q"] / by_round[x["round"]] for x in results[name]
+                 if x["round"] in by_round]
+            return statistics.median(r) if r else None
+        return overall, paired
+
+    def fmt(v):
+        return "-" if v is None else "%.2f" % v
+
+    floor_all, floor_round = ratios("floor")
+    pad_all, pad_round = ratios("floor-padded")
+    padded = "floor-padded" in kinds
+    sizes = padded or args.dnssec
+    print("### Throughput%s: zone of %s records%s, %d × %d s rounds, medians" % (
+        " with DNSSEC (NSEC3, DO=1)" if args.dnssec else "", format(records, ","),
+        " (%s unsigned)" % format(notes["unsigned_records"], ",")
+        if "unsigned_records" in notes else "", args.rounds, args.duration))
     print()
-    print("| server | answered q/s | server CPU ns/query | × floor | × floor, per round "
-          "| server CPU busy | dnsperf CPU busy | queries lost | RcvbufErrors | peak RSS (MB) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| server | answered q/s | server CPU ns/query | × floor | × floor, per round %s"
+          "| server CPU busy | dnsperf CPU busy | queries lost | RcvbufErrors | peak RSS (MB) |"
+          % ("| × padded floor | × padded floor, per round " if padded else "") +
+          (" mean response (B) |" if sizes else ""))
+    print("|---|---:|---:|---:|---:|%s---:|---:|---:|---:|---:|%s" % (
+        "---:|---:|" if padded else "", "---:|" if sizes else ""))
+    ncols = 10 + (2 if padded else 0) + (1 if sizes else 0)
     for kind in kinds:
         if kind in failed or not results.get(kind):
-            print("| %s | failed | | | | | | | | |" % kind)
+            print("| %s | %s |%s" % (kind, "not measured" if args.dnssec and kind in NO_DNSSEC
+                                     else "failed", " |" * (ncols - 2)))
             continue
         ns = med(kind, "ns_per_q")
-        print("| %s | %s | %s | %s | %s | %.0f%% | %.0f%% | %s | %s | %.1f |" % (
-            kind, format(round(med(kind, "qps")), ","), format(round(ns), ","),
-            "%.2f" % (ns / floor) if floor else "-", paired(kind), 100 * med(kind, "cpu_busy"),
-            100 * med(kind, "perf_busy"), format(round(med(kind, "lost")), ","),
-            format(round(med(kind, "rcvbuf")), ","), max(x["hwm_mb"] for x in results[kind])))
+        cells = [kind, format(round(med(kind, "qps")), ","), format(round(ns), ","),
+                 fmt(floor_all(kind)), fmt(floor_round(kind))]
+        if padded:
+            cells += [fmt(pad_all(kind)), fmt(pad_round(kind))]
+        cells += ["%.0f%%" % (100 * med(kind, "cpu_busy")),
+                  "%.0f%%" % (100 * med(kind, "perf_busy")),
+                  format(round(med(kind, "lost")), ","), format(round(med(kind, "rcvbuf")), ","),
+                  "%.1f" % max(x["hwm_mb"] for x in results[kind])]
+        if sizes:
+            got = [x["resp_bytes"] for x in results[kind] if x.get("resp_bytes")]
+            cells.append("%.0f" % statistics.median(got) if got else "-")
+        print("| " + " | ".join(cells) + " |")
     print()
     for kind in kinds:
         if kind in failed:
             print("- %s: %s." % (kind, failed[kind]))
+    flags = " -D" if args.dnssec else (" -e" if args.edns else "")
     print("- dnsperf `-c %d -q %d -t %d%s` over UDP (%s), pinned to CPU %s; each server pinned "
           "to CPU %s with %d worker thread(s); rounds interleaved across servers after a %d s "
-          "warm-up each." % (args.clients, args.outstanding, args.timeout,
-                              " -e" if args.edns else "", "EDNS" if args.edns else "no EDNS",
+          "warm-up each." % (args.clients, args.outstanding, args.timeout, flags,
+                              "EDNS with DO=1" if args.dnssec else
+                              "EDNS" if args.edns else "no EDNS",
                               args.perf_cpus, args.srv_cpus, args.threads, args.warmup))
+    if args.dnssec:
+        print("- The zone signed with NSEC3 (no salt, 0 extra iterations, opt-out off), an ECDSA "
+              "P-256 KSK and ZSK (ldns-keygen), `ldns-signzone -n -a 1 -t 0` in %.1f s; "
+              "signatures valid from a day before the run to a year after. Each server serves "
+              "the signed file as it is (Knot with `dnssec-signing: off`)."
+              % notes.get("sign_s", 0))
     print("- × floor: the median CPU/query over the floor's median; per round: the median of "
           "each round's CPU/query over the floor's in the same round (the two ran one after "
           "the other, so slow drift of the shared machine cancels out).")
+    if padded:
+        print("- × padded floor: the same over floor-padded, the echo floor with every reply "
+              "padded with zeros to %s octets: %s's mean response size over one pass of the "
+              "whole query file (`dnsperf -n 1%s`) before the rounds, so that the floor moves "
+              "as many bytes as %s does. Mean response (B): dnsperf's average response size "
+              "in the rounds (the floor's is the echoed query)."
+              % (notes.get("pad", "?"), notes.get("pad_from", "shoal"), flags,
+                 notes.get("pad_from", "shoal")))
     if args.cpu_quota:
         print("- Each server ran in its own cgroup allowed %g%% of one CPU (CFS bandwidth: %g ms "
               "of every 100 ms): a server busy at about that share was saturated, the "
@@ -116,12 +168,46 @@ def print_throughput(args, records, results, failed, kinds, csv_path, shape_diff
               " even after %d retries (other_busy in the CSV): treat those numbers with care."
               % (100 * args.max_other, ", ".join(noisy), args.retries))
     if shape_diffs:
-        print("- Answers differ in shape (rcode/AA/answer/authority/additional records) for: "
-              + "; ".join(shape_diffs) + ".")
+        print("- Answers differ in shape (rcode, flags, record types per section%s) for: "
+              % (", proof owners" if args.dnssec else "") + "; ".join(shape_diffs) + ".")
+    else:
+        print("- Every DNS server answered one query of each kind of the mix%s in the same "
+              "shape (rcode, flags, record types per section%s)."
+              % (" with DO=1" if args.dnssec else "", ", NSEC3 owners" if args.dnssec else ""))
+    if args.dnssec and results.get("shoal"):
+        target(results, pad_all, pad_round)
     print("- Raw rounds: `%s`" % csv_path)
 
 
-def print_load(args, records, rows, failed, kinds, csv_path):
+def target(results, pad_all, pad_round):
+    """Issue 18's performance target for --dnssec, checked on this run:
+    CPU per query ahead of NSD and Knot, at most 1.10× the padded floor,
+    no query lost."""
+    def ns(kind):
+        return statistics.median(x["ns_per_q"] for x in results[kind])
+    parts, met = [], True
+    for peer in ("nsd", "knot"):
+        if results.get(peer):
+            ok = ns("shoal") < ns(peer)
+            met &= ok
+            parts.append("%s than %s (%s vs %s ns/query)" % (
+                "less CPU per query" if ok else "NOT less CPU per query", peer,
+                format(round(ns("shoal")), ","), format(round(ns(peer)), ",")))
+    pa, pr = pad_all("shoal"), pad_round("shoal")
+    if pa is not None:
+        ok = pa <= 1.10 and pr <= 1.10
+        met &= ok
+        parts.append("%.2f× (per round %.2f×) the padded floor%s" % (
+            pa, pr, "" if ok else ", over 1.10×"))
+    lost = sum(x["lost"] for x in results["shoal"])
+    met &= lost == 0
+    parts.append("%d queries lost in all its rounds" % lost)
+    print("- Issue 18's target (CPU per query ahead of NSD and Knot, at most 1.10× the padded "
+          "floor, 0 lost): %s in this run: %s." % ("met" if met else "NOT met", "; ".join(parts)))
+
+
+def print_load(args, records, rows, failed, kinds, csv_path, notes=None):
+    notes = notes or {}
     allcpus = ",".join(map(str, sorted(os.sched_getaffinity(0))))
     both = allcpus != args.srv_cpus
 
@@ -129,16 +215,20 @@ def print_load(args, records, rows, failed, kinds, csv_path):
         return statistics.median(x[key] for x in rows[kind] if x["cpus"] == cpus)
 
     print()
-    print("### Zone load: %s records, %d round(s), medians" % (format(records, ","), args.rounds))
+    print("### Zone load%s: %s records%s, %d round(s), medians" % (
+        ", signed with NSEC3" if args.dnssec else "", format(records, ","),
+        " (%s unsigned), %.0f MB" % (format(notes["unsigned_records"], ","), notes["size_mb"])
+        if "unsigned_records" in notes else "", args.rounds))
     print()
     print("| server | start until answering (s) | %sRSS after load (MB) | PSS after load (MB) "
           "| peak RSS (MB) |" % ("with CPUs %s (s) | " % allcpus if both else ""))
     print("|---|---:|%s---:|---:|---:|" % ("---:|" if both else ""))
     for kind in kinds:
-        if kind == "floor":
+        if kind in FLOORS:
             continue
         if kind not in rows:
-            print("| %s | failed | | | |%s" % (kind, " |" if both else ""))
+            print("| %s | %s | | | |%s" % (kind, "not measured" if args.dnssec and kind in NO_DNSSEC
+                                          else "failed", " |" if both else ""))
             continue
         print("| %s | %.2f | %s%.0f | %.0f | %.0f |" % (
             kind, med(kind, "seconds"), ("%.2f | " % med(kind, "seconds", allcpus)) if both else "",
@@ -153,6 +243,11 @@ def print_load(args, records, rows, failed, kinds, csv_path):
           "runs on CPU %s) summed over the server's processes half a second later (PSS counts "
           "the pages forked processes share once); peak is VmHWM."
           % (args.srv_cpus, allcpus, args.srv_cpus))
+    if "sign_s" in notes:
+        print("- The zone: the load test's unsigned zone signed with NSEC3 as in the throughput "
+              "test (`ldns-signzone -n -a 1 -t 0`, ECDSA P-256 KSK and ZSK); signing took %.0f s%s."
+              % (notes["sign_s"], " when it was cached (this run took it from --sign-cache)"
+                 if notes.get("cached") else " in this run"))
     noisy = sorted({x["server"] for k in rows for x in rows[k] if x["other_busy"] > args.max_other})
     if noisy:
         print("- Other processes used more than %.0f%% of the machine while these loaded: %s "

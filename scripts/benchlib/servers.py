@@ -6,7 +6,9 @@ rate limiting), started pinned to the servers' CPUs in its own session
 everything it forked.
 
 Kinds: "floor" (tests/bench/echo_floor.c: shoal's socket setup and batch
-loop with no DNS work; it sends each query back with QR set), "shoal",
+loop with no DNS work; it sends each query back with QR set),
+"floor-padded" (the same, each reply padded to shoal's mean response
+size: --dnssec, --padded-floor), "shoal",
 "shoal-base" (another shoal binary, --baseline, started exactly as shoal
 is), "nsd", "knot", "gdnsd"."""
 import json
@@ -33,8 +35,13 @@ BIN = {"floor": os.path.join(BUILD, "tests", "bench", "shoal-echo-floor"),
        "shoal": os.environ.get("SHOAL_BIN") or os.path.join(BUILD, "src", "shoal"),
        "shoal-base": None}
 # Every kind, in the order a default run measures them; "shoal-base" only
-# with --baseline.
-ALL_SERVERS = ["floor", "shoal", "shoal-base", "nsd", "knot", "gdnsd"]
+# with --baseline, "floor-padded" (the floor's binary) only with --dnssec
+# or --padded-floor.
+ALL_SERVERS = ["floor", "floor-padded", "shoal", "shoal-base", "nsd", "knot", "gdnsd"]
+FLOORS = ("floor", "floor-padded")  # no DNS: they echo whatever comes
+# Kinds that cannot serve a signed zone, left out of --dnssec runs, and why.
+NO_DNSSEC = {"gdnsd": "not measured: gdnsd has no DNSSEC support (it cannot serve a pre-signed "
+                      "zone's RRSIGs and NSEC3 proofs)"}
 
 START_TIMEOUT = 60  # s: a server that does not answer by then has failed
 LOAD_TIMEOUT = 600  # s: the same, for the 1.25M-record zone
@@ -158,15 +165,19 @@ class Server:
 
 
 def installed(kind):
+    if kind == "floor-padded":
+        kind = "floor"
     if kind in BIN:
         return bool(BIN[kind]) and os.access(BIN[kind], os.X_OK)
     return bool(shutil.which({"nsd": "nsd", "knot": "knotd", "gdnsd": "gdnsd"}[kind]))
 
 
-def make_server(kind, workdir, zonedir, threads):
+def make_server(kind, workdir, zonedir, threads, pad=0):
     """A Server for `kind` serving zonedir/bench.test.zone, configured in
     workdir: foreground, as root, no chroot, nothing written outside
-    workdir, minimal responses, no response rate limiting."""
+    workdir, minimal responses, no response rate limiting. A signed zone
+    is served as it is (Knot does not re-sign it). `pad`: the reply size
+    of "floor-padded", in octets."""
     os.makedirs(workdir, exist_ok=True)
     port = free_port()
     listen = "127.0.0.1:%d" % port
@@ -175,6 +186,10 @@ def make_server(kind, workdir, zonedir, threads):
     if kind == "floor":
         return Server(kind, [BIN["floor"], "--listen", listen, "--threads", str(threads)],
                       port, workdir)
+
+    if kind == "floor-padded":
+        return Server(kind, [BIN["floor"], "--listen", listen, "--threads", str(threads),
+                             "--pad", str(pad)], port, workdir)
 
     if kind in ("shoal", "shoal-base"):
         # Started by root, shoal drops to nobody after binding, as in
@@ -219,7 +234,10 @@ zone:
         conf = os.path.join(workdir, "knot.conf")
         with open(conf, "w") as f:
             # Knot answers minimally by default and has RRL only as a module
-            # (not loaded here); no user: stays root, no chroot.
+            # (not loaded here); no user: stays root, no chroot. No
+            # dnssec-signing (off is the default; said here so that a
+            # changed default cannot make it re-sign --dnssec's zone): a
+            # signed zone is served as it is, as by NSD and shoal.
             f.write("""server:
     rundir: "{workdir}"
     pidfile: "{workdir}/knot.pid"
@@ -239,6 +257,7 @@ template:
     zonefile-load: whole
     journal-content: none
     semantic-checks: off
+    dnssec-signing: off
 zone:
   - domain: {zone}
     file: "{zfile}"
@@ -270,15 +289,17 @@ zone:
     raise ValueError(kind)
 
 
-def start_server(kind, workdir, zonedir, threads, cpus, ready_name, timeout, cgroup=None):
+def start_server(kind, workdir, zonedir, threads, cpus, ready_name, timeout, cgroup=None, pad=0):
     """(server, seconds until answering) or (None, reason). `cgroup`: the
-    cgroup.procs file the server (and what it forks) starts in."""
+    cgroup.procs file the server (and what it forks) starts in; `pad`: the
+    reply size of "floor-padded"."""
     if not installed(kind):
-        return None, ("not built (%s)" % BIN[kind] if kind in BIN else "not installed")
-    srv = make_server(kind, workdir, zonedir, threads)
+        return None, ("not built (%s)" % BIN.get(kind, BIN["floor"]) if kind in BIN or
+                      kind in FLOORS else "not installed")
+    srv = make_server(kind, workdir, zonedir, threads, pad)
     srv.cgroup = cgroup
     srv.start(cpus)
-    t = srv.wait_answering(ready_name, "A", timeout, floor=(kind == "floor"))
+    t = srv.wait_answering(ready_name, "A", timeout, floor=(kind in FLOORS))
     if t is None:
         reason = "%s (log: %s)" % (srv.error, srv.logpath)
         srv.stop()
@@ -286,30 +307,62 @@ def start_server(kind, workdir, zonedir, threads, cpus, ready_name, timeout, cgr
     return srv, t
 
 
-def check_answers(servers):
-    """Ask every DNS server one query of each kind and compare the shape
-    of the answers (rcode, AA, section counts): the same work should be
-    measured. Returns a list of differences, one line per kind."""
-    dns = [s for s in servers if s.name != "floor"]
+RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
+
+
+def answer_shape(r):
+    """(shape to compare, text to show) of one ask() response: rcode, AA,
+    TC and the record types of each section (as a multiset: servers may
+    order records differently), with the owners of the NSEC/NSEC3 records
+    when there are any (the same proof, not just as many records). The
+    size is shown, not compared (compression differs)."""
+    if r is None:
+        return "no answer", "no answer"
+    head = "%s%s%s" % (RCODES.get(r["rcode"], "RCODE%d" % r["rcode"]), " aa" if r["aa"] else "",
+                       " tc" if r["tc"] else "")
+    if r["sections"] is None:
+        key = "%s %d/%d/%d" % (head, r["an"], r["ns"], r["ar"])
+        return key, "%s %d/%d/%d (unparsed) %dB" % (head, r["an"], r["ns"], r["ar"], r["size"])
+    key, text = [head], [head]
+    owners = []
+    for sec, (types, own) in zip(("an", "ns", "ar"), r["sections"]):
+        key.append("%s[%s]" % (sec, " ".join(sorted(types))))
+        text.append("%s[%s]" % (sec, " ".join(types)))
+        owners += own
+    if owners:
+        key.append("proofs{%s}" % " ".join(sorted(owners)))
+    text.append("%dB" % r["size"])
+    return " ".join(key), " ".join(text)
+
+
+def check_answers(servers, do=False):
+    """Ask every DNS server one query of each kind of the mix (with DO=1
+    if `do`) and compare the shape of the answers (see answer_shape): the
+    same work should be measured. Returns a list of differences, one line
+    per kind."""
+    dns = [s for s in servers if s.name not in FLOORS]
     diffs = []
     if not dns:
         return diffs
-    log("answer shapes (rcode/AA/answer/authority/additional/bytes):")
+    log("answer shapes%s (rcode, flags, record types of answer/authority/additional, size):"
+        % (" with DO=1" if do else ""))
     for label, name, qtype in SAMPLES:
-        shapes = {}
+        shapes, groups = {}, {}
         for s in dns:
-            r = ask(s.port, name, qtype, timeout=1.0)
-            shapes[s.name] = ("%d/%s/%d/%d/%d/%d" % (r["rcode"], "aa" if r["aa"] else "-",
-                                                     r["an"], r["ns"], r["ar"], r["size"])
-                              if r else "no answer")
-        groups = {}
-        for srv, shape in shapes.items():
-            groups.setdefault(shape.rsplit("/", 1)[0], []).append(srv)
-        log("  %-10s %s%s" % (label, "  ".join("%s %s" % kv for kv in shapes.items()),
-                               "" if len(groups) == 1 else "   <- differ"))
-        if len(groups) > 1:
+            key, text = answer_shape(ask(s.port, name, qtype, timeout=1.0, do=do))
+            shapes[s.name] = text
+            groups.setdefault(key, []).append(s.name)
+        same = len(groups) == 1
+        log("  %-10s %s%s" % (label, "" if same else "<- differ", "".join(
+            "\n      %-10s %s" % kv for kv in shapes.items())))
+        if not same:
+            owners = {}
+            for key, names in groups.items():
+                owners.setdefault(key.split(" proofs{")[0], []).append(names)
+            # Name the proofs in the report only when they are the difference.
             diffs.append("%s (`%s %s`): %s" % (label, name, qtype, "; ".join(
-                "%s %s" % (", ".join(v), k) for k, v in groups.items())))
+                "%s: %s" % (", ".join(v), k if len(owners) < len(groups) else
+                            k.split(" proofs{")[0]) for k, v in groups.items())))
     return diffs
 
 
@@ -324,7 +377,8 @@ def deps_and_build(kinds, tmp):
         sys.exit("bench: dnsperf is not installed (Debian: apt-get install dnsperf)")
     if not shutil.which("taskset"):
         sys.exit("bench: taskset is not installed (Debian: apt-get install util-linux)")
-    if not any(k in kinds for k in ("shoal", "floor")):
+    floor = any(k in kinds for k in FLOORS)
+    if "shoal" not in kinds and not floor:
         return
     blog = os.path.join(tmp, "build.log")
     with open(blog, "ab") as lf:
@@ -349,13 +403,14 @@ def deps_and_build(kinds, tmp):
         for target, kind in (("src/shoal", "shoal"), ("tests/bench/shoal-echo-floor", "floor")):
             if kind == "shoal" and os.environ.get("SHOAL_BIN"):
                 continue
-            if kind not in kinds or not os.path.exists(os.path.join(BUILD, "build.ninja")):
+            wanted = floor if kind == "floor" else kind in kinds
+            if not wanted or not os.path.exists(os.path.join(BUILD, "build.ninja")):
                 continue
             r = subprocess.run(["ninja", "-C", BUILD, target], stdout=lf,
                                stderr=subprocess.STDOUT, timeout=1200)
             if r.returncode:
                 log("building %s failed (see %s)" % (target, blog))
-    if "floor" in kinds and not os.access(BIN["floor"], os.X_OK):
+    if floor and not os.access(BIN["floor"], os.X_OK):
         # tests/meson.build may not include tests/bench yet: build it alone.
         alt = os.path.join(tmp, "shoal-echo-floor")
         cc = shutil.which("cc") or shutil.which("gcc") or "cc"

@@ -9,7 +9,13 @@
  * bit set. What shoal spends per query above this is shoal's own; what the
  * floor spends is the kernel's and the system calls'.
  *
- * Usage: shoal-echo-floor --listen 127.0.0.1:PORT [--threads N]
+ * With --pad N each reply is N octets long (zeros after the query; a query
+ * already that long goes back as it came): a DO=1 answer is several times
+ * the size of its query, and the kernel's cost grows with the octets it
+ * copies, so scripts/bench --dnssec also runs a floor padded to shoal's
+ * mean response size, which moves as many bytes as shoal does.
+ *
+ * Usage: shoal-echo-floor --listen 127.0.0.1:PORT [--threads N] [--pad N]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,6 +46,9 @@ struct slot {
 };
 
 static struct sockaddr_in listen_addr;
+/* --pad: the length of every reply, 0 for an echo of the query's length;
+ * at most BUF_SIZE, checked in main(). */
+static unsigned pad_to;
 
 static int open_socket(void)
 {
@@ -95,8 +104,15 @@ static void *worker(void *arg)
 			if (in[i].msg_len < DNS_HEADER || (d[2] & QR_BIT))
 				continue;
 			d[2] |= QR_BIT;
+			unsigned len = in[i].msg_len;
+			if (pad_to > len) {
+				/* Zeros, not what the slot held before: a reply
+				 * never carries an earlier datagram's octets. */
+				memset(d + len, 0, pad_to - len);
+				len = pad_to;
+			}
 			iov_out[nout].iov_base = d;
-			iov_out[nout].iov_len = in[i].msg_len;
+			iov_out[nout].iov_len = len;
 			out[nout].msg_hdr = (struct msghdr){
 			    .msg_name = &slots[i].addr,
 			    .msg_namelen = in[i].msg_hdr.msg_namelen,
@@ -123,7 +139,7 @@ static void *worker(void *arg)
 
 static int usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s --listen 127.0.0.1:PORT [--threads N]\n", argv0);
+	fprintf(stderr, "usage: %s --listen 127.0.0.1:PORT [--threads N] [--pad OCTETS]\n", argv0);
 	return 2;
 }
 
@@ -131,6 +147,7 @@ int main(int argc, char **argv)
 {
 	const char *listen = NULL;
 	int threads = 1;
+	long pad = 0;
 	static int fds[THREADS_MAX];
 	pthread_t tid[THREADS_MAX];
 
@@ -139,6 +156,8 @@ int main(int argc, char **argv)
 			listen = argv[++i];
 		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
 			threads = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--pad") && i + 1 < argc)
+			pad = strtol(argv[++i], NULL, 10);
 		else
 			return usage(argv[0]);
 	}
@@ -147,6 +166,11 @@ int main(int argc, char **argv)
 	if (!colon || (size_t)(colon - listen) >= sizeof(host) || threads < 1 ||
 	    threads > THREADS_MAX)
 		return usage(argv[0]);
+	if (pad < 0 || pad > BUF_SIZE) {
+		fprintf(stderr, "echo_floor: --pad %ld: from 0 to %d octets\n", pad, BUF_SIZE);
+		return 2;
+	}
+	pad_to = (unsigned)pad;
 	memcpy(host, listen, (size_t)(colon - listen));
 	host[colon - listen] = '\0';
 	int port = atoi(colon + 1);
