@@ -227,6 +227,28 @@ static int cmp_nsec3(const void *a, const void *b)
 		      NSEC3_HASH_LEN);
 }
 
+/* The rdata of n's NSEC3 of chain `ch` (the record with its parameters). */
+static const uint8_t *chain_nsec3(const struct nsec3_chain *ch, const struct node *n,
+                                  uint16_t *rdlen)
+{
+	const struct rrset *rs = node_rrset(n, RRTYPE_NSEC3);
+	const uint8_t *w = rs->wire;
+	for (uint16_t k = 0; k < rs->count; k++) {
+		uint16_t rl = (uint16_t)(w[8] << 8 | w[9]);
+		const uint8_t *r = w + RR_FIXED_LEN;
+		w += RR_FIXED_LEN + rl;
+		/* HASH ALG(1) FLAGS(1) ITERATIONS(2) SALT LENGTH(1) SALT
+		 * HASH LENGTH(1) NEXT HASHED OWNER TYPE BIT MAPS */
+		if (rl >= 5 && r[0] == 1 && (unsigned)(r[2] << 8 | r[3]) == ch->iterations &&
+		    r[4] == ch->salt_len && (size_t)5 + r[4] <= rl &&
+		    memcmp(r + 5, ch->salt, ch->salt_len) == 0) {
+			*rdlen = rl;
+			return r;
+		}
+	}
+	return NULL;
+}
+
 /* The chain the apex NSEC3PARAM names (RFC 5155 §4): its parameters, and
  * every NSEC3 directly below the apex with the same hash, iterations and
  * salt, sorted by the hash its owner spells. None without NSEC3PARAM, or
@@ -262,12 +284,10 @@ static int build_nsec3_chain(struct zone *z, struct node **nodes, size_t n)
 		const struct node *nd = nodes[i];
 		if (!(nd->flags & NODE_NSEC3) || nd->parent != z->apex_node)
 			continue;
-		const struct rrset *rs = node_rrset(nd, RRTYPE_NSEC3);
-		const uint8_t *r = rs->wire + RR_FIXED_LEN;
-		uint16_t rl = (uint16_t)(rs->wire[8] << 8 | rs->wire[9]);
-		/* the same hash, iterations and salt as NSEC3PARAM */
-		if (rl < 5 || r[0] != 1 || r[2] != rd[2] || r[3] != rd[3] || r[4] != rd[4] ||
-		    (size_t)5 + r[4] > rl || memcmp(r + 5, rd + 5, rd[4]) != 0)
+		/* one of its NSEC3 records has the NSEC3PARAM's hash, iterations
+		 * and salt (during a parameter change a name owns two) */
+		uint16_t rl;
+		if (!chain_nsec3(c, nd, &rl))
 			continue;
 		if (!base32hex_hash(nd->name, v[k].hash))
 			continue;
@@ -1319,27 +1339,6 @@ static void check_nsec(struct checker *c, const struct zone *z)
 	say_more(c, broken, "broken NSEC links");
 }
 
-/* The rdata of n's NSEC3 of chain `ch` (the record with its parameters). */
-static const uint8_t *chain_nsec3(const struct nsec3_chain *ch, const struct node *n,
-                                  uint16_t *rdlen)
-{
-	const struct rrset *rs = node_rrset(n, RRTYPE_NSEC3);
-	const uint8_t *w = rs->wire;
-	for (uint16_t k = 0; k < rs->count; k++) {
-		uint16_t rl = rr_rdlen(w);
-		const uint8_t *r = w + RR_FIXED_LEN;
-		w += RR_FIXED_LEN + rl;
-		/* HASH ALG(1) FLAGS(1) ITERATIONS(2) SALT LENGTH(1) SALT
-		 * HASH LENGTH(1) NEXT HASHED OWNER TYPE BIT MAPS */
-		if (rl >= 5 && r[0] == 1 && (unsigned)(r[2] << 8 | r[3]) == ch->iterations &&
-		    r[4] == ch->salt_len && (size_t)5 + r[4] <= rl &&
-		    memcmp(r + 5, ch->salt, ch->salt_len) == 0) {
-			*rdlen = rl;
-			return r;
-		}
-	}
-	return NULL;
-}
 
 /* NSEC3 (RFC 5155 §7.1): every name with data and every empty
  * non-terminal has the NSEC3 of its hash, but an insecure delegation (and
