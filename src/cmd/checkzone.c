@@ -15,12 +15,9 @@ static void diag_print(void *ctx, enum zone_diag_severity sev, const char *file,
 	unsigned *warnings = ctx;
 	if (sev == ZONE_DIAG_WARNING)
 		(*warnings)++;
-	if (line > 0)
-		fprintf(stderr, "%s:%d: %s%s\n", file, line,
-			sev == ZONE_DIAG_WARNING ? "warning: " : "", reason);
-	else
-		fprintf(stderr, "%s: %s%s\n", file, sev == ZONE_DIAG_WARNING ? "warning: " : "",
-			reason);
+	char msg[2048];
+	zone_diag_format(msg, sizeof(msg), sev, file, line, reason);
+	fprintf(stderr, "%s\n", msg);
 }
 
 static void usage(FILE *f)

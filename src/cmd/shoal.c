@@ -95,12 +95,7 @@ static void zone_diag_msgs(void *ctx, enum zone_diag_severity sev, const char *f
 {
 	struct msgs *m = ctx;
 	char buf[2048];
-	if (line > 0)
-		snprintf(buf, sizeof(buf), "%s:%d: %s%s", file, line,
-			 sev == ZONE_DIAG_WARNING ? "warning: " : "", reason);
-	else
-		snprintf(buf, sizeof(buf), "%s: %s%s", file, sev == ZONE_DIAG_WARNING ? "warning: " : "",
-			 reason);
+	zone_diag_format(buf, sizeof(buf), sev, file, line, reason);
 	m->errors += sev == ZONE_DIAG_ERROR;
 	msgs_add(m, buf);
 }
@@ -543,18 +538,6 @@ static void reply_error(struct control_reply *rep, bool json, const char *fmt, .
 	control_fail(rep);
 }
 
-/* A zone named on the command line, as lowercased wire into `out`. */
-static bool zone_arg(const char *s, uint8_t *out)
-{
-	ldns_rdf *d = NULL;
-	if (ldns_str2rdf_dname(&d, s) != LDNS_STATUS_OK || !d)
-		return false;
-	size_t l = ldns_rdf_size(d);
-	if (l <= DNAME_MAX)
-		dname_lower(out, ldns_rdf_data(d), l);
-	ldns_rdf_deep_free(d);
-	return l <= DNAME_MAX;
-}
 
 /* The zones named in argv[first..], or all (NULL) when none; checks each
  * is one we have. \return false (an error in the reply) when one is not */
@@ -565,7 +548,7 @@ static bool zone_args(const struct control_request *req, int first, struct contr
 	for (int i = first; i < req->argc; i++) {
 		if (*n == CONTROL_ARGS_MAX)
 			break;
-		if (!zone_arg(req->argv[i], names[*n])) {
+		if (!dname_from_str(req->argv[i], names[*n])) {
 			reply_error(rep, req->json, "%s: not a domain name", req->argv[i]);
 			return false;
 		}

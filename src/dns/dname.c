@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <ldns/ldns.h>
+
 size_t dname_wire_len(const uint8_t *name, size_t max)
 {
 	size_t pos = 0;
@@ -204,4 +206,16 @@ int dname_canon_cmp(const uint8_t *a, const uint8_t *b)
 			return la[0] < lb[0] ? -1 : 1;
 	}
 	return na ? 1 : nb ? -1 : 0;
+}
+
+size_t dname_from_str(const char *s, uint8_t out[DNAME_MAX])
+{
+	ldns_rdf *d = NULL;
+	if (!*s || ldns_str2rdf_dname(&d, s) != LDNS_STATUS_OK || !d)
+		return 0;
+	size_t l = ldns_rdf_size(d);
+	if (l <= DNAME_MAX)
+		dname_lower(out, ldns_rdf_data(d), l);
+	ldns_rdf_deep_free(d);
+	return l <= DNAME_MAX ? l : 0;
 }

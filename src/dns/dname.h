@@ -91,6 +91,13 @@ bool dname_is_subdomain(const uint8_t *name, const uint8_t *parent);
  */
 int dname_canon_cmp(const uint8_t *a, const uint8_t *b);
 
+/**
+ * A name in presentation form ("Example.com", "example.com.", escapes;
+ * relative names taken as absolute) as lowercased wire, read by ldns.
+ * \return its length, or 0 when `s` is empty or not a name
+ */
+size_t dname_from_str(const char *s, uint8_t out[DNAME_MAX]);
+
 /** Render a wire name as text ("www.example.com.") into buf (for logs). */
 const char *dname_to_str(const uint8_t *name, char *buf, size_t size);
 

@@ -363,17 +363,8 @@ const char *conf_tsig_alg_name(enum conf_tsig_alg a)
 
 static bool parse_dname(const char *s, uint8_t *out, size_t *len)
 {
-	ldns_rdf *d = NULL;
-	if (!*s || ldns_str2rdf_dname(&d, s) != LDNS_STATUS_OK || !d)
-		return false;
-	size_t l = ldns_rdf_size(d);
-	bool ok = l <= DNAME_MAX;
-	if (ok) {
-		dname_lower(out, ldns_rdf_data(d), l);
-		*len = l;
-	}
-	ldns_rdf_deep_free(d);
-	return ok;
+	*len = dname_from_str(s, out);
+	return *len != 0;
 }
 
 static void key_pair(struct reader *r, const char *name, yaml_node_t *k, yaml_node_t *v,

@@ -43,6 +43,15 @@ struct load_ctx {
 	ldns_buffer *rdbuf;
 };
 
+int zone_diag_format(char *buf, size_t size, enum zone_diag_severity sev, const char *file,
+		     int line, const char *reason)
+{
+	const char *w = sev == ZONE_DIAG_WARNING ? "warning: " : "";
+	if (line > 0)
+		return snprintf(buf, size, "%s:%d: %s%s", file, line, w, reason);
+	return snprintf(buf, size, "%s: %s%s", file, w, reason);
+}
+
 void zone_diag_log(void *ctx, enum zone_diag_severity sev, const char *file, int line,
 		   const char *reason)
 {

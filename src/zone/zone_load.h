@@ -24,6 +24,14 @@ enum zone_diag_severity {
 typedef void (*zone_diag_fn)(void *ctx, enum zone_diag_severity sev, const char *file, int line,
 			     const char *reason);
 
+/**
+ * A problem as one line, as shoal-checkzone prints it: "file:line: reason",
+ * "file: reason" for line 0, "warning: " before a warning's reason.
+ * \return as snprintf
+ */
+int zone_diag_format(char *buf, size_t size, enum zone_diag_severity sev, const char *file,
+		     int line, const char *reason);
+
 /** The default diagnostic sink: log_msg "file:line: reason". */
 void zone_diag_log(void *ctx, enum zone_diag_severity sev, const char *file, int line,
 		   const char *reason);

@@ -88,13 +88,10 @@ static void collect_diag(void *ctx, enum zone_diag_severity sev, const char *fil
 	struct collect *c = ctx;
 	struct zone_state *s = c->s;
 	if (s->nmsgs < ZONESET_MSGS_MAX) {
-		char *m = NULL;
-		int r = line > 0 ? asprintf(&m, "%s:%d: %s%s", file, line,
-					    sev == ZONE_DIAG_WARNING ? "warning: " : "", reason)
-				 : asprintf(&m, "%s: %s%s", file,
-					    sev == ZONE_DIAG_WARNING ? "warning: " : "", reason);
-		if (r >= 0)
-			s->msgs[s->nmsgs++] = m;
+		char m[2048];
+		zone_diag_format(m, sizeof(m), sev, file, line, reason);
+		if ((s->msgs[s->nmsgs] = strdup(m)))
+			s->nmsgs++;
 	}
 	if (c->diag)
 		c->diag(c->ctx, sev, file, line, reason);
