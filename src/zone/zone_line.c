@@ -4,9 +4,11 @@
  * ldns_rr_new_frm_str makes about twenty allocations for every record,
  * three of them 64 KiB buffers, and walks the text one octet at a time
  * through ldns_bget_token, twice: most of a big zone's load time. For the
- * lines that zones are mostly made of ("www 3600 IN A 192.0.2.1") the
- * splitting is trivial, so it is done here, and each token still goes to
- * the ldns function that ldns_rr_new_frm_str would give it
+ * lines that zones are mostly made of ("www 3600 IN A 192.0.2.1", and in
+ * a signed zone "www 3600 IN RRSIG A 13 3 3600 20260101000000 ... sig=",
+ * NSEC, NSEC3) the splitting is trivial, so it is done here, and each
+ * token (or a base64, hex or type-list field that ends the line, whole)
+ * still goes to the ldns function that ldns_rr_new_frm_str would give it
  * (ldns_dname_new_frm_str, ldns_str2period, ldns_get_rr_class_by_name,
  * ldns_get_rr_type_by_name, ldns_rdf_new_frm_str). The rules below are
  * those of ldns 1.8's ldns_rr_new_frm_str_internal for such text; a unit
@@ -22,7 +24,7 @@
 #define TTL_LIMIT 21
 #define SYNTAX_LIMIT 16 /* class, type */
 
-#define FIELDS_MAX 8
+#define FIELDS_MAX 9 /* RRSIG, SIG */
 
 /* ldns_bget_token(…, "\t\n ", …) on a plain line: the octets up to the next
  * blank, NUL-terminated in place, and every blank after them skipped. An
@@ -43,8 +45,15 @@ static char *take(char **s)
 	return t;
 }
 
-/* A field ldns reads as one token with ldns_rdf_new_frm_str. */
-static bool one_token_field(ldns_rdf_type t)
+/* How ldns_rr_new_frm_str reads a field of type `t` (rr.c): a token up
+ * to the next blank, or, for the B64, HEX and NSEC fields that end a
+ * record, all that is left of the line, blanks included (base64 and hex
+ * split into groups, a type bitmap's list of types), given whole to the
+ * converter; FIELD_NO for the fields left to ldns (strings that may be
+ * quoted, LOC, WKS, IPSECKEY, HIP, SVCB parameters and the like). */
+enum field_kind { FIELD_NO, FIELD_TOKEN, FIELD_REST };
+
+static enum field_kind field_kind(ldns_rdf_type t, bool last)
 {
 	switch (t) {
 	case LDNS_RDF_TYPE_A:
@@ -54,9 +63,18 @@ static bool one_token_field(ldns_rdf_type t)
 	case LDNS_RDF_TYPE_INT16:
 	case LDNS_RDF_TYPE_INT32:
 	case LDNS_RDF_TYPE_PERIOD:
-		return true;
+	case LDNS_RDF_TYPE_TYPE:	     /* RRSIG's type covered: "A", "TYPE65534" */
+	case LDNS_RDF_TYPE_ALG:		     /* "13", "ECDSAP256SHA256" */
+	case LDNS_RDF_TYPE_TIME:	     /* "20260101000000" or "1767225600" */
+	case LDNS_RDF_TYPE_NSEC3_SALT:	     /* "-" is none */
+	case LDNS_RDF_TYPE_NSEC3_NEXT_OWNER: /* base32hex */
+		return FIELD_TOKEN;
+	case LDNS_RDF_TYPE_B64:
+	case LDNS_RDF_TYPE_HEX:
+	case LDNS_RDF_TYPE_NSEC:
+		return last ? FIELD_REST : FIELD_TOKEN;
 	default:
-		return false;
+		return FIELD_NO;
 	}
 }
 
@@ -101,8 +119,9 @@ static bool put(struct zone_line *out, const ldns_rdf *r)
 {
 	size_t n = ldns_rdf_size(r);
 	if (n > sizeof(out->rdata) - out->rdlen)
-		return false;
-	memcpy(out->rdata + out->rdlen, ldns_rdf_data(r), n);
+		return false; /* a longer record (a big key): ldns reads it */
+	if (n)
+		memcpy(out->rdata + out->rdlen, ldns_rdf_data(r), n);
 	out->rdlen = (uint16_t)(out->rdlen + n);
 	return true;
 }
@@ -153,12 +172,19 @@ bool zone_line_parse(const char *text, uint32_t default_ttl, const ldns_rdf *ori
 	const ldns_rr_descriptor *desc = ldns_rr_descript((uint16_t)rrtype);
 	if (!desc)
 		return false;
+	/* ldns reads up to the descriptor's maximum of fields and wants
+	 * at least its minimum (NSEC's type bitmap, NSEC3's, may be left
+	 * out); a type with a repeated last field (TXT, APL) is its own. */
 	size_t nfields = ldns_rr_descriptor_maximum(desc);
-	if (nfields != ldns_rr_descriptor_minimum(desc) || nfields == 0 || nfields > FIELDS_MAX)
-		return false; /* a variable number of fields */
-	for (size_t i = 0; i < nfields; i++)
-		if (!one_token_field(ldns_rr_descriptor_field_type(desc, i)))
+	size_t nmin = ldns_rr_descriptor_minimum(desc);
+	if (nfields == 0 || nfields > FIELDS_MAX || nmin > nfields)
+		return false;
+	enum field_kind kinds[FIELDS_MAX];
+	for (size_t i = 0; i < nfields; i++) {
+		kinds[i] = field_kind(ldns_rr_descriptor_field_type(desc, i), i == nfields - 1);
+		if (kinds[i] == FIELD_NO)
 			return false;
+	}
 
 	/* The owner: "@" is the origin (for ldns 1.8 so is anything that
 	 * starts with "@"), nothing the previous owner (or the origin), a
@@ -181,11 +207,20 @@ bool zone_line_parse(const char *text, uint32_t default_ttl, const ldns_rdf *ori
 	if (ldns_rdf_size(owner_rdf) > DNAME_MAX)
 		goto fail;
 
+	/* The fields, as ldns_rr_new_frm_str takes them: each after the
+	 * blanks before it (take() has skipped those), until the line ends
+	 * or the type has no more; then nothing may be left, and at least
+	 * the minimum must have been read. */
 	out->rdlen = 0;
-	for (size_t i = 0; i < nfields; i++) {
-		char *field = take(&s);
-		if (!field)
-			goto fail; /* too few */
+	size_t nread = 0;
+	for (size_t i = 0; i < nfields && *s; i++) {
+		char *field;
+		if (kinds[i] == FIELD_REST) {
+			field = s; /* blanks inside and at the end kept, as ldns has it */
+			s += strlen(s);
+		} else {
+			field = take(&s);
+		}
 		ldns_rdf_type ft = ldns_rr_descriptor_field_type(desc, i);
 		ldns_rdf *r = ldns_rdf_new_frm_str(ft, field);
 		if (!r)
@@ -207,9 +242,12 @@ bool zone_line_parse(const char *text, uint32_t default_ttl, const ldns_rdf *ori
 		ldns_rdf_deep_free(r);
 		if (!ok)
 			goto fail;
+		nread++;
 	}
 	if (*s)
 		goto fail; /* more than the type has */
+	if (nread < nmin)
+		goto fail; /* too few */
 
 	ldns_rdf *new_prev = NULL;
 	if (at && !(new_prev = ldns_rdf_clone(origin)))
