@@ -105,7 +105,7 @@ static void negative(struct actx *a, const struct zone *z, uint8_t rcode)
  * or an NSEC3 chain (which wins when both are there). */
 static bool proving(const struct actx *a, const struct zone *z)
 {
-	return a->q->edns_do && (z->nnsec || z->nsec3);
+	return a->q->edns_do && (z->nsec.n || z->nsec3);
 }
 
 /* The NSEC or NSEC3 (`type`) owned by `n`, with its RRSIGs, into the
@@ -260,13 +260,19 @@ static void referral(struct actx *a, const struct node *cut)
 	for (uint16_t i = 0; i < cut->nglue; i++) {
 		const struct glue *g = &cut->glue[i];
 		struct owner o = {.ptr = 0, .name = g->name};
+		/* The name server's addresses in this version (looked up here,
+		 * not kept at the cut: a version that changes them shares the
+		 * cut's node). */
+		const struct node *gn = zone_find(a->zone, g->name, g->name_len, g->hash);
+		const struct rrset *ga = gn ? node_rrset(gn, RRTYPE_A) : NULL;
+		const struct rrset *gaaaa = gn ? node_rrset(gn, RRTYPE_AAAA) : NULL;
 		/* RFC 9471 §3: glue under the cut is required, so a referral
 		 * without room for it is truncated; other glue is optional. */
-		if (g->a && resp_put_rrset(a->r, SEC_ADDITIONAL, o, g->a) < 0 && g->in_domain) {
+		if (ga && resp_put_rrset(a->r, SEC_ADDITIONAL, o, ga) < 0 && g->in_domain) {
 			resp_set_tc(a->r);
 			return;
 		}
-		if (g->aaaa && resp_put_rrset(a->r, SEC_ADDITIONAL, o, g->aaaa) < 0 &&
+		if (gaaaa && resp_put_rrset(a->r, SEC_ADDITIONAL, o, gaaaa) < 0 &&
 		    g->in_domain) {
 			resp_set_tc(a->r);
 			return;
@@ -391,8 +397,8 @@ static void answer_in(struct actx *a)
 		const uint8_t *next = NULL;
 		/* An NSEC3 owner name, or a name below one, is answered as if
 		 * it did not exist (RFC 5155 §7.2.8). */
-		while (__builtin_expect(n->flags & NODE_NSEC3, 0) && n->parent) {
-			n = n->parent;
+		while (__builtin_expect(n->flags & NODE_NSEC3, 0) && n != z->apex_node) {
+			n = zone_parent(z, a->name, a->split, n);
 			exact = false;
 		}
 		a->zone = z;
@@ -408,7 +414,7 @@ static void answer_in(struct actx *a)
 
 		/* A zone cut or DNAME above the name (or at the closest encloser,
 		 * for a name below it) decides before anything under it. */
-		const struct node *blk = n->above;
+		const struct node *blk = zone_above(z, a->name, a->split, n);
 		if (!blk && !exact && (n->flags & (NODE_CUT | NODE_DNAME)))
 			blk = n;
 		if (!blk && exact && (n->flags & NODE_CUT) && q->qtype != RRTYPE_DS)

@@ -1,5 +1,6 @@
 /* zone.c: the zone table: building it from records, and lookup. */
 #include "zone/zone.h"
+#include "zone/zone_impl.h"
 
 #include <assert.h>
 #include <ldns/ldns.h>
@@ -63,7 +64,7 @@ static size_t big_advise(void *p, size_t size)
 	return 0;
 }
 
-static void big_free(void *p, size_t size)
+void big_free(void *p, size_t size)
 {
 	if (!p)
 		return;
@@ -86,7 +87,7 @@ struct arena_chunk {
 	max_align_t data[];
 };
 
-static void *arena_alloc(struct arena *a, size_t size)
+void *arena_alloc(struct arena *a, size_t size)
 {
 	size = (size + 7u) & ~(size_t)7u;
 	struct arena_chunk *c = a->head;
@@ -122,7 +123,20 @@ static void *arena_alloc(struct arena *a, size_t size)
 	return p;
 }
 
-static void arena_free(struct arena *a)
+void *zalloc(struct zalloc *a, size_t size)
+{
+	if (a->arena)
+		return arena_alloc(a->arena, size);
+	size = (size + 7u) & ~(size_t)7u;
+	if (size > a->left)
+		return NULL; /* node_build_size was wrong: a bug, not a state */
+	void *p = a->block;
+	a->block += size;
+	a->left -= size;
+	return p;
+}
+
+void arena_free(struct arena *a)
 {
 	struct arena_chunk *c = a->head;
 	while (c) {
@@ -144,20 +158,22 @@ const struct rrset *node_rrset(const struct node *node, uint16_t type)
 	return NULL;
 }
 
+int zvec_cmp_canon(const void *elem, const void *key)
+{
+	return dname_canon_cmp((*(const struct node *const *)elem)->name, key);
+}
+
+int zvec_cmp_hash(const void *elem, const void *key)
+{
+	return memcmp(((const struct nsec3_entry *)elem)->hash, key, NSEC3_HASH_LEN);
+}
+
 const struct node *zone_nsec_find(const struct zone *z, const uint8_t *name)
 {
-	if (!z->nnsec)
-		return NULL;
-	/* the last node at or before `name` */
-	size_t lo = 0, hi = z->nnsec;
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (dname_canon_cmp(z->nsec[mid]->name, name) <= 0)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return z->nsec[lo];
+	struct zvec_pos p;
+	if (!zvec_find_le(&z->nsec, name, zvec_cmp_canon, &p))
+		return NULL; /* empty (the apex is first when there is any) */
+	return *(const struct node *const *)zvec_at(&z->nsec, p);
 }
 
 void zone_nsec3_hash(const struct zone *z, const uint8_t *name, uint8_t out[NSEC3_HASH_LEN])
@@ -179,25 +195,19 @@ void zone_nsec3_hash(const struct zone *z, const uint8_t *name, uint8_t out[NSEC
 const struct node *zone_nsec3_find(const struct zone *z, const uint8_t hash[NSEC3_HASH_LEN],
 				   bool *match)
 {
-	const struct nsec3_chain *c = z->nsec3;
+	const struct zvec *v = &z->nsec3->v;
+	struct zvec_pos p;
 	*match = false;
-	if (memcmp(c->v[0].hash, hash, NSEC3_HASH_LEN) > 0)
-		return c->v[c->n - 1].node; /* before the first: the last wraps around */
-	size_t lo = 0, hi = c->n;
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (memcmp(c->v[mid].hash, hash, NSEC3_HASH_LEN) <= 0)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	*match = memcmp(c->v[lo].hash, hash, NSEC3_HASH_LEN) == 0;
-	return c->v[lo].node;
+	if (!zvec_find_le(v, hash, zvec_cmp_hash, &p)) /* before the first: */
+		p = zvec_last(v);			   /* the last wraps around */
+	const struct nsec3_entry *e = zvec_at(v, p);
+	*match = memcmp(e->hash, hash, NSEC3_HASH_LEN) == 0;
+	return e->node;
 }
 
 /* Base32hex (RFC 4648 §7), as an NSEC3 owner's first label spells its hash
  * (any case). \return false for anything else than 32 such characters */
-static bool base32hex_hash(const uint8_t *label, uint8_t out[NSEC3_HASH_LEN])
+bool base32hex_hash(const uint8_t *label, uint8_t out[NSEC3_HASH_LEN])
 {
 	if (label[0] != 32)
 		return false;
@@ -232,6 +242,8 @@ static const uint8_t *chain_nsec3(const struct nsec3_chain *ch, const struct nod
                                   uint16_t *rdlen)
 {
 	const struct rrset *rs = node_rrset(n, RRTYPE_NSEC3);
+	if (!rs)
+		return NULL;
 	const uint8_t *w = rs->wire;
 	for (uint16_t k = 0; k < rs->count; k++) {
 		uint16_t rl = (uint16_t)(w[8] << 8 | w[9]);
@@ -249,6 +261,35 @@ static const uint8_t *chain_nsec3(const struct nsec3_chain *ch, const struct nod
 	return NULL;
 }
 
+bool nsec3_params(const struct zone *z, struct nsec3_chain *ch)
+{
+	const struct rrset *param = node_rrset(z->apex_node, RRTYPE_NSEC3PARAM);
+	if (!param)
+		return false;
+	/* ALG(1) FLAGS(1) ITERATIONS(2) SALT LENGTH(1) SALT */
+	const uint8_t *rd = param->wire + RR_FIXED_LEN;
+	uint16_t rdlen = (uint16_t)(param->wire[8] << 8 | param->wire[9]);
+	if (rdlen < 5 || rd[0] != 1 || (size_t)5 + rd[4] != rdlen)
+		return false; /* SHA-1 is the only NSEC3 hash (RFC 5155 §11) */
+	memset(ch, 0, sizeof(*ch));
+	ch->iterations = (uint16_t)(rd[2] << 8 | rd[3]);
+	ch->salt_len = rd[4];
+	memcpy(ch->salt, rd + 5, ch->salt_len);
+	ch->v.esize = sizeof(struct nsec3_entry);
+	return true;
+}
+
+bool nsec3_member(const struct zone *z, const struct nsec3_chain *ch, const struct node *n,
+		  uint8_t hash[NSEC3_HASH_LEN])
+{
+	uint16_t rl;
+	/* directly below the apex; one of its NSEC3 records has the
+	 * NSEC3PARAM's hash, iterations and salt (during a parameter change a
+	 * name owns two) */
+	return (n->flags & NODE_NSEC3) && n->labels == z->apex_labels + 1 &&
+	       chain_nsec3(ch, n, &rl) && base32hex_hash(n->name, hash);
+}
+
 /* The chain the apex NSEC3PARAM names (RFC 5155 §4): its parameters, and
  * every NSEC3 directly below the apex with the same hash, iterations and
  * salt, sorted by the hash its owner spells. None without NSEC3PARAM, or
@@ -256,49 +297,33 @@ static const uint8_t *chain_nsec3(const struct nsec3_chain *ch, const struct nod
  * \return 0 or -1 (out of memory) */
 static int build_nsec3_chain(struct zone *z, struct node **nodes, size_t n)
 {
-	const struct rrset *param = node_rrset(z->apex_node, RRTYPE_NSEC3PARAM);
-	if (!param)
+	struct nsec3_chain *c = &z->nsec3c;
+	if (!nsec3_params(z, c))
 		return 0;
-	/* ALG(1) FLAGS(1) ITERATIONS(2) SALT LENGTH(1) SALT */
-	const uint8_t *rd = param->wire + RR_FIXED_LEN;
-	uint16_t rdlen = (uint16_t)(param->wire[8] << 8 | param->wire[9]);
-	if (rdlen < 5 || rd[0] != 1 || (size_t)5 + rd[4] != rdlen)
-		return 0; /* SHA-1 is the only NSEC3 hash (RFC 5155 §11) */
-	struct nsec3_chain *c = arena_alloc(&z->arena, sizeof(*c));
-	if (!c)
-		return -1;
-	memset(c, 0, sizeof(*c));
-	c->iterations = (uint16_t)(rd[2] << 8 | rd[3]);
-	c->salt_len = rd[4];
-	memcpy(c->salt, rd + 5, c->salt_len);
 	size_t cnt = 0;
 	for (size_t i = 0; i < n; i++)
-		cnt += (nodes[i]->flags & NODE_NSEC3) && nodes[i]->parent == z->apex_node;
+		cnt += (nodes[i]->flags & NODE_NSEC3) != 0;
 	if (!cnt)
 		return 0;
-	struct nsec3_entry *v = arena_alloc(&z->arena, cnt * sizeof(*v));
+	struct nsec3_entry *v = malloc(cnt * sizeof(*v));
 	if (!v)
 		return -1;
 	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct node *nd = nodes[i];
-		if (!(nd->flags & NODE_NSEC3) || nd->parent != z->apex_node)
+	for (size_t i = 0; i < n && k < cnt; i++) {
+		struct nsec3_entry e;
+		memset(&e, 0, sizeof(e));
+		if (!nsec3_member(z, c, nodes[i], e.hash))
 			continue;
-		/* one of its NSEC3 records has the NSEC3PARAM's hash, iterations
-		 * and salt (during a parameter change a name owns two) */
-		uint16_t rl;
-		if (!chain_nsec3(c, nd, &rl))
-			continue;
-		if (!base32hex_hash(nd->name, v[k].hash))
-			continue;
-		v[k++].node = nd;
+		e.node = nodes[i];
+		v[k++] = e;
 	}
-	if (!k)
-		return 0;
 	qsort(v, k, sizeof(*v), cmp_nsec3);
-	c->v = v;
-	c->n = k;
-	z->nsec3 = c;
+	int r = zvec_from_sorted(&c->v, v, k, sizeof(*v), z->gen);
+	free(v);
+	if (r < 0)
+		return -1;
+	if (k)
+		z->nsec3 = c;
 	return 0;
 }
 
@@ -313,11 +338,13 @@ static int cmp_canon(const void *a, const void *b)
 static int build_nsec_index(struct zone *z, struct node **nodes, size_t n)
 {
 	size_t cnt = 0;
+	z->nsec.esize = sizeof(const struct node *);
+	z->nsec.dir_gen = z->gen;
 	for (size_t i = 0; i < n; i++)
 		cnt += node_rrset(nodes[i], RRTYPE_NSEC) != NULL;
 	if (!cnt)
 		return 0;
-	const struct node **v = arena_alloc(&z->arena, cnt * sizeof(*v));
+	const struct node **v = malloc(cnt * sizeof(*v));
 	if (!v)
 		return -1;
 	size_t k = 0;
@@ -325,33 +352,34 @@ static int build_nsec_index(struct zone *z, struct node **nodes, size_t n)
 		if (node_rrset(nodes[i], RRTYPE_NSEC))
 			v[k++] = nodes[i];
 	qsort(v, cnt, sizeof(*v), cmp_canon);
-	z->nsec = v;
-	z->nnsec = cnt;
-	return 0;
+	int r = zvec_from_sorted(&z->nsec, v, cnt, sizeof(*v), z->gen);
+	free(v);
+	return r;
 }
 
 const struct node *zone_find(const struct zone *z, const uint8_t *name, size_t len, uint64_t hash)
 {
-	size_t i = hash & z->mask;
-	const struct zone_slot *t = z->table;
-	while (t[i].node) {
-		if (t[i].hash == hash) {
-			const struct node *n = t[i].node;
+	for (size_t i = hash & z->mask;; i = (i + 1) & z->mask) {
+		const struct zone_slot *t = zone_slot_at(z, i);
+		if (!t->node)
+			return NULL;
+		if (t->hash == hash) {
+			const struct node *n = t->node;
 			if (n->name_len == len && memcmp(n->name, name, len) == 0)
 				return n;
 		}
-		i = (i + 1) & z->mask;
 	}
-	return NULL;
 }
 
 const struct node *zone_prefetch_node(const struct zone *z, uint64_t hash)
 {
-	const struct zone_slot *t = z->table;
 	/* Bounded like any probe: the table is at most half full. */
-	for (size_t i = hash & z->mask; t[i].node; i = (i + 1) & z->mask) {
-		if (t[i].hash == hash) {
-			const struct node *n = t[i].node;
+	for (size_t i = hash & z->mask;; i = (i + 1) & z->mask) {
+		const struct zone_slot *t = zone_slot_at(z, i);
+		if (!t->node)
+			return NULL;
+		if (t->hash == hash) {
+			const struct node *n = t->node;
 			/* The node and the name allocated right after it:
 			 * three lines reach any name up to 47 octets. */
 			__builtin_prefetch(n);
@@ -360,7 +388,6 @@ const struct node *zone_prefetch_node(const struct zone *z, uint64_t hash)
 			return n;
 		}
 	}
-	return NULL;
 }
 
 const struct node *zone_lookup(const struct zone *z, const uint8_t *name,
@@ -378,6 +405,33 @@ const struct node *zone_lookup(const struct zone *z, const uint8_t *name,
 	}
 	*exact = apex_idx == 0;
 	return z->apex_node;
+}
+
+const struct node *zone_above(const struct zone *z, const uint8_t *name,
+			      const struct dname_split *s, const struct node *n)
+{
+	if (__builtin_expect(!z->nblockers, 1) || n == z->apex_node)
+		return NULL;
+	if (z->apex_node->flags & NODE_DNAME)
+		return z->apex_node;
+	/* From the apex down: the topmost one decides. */
+	for (unsigned l = z->apex_labels + 1u; l < n->labels; l++) {
+		unsigned i = (unsigned)s->labels - l;
+		const struct node *p =
+			zone_find(z, name + s->off[i], (size_t)(s->len - s->off[i]), s->hash[i]);
+		if (p && (p->flags & (NODE_CUT | NODE_DNAME)))
+			return p;
+	}
+	return NULL;
+}
+
+const struct node *zone_parent(const struct zone *z, const uint8_t *name,
+			       const struct dname_split *s, const struct node *n)
+{
+	unsigned i = (unsigned)s->labels - (n->labels - 1u);
+	const struct node *p =
+		zone_find(z, name + s->off[i], (size_t)(s->len - s->off[i]), s->hash[i]);
+	return p ? p : z->apex_node;
 }
 
 int rdata_name_offset(uint16_t type)
@@ -398,14 +452,6 @@ int rdata_name_offset(uint16_t type)
 
 /* ---------------------------------------------------------------- building */
 
-struct pending_rr {
-	struct pending_rr *next;
-	uint16_t type;
-	uint16_t rdlen;
-	uint32_t ttl;
-	uint8_t rdata[];
-};
-
 struct zone_builder {
 	struct zone *z;
 	struct arena tmp;	  /* pending records, freed at finish */
@@ -415,34 +461,48 @@ struct zone_builder {
 	bool has_soa;
 };
 
+/* The builder's table: one block of pages (freed with the lineage, or here
+ * when it grows before the zone is done), behind a directory of pointers
+ * into it. */
 static int table_resize(struct zone *z, size_t nsize)
 {
+	struct zone_shared *sh = z->shared;
 	/* Written before it is read: one page fault per page, where calloc's
 	 * fresh mapping would take a read fault on the zero page first and
 	 * then a copy-on-write fault when the probe loop stores. */
 	struct zone_slot *nt = big_alloc(nsize * sizeof(*nt));
-	if (!nt)
+	size_t npages = nsize >> ZONE_PAGE_SHIFT;
+	struct zone_slot **dir = malloc(npages * sizeof(*dir));
+	if (!nt || !dir) {
+		big_free(nt, nsize * sizeof(*nt));
+		free(dir);
 		return -1;
+	}
 	memset(nt, 0, nsize * sizeof(*nt));
-	if (z->table) {
-		for (size_t i = 0; i <= z->mask; i++) {
-			if (!z->table[i].node)
+	for (size_t p = 0; p < npages; p++)
+		dir[p] = nt + (p << ZONE_PAGE_SHIFT);
+	if (sh->base) {
+		for (size_t i = 0; i < sh->base_slots; i++) {
+			if (!sh->base[i].node)
 				continue;
-			size_t j = z->table[i].hash & (nsize - 1);
+			size_t j = sh->base[i].hash & (nsize - 1);
 			while (nt[j].node)
 				j = (j + 1) & (nsize - 1);
-			nt[j] = z->table[i];
+			nt[j] = sh->base[i];
 		}
-		big_free(z->table, (z->mask + 1) * sizeof(*z->table));
+		big_free(sh->base, sh->base_slots * sizeof(*sh->base));
 	}
-	z->table = nt;
+	free(z->pages);
+	sh->base = nt;
+	sh->base_slots = nsize;
+	z->pages = dir;
 	z->mask = nsize - 1;
 	return 0;
 }
 
 static int table_grow(struct zone *z)
 {
-	return table_resize(z, z->table ? (z->mask + 1) * 2 : 1024);
+	return table_resize(z, z->pages ? (z->mask + 1) * 2 : 1024);
 }
 
 int zone_builder_expect(struct zone_builder *b, size_t names)
@@ -457,7 +517,7 @@ int zone_builder_expect(struct zone_builder *b, size_t names)
 
 void zone_builder_prefetch_hash(const struct zone_builder *b, uint64_t hash)
 {
-	if (b->z->table)
+	if (b->z->pages)
 		zone_prefetch_slot(b->z, hash);
 }
 
@@ -486,8 +546,8 @@ static struct node *builder_node(struct zone_builder *b, const uint8_t *name, si
 		b->nodes = nn;
 		b->cap_nodes = nc;
 	}
-	n = arena_alloc(&z->arena, sizeof(*n));
-	uint8_t *nm = arena_alloc(&z->arena, len);
+	n = arena_alloc(&z->shared->arena, sizeof(*n));
+	uint8_t *nm = arena_alloc(&z->shared->arena, len);
 	if (!n || !nm)
 		return NULL;
 	memset(n, 0, sizeof(*n));
@@ -497,10 +557,11 @@ static struct node *builder_node(struct zone_builder *b, const uint8_t *name, si
 	n->name_len = (uint8_t)len;
 	n->labels = (uint8_t)dname_label_count(name);
 	size_t i = h & z->mask;
-	while (z->table[i].node)
+	while (zone_slot_at(z, i)->node)
 		i = (i + 1) & z->mask;
-	z->table[i].hash = h;
-	z->table[i].node = n;
+	struct zone_slot *t = zone_slot_w(z, i);
+	t->hash = h;
+	t->node = n;
 	z->nnodes++;
 	b->nodes[b->nnodes++] = n;
 	return b->last = n;
@@ -515,7 +576,17 @@ struct zone_builder *zone_builder_new(const uint8_t *apex)
 	if (!b)
 		return NULL;
 	b->z = calloc(1, sizeof(*b->z));
-	if (!b->z || table_grow(b->z) < 0)
+	if (!b->z)
+		goto fail;
+	b->z->gen = 1;
+	b->z->pages_gen = 1;
+	b->z->shared = calloc(1, sizeof(*b->z->shared));
+	if (!b->z->shared)
+		goto fail;
+	pthread_mutex_init(&b->z->shared->lock, NULL);
+	b->z->shared->oldest = b->z;
+	b->z->shared->alive = 1;
+	if (table_grow(b->z) < 0)
 		goto fail;
 	dname_lower(b->z->apex, apex, len);
 	b->z->apex_len = (uint8_t)len;
@@ -540,26 +611,17 @@ void zone_builder_free(struct zone_builder *b)
 	free(b);
 }
 
-void zone_free(struct zone *z)
-{
-	if (!z)
-		return;
-	arena_free(&z->arena);
-	big_free(z->table, (z->mask + 1) * sizeof(*z->table));
-	free(z->source);
-	free(z);
-}
-
 size_t zone_hugepages(struct zone *z)
 {
+	struct zone_shared *sh = z->shared;
 	size_t done = 0;
-	if (z->hugepages)
+	if (sh->hugepages)
 		return 0;
-	z->hugepages = true;
-	for (struct arena_chunk *c = z->arena.head; c; c = c->next)
+	sh->hugepages = true;
+	for (struct arena_chunk *c = sh->arena.head; c; c = c->next)
 		done += big_advise(c, sizeof(*c) + c->size);
-	if (z->table)
-		done += big_advise(z->table, (z->mask + 1) * sizeof(*z->table));
+	if (sh->base)
+		done += big_advise(sh->base, sh->base_slots * sizeof(*sh->base));
 	return done;
 }
 
@@ -598,22 +660,11 @@ enum zb_result zone_builder_add_hashed(struct zone_builder *b, const uint8_t *ow
 	return builder_add(b, owner, &hash, type, rrclass, ttl, rdata, rdlen, msg, msgsize);
 }
 
-static enum zb_result builder_add(struct zone_builder *b, const uint8_t *owner,
-				  const uint64_t *hash, uint16_t type, uint16_t rrclass,
-				  uint32_t ttl, const uint8_t *rdata, uint16_t rdlen, char *msg,
-				  size_t msgsize)
+enum zb_result record_check(const struct zone *z, const uint8_t *name, size_t len,
+			    uint16_t type, uint16_t rrclass, uint16_t rdlen, char *msg,
+			    size_t msgsize)
 {
-	struct zone *z = b->z;
-	uint8_t name[DNAME_MAX];
 	char tb[16];
-	enum zb_result res = ZB_OK;
-	size_t len = dname_wire_len(owner, DNAME_MAX);
-
-	if (!len) {
-		snprintf(msg, msgsize, "malformed owner name");
-		return ZB_ERROR;
-	}
-	dname_lower(name, owner, len);
 	if (rrclass != RRCLASS_IN) {
 		snprintf(msg, msgsize, "class %u is not IN", rrclass);
 		return ZB_ERROR;
@@ -641,10 +692,6 @@ static enum zb_result builder_add(struct zone_builder *b, const uint8_t *owner,
 			snprintf(msg, msgsize, "SOA record is not at the zone apex");
 			return ZB_ERROR;
 		}
-		if (b->has_soa) {
-			snprintf(msg, msgsize, "more than one SOA record at the apex");
-			return ZB_ERROR;
-		}
 		if (rdlen < 22) {
 			snprintf(msg, msgsize, "malformed SOA rdata");
 			return ZB_ERROR;
@@ -654,13 +701,17 @@ static enum zb_result builder_add(struct zone_builder *b, const uint8_t *owner,
 		snprintf(msg, msgsize, "CNAME at the zone apex (RFC 1034 §3.6.2: it cannot coexist with SOA and NS)");
 		return ZB_ERROR;
 	}
-	struct node *n = builder_node(b, name, len, hash);
-	if (!n) {
-		snprintf(msg, msgsize, "out of memory");
-		return ZB_ERROR;
-	}
-	/* Checks against what the node already holds. */
-	for (struct pending_rr *p = n->tmp; p; p = p->next) {
+	return ZB_OK;
+}
+
+enum zb_result pending_check(const struct pending_rr *list, uint16_t type, uint32_t *ttl,
+			     const uint8_t *rdata, uint16_t rdlen, const struct pending_rr **dup,
+			     char *msg, size_t msgsize)
+{
+	char tb[16];
+	enum zb_result res = ZB_OK;
+	*dup = NULL;
+	for (const struct pending_rr *p = list; p; p = p->next) {
 		if (type == RRTYPE_CNAME && !cname_compatible(p->type)) {
 			snprintf(msg, msgsize, "CNAME and other data at the same name (RFC 2181 §10.1)");
 			return ZB_ERROR;
@@ -674,9 +725,10 @@ static enum zb_result builder_add(struct zone_builder *b, const uint8_t *owner,
 			continue;
 		if (p->rdlen == rdlen && memcmp(p->rdata, rdata, rdlen) == 0) {
 			/* RFC 2181 §5: a set has no duplicates */
-			if (p->ttl != ttl && res == ZB_OK) {
+			*dup = p;
+			if (p->ttl != *ttl && res == ZB_OK) {
 				snprintf(msg, msgsize,
-					 "duplicate record with TTL %u (earlier %u); using %u", ttl,
+					 "duplicate record with TTL %u (earlier %u); using %u", *ttl,
 					 p->ttl, p->ttl);
 				return ZB_WARN;
 			}
@@ -691,15 +743,48 @@ static enum zb_result builder_add(struct zone_builder *b, const uint8_t *owner,
 		 * the set it covers (RFC 4034 §3), and those differ. */
 		bool rrsig_other = type == RRTYPE_RRSIG &&
 				   (rdlen < 2 || p->rdlen < 2 || memcmp(rdata, p->rdata, 2) != 0);
-		if (p->ttl != ttl && !rrsig_other) {
+		if (p->ttl != *ttl && !rrsig_other) {
 			/* RFC 2181 §5.2: TTLs in a set must match; use the first,
 			 * as BIND and Knot do. */
 			snprintf(msg, msgsize, "TTL %u differs from %u earlier in the same RRset; using %u",
-				 ttl, p->ttl, p->ttl);
+				 *ttl, p->ttl, p->ttl);
 			res = ZB_WARN;
-			ttl = p->ttl;
+			*ttl = p->ttl;
 		}
 	}
+	return res;
+}
+
+static enum zb_result builder_add(struct zone_builder *b, const uint8_t *owner,
+				  const uint64_t *hash, uint16_t type, uint16_t rrclass,
+				  uint32_t ttl, const uint8_t *rdata, uint16_t rdlen, char *msg,
+				  size_t msgsize)
+{
+	struct zone *z = b->z;
+	uint8_t name[DNAME_MAX];
+	size_t len = dname_wire_len(owner, DNAME_MAX);
+
+	if (!len) {
+		snprintf(msg, msgsize, "malformed owner name");
+		return ZB_ERROR;
+	}
+	dname_lower(name, owner, len);
+	enum zb_result res = record_check(z, name, len, type, rrclass, rdlen, msg, msgsize);
+	if (res != ZB_OK)
+		return res;
+	if (type == RRTYPE_SOA && b->has_soa) {
+		snprintf(msg, msgsize, "more than one SOA record at the apex");
+		return ZB_ERROR;
+	}
+	struct node *n = builder_node(b, name, len, hash);
+	if (!n) {
+		snprintf(msg, msgsize, "out of memory");
+		return ZB_ERROR;
+	}
+	const struct pending_rr *dup;
+	res = pending_check(n->tmp, type, &ttl, rdata, rdlen, &dup, msg, msgsize);
+	if (res == ZB_ERROR || dup)
+		return res;
 	struct pending_rr *p = arena_alloc(&b->tmp, sizeof(*p) + rdlen);
 	if (!p) {
 		snprintf(msg, msgsize, "out of memory");
@@ -751,11 +836,77 @@ static int cmp_pending(const void *a, const void *b)
 	return 0;
 }
 
-/* Turn a node's pending records into wire-ready RRsets, sorted by type. */
-static int node_build_rrsets(struct zone *z, struct node *n)
+/* At most 64 name servers per cut get glue (as many as fit a referral). */
+#define GLUE_MAX 64
+
+size_t node_build_size(size_t n, size_t bytes, size_t name_len, size_t nns)
+{
+	/* node, name, one rrset per record at most, each record's fixed part
+	 * and rdata twice (an RRSIG is stored in the RRSIG set and behind the
+	 * set it covers), glue names, 8-byte rounding of each piece */
+	if (nns > GLUE_MAX)
+		nns = GLUE_MAX;
+	return sizeof(struct node) + name_len + 8 + n * (sizeof(struct rrset) + 16) +
+	       2 * (n * RR_FIXED_LEN + bytes) + nns * (sizeof(struct glue) + DNAME_MAX + 16);
+}
+
+/* A cut's glue: the name servers named by its NS set that are inside the
+ * zone (their addresses are looked up when a referral is written).
+ * \return 0 or -1 (out of memory) */
+static int node_build_glue(const struct zone *z, struct zalloc *al, struct node *cut)
+{
+	const struct rrset *ns = node_rrset(cut, RRTYPE_NS);
+	struct glue tmp[GLUE_MAX];
+	uint8_t names[GLUE_MAX][DNAME_MAX];
+	size_t ng = 0;
+	const uint8_t *w = ns->wire, *end = ns->wire + ns->wire_len;
+	while (w < end && ng < GLUE_MAX) {
+		uint16_t rdlen = (uint16_t)(w[8] << 8 | w[9]);
+		const uint8_t *target = w + RR_FIXED_LEN;
+		w += RR_FIXED_LEN + rdlen;
+		size_t len = dname_wire_len(target, rdlen);
+		if (!len)
+			continue;
+		dname_lower(names[ng], target, len);
+		if (!dname_is_subdomain(names[ng], z->apex))
+			continue; /* out of zone: no glue of ours */
+		bool dup = false;
+		for (size_t k = 0; k < ng; k++)
+			dup |= tmp[k].name_len == len && !memcmp(names[k], names[ng], len);
+		if (dup)
+			continue;
+		tmp[ng].hash = dname_hash(names[ng], len);
+		tmp[ng].name_len = (uint8_t)len;
+		tmp[ng].in_domain = dname_is_subdomain(names[ng], cut->name);
+		ng++;
+	}
+	if (ng == 0)
+		return 0;
+	cut->glue = zalloc(al, ng * sizeof(struct glue));
+	if (!cut->glue)
+		return -1;
+	for (size_t k = 0; k < ng; k++) {
+		uint8_t *nm = zalloc(al, tmp[k].name_len);
+		if (!nm)
+			return -1;
+		memcpy(nm, names[k], tmp[k].name_len);
+		tmp[k].name = nm;
+	}
+	memcpy(cut->glue, tmp, ng * sizeof(struct glue));
+	cut->nglue = (uint16_t)ng;
+	return 0;
+}
+
+int node_build(const struct zone *z, struct zalloc *al, struct node *n, size_t *nrrsigs)
 {
 	struct pending_rr *stack[64], **v = stack;
 	size_t cnt = 0, i;
+	*nrrsigs = 0;
+	n->flags &= NODE_OWN;
+	n->rrsets = NULL;
+	n->nrrsets = 0;
+	n->glue = NULL;
+	n->nglue = 0;
 	for (struct pending_rr *p = n->tmp; p; p = p->next)
 		cnt++;
 	if (cnt == 0)
@@ -786,10 +937,9 @@ static int node_build_rrsets(struct zone *z, struct node *n)
 			nsets++;
 	if (nsets > UINT16_MAX)
 		goto fail;
-	n->rrsets = arena_alloc(&z->arena, nsets * sizeof(struct rrset));
+	n->rrsets = zalloc(al, nsets * sizeof(struct rrset));
 	if (!n->rrsets)
 		goto fail;
-	n->nrrsets = 0;
 	/* The node's RRSIGs (sorted by type, they are one run), to be copied
 	 * behind each set they cover. */
 	size_t sig_i = cnt, sig_j = cnt;
@@ -816,7 +966,7 @@ static int node_build_rrsets(struct zone *z, struct node *n)
 		}
 		if (sbytes > UINT16_MAX)
 			sbytes = scount = 0; /* cannot be sent beside the set anyway */
-		uint8_t *w = arena_alloc(&z->arena, bytes + sbytes);
+		uint8_t *w = zalloc(al, bytes + sbytes);
 		if (!w)
 			goto fail;
 		struct rrset *rs = &n->rrsets[n->nrrsets++];
@@ -852,13 +1002,17 @@ static int node_build_rrsets(struct zone *z, struct node *n)
 			n->flags |= NODE_DNAME;
 		if (rs->type == RRTYPE_NSEC3)
 			n->flags |= NODE_NSEC3;
+		if (rs->type == RRTYPE_NS && n->labels != z->apex_labels)
+			n->flags |= NODE_CUT;
 		if (rs->type == RRTYPE_RRSIG)
-			z->nrrsigs += rs->count;
+			*nrrsigs += rs->count;
 		i = j;
 	}
 	n->tmp = NULL;
 	if (v != stack)
 		free(v);
+	if ((n->flags & NODE_CUT) && node_build_glue(z, al, n) < 0)
+		return -1;
 	return 0;
 fail:
 	if (v != stack)
@@ -866,82 +1020,37 @@ fail:
 	return -1;
 }
 
-/* Topmost strict ancestor that is a cut or owns a DNAME (memoised through
- * the parent: the parent's answer, else the parent itself if it qualifies).
- * Nodes are visited parents first (see finish), so parent->above is final. */
-static void node_set_above(struct node *n)
+int zone_set_soa(struct zone *z, struct zalloc *al)
 {
-	struct node *p = n->parent;
-	if (!p)
-		return;
-	if (p->above)
-		n->above = p->above;
-	else if (p->flags & (NODE_CUT | NODE_DNAME))
-		n->above = p;
-}
-
-/* Order the nodes by label count, parents before children: a counting
- * sort (at most LABELS_MAX keys), one pass over the nodes to count and one
- * to place, where a comparison sort visited each node some 20 times
- * (1.25M records: ~45 ms less of the serial part of a load). Stable. */
-static int sort_by_labels(struct node **nodes, size_t n)
-{
-	size_t start[LABELS_MAX + 1] = {0};
-	struct node **out = malloc(n * sizeof(*out));
-	if (!out)
+	z->soa = node_rrset(z->apex_node, RRTYPE_SOA);
+	if (!z->soa)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		start[nodes[i]->labels + 1]++;
-	for (unsigned l = 1; l <= LABELS_MAX; l++)
-		start[l] += start[l - 1];
-	for (size_t i = 0; i < n; i++)
-		out[start[nodes[i]->labels]++] = nodes[i];
-	memcpy(nodes, out, n * sizeof(*out));
-	free(out);
-	return 0;
-}
-
-static int node_build_glue(struct zone *z, struct node *cut)
-{
-	const struct rrset *ns = node_rrset(cut, RRTYPE_NS);
-	struct glue tmp[64];
-	size_t ng = 0;
-	const uint8_t *w = ns->wire, *end = ns->wire + ns->wire_len;
-	while (w < end && ng < 64) {
-		uint16_t rdlen = (uint16_t)(w[8] << 8 | w[9]);
-		const uint8_t *target = w + RR_FIXED_LEN;
-		w += RR_FIXED_LEN + rdlen;
-		uint8_t lname[DNAME_MAX];
-		size_t len = dname_wire_len(target, rdlen);
-		if (!len)
-			continue;
-		dname_lower(lname, target, len);
-		if (!dname_is_subdomain(lname, z->apex))
-			continue; /* out of zone: no glue of ours */
-		const struct node *gn = zone_find(z, lname, len, dname_hash(lname, len));
-		if (!gn)
-			continue;
-		const struct rrset *a = node_rrset(gn, RRTYPE_A), *aaaa = node_rrset(gn, RRTYPE_AAAA);
-		if (!a && !aaaa)
-			continue;
-		bool dup = false;
-		for (size_t k = 0; k < ng; k++)
-			dup |= tmp[k].name == gn->name;
-		if (dup)
-			continue;
-		tmp[ng].name = gn->name;
-		tmp[ng].a = a;
-		tmp[ng].aaaa = aaaa;
-		tmp[ng].in_domain = dname_is_subdomain(lname, cut->name);
-		ng++;
-	}
-	if (ng == 0)
-		return 0;
-	cut->glue = arena_alloc(&z->arena, ng * sizeof(struct glue));
-	if (!cut->glue)
+	/* RFC 2308 §3: the SOA in a negative answer carries
+	 * min(SOA TTL, SOA MINIMUM). MINIMUM is the last rdata field. */
+	const uint8_t *rd = z->soa->wire + RR_FIXED_LEN;
+	uint16_t rdlen = (uint16_t)(z->soa->wire[8] << 8 | z->soa->wire[9]);
+	size_t n1 = dname_wire_len(rd, rdlen);
+	size_t n2 = n1 ? dname_wire_len(rd + n1, rdlen - n1) : 0;
+	if (!n1 || !n2 || n1 + n2 + 20 != rdlen)
 		return -1;
-	memcpy(cut->glue, tmp, ng * sizeof(struct glue));
-	cut->nglue = (uint16_t)ng;
+	uint32_t minimum = get32(rd + rdlen - 4);
+	z->serial = get32(rd + n1 + n2);
+	size_t len = z->soa->wire_len + z->soa->sig_len;
+	uint8_t *w = al ? zalloc(al, len) : malloc(len);
+	if (!w)
+		return -1;
+	memcpy(w, z->soa->wire, len);
+	uint32_t ttl = z->soa->ttl < minimum ? z->soa->ttl : minimum;
+	/* The SOA and its RRSIGs, all at the negative TTL (RFC 4035
+	 * §3.1.3 sends the RRSIG with the SOA of a negative answer). */
+	for (size_t off = 0; off + RR_FIXED_LEN <= len;
+	     off += RR_FIXED_LEN + (size_t)(w[off + 8] << 8 | w[off + 9]))
+		put32(w + off + 4, ttl);
+	z->neg_soa = *z->soa;
+	z->neg_soa.ttl = ttl;
+	z->neg_soa.wire = w;
+	if (!al)
+		z->neg_soa_own = w;
 	return 0;
 }
 
@@ -949,6 +1058,7 @@ struct zone *zone_builder_finish(struct zone_builder *b, char *msg, size_t msgsi
 {
 	struct zone *z = b->z, *ret = NULL;
 	char ab[1024];
+	struct zalloc al = {.arena = &z->shared->arena};
 
 	if (!b->has_soa) {
 		snprintf(msg, msgsize, "no SOA record at the zone apex %s",
@@ -963,8 +1073,9 @@ struct zone *zone_builder_finish(struct zone_builder *b, char *msg, size_t msgsi
 			 dname_to_str(z->apex, ab, sizeof(ab)));
 		goto out;
 	}
-	/* Empty non-terminals and parent links: walk every node up to the
-	 * apex; nodes created on the way are appended and visited in turn. */
+	/* Empty non-terminals, child counts, wildcards: walk every node up to
+	 * its parent; nodes created on the way are appended and visited in
+	 * turn. */
 	for (size_t i = 0; i < b->nnodes; i++) {
 		struct node *n = b->nodes[i];
 		if (n == z->apex_node)
@@ -975,68 +1086,28 @@ struct zone *zone_builder_finish(struct zone_builder *b, char *msg, size_t msgsi
 			snprintf(msg, msgsize, "out of memory");
 			goto out;
 		}
-		n->parent = p;
+		p->children++;
+		if (n->name[0] == 1 && n->name[1] == '*')
+			p->wildcard = n;
 	}
 	for (size_t i = 0; i < b->nnodes; i++) {
 		struct node *n = b->nodes[i];
-		if (node_build_rrsets(z, n) < 0) {
+		size_t sigs;
+		if (node_build(z, &al, n, &sigs) < 0) {
 			snprintf(msg, msgsize, "out of memory or RRset too large");
 			goto out;
 		}
-		if (n != z->apex_node && node_rrset(n, RRTYPE_NS))
-			n->flags |= NODE_CUT;
-		if (n->name[0] == 1 && n->name[1] == '*' && n->parent)
-			n->parent->wildcard = n;
-	}
-	/* Parents before children, so `above` can be inherited in one pass. */
-	if (sort_by_labels(b->nodes, b->nnodes) < 0) {
-		snprintf(msg, msgsize, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < b->nnodes; i++)
-		node_set_above(b->nodes[i]);
-	for (size_t i = 0; i < b->nnodes; i++) {
-		struct node *n = b->nodes[i];
-		if ((n->flags & NODE_CUT) && node_build_glue(z, n) < 0) {
-			snprintf(msg, msgsize, "out of memory");
-			goto out;
-		}
+		z->nrrsigs += sigs;
+		z->nblockers += (n->flags & (NODE_CUT | NODE_DNAME)) != 0;
 	}
 	if (build_nsec_index(z, b->nodes, b->nnodes) < 0 ||
 	    build_nsec3_chain(z, b->nodes, b->nnodes) < 0) {
 		snprintf(msg, msgsize, "out of memory");
 		goto out;
 	}
-	z->soa = node_rrset(z->apex_node, RRTYPE_SOA);
-	{
-		/* RFC 2308 §3: the SOA in a negative answer carries
-		 * min(SOA TTL, SOA MINIMUM). MINIMUM is the last rdata field. */
-		const uint8_t *rd = z->soa->wire + RR_FIXED_LEN;
-		uint16_t rdlen = (uint16_t)(z->soa->wire[8] << 8 | z->soa->wire[9]);
-		uint32_t minimum = get32(rd + rdlen - 4);
-		size_t n1 = dname_wire_len(rd, rdlen);
-		size_t n2 = n1 ? dname_wire_len(rd + n1, rdlen - n1) : 0;
-		if (!n1 || !n2 || n1 + n2 + 20 != rdlen) {
-			snprintf(msg, msgsize, "malformed SOA rdata");
-			goto out;
-		}
-		z->serial = get32(rd + n1 + n2);
-		size_t len = z->soa->wire_len + z->soa->sig_len;
-		uint8_t *w = arena_alloc(&z->arena, len);
-		if (!w) {
-			snprintf(msg, msgsize, "out of memory");
-			goto out;
-		}
-		memcpy(w, z->soa->wire, len);
-		uint32_t ttl = z->soa->ttl < minimum ? z->soa->ttl : minimum;
-		/* The SOA and its RRSIGs, all at the negative TTL (RFC 4035
-		 * §3.1.3 sends the RRSIG with the SOA of a negative answer). */
-		for (size_t off = 0; off + RR_FIXED_LEN <= len;
-		     off += RR_FIXED_LEN + (size_t)(w[off + 8] << 8 | w[off + 9]))
-			put32(w + off + 4, ttl);
-		z->neg_soa = *z->soa;
-		z->neg_soa.ttl = ttl;
-		z->neg_soa.wire = w;
+	if (zone_set_soa(z, &al) < 0) {
+		snprintf(msg, msgsize, "malformed SOA rdata");
+		goto out;
 	}
 	{
 		/* A zone_builder_expect that guessed high left the table
@@ -1188,10 +1259,10 @@ static const char *hash_str(const uint8_t h[NSEC3_HASH_LEN], char out[33])
  * misses of different nodes overlap. */
 static void walk_prefetch(const struct zone *z, size_t i)
 {
-	if (i + 16 <= z->mask && z->table[i + 16].node)
-		__builtin_prefetch(z->table[i + 16].node);
-	if (i + 8 <= z->mask && z->table[i + 8].node)
-		zone_prefetch_rrsets(z->table[i + 8].node);
+	if (i + 16 <= z->mask && zone_slot_at(z, i + 16)->node)
+		__builtin_prefetch(zone_slot_at(z, i + 16)->node);
+	if (i + 8 <= z->mask && zone_slot_at(z, i + 8)->node)
+		zone_prefetch_rrsets(zone_slot_at(z, i + 8)->node);
 }
 
 /* Every RRSIG's expiration: the earliest into z->rrsig_expire, a finding
@@ -1206,7 +1277,7 @@ static void check_rrsigs(struct checker *c, struct zone *z, time_t now, uint32_t
 	char nb[DNAME_STR_MAX], tb[16], when[64], sb[64];
 	for (size_t i = 0; i <= z->mask; i++) {
 		walk_prefetch(z, i);
-		const struct node *n = z->table[i].node;
+		const struct node *n = zone_slot_at(z, i)->node;
 		const struct rrset *rs = n ? node_rrset(n, RRTYPE_RRSIG) : NULL;
 		if (!rs)
 			continue;
@@ -1297,9 +1368,15 @@ static void check_nsec3param(struct checker *c, const struct zone *z, const stru
 /* A name that must be in the denial chain: at or above every zone cut and
  * DNAME (RFC 4035 §2.3: glue and occluded names are not), and not an
  * NSEC3 owner (which is not part of the zone's namespace). */
-static bool chain_name(const struct node *n)
+static bool chain_name(const struct zone *z, const struct node *n)
 {
-	return !n->above && !(n->flags & NODE_NSEC3);
+	if (n->flags & NODE_NSEC3)
+		return false;
+	if (!z->nblockers || n == z->apex_node)
+		return true;
+	struct dname_split s;
+	dname_split(&s, n->name, n->name_len);
+	return zone_above(z, n->name, &s, n) == NULL;
 }
 
 /* NSEC: every name with data owns one; each one's next name is the next
@@ -1310,19 +1387,23 @@ static void check_nsec(struct checker *c, const struct zone *z)
 	char nb[DNAME_STR_MAX], xb[DNAME_STR_MAX], yb[DNAME_STR_MAX], tb[256];
 	for (size_t i = 0; i <= z->mask; i++) {
 		walk_prefetch(z, i);
-		const struct node *n = z->table[i].node;
-		if (!n || !n->nrrsets || !chain_name(n) || node_rrset(n, RRTYPE_NSEC))
+		const struct node *n = zone_slot_at(z, i)->node;
+		if (!n || !n->nrrsets || !chain_name(z, n) || node_rrset(n, RRTYPE_NSEC))
 			continue;
 		say(c, &missing, "NSEC chain incomplete: %s (%s) has no NSEC",
 		    dname_to_str(n->name, nb, sizeof(nb)), node_types(n, tb, sizeof(tb)));
 	}
-	for (size_t i = 0; i < z->nnsec; i++) {
-		const struct node *n = z->nsec[i];
+	struct zvec_pos pos = zvec_first(&z->nsec);
+	for (size_t i = 0; i < z->nsec.n; i++) {
+		const struct node *n = *(const struct node *const *)zvec_at(&z->nsec, pos);
+		const struct node *nx = zvec_next(&z->nsec, &pos)
+						? *(const struct node *const *)zvec_at(&z->nsec, pos)
+						: NULL;
 		const struct rrset *rs = node_rrset(n, RRTYPE_NSEC);
 		const uint8_t *rd = rs->wire + RR_FIXED_LEN;
 		size_t len = dname_wire_len(rd, rr_rdlen(rs->wire));
-		const uint8_t *want = i + 1 < z->nnsec ? z->nsec[i + 1]->name : z->apex;
-		size_t want_len = i + 1 < z->nnsec ? z->nsec[i + 1]->name_len : z->apex_len;
+		const uint8_t *want = nx ? nx->name : z->apex;
+		size_t want_len = nx ? nx->name_len : z->apex_len;
 		uint8_t next[DNAME_MAX];
 		if (len)
 			dname_lower(next, rd, len);
@@ -1353,10 +1434,21 @@ static void check_nsec3(struct checker *c, const struct zone *z)
 	const struct nsec3_chain *ch = z->nsec3;
 	unsigned missing = 0, broken = 0;
 	char nb[DNAME_STR_MAX], yb[DNAME_STR_MAX], tb[256], hb[33];
-	for (size_t i = 0; i < ch->n; i++) {
+	/* the chain, flat, for the two walks below */
+	size_t nch = ch->v.n;
+	struct nsec3_entry *chv = malloc(nch * sizeof(*chv));
+	if (!chv) {
+		say(c, &missing, "NSEC3 chain of %s not checked: out of memory",
+		    dname_to_str(z->apex, nb, sizeof(nb)));
+		return;
+	}
+	struct zvec_pos pos = zvec_first(&ch->v);
+	for (size_t i = 0; i < nch; i++, zvec_next(&ch->v, &pos))
+		chv[i] = *(const struct nsec3_entry *)zvec_at(&ch->v, pos);
+	for (size_t i = 0; i < nch; i++) {
 		uint16_t rdlen = 0;
-		const uint8_t *rd = chain_nsec3(ch, ch->v[i].node, &rdlen);
-		const struct nsec3_entry *want = &ch->v[i + 1 < ch->n ? i + 1 : 0];
+		const uint8_t *rd = chain_nsec3(ch, chv[i].node, &rdlen);
+		const struct nsec3_entry *want = &chv[i + 1 < nch ? i + 1 : 0];
 		size_t o = rd ? (size_t)5 + rd[4] : 0; /* the hash length */
 		bool ok = rd && o + 1 + NSEC3_HASH_LEN <= rdlen && rd[o] == NSEC3_HASH_LEN;
 		if (ok && memcmp(rd + o + 1, want->hash, NSEC3_HASH_LEN) == 0)
@@ -1364,7 +1456,7 @@ static void check_nsec3(struct checker *c, const struct zone *z)
 		say(c, &broken,
 		    "NSEC3 chain broken: the NSEC3 at %s names %s next, but the next NSEC3 of the "
 		    "chain is at %s",
-		    dname_to_str(ch->v[i].node->name, nb, sizeof(nb)),
+		    dname_to_str(chv[i].node->name, nb, sizeof(nb)),
 		    ok ? hash_str(rd + o + 1, hb) : "a malformed hash",
 		    dname_to_str(want->node->name, yb, sizeof(yb)));
 	}
@@ -1373,12 +1465,13 @@ static void check_nsec3(struct checker *c, const struct zone *z)
 	if (!names) {
 		say(c, &missing, "NSEC3 chain of %s not checked: out of memory",
 		    dname_to_str(z->apex, nb, sizeof(nb)));
+		free(chv);
 		return;
 	}
 	for (size_t i = 0; i <= z->mask; i++) {
 		walk_prefetch(z, i);
-		const struct node *n = z->table[i].node;
-		if (!n || !chain_name(n))
+		const struct node *n = zone_slot_at(z, i)->node;
+		if (!n || !chain_name(z, n))
 			continue;
 		zone_nsec3_hash(z, n->name, names[nn].hash);
 		names[nn++].node = n;
@@ -1388,12 +1481,12 @@ static void check_nsec3(struct checker *c, const struct zone *z)
 	for (size_t i = 0; i < nn; i++) {
 		const struct node *n = names[i].node;
 		const uint8_t *h = names[i].hash;
-		while (j < ch->n && memcmp(ch->v[j].hash, h, NSEC3_HASH_LEN) < 0)
+		while (j < nch && memcmp(chv[j].hash, h, NSEC3_HASH_LEN) < 0)
 			j++;
-		if (j < ch->n && memcmp(ch->v[j].hash, h, NSEC3_HASH_LEN) == 0)
+		if (j < nch && memcmp(chv[j].hash, h, NSEC3_HASH_LEN) == 0)
 			continue;
 		/* covered by the one before (before the first: the last) */
-		const struct node *cover = ch->v[j ? j - 1 : ch->n - 1].node;
+		const struct node *cover = chv[j ? j - 1 : nch - 1].node;
 		bool insecure = !n->nrrsets || ((n->flags & NODE_CUT) && !node_rrset(n, RRTYPE_DS));
 		uint16_t rdlen = 0;
 		const uint8_t *rd = insecure ? chain_nsec3(ch, cover, &rdlen) : NULL;
@@ -1410,6 +1503,7 @@ static void check_nsec3(struct checker *c, const struct zone *z)
 			    hash_str(h, hb));
 	}
 	free(names);
+	free(chv);
 	say_more(c, missing, "names without an NSEC3");
 	say_more(c, broken, "broken NSEC3 links");
 }
@@ -1431,7 +1525,7 @@ unsigned zone_dnssec_check(struct zone *z, time_t now, uint32_t expiry_warning, 
 		/* the chain negative answers use: NSEC3 when NSEC3PARAM names one */
 		if (z->nsec3) {
 			check_nsec3(&c, z);
-		} else if (z->nnsec) {
+		} else if (z->nsec.n) {
 			check_nsec(&c, z);
 		} else {
 			char nb[DNAME_STR_MAX];

@@ -1,14 +1,36 @@
-/* zone.h: the in-memory zone table.
+/* zone.h: the in-memory zone table, in versions that share what did not
+ * change.
  *
  * A zone is a hash table of nodes keyed by lowercased wire name. Every node
  * holds its RRsets as ready wire bytes (TYPE CLASS TTL RDLEN RDATA, network
  * order, the owner left out: the writer emits a compression pointer), sorted
- * by type. Empty non-terminals are nodes without RRsets. Everything a query
- * needs to decide between answer, referral, DNAME and wildcard is resolved
- * when the zone is built: the parent, the `*` child, the topmost zone cut or
- * DNAME above a node, and the glue of every delegation.
+ * by type. Empty non-terminals are nodes without RRsets. A node holds only
+ * what its own records decide (its RRsets, its flags, the names its
+ * delegation's glue is looked up by) plus its number of children and a
+ * pointer to its `*` child: nothing that changes when another name changes
+ * (a zone cut above a name is found by one probe per label between the name
+ * and the apex, glue addresses by a probe per name server), so a new
+ * version replaces a changed node without touching the nodes around it.
  *
- * A built zone is read-only and may be read by any number of threads. */
+ * A `struct zone` is one version, read-only once built, read by any number
+ * of threads. The design, for a secondary applying an IXFR and a primary
+ * keeping the version a transfer reads (zone_update.c):
+ *  - the name table is split in pages of ZONE_PAGE_SLOTS slots behind a
+ *    directory; a new version copies the directory (8 bytes per page) and
+ *    the pages it changes, and shares the rest;
+ *  - a changed name gets a new node (its own allocation); unchanged nodes,
+ *    with their RRsets, are shared by every version that has them;
+ *  - the ordered indexes (NSEC owners in canonical order, the NSEC3 chain
+ *    by hash) are chunked vectors, copied per chunk (zvec.h);
+ *  - readers find the current version through the RCU-published zonedb
+ *    (zonedb.h); a reader that keeps a version for long (a transfer)
+ *    takes a reference (zone_ref) instead of staying in the read-side
+ *    section; a version's replaced pages and nodes are freed once it and
+ *    every older version of the zone are released.
+ * Memory per record of the 1.25M-record bench zone (2 records per name):
+ * the node is 64 bytes where it was 80 (parent and `above` pointers gone,
+ * a child count added), the table 32 bytes per name as before (at most
+ * half full) plus 8 bytes per 512 slots of directory. */
 #ifndef SHOAL_ZONE_H
 #define SHOAL_ZONE_H
 
@@ -20,6 +42,7 @@
 #include <time.h>
 
 #include "dns/dname.h"
+#include "zone/zvec.h"
 
 #define RRTYPE_A 1
 #define RRTYPE_NS 2
@@ -67,12 +90,13 @@ struct rrset {
 	const uint8_t *wire; /* count × (TYPE CLASS TTL RDLEN RDATA), net-order */
 };
 
-/** Address records of one name server of a delegation, for the additional
- * section of a referral. */
+/** A name server of a delegation inside the zone, whose address records
+ * (looked up by name when a referral is written: they may change in a later
+ * version without the cut changing) go in the additional section. */
 struct glue {
 	const uint8_t *name;	   /* lowercased wire name of the name server */
-	const struct rrset *a;	   /* may be NULL */
-	const struct rrset *aaaa;  /* may be NULL */
+	uint64_t hash;		   /* dname_hash(name) */
+	uint8_t name_len;
 	bool in_domain;		   /* at or below the cut: RFC 9471 says it must fit */
 };
 
@@ -81,22 +105,22 @@ enum node_flags {
 	NODE_DNAME = 2, /* owns a DNAME */
 	NODE_CNAME = 4, /* owns a CNAME */
 	NODE_NSEC3 = 8, /* owns an NSEC3: answered as if it did not exist (RFC 5155 §7.2.8) */
+	NODE_OWN = 16,	/* made by an update: one allocation of its own, freed when retired */
 };
 
 struct node {
 	uint64_t hash;		/* dname_hash(name) */
 	const uint8_t *name;	/* lowercased wire name */
-	struct node *parent;	/* NULL at the apex */
 	struct node *wildcard;	/* the `*` child, if the zone has one */
-	struct node *above;	/* topmost strict ancestor that is a cut or owns a DNAME */
 	struct rrset *rrsets;	/* sorted by type */
-	struct glue *glue;	/* cuts only */
+	struct glue *glue;	/* cuts only: the in-zone name servers */
+	uint32_t children;	/* names directly below it */
 	uint16_t nrrsets;
 	uint16_t nglue;
 	uint8_t name_len;
 	uint8_t labels;
 	uint8_t flags;		/* enum node_flags */
-	void *tmp;		/* build-time only: pending records */
+	void *tmp;		/* while building only: pending records */
 };
 
 /** A table slot keeps the hash beside the pointer: a probe that misses
@@ -115,20 +139,27 @@ struct nsec3_entry {
 };
 
 /** An NSEC3 chain: its hash parameters (from NSEC3PARAM) and its records
- * sorted by hash, for the match and cover searches of denial. */
+ * sorted by hash (zvec of struct nsec3_entry), for the match and cover
+ * searches of denial. */
 struct nsec3_chain {
 	uint16_t iterations;
 	uint8_t salt_len;
 	uint8_t salt[255];
-	size_t n;
-	const struct nsec3_entry *v;
+	struct zvec v;
 };
+
+/* Slots per page of the name table: 512 × 16 bytes, 8 KiB. */
+#define ZONE_PAGE_SHIFT 9
+#define ZONE_PAGE_SLOTS ((size_t)1 << ZONE_PAGE_SHIFT)
 
 struct arena_chunk;
 struct arena {
 	struct arena_chunk *head;
 	size_t used;   /* bytes handed out (for statistics) */
 };
+
+struct zone_shared; /* what the versions of one load share (zone_update.c) */
+struct zone_retired;
 
 struct zone {
 	uint8_t apex[DNAME_MAX]; /* lowercased wire */
@@ -138,11 +169,14 @@ struct zone {
 	const struct rrset *soa;
 	struct rrset neg_soa;	/* the SOA with TTL min(SOA TTL, MINIMUM), RFC 2308 §3 */
 	uint32_t serial;
-	struct zone_slot *table; /* open addressing, linear probing */
-	size_t mask;
+	/* The name table: open addressing, linear probing, at most half
+	 * full; slot i is pages[i >> ZONE_PAGE_SHIFT][i % ZONE_PAGE_SLOTS]. */
+	struct zone_slot **pages;
+	size_t mask;		/* slots - 1 */
 	size_t nnodes;
 	size_t nrecords;
-	struct arena arena;
+	size_t nblockers;	/* nodes that are cuts or own a DNAME */
+	struct arena arena;	/* the load's nodes (the first version's) */
 	char *source;		/* file it was loaded from (for logs) */
 	/* The file as it was when reading began, so a reload can tell an
 	 * unchanged file without reading it (zoneset.c). $INCLUDEd files
@@ -155,19 +189,26 @@ struct zone {
 	/* DNSSEC denial by NSEC (RFC 4034 §4): the nodes that own an NSEC,
 	 * in canonical order (RFC 4034 §6.1), for the predecessor search of
 	 * negative answers; NULL and 0 in a zone without NSEC. */
-	const struct node **nsec;
-	size_t nnsec;
+	struct zvec nsec; /* of const struct node * */
 	/* NSEC3 (RFC 5155): the chain named by the apex NSEC3PARAM, NULL when
-	 * there is none; denial then uses it rather than NSEC. */
+	 * there is none (else &nsec3c); denial then uses it rather than NSEC. */
 	const struct nsec3_chain *nsec3;
+	struct nsec3_chain nsec3c;
 	/* RRSIG records in the zone (0: unsigned), counted as it is built. */
 	size_t nrrsigs;
 	/* The earliest expiration of any RRSIG, as a Unix time (its 32-bit
 	 * field read by RFC 4034 §3.1.5 serial arithmetic around the clock
 	 * at load); 0 when the zone has no RRSIG. Set by zone_dnssec_check. */
 	int64_t rrsig_expire;
-	bool hugepages;		/* zone_hugepages done; main thread only */
-	unsigned refs;		/* zone databases holding it; main thread only */
+	/* Versions (zone_update.c). */
+	uint64_t gen;		 /* this version's number in its lineage, from 1 */
+	unsigned refs;		 /* atomic: zone databases, transfers holding it */
+	bool dead;		 /* released: freed once older versions are */
+	struct zone_shared *shared;
+	struct zone *newer;	 /* the version made from this one */
+	struct zone_retired *retired; /* what this version replaced of the older one */
+	uint8_t *neg_soa_own;	 /* neg_soa.wire when an update made it */
+	uint64_t pages_gen;	 /* the generation that made `pages` */
 };
 
 /* ---- reading (any thread) ---- */
@@ -198,6 +239,24 @@ void zone_nsec3_hash(const struct zone *z, const uint8_t *name, uint8_t out[NSEC
 const struct node *zone_nsec3_find(const struct zone *z, const uint8_t hash[NSEC3_HASH_LEN],
 				   bool *match);
 
+/**
+ * The zone cut or DNAME owner that decides for a name below it: the
+ * topmost of `n`'s strict ancestors (from the apex down) that is a cut or
+ * owns a DNAME. One probe per label between the apex and `n`, none in a
+ * zone without cuts and DNAMEs.
+ * Pre: `n` is zone_lookup(z, name, s, …)'s result for `name`.
+ * \return the node, or NULL
+ */
+const struct node *zone_above(const struct zone *z, const uint8_t *name,
+			      const struct dname_split *s, const struct node *n);
+
+/**
+ * The parent of `n`, an ancestor-or-self of `name` other than the apex.
+ * \return the parent node (never NULL in a built zone)
+ */
+const struct node *zone_parent(const struct zone *z, const uint8_t *name,
+			       const struct dname_split *s, const struct node *n);
+
 /** Exact lookup of a lowercased name; `hash` is dname_hash(name). */
 const struct node *zone_find(const struct zone *z, const uint8_t *name, size_t len, uint64_t hash);
 
@@ -220,10 +279,16 @@ const struct node *zone_lookup(const struct zone *z, const uint8_t *name,
  * CPU; none is needed for a correct answer.
  */
 
+/** Slot `i` of the name table. */
+static inline const struct zone_slot *zone_slot_at(const struct zone *z, size_t i)
+{
+	return &z->pages[i >> ZONE_PAGE_SHIFT][i & (ZONE_PAGE_SLOTS - 1)];
+}
+
 /** Step 1: the table slot where `hash` (a full name's) starts probing. */
 static inline void zone_prefetch_slot(const struct zone *z, uint64_t hash)
 {
-	__builtin_prefetch(&z->table[hash & z->mask]);
+	__builtin_prefetch(zone_slot_at(z, hash & z->mask));
 }
 
 /** Step 2: read the slots (step 1's), prefetch the node whose hash is
@@ -303,8 +368,61 @@ struct zone *zone_builder_finish(struct zone_builder *b, char *msg, size_t msgsi
 /** Drop a builder without making a zone. */
 void zone_builder_free(struct zone_builder *b);
 
-/** Free a zone and everything in it. */
+/* ---- versions (zone_update.c) ---- */
+
+/**
+ * Take a reference to a version, from any thread: inside an RCU read-side
+ * section on a version of the current zonedb, or on a version already
+ * held. A transfer holds its version so, for as long as it reads.
+ */
+void zone_ref(struct zone *z);
+
+/** Drop a reference (any thread); the last one releases the version. */
+void zone_unref(struct zone *z);
+
+/**
+ * Release a version nobody references (refs == 0): a zone just built or
+ * committed that is not going to be published. Its replaced data is freed
+ * once it and every older version are released; the last version of a
+ * lineage frees everything.
+ */
 void zone_free(struct zone *z);
+
+/** Versions of `z`'s lineage (from one load) not freed yet, for tests. */
+unsigned zone_versions_alive(const struct zone *z);
+
+struct zone_update;
+
+/**
+ * Start a new version from `base`, the newest version of its lineage (the
+ * last one committed from it, or a zone just built). One update at a time
+ * per lineage, on one thread.
+ * \return the update, or NULL when out of memory
+ */
+struct zone_update *zone_update_begin(struct zone *base);
+
+/**
+ * Add one record, or remove one (`remove`): wire owner (any case), rdata
+ * with names uncompressed. Adding a record the version has, or removing
+ * one it does not have, is ZB_ERROR (an IXFR that does so is inconsistent,
+ * RFC 1995 §4); the other checks are those of zone_builder_add.
+ * \param[out] msg  the reason, on ZB_WARN and ZB_ERROR
+ */
+enum zb_result zone_update_change(struct zone_update *u, bool remove, const uint8_t *owner,
+				  uint16_t type, uint16_t rrclass, uint32_t ttl,
+				  const uint8_t *rdata, uint16_t rdlen, char *msg, size_t msgsize);
+
+/**
+ * Make the new version: the changed nodes built, the table pages and index
+ * chunks they touch copied, everything else shared with the base. The
+ * apex must keep its SOA and NS. Consumes the update either way; the base
+ * stays valid and unchanged.
+ * \return the version (refs 0, not published), or NULL with the reason
+ */
+struct zone *zone_update_commit(struct zone_update *u, char *msg, size_t msgsize);
+
+/** Drop an update without making a version. */
+void zone_update_abort(struct zone_update *u);
 
 /** First name in rdata of the given type that a writer may compress and
  * that additional-section processing follows: NS, CNAME, PTR, DNAME (offset

@@ -64,7 +64,7 @@ struct zonedb *zonedb_new(struct zone **zones, size_t n)
 		db->table[j] = z;
 		db->depths[z->apex_labels >> 6] |= (uint64_t)1 << (z->apex_labels & 63);
 		db->zones[db->nzones++] = z;
-		z->refs++;
+		zone_ref(z);
 	}
 	return db;
 }
@@ -74,9 +74,7 @@ void zonedb_free(struct zonedb *db)
 	if (!db)
 		return;
 	for (size_t i = 0; i < db->nzones; i++) {
-		struct zone *z = db->zones[i];
-		if (--z->refs == 0)
-			zone_free(z);
+		zone_unref(db->zones[i]);
 	}
 	free(db->zones);
 	free(db->table);

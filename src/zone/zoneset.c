@@ -28,12 +28,6 @@ struct zone_state *zoneset_find(const struct zoneset *set, const uint8_t *apex, 
 	return NULL;
 }
 
-static void zone_unref(struct zone *z)
-{
-	if (z && --z->refs == 0)
-		zone_free(z);
-}
-
 static void msgs_clear(struct zone_state *s)
 {
 	for (size_t i = 0; i < s->nmsgs; i++)
@@ -115,7 +109,7 @@ static void load_one(struct zone_state *s, bool force, zone_diag_fn diag, void *
 	struct zone *z = zone_load_file(s->file, s->apex, collect_diag, &c, &nerr);
 	s->nerrors = nerr;
 	if (z) {
-		z->refs++;
+		zone_ref(z);
 		zone_unref(s->zone);
 		s->zone = z;
 		s->outcome = ZONE_OUTCOME_LOADED;
@@ -394,7 +388,7 @@ int zonedb_load_dir(const char *dir, const struct zonedb *old, zone_diag_fn diag
 		if ((r = state_init(&set.v[set.n], &sp)) < 0)
 			goto out;
 		set.v[set.n].zone = z;
-		z->refs++;
+		zone_ref(z);
 		set.n++;
 	}
 	r = zoneset_update(&set, specs, n, true, NULL, 0, diag, ctx, out, &st);

@@ -31,7 +31,7 @@ static unsigned differences(const struct zone *a, const struct zone *b)
 {
 	unsigned diff = 0;
 	for (size_t i = 0; i <= a->mask; i++) {
-		const struct node *n = a->table[i].node;
+		const struct node *n = zone_slot_at(a, i)->node;
 		if (!n)
 			continue;
 		const struct node *m = zone_find(b, n->name, n->name_len, n->hash);

@@ -93,7 +93,7 @@ static void ask_zone(const struct zonedb *db, const struct zone *z)
 {
 	unsigned nodes = 0;
 	for (size_t i = 0; i <= z->mask && nodes < NODES_MAX; i++) {
-		const struct node *n = z->table[i].node;
+		const struct node *n = zone_slot_at(z, i)->node;
 		if (!n)
 			continue;
 		nodes++;
@@ -188,7 +188,7 @@ static bool same_zone(const struct zone *a, const struct zone *b)
 	if (a->nnodes != b->nnodes || a->nrecords != b->nrecords)
 		return false;
 	for (size_t i = 0; i <= a->mask; i++) {
-		const struct node *n = a->table[i].node;
+		const struct node *n = zone_slot_at(a, i)->node;
 		if (!n)
 			continue;
 		const struct node *m = zone_find(b, n->name, n->name_len, n->hash);

@@ -163,6 +163,17 @@ const struct node *ut_node(const struct zone *z, const char *name)
 	return zone_find(z, l, len, dname_hash(l, len));
 }
 
+const struct node *ut_above(const struct zone *z, const char *name)
+{
+	uint8_t w[DNAME_MAX], l[DNAME_PADDED];
+	size_t len = ut_name(name, w);
+	struct dname_split s;
+	bool exact;
+	dname_lower_split(l, w, len, &s);
+	const struct node *n = zone_lookup(z, l, &s, &exact);
+	return zone_above(z, l, &s, n);
+}
+
 /* ---------------------------------------------------------------- queries */
 
 static void put16(uint8_t *p, uint16_t v)

@@ -85,6 +85,10 @@ struct zone *ut_zone(const char *origin, const char *const *rrs);
 /** The node of `name` (presentation) in z, or NULL. */
 const struct node *ut_node(const struct zone *z, const char *name);
 
+/** zone_above() for `name` (presentation) in z: the cut or DNAME owner
+ * that decides for it, or NULL. */
+const struct node *ut_above(const struct zone *z, const char *name);
+
 /* ---- queries ---- */
 
 struct ut_q {

@@ -489,7 +489,7 @@ static void n3_setup(void)
 	all[g_nn3] = NULL;
 	struct zone *z = ut_zone("n3.test.", all);
 	ck_assert_ptr_nonnull(z->nsec3);
-	ck_assert_uint_eq(z->nsec3->n, N3_COUNT);
+	ck_assert_uint_eq(z->nsec3->v.n, N3_COUNT);
 	g_n3db = zonedb_new(&z, 1);
 }
 
