@@ -176,9 +176,17 @@ const struct node *zone_nsec_find(const struct zone *z, const uint8_t *name)
 	return *(const struct node *const *)zvec_at(&z->nsec, p);
 }
 
+static void chain_hash(const struct nsec3_chain *c, const uint8_t *name,
+		       uint8_t out[NSEC3_HASH_LEN]);
+
 void zone_nsec3_hash(const struct zone *z, const uint8_t *name, uint8_t out[NSEC3_HASH_LEN])
 {
-	const struct nsec3_chain *c = z->nsec3;
+	chain_hash(z->nsec3, name, out);
+}
+
+static void chain_hash(const struct nsec3_chain *c, const uint8_t *name,
+		       uint8_t out[NSEC3_HASH_LEN])
+{
 	uint8_t buf[DNAME_MAX + 255];
 	size_t len = dname_wire_len(name, DNAME_MAX);
 	/* IH(salt, x, 0) = H(x || salt); IH(salt, x, k) = H(IH(salt, x, k-1) || salt) */
@@ -261,14 +269,10 @@ static const uint8_t *chain_nsec3(const struct nsec3_chain *ch, const struct nod
 	return NULL;
 }
 
-bool nsec3_params(const struct zone *z, struct nsec3_chain *ch)
+/* The parameters of one NSEC3PARAM record's rdata. */
+static bool nsec3_params_of(const uint8_t *rd, uint16_t rdlen, struct nsec3_chain *ch)
 {
-	const struct rrset *param = node_rrset(z->apex_node, RRTYPE_NSEC3PARAM);
-	if (!param)
-		return false;
 	/* ALG(1) FLAGS(1) ITERATIONS(2) SALT LENGTH(1) SALT */
-	const uint8_t *rd = param->wire + RR_FIXED_LEN;
-	uint16_t rdlen = (uint16_t)(param->wire[8] << 8 | param->wire[9]);
 	if (rdlen < 5 || rd[0] != 1 || (size_t)5 + rd[4] != rdlen)
 		return false; /* SHA-1 is the only NSEC3 hash (RFC 5155 §11) */
 	memset(ch, 0, sizeof(*ch));
@@ -277,6 +281,37 @@ bool nsec3_params(const struct zone *z, struct nsec3_chain *ch)
 	memcpy(ch->salt, rd + 5, ch->salt_len);
 	ch->v.esize = sizeof(struct nsec3_entry);
 	return true;
+}
+
+bool nsec3_params(const struct zone *z, struct nsec3_chain *ch)
+{
+	const struct rrset *param = node_rrset(z->apex_node, RRTYPE_NSEC3PARAM);
+	if (!param)
+		return false;
+	/* the first record; zone_dnssec_check may choose another */
+	return nsec3_params_of(param->wire + RR_FIXED_LEN,
+			       (uint16_t)(param->wire[8] << 8 | param->wire[9]), ch);
+}
+
+int nsec3_chain_from_table(const struct zone *z, struct nsec3_chain *ch)
+{
+	struct nsec3_entry *v = malloc((z->nnodes ? z->nnodes : 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	size_t k = 0;
+	for (size_t i = 0; i <= z->mask; i++) {
+		const struct node *n = zone_slot_at(z, i)->node;
+		struct nsec3_entry e;
+		memset(&e, 0, sizeof(e));
+		if (!n || k == z->nnodes || !nsec3_member(z, ch, n, e.hash))
+			continue;
+		e.node = n;
+		v[k++] = e;
+	}
+	qsort(v, k, sizeof(*v), cmp_nsec3);
+	int r = zvec_from_sorted(&ch->v, v, k, sizeof(*v), z->gen);
+	free(v);
+	return r;
 }
 
 bool nsec3_member(const struct zone *z, const struct nsec3_chain *ch, const struct node *n,
@@ -1148,6 +1183,7 @@ struct checker {
 	zone_warn_fn warn;
 	void *ctx;
 	unsigned total;
+	bool first_param_chain; /* the first NSEC3PARAM has NSEC3 records */
 };
 
 /* One finding of a kind whose count is *kind: said while fewer than
@@ -1341,7 +1377,7 @@ static void check_nsec3param(struct checker *c, const struct zone *z, const stru
 	uint16_t rdlen = rr_rdlen(param->wire);
 	dname_to_str(z->apex, nb, sizeof(nb));
 	nsec3param_str(rd, rdlen, pb, sizeof(pb));
-	if (!z->nsec3)
+	if (!c->first_param_chain)
 		say(c, &none, "NSEC3PARAM at %s (%s) has no NSEC3 records of its parameters", nb,
 		    pb);
 	if (rdlen < 5)
@@ -1429,9 +1465,8 @@ static void check_nsec(struct checker *c, const struct zone *z)
  * hash and walked beside the chain, one pass over two sorted arrays, where
  * a binary search per name would take a cache miss per step in a big
  * chain. */
-static void check_nsec3(struct checker *c, const struct zone *z)
+static void check_nsec3(struct checker *c, const struct zone *z, const struct nsec3_chain *ch)
 {
-	const struct nsec3_chain *ch = z->nsec3;
 	unsigned missing = 0, broken = 0;
 	char nb[DNAME_STR_MAX], yb[DNAME_STR_MAX], tb[256], hb[33];
 	/* the chain, flat, for the two walks below */
@@ -1473,7 +1508,7 @@ static void check_nsec3(struct checker *c, const struct zone *z)
 		const struct node *n = zone_slot_at(z, i)->node;
 		if (!n || !chain_name(z, n))
 			continue;
-		zone_nsec3_hash(z, n->name, names[nn].hash);
+		chain_hash(ch, n->name, names[nn].hash);
 		names[nn++].node = n;
 	}
 	qsort(names, nn, sizeof(*names), cmp_nsec3);
@@ -1508,6 +1543,65 @@ static void check_nsec3(struct checker *c, const struct zone *z)
 	say_more(c, broken, "broken NSEC3 links");
 }
 
+/* A signer moving a zone between NSEC and NSEC3, or to new NSEC3
+ * parameters, leaves both chains in it for a while (two NSEC3PARAMs, or
+ * NSEC records beside an NSEC3PARAM). Serve the chain of the first
+ * NSEC3PARAM whose chain is complete, else the NSEC chain when it is,
+ * else the one built (the first NSEC3PARAM's): and say which. */
+static void choose_denial(struct checker *c, struct zone *z)
+{
+	const struct rrset *param = node_rrset(z->apex_node, RRTYPE_NSEC3PARAM);
+	unsigned candidates = (param ? param->count : 0) + (z->nsec.n ? 1u : 0u), one = 0;
+	char nb[DNAME_STR_MAX], pb[600];
+	if (candidates < 2)
+		return;
+	dname_to_str(z->apex, nb, sizeof(nb));
+	const uint8_t *w = param ? param->wire : NULL;
+	for (uint16_t k = 0; param && k < param->count; k++) {
+		uint16_t rl = rr_rdlen(w);
+		const uint8_t *rd = w + RR_FIXED_LEN;
+		w += RR_FIXED_LEN + rl;
+		struct nsec3_chain ch;
+		memset(&ch, 0, sizeof(ch));
+		if (!nsec3_params_of(rd, rl, &ch))
+			continue;
+		if (nsec3_chain_from_table(z, &ch) < 0)
+			return; /* out of memory: the chain built stays */
+		struct checker q = {0};
+		if (k == 0)
+			c->first_param_chain = ch.v.n > 0;
+		if (ch.v.n)
+			check_nsec3(&q, z, &ch);
+		if (ch.v.n && q.total == 0) {
+			zvec_free(&z->nsec3c.v);
+			z->nsec3c = ch;
+			z->nsec3 = &z->nsec3c;
+			say(c, &one,
+			    "%s holds more than one denial chain: serving the NSEC3 chain of "
+			    "NSEC3PARAM %s, which is complete",
+			    nb, nsec3param_str(rd, rl, pb, sizeof(pb)));
+			return;
+		}
+		zvec_free(&ch.v);
+	}
+	if (z->nsec.n) {
+		struct checker q = {0};
+		check_nsec(&q, z);
+		if (q.total == 0) {
+			zvec_free(&z->nsec3c.v);
+			memset(&z->nsec3c, 0, sizeof(z->nsec3c));
+			z->nsec3 = NULL;
+			say(c, &one,
+			    "%s holds more than one denial chain: serving the NSEC chain, which is "
+			    "complete",
+			    nb);
+			return;
+		}
+	}
+	say(c, &one, "%s holds more than one denial chain and none is complete: serving %s", nb,
+	    z->nsec3 ? "the NSEC3 chain of its first NSEC3PARAM" : "the NSEC chain");
+}
+
 unsigned zone_dnssec_check(struct zone *z, time_t now, uint32_t expiry_warning, zone_warn_fn warn,
                            void *ctx)
 {
@@ -1516,7 +1610,8 @@ unsigned zone_dnssec_check(struct zone *z, time_t now, uint32_t expiry_warning, 
 	z->rrsig_expire = 0;
 	if (!z->nrrsigs && !dnskey && !param)
 		return 0; /* unsigned: nothing walked */
-	struct checker c = {.warn = warn, .ctx = ctx};
+	struct checker c = {.warn = warn, .ctx = ctx, .first_param_chain = z->nsec3 != NULL};
+	choose_denial(&c, z);
 	if (z->nrrsigs)
 		check_rrsigs(&c, z, now, expiry_warning);
 	if (param)
@@ -1524,7 +1619,7 @@ unsigned zone_dnssec_check(struct zone *z, time_t now, uint32_t expiry_warning, 
 	if (dnskey) {
 		/* the chain negative answers use: NSEC3 when NSEC3PARAM names one */
 		if (z->nsec3) {
-			check_nsec3(&c, z);
+			check_nsec3(&c, z, z->nsec3);
 		} else if (z->nsec.n) {
 			check_nsec(&c, z);
 		} else {

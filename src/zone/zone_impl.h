@@ -91,6 +91,10 @@ bool nsec3_member(const struct zone *z, const struct nsec3_chain *ch, const stru
  * \return false when there is none usable (not SHA-1, malformed) */
 bool nsec3_params(const struct zone *z, struct nsec3_chain *ch);
 
+/** Fill `ch` (parameters set, vector empty) with the chain of its
+ * parameters from every node of `z`'s table. \return 0 or -1 (no memory) */
+int nsec3_chain_from_table(const struct zone *z, struct nsec3_chain *ch);
+
 /** Slot `i`, writable (the caller owns its page). */
 static inline struct zone_slot *zone_slot_w(struct zone *z, size_t i)
 {

@@ -725,11 +725,6 @@ static int update_indexes(struct commit *c, bool chain_rebuilt)
 	return 0;
 }
 
-static int cmp_entry(const void *a, const void *b)
-{
-	return memcmp(a, b, NSEC3_HASH_LEN);
-}
-
 /* The apex NSEC3PARAM changed: the chain anew from the whole table (a
  * parameter change re-signs the zone anyway). */
 static int rebuild_chain(struct commit *c)
@@ -752,23 +747,7 @@ static int rebuild_chain(struct commit *c)
 	z->nsec3 = NULL;
 	if (!nsec3_params(z, &z->nsec3c))
 		return 0;
-	struct nsec3_entry *v = malloc((z->nnodes ? z->nnodes : 1) * sizeof(*v));
-	if (!v)
-		return -1;
-	size_t k = 0;
-	for (size_t i = 0; i <= z->mask; i++) {
-		const struct node *n = zone_slot_at(z, i)->node;
-		struct nsec3_entry e;
-		memset(&e, 0, sizeof(e));
-		if (!n || k == z->nnodes || !nsec3_member(z, &z->nsec3c, n, e.hash))
-			continue;
-		e.node = n;
-		v[k++] = e;
-	}
-	qsort(v, k, sizeof(*v), cmp_entry);
-	int r = zvec_from_sorted(&z->nsec3c.v, v, k, sizeof(*v), z->gen);
-	free(v);
-	return r;
+	return nsec3_chain_from_table(z, &z->nsec3c);
 }
 
 static bool same_rrset(const struct node *a, const struct node *b, uint16_t type)

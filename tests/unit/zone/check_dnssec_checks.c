@@ -661,6 +661,69 @@ START_TEST(nsec3_salt_only)
 }
 END_TEST
 
+/* A signer between chains: two NSEC3PARAMs, or NSEC beside NSEC3. */
+START_TEST(transition_to_new_nsec3_parameters)
+{
+	struct ut_diag d;
+	struct n3_chain c1, c2;
+	add_n3_names("1 0 0 -");
+	add("@ NSEC3PARAM 1 0 0 AB");
+	add_chain(N3_NAMES, N3_COUNT, 0, 0, "-", "a." ORIGIN, &c1); /* being taken down */
+	add_chain(N3_NAMES, N3_COUNT, 0, 0, "ab", NULL, &c2);       /* complete */
+	struct zone *z = load(&d);
+	EXPECT(&d, "example.test. holds more than one denial chain: serving the NSEC3 chain of "
+	           "NSEC3PARAM 1 0 0 AB, which is complete");
+	ck_assert_ptr_nonnull(z->nsec3);
+	ck_assert_uint_eq(z->nsec3->salt_len, 1);
+	ck_assert_uint_eq(z->nsec3->v.n, N3_COUNT);
+	zone_free(z);
+}
+END_TEST
+
+START_TEST(transition_to_nsec)
+{
+	struct ut_diag d;
+	struct n3_chain c1;
+	add_nsec_names();
+	add("@ NSEC3PARAM 1 0 0 -");
+	add("@ NSEC a.example.test. NS SOA DNSKEY NSEC3PARAM NSEC");
+	add("a NSEC b.c.example.test. A NSEC");
+	add("b.c NSEC sub.example.test. TXT NSEC");
+	add("sub NSEC *.w.example.test. NS NSEC");
+	add("*.w NSEC example.test. TXT NSEC");
+	static const char *const names[] = {ORIGIN, "a." ORIGIN, "c." ORIGIN, "b.c." ORIGIN,
+	                                    "sub." ORIGIN};
+	add_chain(names, 5, 0, 0, "-", "b.c." ORIGIN, &c1); /* incomplete, and no *.w, w */
+	struct zone *z = load(&d);
+	EXPECT(&d, "example.test. holds more than one denial chain: serving the NSEC chain, which "
+	           "is complete");
+	ck_assert_ptr_null(z->nsec3);
+	ck_assert_uint_eq(z->nsec.n, 5);
+	zone_free(z);
+}
+END_TEST
+
+START_TEST(transition_none_complete)
+{
+	struct ut_diag d;
+	struct n3_chain c1, c2;
+	add_n3_names("1 0 0 -");
+	add("@ NSEC3PARAM 1 0 0 AB");
+	add_chain(N3_NAMES, N3_COUNT, 0, 0, "-", "a." ORIGIN, &c1);
+	add_chain(N3_NAMES, N3_COUNT, 0, 0, "ab", "b.c." ORIGIN, &c2);
+	struct zone *z = load(&d);
+	bool said = false;
+	for (unsigned i = 0; i < d.n; i++)
+		said |= !strcmp(d.e[i].reason,
+		                "example.test. holds more than one denial chain and none is complete: "
+		                "serving the NSEC3 chain of its first NSEC3PARAM");
+	ck_assert(said);
+	ck_assert_ptr_nonnull(z->nsec3);
+	ck_assert_uint_eq(z->nsec3->salt_len, 0);
+	zone_free(z);
+}
+END_TEST
+
 static Suite *checks_suite(void)
 {
 	Suite *s = suite_create("dnssec_checks");
@@ -693,6 +756,9 @@ static Suite *checks_suite(void)
 	tcase_add_test(t, nsec3_iterations_and_salt);
 	tcase_add_test(t, nsec3_iterations_only);
 	tcase_add_test(t, nsec3_salt_only);
+	tcase_add_test(t, transition_to_new_nsec3_parameters);
+	tcase_add_test(t, transition_to_nsec);
+	tcase_add_test(t, transition_none_complete);
 	suite_add_tcase(s, t);
 	return s;
 }
