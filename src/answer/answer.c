@@ -135,14 +135,29 @@ static void prove_name(struct actx *a, const struct zone *z, const uint8_t *name
 	put_proof(a, zone_nsec_find(z, name), RRTYPE_NSEC);
 }
 
+/* The NSEC3 hash of `n`'s name (or of `*.n` when `wild`) computed when
+ * the node was built, or NULL when it was not (hashed per query then). */
+static const uint8_t *n3_hash(const struct zone *z, const struct node *n, bool wild)
+{
+	const struct node_n3 *h = n->n3;
+	if (!h || h->tag != z->nsec3->tag)
+		return NULL;
+	return wild ? h->wild : h->own;
+}
+
 /* NSEC3: the one matching `name` (when `match`; nothing when none does),
- * or the one covering its hash. \return whether one was put */
-static bool nsec3_put(struct actx *a, const struct zone *z, const uint8_t *name, bool match)
+ * or the one covering its hash; `hash`, when not NULL, is name's hash.
+ * \return whether one was put */
+static bool nsec3_put(struct actx *a, const struct zone *z, const uint8_t *name, bool match,
+		      const uint8_t *hash)
 {
 	uint8_t h[NSEC3_HASH_LEN];
 	bool matched;
-	zone_nsec3_hash(z, name, h);
-	const struct node *n = zone_nsec3_find(z, h, &matched);
+	if (!hash) {
+		zone_nsec3_hash(z, name, h);
+		hash = h;
+	}
+	const struct node *n = zone_nsec3_find(z, hash, &matched);
 	if (match && !matched)
 		return false;
 	put_proof(a, n, RRTYPE_NSEC3);
@@ -150,24 +165,27 @@ static bool nsec3_put(struct actx *a, const struct zone *z, const uint8_t *name,
 }
 
 /* NSEC3, the closest encloser proof (RFC 5155 §7.2.1): the NSEC3 matching
- * the encloser of `ce` labels and the one covering the next closer name. */
-static void nsec3_ce_proof(struct actx *a, const struct zone *z, unsigned ce)
+ * the closest encloser `ce` and the one covering the next closer name
+ * (the one name hashed per query). */
+static void nsec3_ce_proof(struct actx *a, const struct zone *z, const struct node *ce)
 {
-	nsec3_put(a, z, suffix(a, ce), true);
-	nsec3_put(a, z, suffix(a, ce + 1), false);
+	nsec3_put(a, z, suffix(a, ce->labels), true, n3_hash(z, ce, false));
+	nsec3_put(a, z, suffix(a, ce->labels + 1u), false, NULL);
 }
 
-/* NSEC3, no data at the suffix of `labels` labels: its matching NSEC3
- * (§7.2.3, §7.2.5 at a cut); when it has none (an empty non-terminal or a
- * cut inside an opt-out span), the closest provable encloser proof, whose
- * covering NSEC3 has the opt-out flag (§7.2.4, §7.2.7). */
-static void nsec3_nodata(struct actx *a, const struct zone *z, unsigned labels)
+/* NSEC3, no data at node `n` (a suffix of the current name): its matching
+ * NSEC3 (§7.2.3, §7.2.5 at a cut); when it has none (an empty
+ * non-terminal or a cut inside an opt-out span), the closest provable
+ * encloser proof, whose covering NSEC3 has the opt-out flag (§7.2.4,
+ * §7.2.7). */
+static void nsec3_nodata(struct actx *a, const struct zone *z, const struct node *n)
 {
-	if (nsec3_put(a, z, suffix(a, labels), true))
+	unsigned labels = n->labels;
+	if (nsec3_put(a, z, suffix(a, labels), true, n3_hash(z, n, false)))
 		return;
 	for (unsigned k = labels; k-- > z->apex_labels;) {
-		if (nsec3_put(a, z, suffix(a, k), true)) {
-			nsec3_put(a, z, suffix(a, k + 1), false);
+		if (nsec3_put(a, z, suffix(a, k), true, NULL)) {
+			nsec3_put(a, z, suffix(a, k + 1), false, NULL);
 			return;
 		}
 	}
@@ -184,7 +202,7 @@ static void prove_no_wildcard(struct actx *a, const struct zone *z, const struct
 	w[1] = '*';
 	memcpy(w + 2, ce->name, ce->name_len);
 	if (z->nsec3)
-		nsec3_put(a, z, w, false);
+		nsec3_put(a, z, w, false, n3_hash(z, ce, true));
 	else
 		prove_name(a, z, w);
 }
@@ -194,7 +212,7 @@ static void prove_no_wildcard(struct actx *a, const struct zone *z, const struct
 static void deny_name(struct actx *a, const struct zone *z, const struct node *ce)
 {
 	if (z->nsec3)
-		nsec3_ce_proof(a, z, ce->labels);
+		nsec3_ce_proof(a, z, ce);
 	else
 		prove_name(a, z, a->name);
 	prove_no_wildcard(a, z, ce);
@@ -212,10 +230,10 @@ static void deny_nodata(struct actx *a, const struct zone *z, const struct node 
 	a->denied = true;
 	if (z->nsec3) {
 		if (a->wild_ce) {
-			nsec3_ce_proof(a, z, a->wild_ce->labels);
-			nsec3_put(a, z, n->name, true);
+			nsec3_ce_proof(a, z, a->wild_ce);
+			nsec3_put(a, z, n->name, true, n3_hash(z, n, false));
 		} else {
-			nsec3_nodata(a, z, a->split->labels);
+			nsec3_nodata(a, z, n);
 		}
 		return;
 	}
@@ -230,7 +248,7 @@ static void deny_nodata(struct actx *a, const struct zone *z, const struct node 
 static void prove_expansion(struct actx *a, const struct zone *z, const struct node *ce)
 {
 	if (z->nsec3)
-		nsec3_put(a, z, suffix(a, ce->labels + 1u), false);
+		nsec3_put(a, z, suffix(a, ce->labels + 1u), false, NULL);
 	else
 		prove_name(a, z, a->name);
 }
@@ -251,7 +269,7 @@ static void referral(struct actx *a, const struct node *cut)
 			return;
 		const struct zone *z = a->zone;
 		if (!ds && z->nsec3)
-			nsec3_nodata(a, z, cut->labels);
+			nsec3_nodata(a, z, cut);
 		else if (!ds)
 			put_proof(a, cut, RRTYPE_NSEC);
 		if (resp_tc(a->r))

@@ -293,6 +293,37 @@ bool nsec3_params(const struct zone *z, struct nsec3_chain *ch)
 			       (uint16_t)(param->wire[8] << 8 | param->wire[9]), ch);
 }
 
+void nsec3_node_hashes(const struct nsec3_chain *ch, const struct node *n, struct node_n3 *h)
+{
+	uint8_t w[DNAME_MAX];
+	h->tag = ch->tag;
+	chain_hash(ch, n->name, h->own);
+	memset(h->wild, 0, sizeof(h->wild));
+	if ((size_t)n->name_len + 2 > DNAME_MAX)
+		return; /* no *.name can exist */
+	w[0] = 1;
+	w[1] = '*';
+	memcpy(w + 2, n->name, n->name_len);
+	chain_hash(ch, w, h->wild);
+}
+
+/* Every node's NSEC3 hashes with the zone's chain (a zone not published
+ * yet: its nodes' hash blocks are written in place). \return 0 or -1 */
+static int nsec3_precompute(struct zone *z)
+{
+	for (size_t i = 0; i <= z->mask; i++) {
+		struct node *n = zone_slot_at(z, i)->node;
+		if (!n || (n->flags & NODE_NSEC3))
+			continue;
+		struct node_n3 *h = (struct node_n3 *)n->n3;
+		if (!h && !(h = arena_alloc(&z->shared->arena, sizeof(*h))))
+			return -1;
+		nsec3_node_hashes(z->nsec3, n, h);
+		n->n3 = h;
+	}
+	return 0;
+}
+
 int nsec3_chain_from_table(const struct zone *z, struct nsec3_chain *ch)
 {
 	struct nsec3_entry *v = malloc((z->nnodes ? z->nnodes : 1) * sizeof(*v));
@@ -1140,6 +1171,11 @@ struct zone *zone_builder_finish(struct zone_builder *b, char *msg, size_t msgsi
 		snprintf(msg, msgsize, "out of memory");
 		goto out;
 	}
+	z->nsec3c.tag = 1;
+	if (z->nsec3 && nsec3_precompute(z) < 0) {
+		snprintf(msg, msgsize, "out of memory");
+		goto out;
+	}
 	if (zone_set_soa(z, &al) < 0) {
 		snprintf(msg, msgsize, "malformed SOA rdata");
 		goto out;
@@ -1508,7 +1544,10 @@ static void check_nsec3(struct checker *c, const struct zone *z, const struct ns
 		const struct node *n = zone_slot_at(z, i)->node;
 		if (!n || !chain_name(z, n))
 			continue;
-		chain_hash(ch, n->name, names[nn].hash);
+		if (n->n3 && n->n3->tag == ch->tag)
+			memcpy(names[nn].hash, n->n3->own, NSEC3_HASH_LEN);
+		else
+			chain_hash(ch, n->name, names[nn].hash);
 		names[nn++].node = n;
 	}
 	qsort(names, nn, sizeof(*names), cmp_nsec3);
@@ -1565,6 +1604,8 @@ static void choose_denial(struct checker *c, struct zone *z)
 		memset(&ch, 0, sizeof(ch));
 		if (!nsec3_params_of(rd, rl, &ch))
 			continue;
+		/* its own tag: the nodes' hashes are the first chain's */
+		ch.tag = z->nsec3c.tag + 1u + k;
 		if (nsec3_chain_from_table(z, &ch) < 0)
 			return; /* out of memory: the chain built stays */
 		struct checker q = {0};
@@ -1573,9 +1614,16 @@ static void choose_denial(struct checker *c, struct zone *z)
 		if (ch.v.n)
 			check_nsec3(&q, z, &ch);
 		if (ch.v.n && q.total == 0) {
+			bool same = z->nsec3 && z->nsec3c.iterations == ch.iterations &&
+				    z->nsec3c.salt_len == ch.salt_len &&
+				    !memcmp(z->nsec3c.salt, ch.salt, ch.salt_len);
+			if (same)
+				ch.tag = z->nsec3c.tag;
 			zvec_free(&z->nsec3c.v);
 			z->nsec3c = ch;
 			z->nsec3 = &z->nsec3c;
+			if (!same && nsec3_precompute(z) < 0)
+				z->nsec3c.tag++; /* out of memory: hashed per query */
 			say(c, &one,
 			    "%s holds more than one denial chain: serving the NSEC3 chain of "
 			    "NSEC3PARAM %s, which is complete",

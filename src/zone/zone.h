@@ -120,7 +120,10 @@ struct node {
 	uint8_t name_len;
 	uint8_t labels;
 	uint8_t flags;		/* enum node_flags */
-	void *tmp;		/* while building only: pending records */
+	union {
+		void *tmp;		   /* while building: pending records */
+		const struct node_n3 *n3;  /* built: NSEC3 hashes, or NULL */
+	};
 };
 
 /** A table slot keeps the hash beside the pointer: a probe that misses
@@ -132,6 +135,16 @@ struct zone_slot {
 
 #define NSEC3_HASH_LEN 20 /* SHA-1, the one NSEC3 hash (RFC 5155 §11) */
 
+/** The NSEC3 hashes of a node's name and of the wildcard name below it
+ * (`*.name`), computed when the node is built in a zone with an NSEC3
+ * chain, so that a negative answer hashes only the next closer name
+ * (RFC 5155 §7.2); valid while `tag` is the chain's. */
+struct node_n3 {
+	uint32_t tag;
+	uint8_t own[NSEC3_HASH_LEN];
+	uint8_t wild[NSEC3_HASH_LEN]; /* all zero when *.name is too long */
+};
+
 /** One NSEC3 of the chain: the hash its owner name's first label spells. */
 struct nsec3_entry {
 	uint8_t hash[NSEC3_HASH_LEN];
@@ -142,6 +155,7 @@ struct nsec3_entry {
  * sorted by hash (zvec of struct nsec3_entry), for the match and cover
  * searches of denial. */
 struct nsec3_chain {
+	uint32_t tag;	/* changes with the parameters: node_n3.tag */
 	uint16_t iterations;
 	uint8_t salt_len;
 	uint8_t salt[255];

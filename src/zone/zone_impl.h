@@ -95,6 +95,9 @@ bool nsec3_params(const struct zone *z, struct nsec3_chain *ch);
  * parameters from every node of `z`'s table. \return 0 or -1 (no memory) */
 int nsec3_chain_from_table(const struct zone *z, struct nsec3_chain *ch);
 
+/** `n`'s NSEC3 hashes (its name's, its wildcard's) with chain `ch`. */
+void nsec3_node_hashes(const struct nsec3_chain *ch, const struct node *n, struct node_n3 *h);
+
 /** Slot `i`, writable (the caller owns its page). */
 static inline struct zone_slot *zone_slot_w(struct zone *z, size_t i)
 {

@@ -574,7 +574,7 @@ static struct node *make_node(struct commit *c, struct draft *d, size_t children
 		bytes += p->rdlen;
 		nns += p->type == RRTYPE_NS;
 	}
-	size_t size = node_build_size(n, bytes, d->len, nns);
+	size_t size = node_build_size(n, bytes, d->len, nns) + sizeof(struct node_n3) + 8;
 	uint8_t *block = malloc(size);
 	if (!block)
 		return NULL;
@@ -595,6 +595,14 @@ static struct node *make_node(struct commit *c, struct draft *d, size_t children
 		return NULL;
 	}
 	nd->flags |= NODE_OWN;
+	if (c->z->nsec3c.v.esize && !(nd->flags & NODE_NSEC3)) {
+		/* hashed now with the chain's parameters, as a load does */
+		struct node_n3 *h = zalloc(&al, sizeof(*h));
+		if (h) {
+			nsec3_node_hashes(&c->z->nsec3c, nd, h);
+			nd->n3 = h;
+		}
+	}
 	nd->wildcard = (struct node *)(d->wild_set ? d->wild : d->old ? d->old->wildcard : NULL);
 	if (c->nmade == c->capmade) {
 		size_t nc = c->capmade ? c->capmade * 2 : 16;
@@ -743,10 +751,15 @@ static int rebuild_chain(struct commit *c)
 		else
 			retire(c, old.chunks);
 	}
+	/* New parameters: every node's precomputed hashes are stale (a new
+	 * tag), and answers hash per query until the zone is loaded again. */
+	uint32_t tag = z->nsec3c.tag + 1;
 	memset(&z->nsec3c, 0, sizeof(z->nsec3c));
 	z->nsec3 = NULL;
+	z->nsec3c.tag = tag;
 	if (!nsec3_params(z, &z->nsec3c))
 		return 0;
+	z->nsec3c.tag = tag;
 	return nsec3_chain_from_table(z, &z->nsec3c);
 }
 
