@@ -13,7 +13,8 @@ import time
 from . import log
 from .proc import (HZ, children_cpu, cpu_list, cpu_stat, proc_times, quota_cgroup,
                    rcvbuf_errors, top_others)
-from .servers import FLOORS, LOAD_TIMEOUT, NO_DNSSEC, START_TIMEOUT, check_answers, start_server
+from .servers import (FLOORS, LOAD_TIMEOUT, NO_DNSSEC, START_TIMEOUT, UPDATE_BENCH, check_answers,
+                      start_server)
 from .zones import (FIXED_RECORDS, QUERY_LINES, ZONE, gen_queries, gen_zone, signed_zone,
                     zone_records)
 
@@ -315,4 +316,28 @@ def load_test(args, tmp, kinds):
                     "peak %.0f MB; other processes used %.0f%% of the machine meanwhile"
                     % (r + 1, args.rounds, kind, cpus, t, row["rss_mb"], row["pss_mb"],
                        row["hwm_mb"], 100 * other_busy))
+    if "shoal" in kinds and os.access(UPDATE_BENCH, os.X_OK):
+        notes["update"] = update_test(args, os.path.join(zonedir, ZONE + "zone"))
     return records, rows, failed, csv_path, notes
+
+
+UPDATES, CHANGES = 50, 10  # versions made, record changes in each (an IXFR's size)
+
+
+def update_test(args, path):
+    """shoal-zone-update-bench on the load-test zone, pinned as the servers
+    are: UPDATES new versions of CHANGES changes each (the SOA serial and
+    address replacements), the first version held throughout. Returns its
+    key/value output, or {"error": why}."""
+    cmd = ["taskset", "-c", args.srv_cpus, UPDATE_BENCH, path, ZONE, str(UPDATES), str(CHANGES)]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=LOAD_TIMEOUT * 2)
+    except subprocess.TimeoutExpired:
+        return {"error": "timed out"}
+    if r.returncode:
+        return {"error": (r.stderr.strip().splitlines() or ["exit %d" % r.returncode])[-1]}
+    out = dict(line.split(None, 1) for line in r.stdout.splitlines() if " " in line)
+    log("update: %s updates of %s changes: median %s ms, worst %s ms; RSS %s -> %s KiB"
+        % (out.get("updates"), out.get("changes_per_update"), out.get("update_ms_median"),
+           out.get("update_ms_max"), out.get("rss_loaded_kib"), out.get("rss_after_updates_kib")))
+    return out

@@ -248,6 +248,18 @@ def print_load(args, records, rows, failed, kinds, csv_path, notes=None):
               "test (`ldns-signzone -n -a 1 -t 0`, ECDSA P-256 KSK and ZSK); signing took %.0f s%s."
               % (notes["sign_s"], " when it was cached (this run took it from --sign-cache)"
                  if notes.get("cached") else " in this run"))
+    up = notes.get("update")
+    if up and "error" in up:
+        print("- Update of the loaded zone (shoal-zone-update-bench): failed: %s." % up["error"])
+    elif up:
+        print("- Update of the loaded zone (shoal-zone-update-bench, shoal's versioned store): "
+              "%s new versions of %s record changes each (the SOA serial and address "
+              "replacements, as an IXFR brings them), from the first change to the committed "
+              "version: median %s ms, worst %s ms; resident memory %.0f MB after the load, "
+              "%.0f MB after the updates with the first version still held (%s versions alive)."
+              % (up["updates"], up["changes_per_update"], up["update_ms_median"],
+                 up["update_ms_max"], int(up["rss_loaded_kib"]) / 1024.0,
+                 int(up["rss_after_updates_kib"]) / 1024.0, up["versions_alive"]))
     noisy = sorted({x["server"] for k in rows for x in rows[k] if x["other_busy"] > args.max_other})
     if noisy:
         print("- Other processes used more than %.0f%% of the machine while these loaded: %s "

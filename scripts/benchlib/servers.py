@@ -31,6 +31,8 @@ BUILD = os.path.join(ROOT, "build-bench")
 # The program each kind runs. SHOAL_BIN (as the tests use it) measures
 # another build as "shoal"; deps_and_build() may point "floor" at a copy it
 # compiled itself; --baseline sets "shoal-base".
+# What an IXFR-sized update of the versioned zone store costs (load test).
+UPDATE_BENCH = os.path.join(BUILD, "tests", "bench", "shoal-zone-update-bench")
 BIN = {"floor": os.path.join(BUILD, "tests", "bench", "shoal-echo-floor"),
        "shoal": os.environ.get("SHOAL_BIN") or os.path.join(BUILD, "src", "shoal"),
        "shoal-base": None}
@@ -400,10 +402,12 @@ def deps_and_build(kinds, tmp):
             if wrong:  # an older build-bench: measure what meson.build now builds
                 subprocess.run(["meson", "configure", BUILD] + wrong, cwd=ROOT,
                                stdout=lf, stderr=subprocess.STDOUT, timeout=600)
-        for target, kind in (("src/shoal", "shoal"), ("tests/bench/shoal-echo-floor", "floor")):
+        for target, kind in (("src/shoal", "shoal"), ("tests/bench/shoal-echo-floor", "floor"),
+                             ("tests/bench/shoal-zone-update-bench", "update")):
             if kind == "shoal" and os.environ.get("SHOAL_BIN"):
                 continue
-            wanted = floor if kind == "floor" else kind in kinds
+            wanted = (floor if kind == "floor" else
+                      "shoal" in kinds if kind == "update" else kind in kinds)
             if not wanted or not os.path.exists(os.path.join(BUILD, "build.ninja")):
                 continue
             r = subprocess.run(["ninja", "-C", BUILD, target], stdout=lf,

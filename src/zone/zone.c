@@ -726,11 +726,17 @@ enum zb_result zone_builder_add_hashed(struct zone_builder *b, const uint8_t *ow
 	return builder_add(b, owner, &hash, type, rrclass, ttl, rdata, rdlen, msg, msgsize);
 }
 
-enum zb_result record_check(const struct zone *z, const uint8_t *name, size_t len,
-			    uint16_t type, uint16_t rrclass, uint16_t rdlen, char *msg,
-			    size_t msgsize)
+enum zb_result record_check(const struct zone *z, const uint8_t *owner, uint8_t name[DNAME_MAX],
+			    size_t *lenp, uint16_t type, uint16_t rrclass, uint16_t rdlen,
+			    char *msg, size_t msgsize)
 {
 	char tb[16];
+	size_t len = *lenp = dname_wire_len(owner, DNAME_MAX);
+	if (!len) {
+		snprintf(msg, msgsize, "malformed owner name");
+		return ZB_ERROR;
+	}
+	dname_lower(name, owner, len);
 	if (rrclass != RRCLASS_IN) {
 		snprintf(msg, msgsize, "class %u is not IN", rrclass);
 		return ZB_ERROR;
@@ -768,6 +774,21 @@ enum zb_result record_check(const struct zone *z, const uint8_t *name, size_t le
 		return ZB_ERROR;
 	}
 	return ZB_OK;
+}
+
+struct pending_rr *pending_push(struct arena *a, struct pending_rr **list, uint16_t type,
+				uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
+{
+	struct pending_rr *p = arena_alloc(a, sizeof(*p) + rdlen);
+	if (!p)
+		return NULL;
+	p->type = type;
+	p->rdlen = rdlen;
+	p->ttl = ttl;
+	memcpy(p->rdata, rdata, rdlen);
+	p->next = *list;
+	*list = p;
+	return p;
 }
 
 enum zb_result pending_check(const struct pending_rr *list, uint16_t type, uint32_t *ttl,
@@ -828,14 +849,8 @@ static enum zb_result builder_add(struct zone_builder *b, const uint8_t *owner,
 {
 	struct zone *z = b->z;
 	uint8_t name[DNAME_MAX];
-	size_t len = dname_wire_len(owner, DNAME_MAX);
-
-	if (!len) {
-		snprintf(msg, msgsize, "malformed owner name");
-		return ZB_ERROR;
-	}
-	dname_lower(name, owner, len);
-	enum zb_result res = record_check(z, name, len, type, rrclass, rdlen, msg, msgsize);
+	size_t len;
+	enum zb_result res = record_check(z, owner, name, &len, type, rrclass, rdlen, msg, msgsize);
 	if (res != ZB_OK)
 		return res;
 	if (type == RRTYPE_SOA && b->has_soa) {
@@ -851,17 +866,12 @@ static enum zb_result builder_add(struct zone_builder *b, const uint8_t *owner,
 	res = pending_check(n->tmp, type, &ttl, rdata, rdlen, &dup, msg, msgsize);
 	if (res == ZB_ERROR || dup)
 		return res;
-	struct pending_rr *p = arena_alloc(&b->tmp, sizeof(*p) + rdlen);
+	struct pending_rr *p = pending_push(&b->tmp, (struct pending_rr **)&n->tmp, type, ttl,
+					    rdata, rdlen);
 	if (!p) {
 		snprintf(msg, msgsize, "out of memory");
 		return ZB_ERROR;
 	}
-	p->type = type;
-	p->rdlen = rdlen;
-	p->ttl = ttl;
-	memcpy(p->rdata, rdata, rdlen);
-	p->next = n->tmp;
-	n->tmp = p;
 	z->nrecords++;
 	if (type == RRTYPE_SOA)
 		b->has_soa = true;

@@ -51,12 +51,16 @@ enum zb_result pending_check(const struct pending_rr *list, uint16_t type, uint3
 			     const uint8_t *rdata, uint16_t rdlen, const struct pending_rr **dup,
 			     char *msg, size_t msgsize);
 
-/** The checks of a record that do not depend on the node: owner inside
- * the zone, class, meta types, SOA and CNAME placement. `name` is the
- * lowercased owner. */
-enum zb_result record_check(const struct zone *z, const uint8_t *name, size_t len,
-			    uint16_t type, uint16_t rrclass, uint16_t rdlen, char *msg,
-			    size_t msgsize);
+/** The checks of a record that do not depend on the node: a well-formed
+ * owner inside the zone, class, meta types, SOA and CNAME placement.
+ * \param[out] name, lenp  the owner lowercased, and its length */
+enum zb_result record_check(const struct zone *z, const uint8_t *owner, uint8_t name[DNAME_MAX],
+			    size_t *lenp, uint16_t type, uint16_t rrclass, uint16_t rdlen,
+			    char *msg, size_t msgsize);
+
+/** A record from `a` at the head of `list`. \return it, or NULL (no memory) */
+struct pending_rr *pending_push(struct arena *a, struct pending_rr **list, uint16_t type,
+				uint32_t ttl, const uint8_t *rdata, uint16_t rdlen);
 
 /** Bytes node_build needs, at most, for `n` records of `bytes` rdata in
  * total, `nns` of them NS, at a name of `name_len` (for an own block). */

@@ -177,6 +177,7 @@ struct draft {
 	const struct node *wild;  /* the new `*` child, when wild_set */
 	bool wild_set;
 	bool loaded;		  /* recs hold old's records */
+	bool changed;		  /* a record was added or removed */
 	bool done;
 	uint8_t len, labels;
 	uint8_t name[DNAME_MAX];
@@ -273,16 +274,7 @@ static struct draft *draft_get(struct zone_update *u, const uint8_t *name, size_
 static int push_rec(struct zone_update *u, struct draft *d, uint16_t type, uint32_t ttl,
 		    const uint8_t *rdata, uint16_t rdlen)
 {
-	struct pending_rr *p = arena_alloc(&u->tmp, sizeof(*p) + rdlen);
-	if (!p)
-		return -1;
-	p->type = type;
-	p->rdlen = rdlen;
-	p->ttl = ttl;
-	memcpy(p->rdata, rdata, rdlen);
-	p->next = d->recs;
-	d->recs = p;
-	return 0;
+	return pending_push(&u->tmp, &d->recs, type, ttl, rdata, rdlen) ? 0 : -1;
 }
 
 /* The draft's records start as the old node's. RRSIGs are read from the
@@ -339,13 +331,9 @@ enum zb_result zone_update_change(struct zone_update *u, bool remove, const uint
 				  const uint8_t *rdata, uint16_t rdlen, char *msg, size_t msgsize)
 {
 	uint8_t name[DNAME_MAX];
-	size_t len = dname_wire_len(owner, DNAME_MAX);
-	if (!len) {
-		snprintf(msg, msgsize, "malformed owner name");
-		return ZB_ERROR;
-	}
-	dname_lower(name, owner, len);
-	enum zb_result res = record_check(u->base, name, len, type, rrclass, rdlen, msg, msgsize);
+	size_t len;
+	enum zb_result res =
+		record_check(u->base, owner, name, &len, type, rrclass, rdlen, msg, msgsize);
 	if (res != ZB_OK)
 		return res;
 	struct draft *d = draft_get(u, name, len);
@@ -359,6 +347,7 @@ enum zb_result zone_update_change(struct zone_update *u, bool remove, const uint
 			if (p->type == type && rdata_equal(type, p->rdata, p->rdlen, rdata, rdlen)) {
 				*pp = p->next;
 				u->drecords--;
+				d->changed = true;
 				return ZB_OK;
 			}
 		}
@@ -384,6 +373,7 @@ enum zb_result zone_update_change(struct zone_update *u, bool remove, const uint
 		return ZB_ERROR;
 	}
 	u->drecords++;
+	d->changed = true;
 	return res;
 }
 
@@ -626,18 +616,24 @@ static int apply_draft(struct commit *c, struct draft *d, char *msg, size_t msgs
 	struct zone *z = c->z;
 	bool apex = d->labels == z->apex_labels;
 	int64_t children = (int64_t)(d->old ? d->old->children : 0) + d->children_delta;
+	/* a parent whose children changed in number but not in the end,
+	 * and whose own records did not change, stays as it is */
+	if (!d->changed && !d->children_delta && !d->wild_set)
+		return 0;
 	if (draft_load(u, d) < 0)
 		goto oom;
+	bool wild = d->name[0] == 1 && d->name[1] == '*';
+	bool gone = !d->recs && children <= 0 && !apex;
+	/* the parent learns of a name added or removed, or a `*` changed */
 	struct draft *parent = NULL;
-	if (!apex) {
+	if (!apex && (wild || !d->old != gone)) {
 		const uint8_t *pn = d->name + 1 + d->name[0];
 		parent = draft_get(u, pn, (size_t)(d->len - 1 - d->name[0]));
 		if (!parent)
 			goto oom;
 	}
-	bool wild = d->name[0] == 1 && d->name[1] == '*';
 	d->done = true;
-	if (!d->recs && children <= 0 && !apex) {
+	if (gone) {
 		/* nothing left at the name, nothing below it: it goes */
 		if (!d->old)
 			return 0;

@@ -282,7 +282,20 @@ START_TEST(small_change_shares_the_rest)
 	zone_free(v1);
 	ck_assert_uint_eq(zone_versions_alive(v2), 1);
 	same_as_built(v2, &l);
+	/* a change deep down makes one node: its ancestors stay */
+	const char *dels3[] = {"a.b.c 3600 A 192.0.2.9", NULL};
+	const char *adds3[] = {"a.b.c 3600 A 192.0.2.10", NULL};
+	struct zone *v3 = apply(v2, &l, dels3, adds3);
+	same_as_built(v3, &l);
+	own = 0;
+	for (size_t i = 0; i <= v3->mask; i++) {
+		const struct node *n = zone_slot_at(v3, i)->node;
+		own += n && n != zone_find(v2, n->name, n->name_len, n->hash);
+	}
+	ck_assert_uint_eq(own, 1);
+	ck_assert_ptr_eq(v3->apex_node, v2->apex_node);
 	zone_free(v2);
+	zone_free(v3);
 	rl_free(&l);
 	rl_free(&l0);
 }
