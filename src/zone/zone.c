@@ -776,6 +776,34 @@ enum zb_result record_check(const struct zone *z, const uint8_t *owner, uint8_t 
 	return ZB_OK;
 }
 
+/* RFC 4034 §6.2: names in the rdata of these types compare without case
+ * (RFC 3597 §7 for the well-known ones). Offsets of the names: a record of
+ * a type whose names shoal compresses (rdata_name_offset) or SRV. */
+bool rdata_equal(uint16_t type, const uint8_t *a, uint16_t alen, const uint8_t *b,
+			uint16_t blen)
+{
+	if (alen != blen)
+		return false;
+	if (!memcmp(a, b, alen))
+		return true;
+	int off = type == RRTYPE_SRV ? 6 : rdata_name_offset(type);
+	if (off < 0 || off >= alen)
+		return false;
+	if (memcmp(a, b, (size_t)off))
+		return false;
+	size_t i = (size_t)off;
+	for (unsigned names = type == RRTYPE_SOA ? 2 : 1; names; names--) {
+		size_t la = dname_wire_len(a + i, alen - i), lb = dname_wire_len(b + i, blen - i);
+		if (!la || la != lb)
+			return false;
+		for (size_t k = 0; k < la; k++)
+			if (dname_lc(a[i + k]) != dname_lc(b[i + k]))
+				return false;
+		i += la;
+	}
+	return !memcmp(a + i, b + i, alen - i);
+}
+
 struct pending_rr *pending_push(struct arena *a, struct pending_rr **list, uint16_t type,
 				uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
 {
@@ -810,8 +838,9 @@ enum zb_result pending_check(const struct pending_rr *list, uint16_t type, uint3
 		}
 		if (p->type != type)
 			continue;
-		if (p->rdlen == rdlen && memcmp(p->rdata, rdata, rdlen) == 0) {
-			/* RFC 2181 §5: a set has no duplicates */
+		if (rdata_equal(type, p->rdata, p->rdlen, rdata, rdlen)) {
+			/* RFC 2181 §5: a set has no duplicates (names compared
+			 * without case) */
 			*dup = p;
 			if (p->ttl != *ttl && res == ZB_OK) {
 				snprintf(msg, msgsize,

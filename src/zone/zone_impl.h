@@ -58,6 +58,12 @@ enum zb_result record_check(const struct zone *z, const uint8_t *owner, uint8_t 
 			    size_t *lenp, uint16_t type, uint16_t rrclass, uint16_t rdlen,
 			    char *msg, size_t msgsize);
 
+/** Whether two records of `type` are the same: rdata equal, the names in
+ * it (NS, CNAME, PTR, DNAME, SOA, MX, SRV) compared without case (RFC 4034
+ * §6.2). */
+bool rdata_equal(uint16_t type, const uint8_t *a, uint16_t alen, const uint8_t *b,
+		 uint16_t blen);
+
 /** A record from `a` at the head of `list`. \return it, or NULL (no memory) */
 struct pending_rr *pending_push(struct arena *a, struct pending_rr **list, uint16_t type,
 				uint32_t ttl, const uint8_t *rdata, uint16_t rdlen);

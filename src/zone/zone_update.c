@@ -298,34 +298,6 @@ static int draft_load(struct zone_update *u, struct draft *d)
 	return 0;
 }
 
-/* RFC 4034 §6.2: names in the rdata of these types compare without case
- * (RFC 3597 §7 for the well-known ones). Offsets of the names: a record of
- * a type whose names shoal compresses (rdata_name_offset) or SRV. */
-static bool rdata_equal(uint16_t type, const uint8_t *a, uint16_t alen, const uint8_t *b,
-			uint16_t blen)
-{
-	if (alen != blen)
-		return false;
-	if (!memcmp(a, b, alen))
-		return true;
-	int off = type == RRTYPE_SRV ? 6 : rdata_name_offset(type);
-	if (off < 0 || off >= alen)
-		return false;
-	if (memcmp(a, b, (size_t)off))
-		return false;
-	size_t i = (size_t)off;
-	for (unsigned names = type == RRTYPE_SOA ? 2 : 1; names; names--) {
-		size_t la = dname_wire_len(a + i, alen - i), lb = dname_wire_len(b + i, blen - i);
-		if (!la || la != lb)
-			return false;
-		for (size_t k = 0; k < la; k++)
-			if (dname_lc(a[i + k]) != dname_lc(b[i + k]))
-				return false;
-		i += la;
-	}
-	return !memcmp(a + i, b + i, alen - i);
-}
-
 enum zb_result zone_update_change(struct zone_update *u, bool remove, const uint8_t *owner,
 				  uint16_t type, uint16_t rrclass, uint32_t ttl,
 				  const uint8_t *rdata, uint16_t rdlen, char *msg, size_t msgsize)

@@ -6,7 +6,10 @@
  * the same records and messages. A zone that loads is then asked,
  * over UDP and TCP, for every type at each of its names (up to a bound),
  * for a name below each and for DS: every answer must be a DNS message
- * that echoes the question as asked.
+ * that echoes the question as asked. Then the versioned store: some names
+ * lose their records in one new version and get them back in the next
+ * (round_trip), each version answering sanely, the last one holding the
+ * same records as the load.
  *
  * The file is written to a private temporary directory, beside a small
  * inc.zone, so a relative $INCLUDE finds those two or nothing. Inputs with
@@ -219,6 +222,131 @@ static void compare_readers(const struct zone *z, unsigned nerrors, uint64_t dia
 	zone_free(z2);
 }
 
+/* Records of one set, sorted, for comparing sets whatever their order
+ * (order within an RRset carries no meaning). */
+static int cmp_rec(const void *a, const void *b)
+{
+	const uint8_t *x = *(const uint8_t *const *)a, *y = *(const uint8_t *const *)b;
+	size_t lx = RR_FIXED_LEN + (size_t)(x[8] << 8 | x[9]);
+	size_t ly = RR_FIXED_LEN + (size_t)(y[8] << 8 | y[9]);
+	int c = memcmp(x, y, lx < ly ? lx : ly);
+	return c ? c : (lx > ly) - (lx < ly);
+}
+
+static bool same_set(const struct rrset *x, const struct rrset *y)
+{
+	static const uint8_t *va[65536], *vb[65536];
+	if (x->type != y->type || x->count != y->count || x->ttl != y->ttl ||
+	    x->wire_len != y->wire_len || x->sig_count != y->sig_count)
+		return false;
+	const uint8_t *pa = x->wire, *pb = y->wire;
+	for (unsigned i = 0; i < x->count; i++) {
+		va[i] = pa;
+		vb[i] = pb;
+		pa += RR_FIXED_LEN + (size_t)(pa[8] << 8 | pa[9]);
+		pb += RR_FIXED_LEN + (size_t)(pb[8] << 8 | pb[9]);
+	}
+	qsort(va, x->count, sizeof(*va), cmp_rec);
+	qsort(vb, x->count, sizeof(*vb), cmp_rec);
+	for (unsigned i = 0; i < x->count; i++)
+		if (cmp_rec(&va[i], &vb[i]))
+			return false;
+	return true;
+}
+
+/* Every record of `n` (RRSIGs from the RRSIG set: the copies behind the
+ * sets they cover are the same records) removed or added by `u`. */
+static bool change_node(struct zone_update *u, const struct node *n, bool remove)
+{
+	char msg[512];
+	for (unsigned k = 0; k < n->nrrsets; k++) {
+		const struct rrset *rs = &n->rrsets[k];
+		const uint8_t *w = rs->wire;
+		for (unsigned i = 0; i < rs->count; i++) {
+			uint16_t rl = (uint16_t)(w[8] << 8 | w[9]);
+			uint32_t ttl = (uint32_t)w[4] << 24 | (uint32_t)w[5] << 16 |
+				       (uint32_t)w[6] << 8 | w[7];
+			if (zone_update_change(u, remove, n->name, rs->type, RRCLASS_IN, ttl,
+					       w + RR_FIXED_LEN, rl, msg, sizeof(msg)) == ZB_ERROR)
+				return false;
+			w += RR_FIXED_LEN + rl;
+		}
+	}
+	return true;
+}
+
+/* The versioned store on whatever zone loaded: up to NODES_MAX names
+ * other than the apex lose all their records in one version and get them
+ * back in the next; each version answers sanely, the first one stays as
+ * it was, and the last holds exactly the records of the first. */
+static void round_trip(struct zone *z)
+{
+	const struct node *picked[NODES_MAX];
+	unsigned np = 0;
+	for (size_t i = 0; i <= z->mask && np < NODES_MAX; i++) {
+		const struct node *n = zone_slot_at(z, i)->node;
+		if (n && n != z->apex_node && n->nrrsets)
+			picked[np++] = n;
+	}
+	struct zone_update *u = zone_update_begin(z);
+	if (!u)
+		return;
+	for (unsigned i = 0; i < np; i++)
+		if (!change_node(u, picked[i], true))
+			abort(); /* removing what the version has */
+	char msg[512];
+	struct zone *v2 = zone_update_commit(u, msg, sizeof(msg));
+	if (!v2)
+		abort(); /* the apex is untouched: nothing to refuse */
+	for (unsigned i = 0; i < np; i++) {
+		const struct node *m =
+			zone_find(v2, picked[i]->name, picked[i]->name_len, picked[i]->hash);
+		if (m && (m->nrrsets || !m->children))
+			abort(); /* gone, or an empty non-terminal */
+	}
+	zone_ref(v2); /* held through the next update, as a secondary would */
+	struct zonedb *db = zonedb_new(&v2, 1);
+	if (db) {
+		ask_zone(db, v2);
+		zonedb_free(db);
+	}
+	u = zone_update_begin(v2);
+	if (!u) {
+		zone_unref(v2);
+		return;
+	}
+	for (unsigned i = 0; i < np; i++)
+		if (!change_node(u, picked[i], false))
+			abort(); /* adding back what the first version had */
+	struct zone *v3 = zone_update_commit(u, msg, sizeof(msg));
+	if (!v3)
+		abort(); /* adding back cannot fail */
+	if (v3->nnodes != z->nnodes || v3->nrecords != z->nrecords || v3->nrrsigs != z->nrrsigs ||
+	    v3->nblockers != z->nblockers || v3->nsec.n != z->nsec.n ||
+	    !v3->nsec3 != !z->nsec3 || (z->nsec3 && v3->nsec3->v.n != z->nsec3->v.n))
+		abort(); /* the round trip lost or made something */
+	for (size_t i = 0; i <= z->mask; i++) {
+		const struct node *n = zone_slot_at(z, i)->node;
+		if (!n)
+			continue;
+		const struct node *m = zone_find(v3, n->name, n->name_len, n->hash);
+		if (!m || m->nrrsets != n->nrrsets || m->children != n->children ||
+		    !m->wildcard != !n->wildcard || (m->flags & ~NODE_OWN) != (n->flags & ~NODE_OWN))
+			abort();
+		for (unsigned k = 0; k < n->nrrsets; k++)
+			if (!same_set(&n->rrsets[k], &m->rrsets[k]))
+				abort();
+	}
+	db = zonedb_new(&v3, 1);
+	if (db) {
+		ask_zone(db, v3);
+		zonedb_free(db); /* releases v3 */
+	} else {
+		zone_free(v3);
+	}
+	zone_unref(v2); /* freed with v3 once the first version goes */
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (risky(data, size))
@@ -245,6 +373,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	ask_zone(db, z);
+	zone_ref(z); /* kept past the database, for the round trip */
 	zonedb_free(db);
+	round_trip(z);
+	zone_unref(z);
 	return 0;
 }
