@@ -1,0 +1,145 @@
+/* axfr.c: a zone version as AXFR messages (axfr.h). */
+#include "xfr/axfr.h"
+
+#include <string.h>
+
+#include "dns/response.h"
+
+void axfr_start(struct axfr *x, struct zone *z, const struct query *q)
+{
+	memset(x, 0, sizeof(*x));
+	zone_ref(z);
+	x->z = z;
+	x->q = *q;
+	x->phase = AXFR_SOA_FIRST;
+}
+
+void axfr_end(struct axfr *x)
+{
+	if (x->z)
+		zone_unref(x->z);
+	x->z = NULL;
+}
+
+/* The next record to send as a one-record set, and its owner; false when
+ * the phase has none left. Does not advance. */
+static bool peek(const struct axfr *x, struct rrset *one, const uint8_t **owner)
+{
+	const struct zone *z = x->z;
+	const struct rrset *rs;
+	const uint8_t *w;
+	switch (x->phase) {
+	case AXFR_SOA_FIRST:
+	case AXFR_SOA_LAST:
+		rs = z->soa;
+		w = rs->wire;
+		*owner = z->apex;
+		break;
+	case AXFR_BODY: {
+		const struct node *n = zone_slot_at(z, x->slot)->node;
+		rs = &n->rrsets[x->set];
+		w = rs->wire;
+		for (uint16_t k = 0; k < x->rec; k++)
+			w += RR_FIXED_LEN + (size_t)(w[8] << 8 | w[9]);
+		*owner = n->name;
+		break;
+	}
+	default:
+		return false;
+	}
+	*one = (struct rrset){.type = rs->type,
+			      .count = 1,
+			      .ttl = rs->ttl,
+			      .wire_len = RR_FIXED_LEN + (uint32_t)(w[8] << 8 | w[9]),
+			      .wire = w};
+	return true;
+}
+
+/* A set the body sends: not the apex SOA (first and last instead). The
+ * RRSIGs behind each set are copies of the RRSIG set's records: the RRSIG
+ * set is sent, they are not. */
+static bool body_set(const struct zone *z, const struct node *n, uint16_t i)
+{
+	return !(n == z->apex_node && n->rrsets[i].type == RRTYPE_SOA);
+}
+
+/* Move to the first record at or after the current position that the body
+ * sends; to AXFR_SOA_LAST past the last. */
+static void settle(struct axfr *x)
+{
+	const struct zone *z = x->z;
+	while (x->phase == AXFR_BODY) {
+		if (x->slot > z->mask) {
+			x->phase = AXFR_SOA_LAST;
+			return;
+		}
+		const struct node *n = zone_slot_at(z, x->slot)->node;
+		if (n && x->set < n->nrrsets && x->rec < n->rrsets[x->set].count &&
+		    body_set(z, n, x->set))
+			return;
+		if (n && x->set < n->nrrsets && x->rec < n->rrsets[x->set].count) {
+			x->set++; /* the apex SOA */
+			x->rec = 0;
+		} else if (n && x->set + 1 < n->nrrsets) {
+			x->set++;
+			x->rec = 0;
+		} else {
+			x->slot++;
+			x->set = 0;
+			x->rec = 0;
+		}
+	}
+}
+
+static void advance(struct axfr *x)
+{
+	x->records++;
+	switch (x->phase) {
+	case AXFR_SOA_FIRST:
+		x->phase = AXFR_BODY;
+		break;
+	case AXFR_SOA_LAST:
+		x->phase = AXFR_DONE;
+		return;
+	case AXFR_BODY:
+		x->rec++;
+		break;
+	default:
+		return;
+	}
+	settle(x);
+}
+
+size_t axfr_next(struct axfr *x, uint8_t *buf, size_t cap)
+{
+	if (x->phase == AXFR_DONE || x->phase == AXFR_FAILED)
+		return 0;
+	struct query q = x->q;
+	q.has_question = x->messages == 0; /* RFC 5936 §2.2.1: the first only */
+	struct resp r;
+	resp_init(&r, buf, cap < AXFR_MSG_LIMIT ? cap : AXFR_MSG_LIMIT, &q);
+	resp_set_aa(&r, true);
+	unsigned n = 0;
+	struct rrset one;
+	const uint8_t *owner;
+	while (peek(x, &one, &owner)) {
+		struct owner o = {.ptr = 0, .name = owner};
+		if (resp_put_rrset(&r, SEC_ANSWER, o, &one) < 0) {
+			if (n)
+				break; /* the next message starts with it */
+			/* too big for AXFR_MSG_LIMIT: alone, up to cap */
+			r.limit = cap;
+			if (resp_put_rrset(&r, SEC_ANSWER, o, &one) < 0) {
+				x->phase = AXFR_FAILED;
+				return 0;
+			}
+			n++;
+			advance(x);
+			break;
+		}
+		n++;
+		advance(x);
+	}
+	x->messages++;
+	return resp_finish(&r);
+}
