@@ -499,6 +499,41 @@ static bool fits(const struct tsig_vars *v, size_t mac_len, size_t len, size_t s
 	return size >= len && size - len >= need;
 }
 
+/* Room in `buf` for the TSIG (a MAC of `mac_len`) and one more record in
+ * the additional section. \return 0, -ENOSPC or -EOVERFLOW */
+static int sign_room(const struct tsig_vars *v, size_t mac_len, const uint8_t *buf, size_t len,
+                     size_t size)
+{
+	if (!fits(v, mac_len, len, size))
+		return -ENOSPC;
+	if (get16(buf + 10) == UINT16_MAX)
+		return -EOVERFLOW;
+	return 0;
+}
+
+/* Finish digest `c` (whatever precedes the variables is in it), append the
+ * TSIG with its MAC, and keep that MAC and `now` in `st` for the next
+ * message of a stream. Frees `c`. Pre: sign_room said yes.
+ * \return 0 or -ENOMEM (OpenSSL failed; nothing appended) */
+static int sign_finish(struct tsig_state *st, EVP_MAC_CTX *c, const struct tsig_vars *v,
+                       bool timers_only, size_t full, uint8_t *buf, size_t *len, size_t size,
+                       uint64_t now)
+{
+	hmac_vars(c, v, timers_only);
+	uint8_t mac[TSIG_MAC_MAX];
+	size_t n = hmac_end(c, mac);
+	if (n != full)
+		return -ENOMEM;
+	int r = append_rr(buf, len, size, v, mac, n);
+	if (r != 0)
+		return r; /* not reached: room was checked */
+	memcpy(st->mac, mac, n);
+	st->mac_len = (uint16_t)n;
+	st->time_signed = now;
+	st->unsigned_run = 0;
+	return 0;
+}
+
 int tsig_sign_response(struct tsig_state *st, uint8_t *buf, size_t *len, size_t size, uint64_t now)
 {
 	if (*len < DNS_HEADER_LEN || !st->name_len)
@@ -531,28 +566,17 @@ int tsig_sign_response(struct tsig_state *st, uint8_t *buf, size_t *len, size_t 
 	if (!st->key)
 		return -EINVAL;
 	size_t full = algs[st->key->alg].mac_size;
-	if (!fits(&v, full, *len, size))
-		return -ENOSPC;
-	if (get16(buf + 10) == UINT16_MAX)
-		return -EOVERFLOW;
+	int r = sign_room(&v, full, buf, *len, size);
+	if (r != 0)
+		return r;
 	EVP_MAC_CTX *c = hmac_new(st->key);
 	if (!c)
 		return -ENOMEM;
 	hmac_prev_mac(c, st->mac, st->mac_len);
 	hmac_put(c, buf, *len);
-	hmac_vars(c, &v, false);
-	uint8_t mac[TSIG_MAC_MAX];
-	size_t n = hmac_end(c, mac);
-	if (n != full)
-		return -ENOMEM;
-	int r = append_rr(buf, len, size, &v, mac, n);
-	if (r == 0) {
-		memcpy(st->mac, mac, n);
-		st->mac_len = (uint16_t)n;
-		st->time_signed = now;
+	r = sign_finish(st, c, &v, false, full, buf, len, size, now);
+	if (r == 0)
 		st->nmsg = 1;
-		st->unsigned_run = 0;
-	}
 	return r;
 }
 
@@ -579,29 +603,18 @@ int tsig_sign_next(struct tsig_state *st, uint8_t *buf, size_t *len, size_t size
 	struct tsig_vars v = {st->name, st->name_len, st->alg, st->alg_len, now, TSIG_FUDGE,
 	                      0,        NULL,         0};
 	size_t full = algs[st->key->alg].mac_size;
-	if (!fits(&v, full, *len, size))
-		return -ENOSPC;
-	if (get16(buf + 10) == UINT16_MAX)
-		return -EOVERFLOW;
+	int r = sign_room(&v, full, buf, *len, size);
+	if (r != 0)
+		return r;
 	EVP_MAC_CTX *c = stream_ctx(st);
 	if (!c)
 		return -ENOMEM;
 	st->hmac = NULL;
 	hmac_put(c, buf, *len);
-	hmac_vars(c, &v, true);
-	uint8_t mac[TSIG_MAC_MAX];
-	size_t n = hmac_end(c, mac);
-	if (n != full)
-		return -ENOMEM;
-	int r = append_rr(buf, len, size, &v, mac, n);
-	if (r != 0)
-		return r; /* not reached: room was checked */
-	memcpy(st->mac, mac, n);
-	st->mac_len = (uint16_t)n;
-	st->time_signed = now;
-	st->nmsg++;
-	st->unsigned_run = 0;
-	return 0;
+	r = sign_finish(st, c, &v, true, full, buf, len, size, now);
+	if (r == 0)
+		st->nmsg++;
+	return r;
 }
 
 int tsig_sign_skip(struct tsig_state *st, const uint8_t *msg, size_t len)
@@ -631,20 +644,14 @@ int tsig_sign_request(struct tsig_state *st, const struct conf_key *key, uint8_t
 	size_t alg_len = tsig_alg_wire(key->alg, &alg);
 	struct tsig_vars v = {key->name, key->name_len, alg, alg_len, now, TSIG_FUDGE, 0, NULL, 0};
 	size_t full = algs[key->alg].mac_size;
-	if (!fits(&v, full, *len, size))
-		return -ENOSPC;
-	if (get16(buf + 10) == UINT16_MAX)
-		return -EOVERFLOW;
+	int r = sign_room(&v, full, buf, *len, size);
+	if (r != 0)
+		return r;
 	EVP_MAC_CTX *c = hmac_new(key);
 	if (!c)
 		return -ENOMEM;
 	hmac_put(c, buf, *len);
-	hmac_vars(c, &v, false);
-	uint8_t mac[TSIG_MAC_MAX];
-	size_t n = hmac_end(c, mac);
-	if (n != full)
-		return -ENOMEM;
-	int r = append_rr(buf, len, size, &v, mac, n);
+	r = sign_finish(st, c, &v, false, full, buf, len, size, now);
 	if (r != 0)
 		return r;
 	st->key = key;
@@ -652,9 +659,6 @@ int tsig_sign_request(struct tsig_state *st, const struct conf_key *key, uint8_t
 	st->name_len = (uint8_t)key->name_len;
 	memcpy(st->alg, alg, alg_len);
 	st->alg_len = (uint8_t)alg_len;
-	memcpy(st->mac, mac, n);
-	st->mac_len = (uint16_t)n;
-	st->time_signed = now;
 	st->fudge = TSIG_FUDGE;
 	return 0;
 }
