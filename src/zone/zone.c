@@ -74,10 +74,15 @@ void big_free(void *p, size_t size)
 		munmap(p, huge_round(size));
 }
 
-/* Zones are built once and freed whole, so their bytes come from a bump
- * allocator: no per-object malloc header (a 1.25M-record zone is millions of
- * small objects), one free per chunk when the zone goes. Chunks double from
- * 64 KiB to 2 MiB, the huge page size (see above). */
+/* A load builds a zone once and its nodes are freed together (with the
+ * last version of the lineage), so their bytes come from a bump allocator:
+ * no per-object malloc header (a 1.25M-record zone is millions of small
+ * objects), one free per chunk. Chunks double from 64 KiB to 2 MiB, the
+ * huge page size (see above). A node an update makes has an allocation of
+ * its own instead (zone_update.c), freed when a later version replaces it:
+ * a node of the load that an update replaces stays in the arena until the
+ * lineage ends, so a zone kept for months by IXFR alone holds at most one
+ * load's worth of such garbage. */
 #define ARENA_FIRST ((size_t)64 << 10)
 #define ARENA_MAX HUGE_SIZE
 
