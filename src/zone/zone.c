@@ -331,15 +331,22 @@ static int nsec3_precompute(struct zone *z)
 
 int nsec3_chain_from_table(const struct zone *z, struct nsec3_chain *ch)
 {
-	struct nsec3_entry *v = malloc((z->nnodes ? z->nnodes : 1) * sizeof(*v));
+	/* sized to the NSEC3 owners, not the names: a big signed zone's
+	 * load should not peak higher for a temporary array */
+	size_t cnt = 0;
+	for (size_t i = 0; i <= z->mask; i++) {
+		const struct node *n = zone_slot_at(z, i)->node;
+		cnt += n && (n->flags & NODE_NSEC3);
+	}
+	struct nsec3_entry *v = malloc((cnt ? cnt : 1) * sizeof(*v));
 	if (!v)
 		return -1;
 	size_t k = 0;
-	for (size_t i = 0; i <= z->mask; i++) {
+	for (size_t i = 0; i <= z->mask && k < cnt; i++) {
 		const struct node *n = zone_slot_at(z, i)->node;
 		struct nsec3_entry e;
 		memset(&e, 0, sizeof(e));
-		if (!n || k == z->nnodes || !nsec3_member(z, ch, n, e.hash))
+		if (!n || !nsec3_member(z, ch, n, e.hash))
 			continue;
 		e.node = n;
 		v[k++] = e;
@@ -366,35 +373,14 @@ bool nsec3_member(const struct zone *z, const struct nsec3_chain *ch, const stru
  * salt, sorted by the hash its owner spells. None without NSEC3PARAM, or
  * with no NSEC3 of those parameters: denial then falls back to NSEC.
  * \return 0 or -1 (out of memory) */
-static int build_nsec3_chain(struct zone *z, struct node **nodes, size_t n)
+static int build_nsec3_chain(struct zone *z)
 {
-	struct nsec3_chain *c = &z->nsec3c;
-	if (!nsec3_params(z, c))
+	if (!nsec3_params(z, &z->nsec3c))
 		return 0;
-	size_t cnt = 0;
-	for (size_t i = 0; i < n; i++)
-		cnt += (nodes[i]->flags & NODE_NSEC3) != 0;
-	if (!cnt)
-		return 0;
-	struct nsec3_entry *v = malloc(cnt * sizeof(*v));
-	if (!v)
+	if (nsec3_chain_from_table(z, &z->nsec3c) < 0)
 		return -1;
-	size_t k = 0;
-	for (size_t i = 0; i < n && k < cnt; i++) {
-		struct nsec3_entry e;
-		memset(&e, 0, sizeof(e));
-		if (!nsec3_member(z, c, nodes[i], e.hash))
-			continue;
-		e.node = nodes[i];
-		v[k++] = e;
-	}
-	qsort(v, k, sizeof(*v), cmp_nsec3);
-	int r = zvec_from_sorted(&c->v, v, k, sizeof(*v), z->gen);
-	free(v);
-	if (r < 0)
-		return -1;
-	if (k)
-		z->nsec3 = c;
+	if (z->nsec3c.v.n)
+		z->nsec3 = &z->nsec3c;
 	return 0;
 }
 
@@ -1211,7 +1197,7 @@ struct zone *zone_builder_finish(struct zone_builder *b, char *msg, size_t msgsi
 		z->nblockers += (n->flags & (NODE_CUT | NODE_DNAME)) != 0;
 	}
 	if (build_nsec_index(z, b->nodes, b->nnodes) < 0 ||
-	    build_nsec3_chain(z, b->nodes, b->nnodes) < 0) {
+	    build_nsec3_chain(z) < 0) {
 		snprintf(msg, msgsize, "out of memory");
 		goto out;
 	}

@@ -706,19 +706,7 @@ static int update_indexes(struct commit *c, bool chain_rebuilt)
 static int rebuild_chain(struct commit *c)
 {
 	struct zone *z = c->z;
-	if (z->nsec3c.v.chunks) {
-		struct zvec old = z->nsec3c.v;
-		for (size_t k = 0; k < old.nchunks; k++) {
-			if (old.chunks[k]->gen == z->gen)
-				free(old.chunks[k]);
-			else
-				retire(c, old.chunks[k]);
-		}
-		if (old.dir_gen == z->gen)
-			free(old.chunks);
-		else
-			retire(c, old.chunks);
-	}
+	zvec_drop(&z->nsec3c.v, z->gen, retire_cb, c);
 	/* New parameters: every node's precomputed hashes are stale (a new
 	 * tag), and answers hash per query until the zone is loaded again. */
 	uint32_t tag = z->nsec3c.tag + 1;
@@ -750,14 +738,9 @@ static void commit_fail(struct commit *c)
 			free(z->pages[p]);
 	if (z->pages_gen == z->gen)
 		free(z->pages);
-	struct zvec *vs[2] = {&z->nsec, &z->nsec3c.v};
-	for (int k = 0; k < 2; k++) {
-		for (size_t i = 0; i < vs[k]->nchunks; i++)
-			if (vs[k]->chunks[i]->gen == z->gen)
-				free(vs[k]->chunks[i]);
-		if (vs[k]->dir_gen == z->gen)
-			free(vs[k]->chunks);
-	}
+	/* what this version made; the rest is still the base's */
+	zvec_drop(&z->nsec, z->gen, NULL, NULL);
+	zvec_drop(&z->nsec3c.v, z->gen, NULL, NULL);
 	if (z->neg_soa_own != c->u->base->neg_soa_own)
 		free(z->neg_soa_own);
 	retired_free(z->retired, false);

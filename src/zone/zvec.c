@@ -247,6 +247,22 @@ int zvec_remove(struct zvec *v, struct zvec_pos p, uint64_t gen, zvec_retire_fn 
 	return 0;
 }
 
+void zvec_drop(struct zvec *v, uint64_t gen, zvec_retire_fn retire, void *ctx)
+{
+	for (size_t c = 0; c < v->nchunks; c++) {
+		if (v->chunks[c]->gen == gen)
+			free(v->chunks[c]);
+		else if (retire)
+			retire(ctx, v->chunks[c]);
+	}
+	if (v->chunks && v->dir_gen == gen)
+		free(v->chunks);
+	else if (v->chunks && retire)
+		retire(ctx, v->chunks);
+	v->chunks = NULL;
+	v->nchunks = v->n = 0;
+}
+
 void zvec_free(struct zvec *v)
 {
 	for (size_t c = 0; c < v->nchunks; c++)

@@ -95,6 +95,13 @@ int zvec_insert(struct zvec *v, const void *elem, const void *key, zvec_cmp_fn c
 int zvec_remove(struct zvec *v, struct zvec_pos p, uint64_t gen, zvec_retire_fn retire,
 		void *ctx);
 
+/**
+ * Let go of a vector: the chunks and the directory generation `gen` made
+ * are freed (nobody else reads them), the older ones handed to `retire`,
+ * or left to their owners when `retire` is NULL. The vector is empty after.
+ */
+void zvec_drop(struct zvec *v, uint64_t gen, zvec_retire_fn retire, void *ctx);
+
 /** Free the directory and every chunk (the last version holding them). */
 void zvec_free(struct zvec *v);
 

@@ -115,12 +115,55 @@ START_TEST(matches_a_sorted_array)
 }
 END_TEST
 
+/* zvec_drop: what the dropping generation made is freed (ASan would see a
+ * leak or a double free), the rest goes to retire, or stays with the older
+ * copy that still reads it. */
+START_TEST(drop_frees_its_own_retires_the_rest)
+{
+	static struct bin bin;
+	uint32_t init[400];
+	for (uint32_t i = 0; i < 400; i++)
+		init[i] = i * 2;
+	struct zvec v;
+	ck_assert_int_eq(zvec_from_sorted(&v, init, 400, sizeof(uint32_t), 1), 0);
+	struct zvec old = v;
+	uint32_t k = 3; /* lands in the first chunk: that chunk and the directory copied */
+	ck_assert_int_eq(zvec_insert(&v, &k, &k, cmp_u32, 2, retire, &bin), 0);
+	ck_assert_uint_eq(bin.n, 2); /* the first chunk and the directory of gen 1 */
+	bin.n = 0;
+	zvec_drop(&v, 2, retire, &bin);
+	ck_assert_uint_eq(v.n, 0);
+	ck_assert_ptr_null(v.chunks);
+	/* every gen-1 chunk but the replaced one, handed over; the directory
+	 * and the chunk gen 2 made were freed */
+	ck_assert_uint_eq(bin.n, old.nchunks - 1);
+	same(&old, init, 400);
+	/* again, leaving the older ones to their owner */
+	struct zvec w = old;
+	ck_assert_int_eq(zvec_insert(&w, &k, &k, cmp_u32, 3, retire, &bin), 0);
+	size_t before = bin.n;
+	zvec_drop(&w, 3, NULL, NULL);
+	ck_assert_uint_eq(bin.n, before);
+	same(&old, init, 400);
+	/* everything handed to retire was the older copy's: it frees them */
+	for (size_t i = 0; i < bin.n; i++) {
+		bool owned = bin.v[i] == (void *)old.chunks;
+		for (size_t c = 0; c < old.nchunks; c++)
+			owned |= bin.v[i] == (void *)old.chunks[c];
+		ck_assert(owned);
+	}
+	zvec_free(&old);
+	bin.n = 0;
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("zvec");
 	TCase *tc = tcase_create("zvec");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, matches_a_sorted_array);
+	tcase_add_test(tc, drop_frees_its_own_retires_the_rest);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
