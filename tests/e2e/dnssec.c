@@ -390,14 +390,37 @@ int harness_dnssec_make(const char *in, const char *origin, enum harness_dnssec_
 		goto out;
 	}
 	char ksk_base[PATH_MAX], zsk_base[PATH_MAX];
-	rc = make_key(variant, origin, true, z.keydir, log, ksk_base, sizeof(ksk_base), &ksk);
-	if (rc == 0)
-		rc = make_key(variant, origin, false, z.keydir, log, zsk_base, sizeof(zsk_base),
-		              &zsk);
-	if (rc < 0)
-		goto out;
-	z.ksk_tag = ldns_calc_keytag(ksk);
-	z.zsk_tag = ldns_calc_keytag(zsk);
+	/* Two keys whose tags collide (one zone in 65,536) share a file name,
+	 * K<origin>+013+<tag>: ldns-keygen's ZSK overwrites the KSK's files and
+	 * the zone is signed without a KSK (seen in CI: "DNSKEY rrset is not
+	 * secure"). dnssec-keygen avoids it; for ldns-keygen make both again. */
+	for (int attempt = 0;; attempt++) {
+		rc = make_key(variant, origin, true, z.keydir, log, ksk_base, sizeof(ksk_base),
+		              &ksk);
+		if (rc == 0)
+			rc = make_key(variant, origin, false, z.keydir, log, zsk_base,
+			              sizeof(zsk_base), &zsk);
+		if (rc < 0)
+			goto out;
+		z.ksk_tag = ldns_calc_keytag(ksk);
+		z.zsk_tag = ldns_calc_keytag(zsk);
+		if (z.ksk_tag != z.zsk_tag)
+			break;
+		log_append(log, "(KSK and ZSK share key tag %u: both made again)\n", z.ksk_tag);
+		if (attempt == 4) {
+			rc = -EEXIST;
+			goto out;
+		}
+		char path[PATH_MAX + 16];
+		static const char *const exts[] = {".key", ".private", ".state"};
+		for (size_t e = 0; e < sizeof(exts) / sizeof(exts[0]); e++) {
+			snprintf(path, sizeof(path), "%s/%s%s", z.keydir, zsk_base, exts[e]);
+			unlink(path);
+		}
+		ldns_rr_free(ksk);
+		ldns_rr_free(zsk);
+		ksk = zsk = NULL;
+	}
 	if ((ldns_rdf2native_int16(ldns_rr_rdf(ksk, 0)) & LDNS_KEY_SEP_KEY) == 0 ||
 	    (ldns_rdf2native_int16(ldns_rr_rdf(zsk, 0)) & LDNS_KEY_SEP_KEY) != 0) {
 		log_append(log, "(the KSK must have the SEP flag, the ZSK not: RFC 4034 §2.1.1)\n");
