@@ -411,12 +411,12 @@ int harness_dnssec_make(const char *in, const char *origin, enum harness_dnssec_
 			rc = -EEXIST;
 			goto out;
 		}
-		char path[PATH_MAX + 16];
+		char path[PATH_MAX];
 		static const char *const exts[] = {".key", ".private", ".state"};
-		for (size_t e = 0; e < sizeof(exts) / sizeof(exts[0]); e++) {
-			snprintf(path, sizeof(path), "%s/%s%s", z.keydir, zsk_base, exts[e]);
-			unlink(path);
-		}
+		for (size_t e = 0; e < sizeof(exts) / sizeof(exts[0]); e++)
+			if (snprintf(path, sizeof(path), "%s/%s%s", z.keydir, zsk_base, exts[e]) <
+			    (int)sizeof(path))
+				unlink(path);
 		ldns_rr_free(ksk);
 		ldns_rr_free(zsk);
 		ksk = zsk = NULL;
