@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -657,12 +658,12 @@ static void acl_entry(struct reader *r, yaml_node_t *e)
 /* The keys zones and templates share. The KEY_NOT_YET ones are Knot's
  * names for what the transfer, secondary and catalog features will read. */
 #define ZONE_KEYS                                                                                  \
-	{"file", KEY_OK}, {"storage", KEY_OK}, {"acl", KEY_NOT_YET}, {"notify", KEY_NOT_YET},     \
+	{"file", KEY_OK}, {"storage", KEY_OK}, {"acl", KEY_OK}, {"notify", KEY_OK},               \
 		{"primary", KEY_NOT_YET}, {"master", KEY_NOT_YET},                                \
-		{"journal-max-depth", KEY_NOT_YET}, {"journal-max-usage", KEY_NOT_YET},           \
+		{"journal-max-depth", KEY_OK}, {"journal-max-usage", KEY_OK},                     \
 		{"refresh-min-interval", KEY_NOT_YET}, {"refresh-max-interval", KEY_NOT_YET},     \
 		{"zone-max-size", KEY_NOT_YET}, {"zonefile-sync", KEY_NOT_YET},                   \
-		{"serial-policy", KEY_NOT_YET}, {"catalog-role", KEY_NOT_YET},                    \
+		{"serial-policy", KEY_OK}, {"catalog-role", KEY_NOT_YET},                         \
 		{"catalog-zone", KEY_NOT_YET}, {"catalog-group", KEY_NOT_YET},                    \
 		{"catalog-template", KEY_NOT_YET}
 
@@ -697,7 +698,81 @@ static bool file_pattern_ok(const char *s)
 struct zone_fields {
 	const char *storage, *file, *tpl;
 	yaml_node_t *tpl_node;
+	struct conf_zone_settings set;
+	const char *section; /* "zone" or "template", for messages */
 };
+
+static const char *const serial_policy_names[] = {
+	[CONF_SERIAL_KEEP] = "keep",
+	[CONF_SERIAL_INCREMENT] = "increment",
+	[CONF_SERIAL_UNIXTIME] = "unixtime",
+};
+
+const char *conf_serial_policy_name(enum conf_serial_policy p)
+{
+	return serial_policy_names[p];
+}
+
+static void zone_acl(struct reader *r, yaml_node_t *n, const char *v, void *arg)
+{
+	struct zone_fields *f = arg;
+	for (size_t i = 0; i < r->c->nacls; i++) {
+		if (strcmp(r->c->acls[i].id, v))
+			continue;
+		if (f->set.nacl == CONF_LIST_MAX)
+			ERR(r, n, "%s.acl: at most %d rules", f->section, CONF_LIST_MAX);
+		else
+			f->set.acl[f->set.nacl++] = &r->c->acls[i];
+		return;
+	}
+	ERR(r, n, "%s.acl '%s': no such acl (define it in the acl: section)", f->section, v);
+}
+
+static void zone_notify(struct reader *r, yaml_node_t *n, const char *v, void *arg)
+{
+	struct zone_fields *f = arg;
+	for (size_t i = 0; i < r->c->nremotes; i++) {
+		if (strcmp(r->c->remotes[i].id, v))
+			continue;
+		for (size_t k = 0; k < f->set.nnotify; k++)
+			if (f->set.notify[k] == &r->c->remotes[i]) {
+				ERR(r, n, "%s.notify '%s': listed twice", f->section, v);
+				return;
+			}
+		if (f->set.nnotify == CONF_LIST_MAX)
+			ERR(r, n, "%s.notify: at most %d remotes", f->section, CONF_LIST_MAX);
+		else
+			f->set.notify[f->set.nnotify++] = &r->c->remotes[i];
+		return;
+	}
+	ERR(r, n, "%s.notify '%s': no such remote (define it in the remote: section)", f->section,
+	    v);
+}
+
+/* A count or a size: digits, and for sizes an optional K, M or G (powers
+ * of 1024, as Knot reads them). */
+static bool parse_amount(const char *s, bool size, uint64_t min, uint64_t max, uint64_t *out)
+{
+	if (*s < '0' || *s > '9')
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return false;
+	unsigned shift = 0;
+	if (size && *end) {
+		const char *u = strchr("KMG", end[0] & ~0x20);
+		if (!u || !*u || end[1])
+			return false;
+		shift = 10 * (unsigned)(u - "KMG" + 1);
+		end++;
+	}
+	if (*end || v > (max >> shift) || (v << shift) < min)
+		return false;
+	*out = (uint64_t)v << shift;
+	return true;
+}
 
 static void zone_pair(struct reader *r, const char *name, yaml_node_t *k, yaml_node_t *v,
 		      void *arg)
@@ -705,6 +780,16 @@ static void zone_pair(struct reader *r, const char *name, yaml_node_t *k, yaml_n
 	struct zone_fields *f = arg;
 	if (!strcmp(name, "id") || !strcmp(name, "domain"))
 		return; /* read (and reported) by entry_id and zone_entry */
+	if (!strcmp(name, "acl")) {
+		f->set.has_acl = true;
+		each_item(r, v, "acl", zone_acl, f);
+		return;
+	}
+	if (!strcmp(name, "notify")) {
+		f->set.has_notify = true;
+		each_item(r, v, "notify", zone_notify, f);
+		return;
+	}
 	const char *s = scalar(r, v, name);
 	if (!s)
 		return;
@@ -718,7 +803,54 @@ static void zone_pair(struct reader *r, const char *name, yaml_node_t *k, yaml_n
 	} else if (!strcmp(name, "template")) {
 		f->tpl = s;
 		f->tpl_node = v;
+	} else if (!strcmp(name, "serial-policy")) {
+		size_t i = 0;
+		while (i < 3 && strcmp(serial_policy_names[i], s))
+			i++;
+		if (i == 3)
+			ERR(r, v, "%s.serial-policy '%s': expected keep, increment or unixtime",
+			    f->section, s);
+		f->set.serial_policy = (enum conf_serial_policy)i;
+		f->set.has_serial_policy = true;
+	} else if (!strcmp(name, "journal-max-depth")) {
+		uint64_t n;
+		if (!parse_amount(s, false, 1, 100000, &n))
+			ERR(r, v, "%s.journal-max-depth '%s': expected a count from 1 to 100000",
+			    f->section, s);
+		f->set.journal_depth = (uint32_t)n;
+		f->set.has_journal_depth = true;
+	} else if (!strcmp(name, "journal-max-usage")) {
+		uint64_t n;
+		if (!parse_amount(s, true, 64 << 10, (uint64_t)1 << 40, &n))
+			ERR(r, v, "%s.journal-max-usage '%s': expected a size from 64K to 1024G "
+				  "(digits, then K, M or G)", f->section, s);
+		f->set.journal_usage = n;
+		f->set.has_journal_usage = true;
 	}
+}
+
+/* A zone's settings: its own, else its template's, else the defaults. */
+static struct conf_zone_settings zone_settings(const struct conf_zone_settings *own,
+					       const struct conf_template *tpl)
+{
+	static const struct conf_zone_settings none = {0};
+	const struct conf_zone_settings *t = tpl ? &tpl->set : &none;
+	struct conf_zone_settings s = *own;
+	if (!own->has_acl && t->has_acl) {
+		memcpy(s.acl, t->acl, sizeof(s.acl));
+		s.nacl = t->nacl;
+	}
+	if (!own->has_notify && t->has_notify) {
+		memcpy(s.notify, t->notify, sizeof(s.notify));
+		s.nnotify = t->nnotify;
+	}
+	if (!own->has_serial_policy)
+		s.serial_policy = t->serial_policy;
+	if (!own->has_journal_depth)
+		s.journal_depth = t->has_journal_depth ? t->journal_depth : CONF_JOURNAL_DEPTH_DEFAULT;
+	if (!own->has_journal_usage)
+		s.journal_usage = t->has_journal_usage ? t->journal_usage : CONF_JOURNAL_USAGE_DEFAULT;
+	return s;
 }
 
 static const char *template_id_at(const struct conf *c, size_t i)
@@ -733,14 +865,14 @@ static void template_entry(struct reader *r, yaml_node_t *e)
 	if (!v)
 		return;
 	r->c->templates = v;
-	struct zone_fields f = {0};
+	struct zone_fields f = {.section = "template"};
 	unsigned before = r->nerr;
 	if (!each_pair(r, e, "template", template_keys, zone_pair, &f))
 		return;
 	if (!id || r->nerr != before)
 		return;
 	v[r->c->ntemplates++] = (struct conf_template){
-		.id = id, .storage = f.storage, .file = f.file, .where = where(r, e)};
+		.id = id, .storage = f.storage, .file = f.file, .set = f.set, .where = where(r, e)};
 }
 
 /* storage/pattern with %s replaced by the zone's name without its final dot. */
@@ -788,7 +920,7 @@ static void zone_entry(struct reader *r, yaml_node_t *e)
 		ERR(r, dn, "zone.domain '%s': not a domain name", domain);
 		domain = NULL;
 	}
-	struct zone_fields f = {0};
+	struct zone_fields f = {.section = "zone"};
 	unsigned before = r->nerr;
 	if (!each_pair(r, e, "zone", zone_keys, zone_pair, &f))
 		return;
@@ -826,6 +958,7 @@ static void zone_entry(struct reader *r, yaml_node_t *e)
 				.name = pool_printf(r->c->pool, "%s", name),
 				.tpl = tpl,
 				.storage = storage,
+				.set = zone_settings(&f.set, tpl),
 				.where = where(r, dn)};
 	memcpy(z->apex, apex, apex_len);
 	z->file = zone_file(r, storage, pattern, name);
@@ -865,9 +998,16 @@ static void top_pair(struct reader *r, const char *name, yaml_node_t *k, yaml_no
 		s->zone = v;
 }
 
+struct conf *conf_ref(struct conf *c)
+{
+	if (c)
+		atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+	return c;
+}
+
 void conf_free(struct conf *c)
 {
-	if (!c)
+	if (!c || atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	if (c->pool) {
 		for (size_t i = 0; i < c->pool->n; i++)
@@ -923,6 +1063,7 @@ int conf_load_buf(const char *name, const char *text, size_t len, conf_diag_fn d
 		report(&r, NULL, "out of memory");
 		goto out;
 	}
+	atomic_init(&r.c->refs, 1);
 	r.c->path = pool_printf(r.c->pool, "%s", name);
 	options_defaults(&r.c->server);
 	/* The folder a relative storage is taken from: the file's. */

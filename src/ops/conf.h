@@ -7,9 +7,9 @@
  *   acl:       access rules (id, address prefixes, key, action, deny)
  *   template:  defaults for zones ("default" applies to every zone without one)
  *   zone:      one entry per zone (domain, file, template, storage, ...)
- * Keys that later features give meaning to (acl, notify, primary, journal
- * and refresh limits, catalogs) are known by name and refused with "not
- * supported yet" until then: never silently ignored.
+ * Keys that later features give meaning to (primary, refresh limits,
+ * catalogs) are known by name and refused with "not supported yet" until
+ * then: never silently ignored.
  *
  * Every problem is reported as "file:line:column: reason" (1-based, where
  * libyaml's marks are 0-based), with the nearest valid key when a name is
@@ -91,10 +91,38 @@ struct conf_acl {
 	const char *where;
 };
 
+/** How a reload treats a zone file whose content changed but whose serial
+ * did not, for a zone with outgoing transfers (secondaries would never see
+ * the change). */
+enum conf_serial_policy {
+	CONF_SERIAL_KEEP = 0,	/* refuse the new content; the old version serves */
+	CONF_SERIAL_INCREMENT,	/* serial + 1 (RFC 1982) */
+	CONF_SERIAL_UNIXTIME,	/* the Unix time, or serial + 1 when that is not newer */
+};
+
+/** Knot's defaults: 20 differences, 100 MiB. */
+#define CONF_JOURNAL_DEPTH_DEFAULT 20
+#define CONF_JOURNAL_USAGE_DEFAULT ((uint64_t)100 << 20)
+
+/** What zones and templates share. A zone takes each setting from itself,
+ * else from its template, else the default. */
+struct conf_zone_settings {
+	const struct conf_acl *acl[CONF_LIST_MAX];	/* in order: the first match decides */
+	size_t nacl;
+	const struct conf_remote *notify[CONF_LIST_MAX];
+	size_t nnotify;
+	enum conf_serial_policy serial_policy;
+	uint32_t journal_depth;		/* differences kept, >= 1 */
+	uint64_t journal_usage;		/* octets of the journal file */
+	/* which of the above the entry wrote */
+	bool has_acl, has_notify, has_serial_policy, has_journal_depth, has_journal_usage;
+};
+
 struct conf_template {
 	const char *id;
 	const char *storage;	/* absolute, or NULL: the default */
 	const char *file;	/* as written (may hold %s), or NULL: the default */
+	struct conf_zone_settings set;
 	const char *where;
 };
 
@@ -106,6 +134,7 @@ struct conf_zone {
 	const struct conf_template *tpl;	/* NULL when none applies */
 	const char *storage;		/* absolute */
 	const char *file;		/* absolute: storage joined with the file name */
+	struct conf_zone_settings set;	/* the template's filled in, then defaults */
 	const char *where;
 };
 
@@ -124,6 +153,7 @@ struct conf {
 	struct conf_zone *zones;
 	size_t nzones;
 	struct conf_pool *pool;	/* every string above */
+	_Atomic unsigned refs;	/* 1 from conf_load; conf_ref, conf_free */
 };
 
 /** Receives each message, whole ("file:line:column: reason"). */
@@ -143,7 +173,15 @@ int conf_load_buf(const char *name, const char *text, size_t len, conf_diag_fn d
 /** The zone entry whose apex is `apex` (lowercased wire), or NULL. */
 const struct conf_zone *conf_zone_find(const struct conf *c, const uint8_t *apex, size_t len);
 
+/** Take another reference: the published zone set holds the configuration
+ * its access rules come from, while the main thread reads the next one. */
+struct conf *conf_ref(struct conf *c);
+
+/** Drop a reference (any thread); the last one frees it. NULL: nothing. */
 void conf_free(struct conf *c);
+
+/** "increment", ... */
+const char *conf_serial_policy_name(enum conf_serial_policy p);
 
 /** "hmac-sha256" for CONF_HMAC_SHA256, ... */
 const char *conf_tsig_alg_name(enum conf_tsig_alg a);

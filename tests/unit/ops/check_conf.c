@@ -815,17 +815,12 @@ END_TEST
 START_TEST(reserved_keys)
 {
 	static const char *const reserved[] = {
-	    "acl",
-	    "notify",
 	    "primary",
 	    "master",
-	    "journal-max-depth",
-	    "journal-max-usage",
 	    "refresh-min-interval",
 	    "refresh-max-interval",
 	    "zone-max-size",
 	    "zonefile-sync",
-	    "serial-policy",
 	    "catalog-role",
 	    "catalog-zone",
 	    "catalog-group",
@@ -865,17 +860,80 @@ START_TEST(too_many_errors)
 	size_t n = (size_t)snprintf(text, sizeof(text), "zone:\n");
 	for (int i = 0; i < CONF_ERRORS_MAX + 10; i++)
 		n += (size_t)snprintf(text + n, sizeof(text) - n,
-		                      "  - domain: z%d.example\n    notify: x\n", i);
+		                      "  - domain: z%d.example\n    primary: x\n", i);
 	ck_assert_uint_lt(n, sizeof(text));
 	struct conf *c = NULL;
 	ck_assert_int_eq(load_n("t.conf", text, n, &c), -1);
 	ck_assert_uint_eq(D.n, CONF_ERRORS_MAX);
-	ck_assert_str_eq(D.msg[0], "t.conf:3:5: zone: 'notify' is not supported yet");
+	ck_assert_str_eq(D.msg[0], "t.conf:3:5: zone: 'primary' is not supported yet");
 	ck_assert_str_eq(D.msg[CONF_ERRORS_MAX - 2],
-	                 "t.conf:99:5: zone: 'notify' is not supported yet");
+	                 "t.conf:99:5: zone: 'primary' is not supported yet");
 	ck_assert_str_eq(D.msg[CONF_ERRORS_MAX - 1],
-	                 "t.conf:101:5: zone: 'notify' is not supported yet (50 errors: stopping "
+	                 "t.conf:101:5: zone: 'primary' is not supported yet (50 errors: stopping "
 	                 "here)");
+}
+END_TEST
+
+/* Outgoing transfer settings of zones and templates: acl and notify name
+ * entries of their sections, in order; a zone's own list replaces its
+ * template's; defaults otherwise. */
+START_TEST(zone_transfer_settings)
+{
+	static const char text[] =
+	    "key:\n  - id: k\n    algorithm: hmac-sha256\n    secret: c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0\n"
+	    "remote:\n  - id: r1\n    address: 127.0.0.1@5301\n    key: k\n"
+	    "  - id: r2\n    address: 127.0.0.2\n"
+	    "acl:\n  - id: a1\n    address: 127.0.0.0/8\n    key: k\n    action: transfer\n"
+	    "  - id: a2\n    action: [transfer, notify]\n    deny: on\n"
+	    "template:\n  - id: default\n    acl: a1\n    notify: [r1, r2]\n"
+	    "    journal-max-usage: 2M\n    serial-policy: unixtime\n"
+	    "zone:\n  - domain: a.example\n"
+	    "  - domain: b.example\n    acl: [a2, a1]\n    notify: r2\n"
+	    "    journal-max-depth: 5\n    serial-policy: increment\n";
+	struct conf *c = NULL;
+	ck_assert_int_eq(load_n("t.conf", text, sizeof(text) - 1, &c), 0);
+	const struct conf_zone_settings *a = &c->zones[0].set, *b = &c->zones[1].set;
+	ck_assert_uint_eq(a->nacl, 1);
+	ck_assert_str_eq(a->acl[0]->id, "a1");
+	ck_assert_uint_eq(a->nnotify, 2);
+	ck_assert_str_eq(a->notify[1]->id, "r2");
+	ck_assert_uint_eq(a->journal_depth, CONF_JOURNAL_DEPTH_DEFAULT);
+	ck_assert_uint_eq(a->journal_usage, 2u << 20);
+	ck_assert_int_eq(a->serial_policy, CONF_SERIAL_UNIXTIME);
+	ck_assert_uint_eq(b->nacl, 2);
+	ck_assert_str_eq(b->acl[0]->id, "a2");
+	ck_assert(b->acl[0]->deny);
+	ck_assert_uint_eq(b->nnotify, 1);
+	ck_assert_str_eq(b->notify[0]->id, "r2");
+	ck_assert_uint_eq(b->journal_depth, 5);
+	ck_assert_uint_eq(b->journal_usage, 2u << 20); /* the default template's */
+	ck_assert_int_eq(b->serial_policy, CONF_SERIAL_INCREMENT);
+	conf_free(c);
+
+	/* without a template: nothing allowed, nobody notified */
+	ck_assert_int_eq(load_n("t.conf", "zone:\n  - domain: c.example\n", 28, &c), 0);
+	ck_assert_uint_eq(c->zones[0].set.nacl, 0);
+	ck_assert_uint_eq(c->zones[0].set.nnotify, 0);
+	ck_assert_int_eq(c->zones[0].set.serial_policy, CONF_SERIAL_KEEP);
+	conf_free(c);
+
+	expect_error("zone:\n  - domain: a.example\n    acl: nope\n",
+	             "t.conf:3:10: zone.acl 'nope': no such acl (define it in the acl: section)");
+	expect_error("zone:\n  - domain: a.example\n    notify: [x]\n",
+	             "t.conf:3:14: zone.notify 'x': no such remote (define it in the remote: "
+	             "section)");
+	expect_error("remote:\n  - id: r\n    address: 192.0.2.1\n"
+	             "zone:\n  - domain: a.example\n    notify: [r, r]\n",
+	             "t.conf:6:17: zone.notify 'r': listed twice");
+	expect_error("zone:\n  - domain: a.example\n    serial-policy: dateserial\n",
+	             "t.conf:3:20: zone.serial-policy 'dateserial': expected keep, increment or "
+	             "unixtime");
+	expect_error("template:\n  - id: t\n    journal-max-depth: 0\n",
+	             "t.conf:3:24: template.journal-max-depth '0': expected a count from 1 to "
+	             "100000");
+	expect_error("zone:\n  - domain: a.example\n    journal-max-usage: 10X\n",
+	             "t.conf:3:24: zone.journal-max-usage '10X': expected a size from 64K to 1024G "
+	             "(digits, then K, M or G)");
 }
 END_TEST
 
@@ -1103,6 +1161,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(t, secrets_from_tools);
 	tcase_add_test(t, remote_forms);
 	tcase_add_test(t, acl_forms);
+	tcase_add_test(t, zone_transfer_settings);
 	tcase_add_test(t, zone_files_default);
 	tcase_add_test(t, zone_files_templates);
 	tcase_add_test(t, zone_files_relative);
