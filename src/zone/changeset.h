@@ -31,4 +31,51 @@ struct changeset {
 	atomic_uint refs;	/* 1 when made */
 };
 
+/* The functions below live in zone_diff.c (with the diff that makes
+ * changesets). */
+
+/** Take a reference (any thread). */
+void changeset_ref(struct changeset *cs);
+
+/** Drop a reference (any thread; NULL is fine); the last frees the blob
+ * and the struct, which must have been malloc'd (changeset_new does). */
+void changeset_unref(struct changeset *cs);
+
+/**
+ * A changeset owning `wire` (malloc'd, `len` octets; taken over, also on
+ * failure), refs 1. The blob is not checked here: changeset_check does.
+ * \return it, or NULL when out of memory (`wire` freed)
+ */
+struct changeset *changeset_new(uint32_t from, uint32_t to, uint32_t nremoved, uint32_t nadded,
+				uint8_t *wire, size_t len);
+
+/** One record of a blob, pointing into it. */
+struct changeset_rr {
+	const uint8_t *rr;	/* the whole record: owner, fixed part, rdata */
+	size_t rr_len;
+	const uint8_t *owner;	/* uncompressed wire name (the case it was written in) */
+	uint8_t owner_len;
+	uint16_t type, rrclass;	/* host order */
+	uint32_t ttl;		/* host order */
+	uint16_t rdlen;
+	const uint8_t *rdata;	/* rdlen octets */
+	const uint8_t *fixed;	/* TYPE CLASS TTL RDLENGTH RDATA: what an rrset's wire holds */
+};
+
+/**
+ * The record at `*pos` in the blob, `*pos` moved past it. Start at 0.
+ * \return 1 (a record), 0 (the end of the blob), -EBADMSG (a record that
+ *         overruns the blob, or an owner that is not an uncompressed name)
+ */
+int changeset_next_rr(const struct changeset *cs, size_t *pos, struct changeset_rr *rr);
+
+/**
+ * Check a blob (one read from a file, or received): every record whole,
+ * an SOA first and after `nremoved` records, `nadded` records after it
+ * and nothing more, no other SOA, the SOAs' serials `from` and `to`, the
+ * two SOAs at the same owner.
+ * \return 0 or -EBADMSG
+ */
+int changeset_check(const struct changeset *cs);
+
 #endif

@@ -1,0 +1,482 @@
+/* zone_diff.c: the difference of two zone versions, a changeset applied to
+ * a version, and the changeset helpers (zone_diff.h, changeset.h). */
+#include "zone/zone_diff.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zone/zone_impl.h"
+
+static inline uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* ------------------------------------------------------------ changesets */
+
+void changeset_ref(struct changeset *cs)
+{
+	atomic_fetch_add_explicit(&cs->refs, 1, memory_order_relaxed);
+}
+
+void changeset_unref(struct changeset *cs)
+{
+	/* acq_rel: the last holder sees every other holder's reads done */
+	if (cs && atomic_fetch_sub_explicit(&cs->refs, 1, memory_order_acq_rel) == 1) {
+		free(cs->wire);
+		free(cs);
+	}
+}
+
+struct changeset *changeset_new(uint32_t from, uint32_t to, uint32_t nremoved, uint32_t nadded,
+				uint8_t *wire, size_t len)
+{
+	struct changeset *cs = malloc(sizeof(*cs));
+	if (!cs) {
+		free(wire);
+		return NULL;
+	}
+	cs->from = from;
+	cs->to = to;
+	cs->nremoved = nremoved;
+	cs->nadded = nadded;
+	cs->len = len;
+	cs->wire = wire;
+	atomic_init(&cs->refs, 1);
+	return cs;
+}
+
+int changeset_next_rr(const struct changeset *cs, size_t *pos, struct changeset_rr *rr)
+{
+	if (*pos >= cs->len)
+		return *pos == cs->len ? 0 : -EBADMSG;
+	const uint8_t *p = cs->wire + *pos;
+	size_t left = cs->len - *pos;
+	size_t nl = dname_wire_len(p, left);
+	if (!nl || left - nl < RR_FIXED_LEN)
+		return -EBADMSG;
+	const uint8_t *f = p + nl;
+	uint16_t rdlen = get16(f + 8);
+	if (left - nl - RR_FIXED_LEN < rdlen)
+		return -EBADMSG;
+	rr->rr = p;
+	rr->rr_len = nl + RR_FIXED_LEN + rdlen;
+	rr->owner = p;
+	rr->owner_len = (uint8_t)nl;
+	rr->type = get16(f);
+	rr->rrclass = get16(f + 2);
+	rr->ttl = get32(f + 4);
+	rr->rdlen = rdlen;
+	rr->rdata = f + RR_FIXED_LEN;
+	rr->fixed = f;
+	*pos += rr->rr_len;
+	return 1;
+}
+
+/* An SOA's serial: the third field, after two names (RFC 1035 §3.3.13). */
+static bool soa_serial(const uint8_t *rd, uint16_t rdlen, uint32_t *serial)
+{
+	size_t a = dname_wire_len(rd, rdlen);
+	size_t b = a ? dname_wire_len(rd + a, rdlen - a) : 0;
+	if (!b || rdlen - a - b != 20)
+		return false;
+	*serial = get32(rd + a + b);
+	return true;
+}
+
+int changeset_check(const struct changeset *cs)
+{
+	struct changeset_rr rr, first = {0};
+	size_t pos = 0;
+	uint64_t k = 0, soa2 = (uint64_t)cs->nremoved + 1, total = soa2 + 1 + cs->nadded;
+	int r;
+	while ((r = changeset_next_rr(cs, &pos, &rr)) > 0) {
+		bool soa = rr.type == RRTYPE_SOA;
+		if (k >= total || soa != (k == 0 || k == soa2))
+			return -EBADMSG;
+		if (soa) {
+			uint32_t serial;
+			if (!soa_serial(rr.rdata, rr.rdlen, &serial) ||
+			    serial != (k ? cs->to : cs->from))
+				return -EBADMSG;
+			if (k == 0)
+				first = rr;
+			else if (!dname_equal(first.owner, rr.owner))
+				return -EBADMSG;
+		}
+		k++;
+	}
+	return r < 0 || k != total ? -EBADMSG : 0;
+}
+
+/* ----------------------------------------------------------------- diff */
+
+struct buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static int buf_put(struct buf *b, const void *a, size_t alen, const void *c, size_t clen)
+{
+	size_t need = b->len + alen + clen;
+	if (need > b->cap) {
+		size_t nc = b->cap ? b->cap : 4096;
+		while (nc < need)
+			nc *= 2;
+		uint8_t *np = realloc(b->p, nc);
+		if (!np)
+			return -1;
+		b->p = np;
+		b->cap = nc;
+	}
+	memcpy(b->p + b->len, a, alen);
+	memcpy(b->p + b->len + alen, c, clen);
+	b->len = need;
+	return 0;
+}
+
+struct diff {
+	struct buf rem, add;
+	uint64_t nrem, nadd;
+	const uint8_t **va, **vb; /* scratch: the records of two RRsets */
+	size_t vcap;
+	struct zone_diff_stats st;
+};
+
+static inline size_t rec_len(const uint8_t *w)
+{
+	return RR_FIXED_LEN + (size_t)get16(w + 8);
+}
+
+static int emit(struct diff *d, bool added, const uint8_t *owner, size_t owner_len,
+		const uint8_t *w)
+{
+	if (buf_put(added ? &d->add : &d->rem, owner, owner_len, w, rec_len(w)) < 0)
+		return -1;
+	if (added)
+		d->nadd++;
+	else
+		d->nrem++;
+	return 0;
+}
+
+static int emit_set(struct diff *d, bool added, const struct node *n, const struct rrset *rs)
+{
+	const uint8_t *w = rs->wire;
+	for (uint16_t k = 0; k < rs->count; k++, w += rec_len(w))
+		if (emit(d, added, n->name, n->name_len, w) < 0)
+			return -1;
+	return 0;
+}
+
+/* Where a record's rdata holds names that compare without case, as
+ * rdata_equal reads them: [r[2i], r[2i+1]) for each of the returned count.
+ * None when any of them does not parse (rdata_equal then compares the
+ * octets as they are). */
+static unsigned name_regions(uint16_t type, const uint8_t *rd, uint16_t rdlen, size_t r[4])
+{
+	int off = type == RRTYPE_SRV ? 6 : rdata_name_offset(type);
+	if (off < 0 || off >= rdlen)
+		return 0;
+	size_t i = (size_t)off;
+	unsigned names = type == RRTYPE_SOA ? 2 : 1;
+	for (unsigned k = 0; k < names; k++) {
+		size_t l = dname_wire_len(rd + i, rdlen - i);
+		if (!l)
+			return 0;
+		r[2 * k] = i;
+		r[2 * k + 1] = i + l;
+		i += l;
+	}
+	return names;
+}
+
+static inline bool in_regions(size_t k, const size_t *r, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (k >= r[2 * i] && k < r[2 * i + 1])
+			return true;
+	return false;
+}
+
+/* A total order of the records of one type in which two records are
+ * equal exactly when they are the same record: class, TTL (a TTL change is
+ * a change, RFC 1995 §4), then rdata as rdata_equal compares it, names
+ * folded. Each record's key is its rdata with the letters of its own name
+ * regions folded; folding leaves label lengths alone (at most 63, never
+ * 'A'..'Z'), so two records with equal keys have the same regions. */
+static int rec_cmp(const void *pa, const void *pb, void *ctx)
+{
+	const uint8_t *a = *(const uint8_t *const *)pa, *b = *(const uint8_t *const *)pb;
+	uint16_t type = *(const uint16_t *)ctx;
+	int c = memcmp(a + 2, b + 2, 8); /* CLASS TTL RDLENGTH, net-order: numeric */
+	if (c)
+		return c;
+	uint16_t rdlen = get16(a + 8);
+	const uint8_t *x = a + RR_FIXED_LEN, *y = b + RR_FIXED_LEN;
+	if (!memcmp(x, y, rdlen))
+		return 0;
+	size_t ra[4], rb[4];
+	unsigned na = name_regions(type, x, rdlen, ra), nb = name_regions(type, y, rdlen, rb);
+	for (size_t k = 0; k < rdlen; k++) {
+		uint8_t u = in_regions(k, ra, na) ? dname_lc(x[k]) : x[k];
+		uint8_t v = in_regions(k, rb, nb) ? dname_lc(y[k]) : y[k];
+		if (u != v)
+			return u < v ? -1 : 1;
+	}
+	return 0;
+}
+
+static int scratch(struct diff *d, size_t n)
+{
+	if (n <= d->vcap)
+		return 0;
+	size_t nc = d->vcap ? d->vcap : 64;
+	while (nc < n)
+		nc *= 2;
+	const uint8_t **a = malloc(nc * sizeof(*a)), **b = malloc(nc * sizeof(*b));
+	if (!a || !b) {
+		free(a);
+		free(b);
+		return -1;
+	}
+	free(d->va);
+	free(d->vb);
+	d->va = a;
+	d->vb = b;
+	d->vcap = nc;
+	return 0;
+}
+
+static void records(const struct rrset *rs, const uint8_t **v, uint16_t type)
+{
+	const uint8_t *w = rs->wire;
+	for (uint16_t k = 0; k < rs->count; k++, w += rec_len(w))
+		v[k] = w;
+	qsort_r(v, rs->count, sizeof(*v), rec_cmp, &type);
+}
+
+/* Two RRsets of one type at one name: each side's records sorted by
+ * rec_cmp and merged. n log n in the set's size, not n²: a set of
+ * thousands of records (NS of a big delegation, a TXT farm) stays cheap. */
+static int diff_sets(struct diff *d, const struct node *o, const struct rrset *x,
+		     const struct node *n, const struct rrset *y)
+{
+	/* Unchanged sets of a changed node: the same octets (a node an
+	 * update rebuilt copies its records in the same order). */
+	if (x->wire == y->wire ||
+	    (x->count == y->count && x->wire_len == y->wire_len && !memcmp(x->wire, y->wire, x->wire_len)))
+		return 0;
+	if (scratch(d, x->count > y->count ? x->count : y->count) < 0)
+		return -1;
+	uint16_t type = x->type;
+	records(x, d->va, type);
+	records(y, d->vb, type);
+	size_t i = 0, j = 0;
+	while (i < x->count || j < y->count) {
+		int c = i == x->count ? 1 : j == y->count ? -1 : rec_cmp(&d->va[i], &d->vb[j], &type);
+		/* the order and rdata_equal agree on what is the same record */
+		assert(i == x->count || j == y->count ||
+		       (c == 0) == (!memcmp(d->va[i] + 2, d->vb[j] + 2, 6) &&
+				    rdata_equal(type, d->va[i] + RR_FIXED_LEN, get16(d->va[i] + 8),
+						d->vb[j] + RR_FIXED_LEN, get16(d->vb[j] + 8))));
+		if (c < 0) {
+			if (emit(d, false, o->name, o->name_len, d->va[i++]) < 0)
+				return -1;
+		} else if (c > 0) {
+			if (emit(d, true, n->name, n->name_len, d->vb[j++]) < 0)
+				return -1;
+		} else {
+			i++;
+			j++;
+		}
+	}
+	return 0;
+}
+
+/* The records of one name: `o` in old, `n` in new, either NULL. The SOA
+ * is left out: it is the changeset's two SOAs. RRsets are sorted by type
+ * in both (node_build), so one merge walks them. */
+static int diff_node(struct diff *d, const struct node *o, const struct node *n)
+{
+	d->st.nodes++;
+	uint16_t i = 0, j = 0, no = o ? o->nrrsets : 0, nn = n ? n->nrrsets : 0;
+	while (i < no || j < nn) {
+		const struct rrset *x = i < no ? &o->rrsets[i] : NULL;
+		const struct rrset *y = j < nn ? &n->rrsets[j] : NULL;
+		int r = 0;
+		if (x && y && x->type == y->type) {
+			if (x->type != RRTYPE_SOA)
+				r = diff_sets(d, o, x, n, y);
+			i++;
+			j++;
+		} else if (x && (!y || x->type < y->type)) {
+			if (x->type != RRTYPE_SOA)
+				r = emit_set(d, false, o, x);
+			i++;
+		} else {
+			if (y->type != RRTYPE_SOA)
+				r = emit_set(d, true, n, y);
+			j++;
+		}
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static inline size_t table_pages(const struct zone *z)
+{
+	return (z->mask + ZONE_PAGE_SLOTS) >> ZONE_PAGE_SHIFT;
+}
+
+/* Every name of `a`'s table that is not the same node in `b`: with `a`
+ * the new version, its records against old's (or all added); with `a` the
+ * old one, only the names new lacks (all removed: the others were done
+ * in the first pass). Versions with the same table size (an update that
+ * did not double it) share pages and slots: a page pointer or a slot's
+ * node equal in both is the same content, since both versions are alive
+ * and no block of either can have been freed and reused. */
+static int walk(struct diff *d, const struct zone *a, const struct zone *b, bool a_new)
+{
+	bool shape = a->mask == b->mask;
+	for (size_t p = 0; p < table_pages(a); p++) {
+		if (shape && a->pages[p] == b->pages[p]) {
+			d->st.pages_shared++;
+			continue;
+		}
+		d->st.pages++;
+		size_t end = (p + 1) << ZONE_PAGE_SHIFT;
+		if (end > a->mask + 1)
+			end = a->mask + 1;
+		for (size_t i = p << ZONE_PAGE_SHIFT; i < end; i++) {
+			const struct node *m = zone_slot_at(a, i)->node;
+			if (!m || (shape && zone_slot_at(b, i)->node == m))
+				continue;
+			const struct node *other = zone_find(b, m->name, m->name_len, m->hash);
+			if (other == m || (!a_new && other))
+				continue;
+			if (a_new ? diff_node(d, other, m) < 0 : diff_node(d, m, NULL) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static size_t soa_len(const struct zone *z)
+{
+	return rec_len(z->soa->wire);
+}
+
+int zone_diff_measure(const struct zone *old, const struct zone *new, struct changeset **out,
+		      struct zone_diff_stats *st)
+{
+	*out = NULL;
+	if (old->apex_len != new->apex_len || memcmp(old->apex, new->apex, old->apex_len))
+		return -EINVAL;
+	struct diff d;
+	memset(&d, 0, sizeof(d));
+	int ret = -ENOMEM;
+	if (old != new && (walk(&d, new, old, true) < 0 || walk(&d, old, new, false) < 0))
+		goto out;
+	if (d.nrem > UINT32_MAX - 1 || d.nadd > UINT32_MAX - 1)
+		goto out; /* counts the format cannot hold: as good as no memory */
+	/* old SOA, removed, new SOA, added */
+	struct buf all = {0};
+	size_t total = 2 * (size_t)old->apex_len + soa_len(old) + soa_len(new) + d.rem.len + d.add.len;
+	all.p = malloc(total);
+	if (!all.p)
+		goto out;
+	all.cap = total;
+	buf_put(&all, old->apex, old->apex_len, old->soa->wire, soa_len(old));
+	if (d.rem.len)
+		buf_put(&all, d.rem.p, d.rem.len, NULL, 0);
+	buf_put(&all, new->apex, new->apex_len, new->soa->wire, soa_len(new));
+	if (d.add.len)
+		buf_put(&all, d.add.p, d.add.len, NULL, 0);
+	assert(all.len == total);
+	*out = changeset_new(old->serial, new->serial, (uint32_t)d.nrem, (uint32_t)d.nadd, all.p,
+			     all.len);
+	if (*out)
+		ret = 0;
+out:
+	free(d.rem.p);
+	free(d.add.p);
+	free(d.va);
+	free(d.vb);
+	if (st)
+		*st = d.st;
+	return ret;
+}
+
+int zone_diff(const struct zone *old, const struct zone *new, struct changeset **out)
+{
+	return zone_diff_measure(old, new, out, NULL);
+}
+
+/* ---------------------------------------------------------------- apply */
+
+int changeset_apply(struct zone *base, const struct changeset *cs, struct zone **out, char *msg,
+		    size_t msgsize)
+{
+	*out = NULL;
+	if (msgsize)
+		msg[0] = 0;
+	if (cs->from != base->serial) {
+		snprintf(msg, msgsize, "the changeset goes from serial %u, the zone is at %u",
+			 cs->from, base->serial);
+		return -ESTALE;
+	}
+	if (changeset_check(cs) < 0) {
+		snprintf(msg, msgsize, "malformed changeset %u -> %u", cs->from, cs->to);
+		return -EBADMSG;
+	}
+	struct zone_update *u = zone_update_begin(base);
+	if (!u) {
+		snprintf(msg, msgsize, "out of memory");
+		return -ENOMEM;
+	}
+	/* In the blob's order: removals (the old SOA first), then additions
+	 * (the new SOA first). An addition of a record the changeset removed
+	 * earlier (a TTL change) finds it gone. */
+	struct changeset_rr rr;
+	size_t pos = 0;
+	uint64_t k = 0;
+	bool warned = false;
+	char why[256];
+	while (changeset_next_rr(cs, &pos, &rr) > 0) {
+		bool remove = k++ <= cs->nremoved;
+		enum zb_result res = zone_update_change(u, remove, rr.owner, rr.type, rr.rrclass,
+							rr.ttl, rr.rdata, rr.rdlen, why, sizeof(why));
+		if (res == ZB_OK || (res == ZB_WARN && warned))
+			continue;
+		char nb[DNAME_STR_MAX];
+		snprintf(msg, msgsize, "%s %s type %u: %s", remove ? "removing" : "adding",
+			 dname_to_str(rr.owner, nb, sizeof(nb)), rr.type, why);
+		if (res == ZB_ERROR) {
+			zone_update_abort(u);
+			return strcmp(why, "out of memory") ? -EINVAL : -ENOMEM;
+		}
+		/* a warning (a TTL unlike its set's): taken, as a load takes
+		 * it; the first one stays in msg */
+		warned = true;
+	}
+	char cmsg[256];
+	struct zone *z = zone_update_commit(u, cmsg, sizeof(cmsg));
+	if (!z) {
+		snprintf(msg, msgsize, "%s", cmsg);
+		return strcmp(cmsg, "out of memory") ? -EINVAL : -ENOMEM;
+	}
+	/* the new SOA (serial cs->to, changeset_check) replaced the old */
+	assert(z->serial == cs->to);
+	*out = z;
+	return 0;
+}
