@@ -70,12 +70,60 @@ __attribute__((format(printf, 3, 4))) static void jlog(const struct journal *j,
 
 /* Castagnoli's polynomial, reflected: its Hamming distance over entries of
  * a few KiB is better than that of the IEEE CRC32, and it is what storage
- * uses (iSCSI, ext4, btrfs). One table lookup per octet runs at some
- * 500 MB/s: reading a full 100 MiB journal costs 0.2 s at start-up. */
+ * uses (iSCSI, ext4, btrfs), so x86-64 has an instruction for it (SSE4.2).
+ * On the build machine (a VM) one table lookup per octet ran at 230 MB/s,
+ * the instruction at several GB/s: reading a full 100 MiB journal at
+ * start-up spent 0.4 s in the checksum alone, and an append of a 5 MB
+ * changeset 20 ms. The table stays for other machines; the only platform
+ * variant of this file is here. */
 #define CRC32C_POLY 0x82f63b78u
 
 static uint32_t crc_table[256];
+static uint32_t (*crc_update)(uint32_t crc, const uint8_t *p, size_t len);
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+/* crc: the running register (pre-inverted) */
+static uint32_t crc_sw(uint32_t crc, const uint8_t *p, size_t len)
+{
+	while (len--)
+		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return crc;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <nmmintrin.h>
+
+__attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t crc, const uint8_t *p,
+							  size_t len)
+{
+	uint64_t c = crc;
+	for (; len >= 8; p += 8, len -= 8) {
+		uint64_t v;
+		memcpy(&v, p, 8); /* unaligned, little-endian as the CRC wants */
+		c = _mm_crc32_u64(c, v);
+	}
+	uint32_t c32 = (uint32_t)c;
+	while (len--)
+		c32 = _mm_crc32_u8(c32, *p++);
+	return c32;
+}
+
+static bool crc_hw_usable(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("sse4.2");
+}
+#else
+static uint32_t crc_hw(uint32_t crc, const uint8_t *p, size_t len)
+{
+	return crc_sw(crc, p, len);
+}
+
+static bool crc_hw_usable(void)
+{
+	return false;
+}
+#endif
 
 static void crc_init(void)
 {
@@ -85,16 +133,19 @@ static void crc_init(void)
 			c = c & 1 ? (c >> 1) ^ CRC32C_POLY : c >> 1;
 		crc_table[i] = c;
 	}
+	crc_update = crc_sw;
+	/* the instruction only when it agrees with the table: a file
+	 * written by one must read with the other */
+	static const uint8_t probe[] = "123456789 and an odd tail";
+	if (crc_hw_usable() && crc_hw(~0u, probe, sizeof(probe) - 1) ==
+				       crc_sw(~0u, probe, sizeof(probe) - 1))
+		crc_update = crc_hw;
 }
 
 uint32_t journal_crc32c(uint32_t crc, const void *data, size_t len)
 {
 	pthread_once(&crc_once, crc_init);
-	const uint8_t *p = data;
-	crc = ~crc;
-	while (len--)
-		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return ~crc;
+	return ~crc_update(~crc, data, len);
 }
 
 /* ---- the format ---- */

@@ -46,7 +46,14 @@
  * chain; it is held to copy pointers and take references (O(depth)),
  * never across file I/O or fsync, so a TCP worker answering IXFR never
  * waits for the disk. Appends are rare (one per zone change), so a lock
- * costs nothing measurable and is simpler than publishing snapshots.
+ * costs nothing measurable and is simpler than publishing snapshots: a
+ * find of a 19-changeset chain took 0.4-0.5 µs on the build machine.
+ *
+ * Costs (the build machine, a VM; scripts in the commit message): an
+ * append that only appends is one write and one fdatasync (1.9 ms for an
+ * entry of 1.4 KB, 93 ms for 4.8 MB); one that drops old entries rewrites
+ * the file (6.5 ms for a 27 KB file, 280 ms for 96 MB: on the thread that
+ * changes the zone, never a worker); open reads and checks 96 MB in 0.7 s.
  */
 #ifndef SHOAL_JOURNAL_H
 #define SHOAL_JOURNAL_H
@@ -144,7 +151,8 @@ size_t journal_usage(const struct journal *j);
 
 /** Write the file if a write failed since (logged), release every
  * changeset (an IXFR in progress keeps its own references) and free.
- * NULL is ignored. */
+ * Pre: no other thread is in journal_find or the counters (the journal
+ * is gone after). NULL is ignored. */
 void journal_close(struct journal *j);
 
 /* ---- the format, for tests and tools ---- */
