@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +176,8 @@ static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t
 
 static bool family_ok(const struct sockaddr_storage *ss, socklen_t len)
 {
+	if (len > sizeof(*ss))
+		return false;
 	if (ss->ss_family == AF_INET)
 		return len >= sizeof(struct sockaddr_in);
 	if (ss->ss_family == AF_INET6)
@@ -257,7 +260,7 @@ static void entry_status(const struct ntf_entry *e, struct notify_status *st)
 	st->remote_id = e->remote_id;
 	st->addr = &e->addr;
 	st->addr_len = e->addr_len;
-	st->signed_ = e->has_key;
+	st->keyed = e->has_key;
 	st->serial = e->serial;
 	st->tries = e->tries;
 	st->outcome = e->outcome;
@@ -584,6 +587,13 @@ static void on_datagram(struct notifier *n, const uint8_t *w, size_t len,
 	uint16_t id = get16(w);
 	uint64_t h = apex_hash(apex, qlen);
 	struct ntf_entry *e = entry_find(n, h, apex, qlen, from);
+	if (e && !e->pending && e->id == id && e->tries > 1) {
+		/* an answer to an earlier try of an exchange already
+		 * answered: retransmission makes these, nobody forged it */
+		log_debug("notify: zone %s serial %u to %s (%s): a late answer", e->zone, e->serial,
+		          e->remote_id, e->addr_text);
+		return;
+	}
 	if (!e || !e->pending || e->id != id || e->tries == 0) {
 		ignored(n, from, "no NOTIFY in flight with that ID and zone");
 		return;
@@ -714,6 +724,27 @@ static void *notifier_main(void *arg)
 
 /* ---------------------------------------------------------------- API */
 
+size_t notify_targets_of(const struct conf_remote *const *remotes, size_t nremotes,
+                         struct notify_target *out, size_t max)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < nremotes; i++) {
+		const struct conf_remote *r = remotes[i];
+		for (size_t j = 0; j < r->naddr; j++) {
+			if (k < max) {
+				struct notify_target *t = &out[k];
+				memset(t, 0, sizeof(*t));
+				t->remote_id = r->id;
+				memcpy(&t->addr, &r->addr[j].ss, sizeof(t->addr));
+				t->addr_len = r->addr[j].len;
+				t->key = r->key;
+			}
+			k++;
+		}
+	}
+	return k;
+}
+
 struct notifier *notifier_start(const struct notify_cfg *cfg)
 {
 	struct notifier *n = calloc(1, sizeof(*n));
@@ -737,7 +768,14 @@ struct notifier *notifier_start(const struct notify_cfg *cfg)
 		goto fail;
 	}
 	pthread_mutex_init(&n->lock, NULL);
+	/* The thread takes no signal, whenever it is started: they are the
+	 * main loop's (shoal.c reads them from a signalfd), and a handler
+	 * run here would only interrupt poll. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	err = pthread_create(&n->thread, NULL, notifier_main, n);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err != 0) {
 		pthread_mutex_destroy(&n->lock);
 		close(n->wake_fd);

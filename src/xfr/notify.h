@@ -88,7 +88,7 @@ struct notify_status {
 	const char *remote_id;
 	const struct sockaddr_storage *addr;
 	socklen_t addr_len;
-	bool signed_; /* sent with a TSIG key */
+	bool keyed; /* sent with a TSIG key */
 	uint32_t serial;
 	unsigned tries; /* sent so far */
 	enum notify_outcome outcome;
@@ -146,6 +146,17 @@ size_t notifier_forget(struct notifier *n, const uint8_t *apex, size_t apex_len)
  * each with a log line (the first few; then a count). NULL is accepted.
  */
 void notifier_stop(struct notifier *n);
+
+/**
+ * The targets of a zone's `notify:` list: one per address of each remote,
+ * in order, with the remote's id and key (pointers into the conf: hand
+ * them to notifier_send before the conf goes).
+ * \return the number of targets there are, written up to `max` (call
+ *         again with a larger array when it exceeds `max`; at most
+ *         CONF_LIST_MAX × CONF_LIST_MAX)
+ */
+size_t notify_targets_of(const struct conf_remote *const *remotes, size_t nremotes,
+                         struct notify_target *out, size_t max);
 
 /** "answered", "pending", "REFUSED", "no answer after 5 tries", ... for
  * logs and shoalctl: one phrase per status. \return buf */

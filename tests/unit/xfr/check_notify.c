@@ -37,6 +37,8 @@ static uint64_t now_ms(void)
 struct remote {
 	int fd;
 	struct sockaddr_in addr;
+	bool v6; /* then addr6 is the address */
+	struct sockaddr_in6 addr6;
 	/* the last NOTIFY read */
 	uint8_t req[4096];
 	size_t req_len;
@@ -59,6 +61,25 @@ static void remote_open(struct remote *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->fd = udp_socket(&r->addr);
+}
+
+/* On [::1]: \return false when the host has no IPv6 loopback. */
+static bool remote_open6(struct remote *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->v6 = true;
+	r->fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (r->fd < 0)
+		return false;
+	r->addr6.sin6_family = AF_INET6;
+	r->addr6.sin6_addr = in6addr_loopback;
+	if (bind(r->fd, (struct sockaddr *)&r->addr6, sizeof(r->addr6)) < 0) {
+		close(r->fd);
+		return false;
+	}
+	socklen_t len = sizeof(r->addr6);
+	ck_assert_int_eq(getsockname(r->fd, (struct sockaddr *)&r->addr6, &len), 0);
+	return true;
 }
 
 static void remote_close(struct remote *r)
@@ -270,8 +291,13 @@ static struct notify_target target_of(const struct remote *r, const char *id,
                                       const struct conf_key *key)
 {
 	struct notify_target t = {.remote_id = id, .key = key};
-	memcpy(&t.addr, &r->addr, sizeof(r->addr));
-	t.addr_len = sizeof(r->addr);
+	if (r->v6) {
+		memcpy(&t.addr, &r->addr6, sizeof(r->addr6));
+		t.addr_len = sizeof(r->addr6);
+	} else {
+		memcpy(&t.addr, &r->addr, sizeof(r->addr));
+		t.addr_len = sizeof(r->addr);
+	}
 	return t;
 }
 
@@ -306,7 +332,10 @@ static void got_fn(void *ctx, const struct notify_status *st)
 	g->st[g->n] = *st;
 	snprintf(g->id[g->n], sizeof(g->id[0]), "%s", st->remote_id);
 	g->st[g->n].remote_id = g->id[g->n];
-	g->port[g->n] = ntohs(((const struct sockaddr_in *)st->addr)->sin_port);
+	if (st->addr->ss_family == AF_INET6)
+		g->port[g->n] = ntohs(((const struct sockaddr_in6 *)st->addr)->sin6_port);
+	else
+		g->port[g->n] = ntohs(((const struct sockaddr_in *)st->addr)->sin_port);
 	g->st[g->n].addr = NULL; /* not valid after the callback */
 	g->n++;
 }
@@ -361,7 +390,7 @@ START_TEST(answered_first_try)
 	assert_outcome(&st, NOTIFY_ANSWERED, 1);
 	ck_assert_uint_eq(st.serial, 2026120401);
 	ck_assert_str_eq(st.remote_id, "knot2");
-	ck_assert(!st.signed_);
+	ck_assert(!st.keyed);
 	ck_assert_int_ge(st.when.tv_sec, before);
 	ck_assert_uint_eq(st.rcode, 0);
 	char b[64];
@@ -421,7 +450,11 @@ START_TEST(retries_then_answer)
 	reply_rcode(&r, LDNS_RCODE_NOERROR);
 	struct notify_status st = wait_outcome(n, 2000);
 	assert_outcome(&st, NOTIFY_ANSWERED, 3);
+	/* a late answer to an earlier try (same ID) changes nothing */
+	reply_rcode(&r, LDNS_RCODE_REFUSED);
 	ck_assert(!remote_recv(&r, 700));
+	st = status1(n);
+	assert_outcome(&st, NOTIFY_ANSWERED, 3);
 	notifier_stop(n);
 	remote_close(&r);
 }
@@ -577,7 +610,7 @@ START_TEST(tsig_signed_and_answered)
 	remote_reply_signed(&r, &k);
 	struct notify_status st = wait_outcome(n, 2000);
 	assert_outcome(&st, NOTIFY_ANSWERED, 1);
-	ck_assert(st.signed_);
+	ck_assert(st.keyed);
 	notifier_stop(n);
 	remote_close(&r);
 }
@@ -705,7 +738,7 @@ START_TEST(targets_copied)
 		bool is_a = !strcmp(g.id[i], "alpha");
 		ck_assert(is_a || !strcmp(g.id[i], "beta"));
 		ck_assert_uint_eq(g.port[i], ntohs(is_a ? a.addr.sin_port : b.addr.sin_port));
-		ck_assert(g.st[i].signed_ == !is_a);
+		ck_assert(g.st[i].keyed == !is_a);
 		assert_outcome(&g.st[i], NOTIFY_ANSWERED, 1);
 	}
 	/* another zone has no status; forgetting this one drops both */
@@ -788,6 +821,107 @@ START_TEST(stop_with_pending)
 }
 END_TEST
 
+START_TEST(ipv6_target)
+{
+	struct remote r;
+	if (!remote_open6(&r)) {
+		fprintf(stderr, "no IPv6 loopback: case skipped\n");
+		return;
+	}
+	struct notifier *n = start(3, 300);
+	send1(n, &r, 6, NULL);
+	ck_assert(remote_recv(&r, 2000));
+	ck_assert_int_eq(r.from.ss_family, AF_INET6);
+	check_notify(&r, 6, true);
+	reply_rcode(&r, LDNS_RCODE_NOERROR);
+	struct got g = {0};
+	uint64_t end = now_ms() + 2000;
+	for (;;) {
+		memset(&g, 0, sizeof(g));
+		ck_assert_uint_eq(notifier_status(n, apex, apex_len, got_fn, &g), 1);
+		if (g.st[0].outcome != NOTIFY_PENDING)
+			break;
+		ck_assert(now_ms() < end);
+		usleep(10 * 1000);
+	}
+	assert_outcome(&g.st[0], NOTIFY_ANSWERED, 1);
+	ck_assert_uint_eq(g.port[0], ntohs(r.addr6.sin6_port));
+	notifier_stop(n);
+	remote_close(&r);
+}
+END_TEST
+
+/* A message past 512 octets without EDNS is left without its (optional)
+ * SOA: a long apex and long SOA names. */
+START_TEST(soa_left_out_past_512)
+{
+	struct remote r;
+	remote_open(&r);
+	struct notifier *n = start(2, 300);
+	char name[256], text[1024];
+	memset(name, 'a', 63);
+	snprintf(name + 63, sizeof(name) - 63, ".%.62s.%.62s.example.", name, name);
+	uint8_t long_apex[DNAME_MAX];
+	size_t long_len = ut_name(name, long_apex);
+	snprintf(text, sizeof(text), "%s 3600 IN SOA ns.%s admin.%s 1 2 3 4 5", name, name, name);
+	ldns_rr *rr = NULL;
+	ck_assert_int_eq(ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL), LDNS_STATUS_OK);
+	ldns_buffer *b = ldns_buffer_new(1024);
+	ck_assert_int_eq(ldns_rr_rdata2buffer_wire(b, rr), LDNS_STATUS_OK);
+	struct notify_zone z = {.apex = long_apex,
+	                        .apex_len = long_len,
+	                        .serial = 1,
+	                        .soa_rdata = ldns_buffer_begin(b),
+	                        .soa_rdlen = (uint16_t)ldns_buffer_position(b),
+	                        .soa_ttl = 3600};
+	ck_assert_uint_gt(12 + long_len + 4 + 12 + z.soa_rdlen, 512);
+	struct notify_target t = target_of(&r, "big", NULL);
+	ck_assert_int_eq(notifier_send(n, &z, &t, 1), 0);
+	ldns_buffer_free(b);
+	ldns_rr_free(rr);
+	ck_assert(remote_recv(&r, 2000));
+	ck_assert_uint_le(r.req_len, 512);
+	ldns_pkt *p = NULL;
+	ck_assert_int_eq(ldns_wire2pkt(&p, r.req, r.req_len), LDNS_STATUS_OK);
+	ck_assert_uint_eq(ldns_pkt_qdcount(p), 1);
+	ck_assert_uint_eq(ldns_pkt_ancount(p), 0);
+	ldns_pkt_free(p);
+	notifier_stop(n);
+	remote_close(&r);
+}
+END_TEST
+
+/* A zone's notify: list as targets: every address of every remote. */
+START_TEST(targets_from_conf)
+{
+	struct conf_key k;
+	make_key(&k);
+	struct conf_remote r1 = {.id = "one", .naddr = 2, .key = &k};
+	struct conf_remote r2 = {.id = "two", .naddr = 1};
+	for (int i = 0; i < 2; i++) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&r1.addr[i].ss;
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)(5300 + i));
+		r1.addr[i].len = sizeof(*a);
+	}
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&r2.addr[0].ss;
+	a6->sin6_family = AF_INET6;
+	a6->sin6_port = htons(53);
+	r2.addr[0].len = sizeof(*a6);
+	const struct conf_remote *list[] = {&r1, &r2};
+	struct notify_target t[3];
+	ck_assert_uint_eq(notify_targets_of(list, 2, t, 2), 3); /* one too many for 2 */
+	ck_assert_uint_eq(notify_targets_of(list, 2, t, 3), 3);
+	ck_assert_str_eq(t[0].remote_id, "one");
+	ck_assert_ptr_eq(t[1].key, &k);
+	ck_assert_uint_eq(ntohs(((struct sockaddr_in *)&t[1].addr)->sin_port), 5301);
+	ck_assert_str_eq(t[2].remote_id, "two");
+	ck_assert_ptr_null(t[2].key);
+	ck_assert_int_eq(t[2].addr.ss_family, AF_INET6);
+	ck_assert_uint_eq(t[2].addr_len, sizeof(struct sockaddr_in6));
+}
+END_TEST
+
 /* The strings of the status and the rcode names. */
 START_TEST(strings)
 {
@@ -834,6 +968,9 @@ int main(void)
 	tcase_add_test(tc, source_address_bound);
 	tcase_add_test(tc, bad_arguments);
 	tcase_add_test(tc, stop_with_pending);
+	tcase_add_test(tc, ipv6_target);
+	tcase_add_test(tc, soa_left_out_past_512);
+	tcase_add_test(tc, targets_from_conf);
 	tcase_add_test(tc, strings);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
