@@ -77,7 +77,6 @@ struct ntf_entry {
 	enum notify_outcome outcome;
 	enum notify_outcome try_res;
 	uint8_t rcode;
-	bool answered; /* rcode is an answer's */
 	enum tsig_result tsig_res;
 	int err;
 	struct timespec when;
@@ -429,7 +428,6 @@ static int entry_begin(struct notifier *n, struct ntf_entry *e, const struct not
 	e->outcome = NOTIFY_PENDING;
 	e->try_res = NOTIFY_TIMEOUT;
 	e->rcode = 0;
-	e->answered = false;
 	e->tsig_res = TSIG_OK;
 	e->err = 0;
 	memset(&e->when, 0, sizeof(e->when));
@@ -454,10 +452,11 @@ static int socket_for(struct notifier *n, int family)
 	const struct sockaddr_storage *src = family == AF_INET ? &n->cfg.source4 : &n->cfg.source6;
 	socklen_t src_len = family == AF_INET ? n->cfg.source4_len : n->cfg.source6_len;
 	if (src_len && bind(s, (const struct sockaddr *)src, src_len) < 0) {
+		/* each try fails with this errno; the outcome's line says it */
 		int err = errno;
 		char a[INET6_ADDRSTRLEN + 8];
-		log_warn("notify: cannot bind the source address %s: %s",
-		         addr_str(src, a, sizeof(a)), strerror(err));
+		log_debug("notify: cannot bind the source address %s: %s",
+		          addr_str(src, a, sizeof(a)), strerror(err));
 		close(s);
 		return -err;
 	}
@@ -481,7 +480,6 @@ static void send_try(struct notifier *n, struct ntf_entry *e, uint64_t now)
 	uint64_t secs = (uint64_t)time(NULL);
 	e->tries++;
 	e->try_res = NOTIFY_TIMEOUT;
-	e->answered = false;
 	clock_gettime(CLOCK_REALTIME, &e->when);
 	e->next_ms = now + e->interval_ms;
 	if (n->cfg.backoff && e->interval_ms < NOTIFY_INTERVAL_MAX)
@@ -621,7 +619,6 @@ static void on_datagram(struct notifier *n, const uint8_t *w, size_t len,
 	}
 	uint8_t rcode = w[3] & 0x0f;
 	e->rcode = rcode;
-	e->answered = true;
 	switch (rcode) {
 	case RCODE_NOERROR:
 		finish(n, e, NOTIFY_ANSWERED);
@@ -789,6 +786,24 @@ fail:
 	return NULL;
 }
 
+/* An IPv4-mapped IPv6 address (::ffff:192.0.2.1) as the IPv4 address it
+ * is: the IPv6 socket is IPV6_V6ONLY, and the answer comes from the IPv4
+ * address, which must compare equal to the target's. */
+static const struct notify_target *unmap_v4(const struct notify_target *t,
+                                            struct notify_target *tmp)
+{
+	const struct sockaddr_in6 *a6 = (const void *)&t->addr;
+	if (t->addr.ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr))
+		return t;
+	*tmp = *t;
+	struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = a6->sin6_port};
+	memcpy(&a4.sin_addr, &a6->sin6_addr.s6_addr[12], 4);
+	memset(&tmp->addr, 0, sizeof(tmp->addr));
+	memcpy(&tmp->addr, &a4, sizeof(a4));
+	tmp->addr_len = sizeof(a4);
+	return tmp;
+}
+
 static void wake(struct notifier *n)
 {
 	uint64_t one = 1;
@@ -817,7 +832,8 @@ int notifier_send(struct notifier *n, const struct notify_zone *z,
 	int r = 0;
 	pthread_mutex_lock(&n->lock);
 	for (size_t i = 0; i < ntargets; i++) {
-		const struct notify_target *t = &targets[i];
+		struct notify_target tv4;
+		const struct notify_target *t = unmap_v4(&targets[i], &tv4);
 		if ((r = pending_reserve(n, 1)) != 0)
 			break;
 		struct ntf_entry *e = entry_find(n, h, apex, z->apex_len, &t->addr);
@@ -869,6 +885,7 @@ int notifier_send(struct notifier *n, const struct notify_zone *z,
 				pending_remove(n, e);
 				e->outcome = NOTIFY_SEND_FAILED;
 				e->err = -r;
+				clock_gettime(CLOCK_REALTIME, &e->when);
 			}
 			break;
 		}

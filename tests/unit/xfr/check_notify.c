@@ -799,6 +799,29 @@ START_TEST(bad_arguments)
 }
 END_TEST
 
+/* A source address the host does not have: every try fails to send,
+ * and the outcome says why. */
+START_TEST(send_failed)
+{
+	struct remote r;
+	remote_open(&r);
+	struct notify_cfg cfg = {.tries = 2, .interval_ms = 100};
+	struct sockaddr_in *src = (struct sockaddr_in *)&cfg.source4;
+	src->sin_family = AF_INET;
+	ck_assert_int_eq(inet_pton(AF_INET, "192.0.2.1", &src->sin_addr), 1); /* RFC 5737 */
+	cfg.source4_len = sizeof(*src);
+	struct notifier *n = notifier_start(&cfg);
+	ck_assert_ptr_nonnull(n);
+	send1(n, &r, 4, NULL);
+	struct notify_status st = wait_outcome(n, 2000);
+	assert_outcome(&st, NOTIFY_SEND_FAILED, 2);
+	ck_assert_int_eq(st.err, EADDRNOTAVAIL);
+	ck_assert(!remote_recv(&r, 100));
+	notifier_stop(n);
+	remote_close(&r);
+}
+END_TEST
+
 /* notifier_stop with exchanges in flight returns at once (the thread is
  * woken, not waited out), dropping them. */
 START_TEST(stop_with_pending)
@@ -846,6 +869,30 @@ START_TEST(ipv6_target)
 	}
 	assert_outcome(&g.st[0], NOTIFY_ANSWERED, 1);
 	ck_assert_uint_eq(g.port[0], ntohs(r.addr6.sin6_port));
+	notifier_stop(n);
+	remote_close(&r);
+}
+END_TEST
+
+/* A target written as an IPv4-mapped IPv6 address goes over IPv4, and
+ * its answer (from the IPv4 address) matches. */
+START_TEST(v4_mapped_target)
+{
+	struct remote r;
+	remote_open(&r);
+	struct notifier *n = start(3, 1000);
+	struct notify_zone z = zone_of(8, true);
+	struct notify_target t = {.remote_id = "mapped"};
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&t.addr;
+	a6->sin6_family = AF_INET6;
+	a6->sin6_port = r.addr.sin_port;
+	ck_assert_int_eq(inet_pton(AF_INET6, "::ffff:127.0.0.1", &a6->sin6_addr), 1);
+	t.addr_len = sizeof(*a6);
+	ck_assert_int_eq(notifier_send(n, &z, &t, 1), 0);
+	ck_assert(remote_recv(&r, 2000));
+	reply_rcode(&r, LDNS_RCODE_NOERROR);
+	struct notify_status st = wait_outcome(n, 1000);
+	assert_outcome(&st, NOTIFY_ANSWERED, 1);
 	notifier_stop(n);
 	remote_close(&r);
 }
@@ -967,8 +1014,10 @@ int main(void)
 	tcase_add_test(tc, targets_copied);
 	tcase_add_test(tc, source_address_bound);
 	tcase_add_test(tc, bad_arguments);
+	tcase_add_test(tc, send_failed);
 	tcase_add_test(tc, stop_with_pending);
 	tcase_add_test(tc, ipv6_target);
+	tcase_add_test(tc, v4_mapped_target);
 	tcase_add_test(tc, soa_left_out_past_512);
 	tcase_add_test(tc, targets_from_conf);
 	tcase_add_test(tc, strings);
