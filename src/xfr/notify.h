@@ -20,6 +20,20 @@
  * each try when `backoff` is set (BIND's way: kinder to a secondary that
  * is down for long).
  *
+ * An answer counts when it comes from the target's address and port with
+ * the ID, QR, opcode NOTIFY and the question (<zone> SOA IN, any case);
+ * anything else is ignored (logged at a limited rate). For a signed
+ * NOTIFY the answer must pass tsig_verify_next, else the try's result is
+ * a TSIG failure (a good answer may still come before the next try).
+ * NOERROR ends the exchange, and so do NOTIMP and REFUSED (retrying would
+ * not change them); FORMERR, SERVFAIL and others are retried. When the
+ * tries run out, the outcome is the last try's result: its RCODE, its TSIG
+ * failure, its send error, or no answer. One log line per outcome.
+ *
+ * The message: opcode NOTIFY, AA, a random ID (getrandom), the question,
+ * and the zone's SOA as the answer when given and when the message stays
+ * within 512 octets (no EDNS); a TSIG when the target has a key.
+ *
  * The result of each exchange stays until the zone is forgotten, for
  * `shoalctl zone-status` (notifier_status). */
 #ifndef SHOAL_NOTIFY_H
