@@ -37,6 +37,7 @@ struct answer_cfg {
 	uint16_t nsid_len;
 	const char *version;	   /* version.bind / version.server TXT; NULL: hidden */
 	const char *identity;	   /* id.server / hostname.bind TXT; NULL: hidden */
+	unsigned xfr_max;	   /* transfers out at once, server-wide (xfr/serve.h) */
 };
 
 /** Kinds of answers, as response rate limiting tells them apart (BIND's
@@ -60,6 +61,10 @@ struct answer_info {
 	bool cookie_ok;	 /* the query's server cookie was ours and valid */
 	uint16_t opt_len; /* octets of the OPT record near the end of the response, 0: none */
 	uint16_t tail_len; /* octets after the OPT (an error's TSIG record), 0: none */
+	/* Set by serve_request only (xfr/serve.h), for the counters: */
+	bool xfr;	  /* the first message of a transfer stream */
+	bool xfr_refused; /* a transfer refused (acl, limit, UDP) */
+	bool tsig_failed; /* NOTAUTH or FORMERR for the request's TSIG */
 	/* Raw material for answer_kind(), which alone reads them: left as
 	 * the algorithm found them, so a server without rate limiting pays
 	 * nothing to complete them. */

@@ -234,6 +234,8 @@ static struct {
 	char **argv;
 	struct options opt;	/* as at start; only OPTION_ON_RELOAD fields change */
 	struct conf *conf0;	/* the start's configuration: `opt` points into it */
+	struct conf *conf;	/* the last one accepted (a reference): its keys and
+				 * acls go with every zonedb published */
 	const char *config_path;
 	struct zoneset zones;
 	struct server srv;
@@ -418,6 +420,9 @@ static void apply_settings(const struct options *n)
 			log_set_level((enum log_level)n->log_level);
 		} else if (!strcmp(d->name, "stats-interval")) {
 			D.opt.stats_interval = n->stats_interval;
+		} else if (!strcmp(d->name, "transfers-out")) {
+			D.opt.xfr_max = n->xfr_max;
+			D.srv.acfg.xfr_max = n->xfr_max; /* an int the workers read as it is */
 		} else if (!strcmp(d->name, "rrsig-expiry-warning")) {
 			/* before the zones of this reload are read */
 			D.opt.rrsig_expiry_warning = n->rrsig_expiry_warning;
@@ -475,6 +480,12 @@ static void do_reload(struct reload *r)
 	}
 	r->err = zoneset_update(&D.zones, s.specs, s.nspecs, r->force, NULL, 0, zone_diag_log, NULL,
 				&db, &r->st);
+	if (r->err >= 0) {
+		/* the new keys and acls, for what is published from now on;
+		 * transfers already running keep theirs (xfr/serve.h) */
+		conf_free(D.conf);
+		D.conf = conf_ref(s.conf);
+	}
 	setup_free(&s);
 	cookie_reload(&D.opt);
 publish:
@@ -483,6 +494,7 @@ publish:
 		notify("READY=1\nSTATUS=reload failed: %s", strerror(-r->err));
 		return;
 	}
+	db->conf = conf_ref(D.conf);
 	zonedb_publish(db);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	log_zones(db, &r->st);
@@ -969,6 +981,7 @@ int main(int argc, char **argv)
 	D.opt = s.opt;
 	D.conf0 = s.conf;
 	s.conf = NULL; /* D.opt points into it: kept until exit */
+	D.conf = conf_ref(D.conf0);
 	D.config_path = s.config_path;
 	zone_set_rrsig_expiry_warning(D.opt.rrsig_expiry_warning);
 	log_init((enum log_level)D.opt.log_level, D.opt.syslog);
@@ -1009,6 +1022,7 @@ int main(int argc, char **argv)
 		log_warn("no zone loaded: every query will be REFUSED");
 
 	D.srv.acfg.edns_size = D.opt.edns_size;
+	D.srv.acfg.xfr_max = D.opt.xfr_max;
 	if (D.opt.nsid) {
 		D.srv.acfg.nsid = D.opt.nsid_bin;
 		D.srv.acfg.nsid_len = D.opt.nsid_len;
@@ -1067,6 +1081,7 @@ int main(int argc, char **argv)
 	if (was_root && D.opt.chroot_dir)
 		g_chroot = D.opt.chroot_dir;
 	metrics_set_zones(db, st.failed);
+	db->conf = conf_ref(D.conf);
 	zonedb_publish(db);
 	log_zones(zonedb_current(), &st);
 	db = NULL;
@@ -1114,6 +1129,7 @@ out:
 	free(D.srv.udp);
 	free(D.srv.tcp);
 	free(D.srv.stats);
+	conf_free(D.conf);
 	conf_free(D.conf0);
 	return ret;
 }

@@ -15,6 +15,7 @@
 #include "net/server.h"
 #include "ops/stats.h"
 #include "net/tcp_frame.h"
+#include "xfr/serve.h"
 #include "zone/zonedb.h"
 
 #define TCP_ACCEPT_BATCH 64	   /* accepts per wakeup, so a flood cannot starve I/O */
@@ -36,7 +37,8 @@ struct tcp_conn {
 	struct tcp_frame_in in;
 	uint8_t *out;		/* unsent tail of a response */
 	size_t out_len, out_off;
-	uint64_t last_ms;
+	uint64_t last_ms;	/* last progress: a message read, or octets sent */
+	struct xfr_out *xfr;	/* a transfer streaming on this connection, or NULL */
 	struct tcp_conn *prev, *next; /* LRU: head is the longest idle */
 	struct sockaddr_storage peer; /* from accept: for server cookies (RFC 7873) */
 };
@@ -119,6 +121,7 @@ static void free_dead(struct tcp_state *s)
 		struct tcp_conn *c = s->dead;
 		s->dead = c->next;
 		tcp_frame_in_free(&c->in);
+		xfr_out_free(c->xfr);
 		free(c->out);
 		free(c);
 	}
@@ -200,7 +203,8 @@ static enum tcp_frame_result conn_process(struct tcp_state *s, struct tcp_conn *
 	struct emit_ctx e = {.s = s, .c = c};
 	urcu_memb_read_lock();
 	enum tcp_frame_result r = tcp_frame_process(&c->in, &s->ans, zonedb_current(),
-						    (const struct sockaddr *)&c->peer, conn_send, &e);
+						    (const struct sockaddr *)&c->peer, &c->xfr,
+						    conn_send, &e);
 	urcu_memb_read_unlock();
 	return r;
 }
@@ -224,7 +228,7 @@ static void conn_readable(struct tcp_state *s, struct tcp_conn *c)
 				conn_close(s, c);
 				return;
 			}
-			if (r == TCP_FRAME_BLOCKED) {
+			if (r == TCP_FRAME_BLOCKED || r == TCP_FRAME_YIELD) {
 				conn_want(s, c, EPOLLOUT);
 				return;
 			}
@@ -242,22 +246,29 @@ static void conn_readable(struct tcp_state *s, struct tcp_conn *c)
 
 static void conn_writable(struct tcp_state *s, struct tcp_conn *c)
 {
+	size_t before = c->out_off;
 	int r = conn_flush(c);
 	if (r < 0) {
 		conn_close(s, c);
 		return;
 	}
-	if (r == 1)
+	if (r == 1) {
+		/* A slow reader that takes something makes progress: only one
+		 * that takes nothing for tcp-idle-timeout is closed. */
+		if (c->out_off != before)
+			lru_touch(s, c);
 		return;
+	}
 	lru_touch(s, c);
-	/* Output drained: answer what was already read, then read again. */
+	/* Output drained: go on with a transfer, answer what was already
+	 * read, then read again. */
 	enum tcp_frame_result fr = conn_process(s, c);
 	if (fr == TCP_FRAME_CLOSE) {
 		conn_close(s, c);
 		return;
 	}
-	if (fr == TCP_FRAME_BLOCKED)
-		return;
+	if (fr == TCP_FRAME_BLOCKED || fr == TCP_FRAME_YIELD)
+		return; /* EPOLLOUT is still wanted */
 	conn_want(s, c, EPOLLIN);
 }
 
@@ -345,7 +356,7 @@ static int expire_idle(struct tcp_state *s)
 		 * a server close idle connections); the rest once answered. */
 		for (struct tcp_conn *c = s->head, *next; c; c = next) {
 			next = c->next;
-			if (c->in.len == 0 && !c->out)
+			if (c->in.len == 0 && !c->out && !c->xfr)
 				conn_close(s, c);
 		}
 		return 20;
@@ -407,7 +418,7 @@ void *tcp_worker_run(void *arg)
 				struct tcp_conn *c = (struct tcp_conn *)t;
 				if (evs[i].events & EPOLLERR) {
 					conn_close(&s, c);
-				} else if (c->out) {
+				} else if (c->out || c->xfr) {
 					if (evs[i].events & (EPOLLOUT | EPOLLHUP))
 						conn_writable(&s, c);
 				} else if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {

@@ -31,8 +31,17 @@ struct tcp_frame_in {
 enum tcp_frame_result {
 	TCP_FRAME_MORE = 0,    /* every complete message answered: read more */
 	TCP_FRAME_BLOCKED = 1, /* output is pending: call again once it is out */
+	TCP_FRAME_YIELD = 2,   /* a transfer has more messages to make: call again
+				* when the socket can take more (others' turn first) */
 	TCP_FRAME_CLOSE = -1,  /* bad framing, out of memory or a send error */
 };
+
+/** Messages of a transfer stream made per tcp_frame_process call: a fast
+ * reader of a big zone must not keep the worker from its other
+ * connections (16 × 16 KiB: a quarter megabyte per turn). */
+#define TCP_XFR_BURST 16
+
+struct xfr_out;
 
 /** A worker's answering context: the configuration, its counters, and
  * the one buffer every response is written into. */
@@ -72,16 +81,24 @@ int tcp_frame_in_reserve(struct tcp_frame_in *in, size_t *room);
 /**
  * Answer one message into `a->out` with its length prefix.
  * Pre: `db` stays valid for the call (the caller holds the RCU read lock).
- * \param peer  the client's address, for a server cookie (RFC 7873); NULL:
- *              no cookie is answered
+ * \param peer  the client's address, for a server cookie (RFC 7873) and the
+ *              transfer acls; NULL: no cookie is answered
+ * \param[out] xo  set when the answer is the first message of a transfer
+ *              stream (xfr/serve.h); the rest comes from tcp_frame_process
  * \return the frame length (2 + response), or 0 to send nothing
  */
 size_t tcp_frame_answer(const struct tcp_frame_answerer *a, const struct zonedb *db,
-                        const struct sockaddr *peer, const uint8_t *msg, size_t len);
+                        const struct sockaddr *peer, const uint8_t *msg, size_t len,
+                        struct xfr_out **xo);
 
 /**
  * Answer the complete messages at the start of `in`, in order, handing
- * each response to `emit`, and drop them from the buffer. Stops:
+ * each response to `emit`, and drop them from the buffer. A transfer's
+ * stream (`*xo`, the connection's, NULL when none runs) goes on first, at
+ * most TCP_XFR_BURST messages per call (TCP_FRAME_YIELD when there are
+ * more); messages after a transfer request wait until it is over (RFC
+ * 7766 §6.2.1.1 lets a server answer in order). A stream that fails
+ * closes the connection, so a partial zone never looks whole. Stops:
  * - at an incomplete message, growing the buffer to hold it whole
  *   (TCP_FRAME_MORE);
  * - at a length prefix below a DNS header (12): nothing sensible can
@@ -92,6 +109,6 @@ size_t tcp_frame_answer(const struct tcp_frame_answerer *a, const struct zonedb 
  */
 enum tcp_frame_result tcp_frame_process(struct tcp_frame_in *in, const struct tcp_frame_answerer *a,
                                         const struct zonedb *db, const struct sockaddr *peer,
-                                        tcp_frame_emit_fn emit, void *ctx);
+                                        struct xfr_out **xo, tcp_frame_emit_fn emit, void *ctx);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <urcu/urcu-memb.h>
 
 #include "answer/answer.h"
@@ -13,6 +14,7 @@
 #include "guard/rrl.h"
 #include "net/server.h"
 #include "ops/stats.h"
+#include "xfr/serve.h"
 #include "zone/zonedb.h"
 
 /* Batch width: 64 datagrams per system call. At saturation a batch fills
@@ -138,8 +140,20 @@ void *udp_worker_run(void *arg)
 			struct query *q = &qs[i];
 			struct answer_info info;
 
-			size_t len = answer_query_warm(&srv->acfg, db, q, qst[i], &warm[i], data,
-						       sizeof(slots[i].data), &info);
+			size_t len;
+			if (!serve_wanted(q, qst[i])) {
+				len = answer_query_warm(&srv->acfg, db, q, qst[i], &warm[i], data,
+							sizeof(slots[i].data), &info);
+			} else {
+				/* signed, or a transfer: the slow path */
+				len = serve_request(&srv->acfg, db, q, qst[i], data, in[i].msg_len,
+						    data, sizeof(slots[i].data), NULL,
+						    (uint64_t)time(NULL), &info);
+				if (info.xfr_refused)
+					stats_add(&st->xfr_refused, 1);
+				if (info.tsig_failed)
+					stats_add(&st->tsig_failed, 1);
+			}
 			if (len == 0) {
 				stats_add(&st->dropped, 1);
 				continue;

@@ -261,6 +261,10 @@ const struct option_def options_table[] = {
 	 .help = "Close a TCP connection idle for S seconds."},
 	{.name = "tcp-max-conns", .type = OPTION_UINT, .arg = "N", .def = "1024", .min = 1,
 	 .max = 1000000, FIELD(tcp_max_conns), .help = "TCP connections per worker."},
+	{.name = "transfers-out", .type = OPTION_UINT, .reload = OPTION_ON_RELOAD, .arg = "N",
+	 .def = "10", .min = 1, .max = 10000, FIELD(xfr_max), .group = "Zone transfers",
+	 .help = "Outgoing zone transfers (AXFR, IXFR) at once; more are refused. A transfer "
+		 "that stops reading for tcp-idle-timeout is closed."},
 	{.name = "log-level", .type = OPTION_CHOICE, .reload = OPTION_ON_RELOAD, .arg = "LEVEL",
 	 .def = "info", .choices = "err|warn|info|debug", FIELD(log_level),
 	 .group = "Logs and statistics", .help = "Log messages up to this level."},

@@ -60,6 +60,7 @@ struct options {
 	bool hide_identity, hide_version;
 	unsigned tcp_idle_ms;
 	unsigned tcp_max_conns;	/* per worker */
+	unsigned xfr_max;	/* transfers-out, server-wide */
 	int log_level;
 	bool syslog;
 	unsigned stats_interval; /* seconds, 0: off */

@@ -140,6 +140,10 @@ static const struct {
 	{"rrl_slipped", offsetof(struct stats, rrl_slipped)},
 	{"tcp_connections", offsetof(struct stats, tcp_conns)},
 	{"tcp_refused", offsetof(struct stats, tcp_refused)},
+	{"transfers", offsetof(struct stats, xfr_started)},
+	{"transfers_done", offsetof(struct stats, xfr_done)},
+	{"transfers_refused", offsetof(struct stats, xfr_refused)},
+	{"tsig_failed", offsetof(struct stats, tsig_failed)},
 };
 
 /* sum[proto] of the counter at `off`. */

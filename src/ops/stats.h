@@ -27,6 +27,10 @@ struct stats {
 	_Atomic uint64_t send_errors;
 	_Atomic uint64_t rrl_dropped;	/* UDP responses dropped by rate limiting */
 	_Atomic uint64_t rrl_slipped;	/* ... sent truncated instead (slip) */
+	_Atomic uint64_t xfr_started;	/* AXFR/IXFR answered with a zone or its differences */
+	_Atomic uint64_t xfr_done;	/* ... whose last message went out */
+	_Atomic uint64_t xfr_refused;	/* refused: acl, limit, or over UDP */
+	_Atomic uint64_t tsig_failed;	/* signed requests answered NOTAUTH (BADKEY, BADSIG, ...) */
 } __attribute__((aligned(64)));
 
 enum stats_proto { STATS_UDP = 0, STATS_TCP = 1 };

@@ -608,8 +608,16 @@ static size_t file_read(struct journal *j, size_t size, struct rentry **out, siz
 			*damaged = true;
 			continue;
 		}
-		if (!journal_wire_check(wire, len, cs->from, cs->to, cs->nremoved, cs->nadded, why,
-					sizeof(why))) {
+		if (!serial_newer(cs->to, cs->from)) {
+			/* journal_append never writes one (a break instead) */
+			snprintf(why, sizeof(why),
+				 "serial %" PRIu32 " is not newer than %" PRIu32 " (RFC 1982)", cs->to,
+				 cs->from);
+		} else if (journal_wire_check(wire, len, cs->from, cs->to, cs->nremoved,
+					      cs->nadded, why, sizeof(why))) {
+			why[0] = 0;
+		}
+		if (why[0]) {
 			jlog(j, LOG_LVL_WARN,
 			     "entry %zu at offset %zu (serial %" PRIu32 " to %" PRIu32
 			     "): %s (records start at offset %zu): dropped",

@@ -12,7 +12,8 @@
  *
  * A damaged journal costs IXFR, never data: whatever is wrong on reading
  * (a bad header, a torn tail, a checksum, a record that does not parse, a
- * chain with a gap or not ending at the serial served) is logged with the
+ * serial that does not increase, a chain with a gap or not ending at the
+ * serial served) is logged with the
  * file, the entry and its offset, and the damaged part is dropped (the
  * whole journal when what is left does not end at the serial served).
  *
@@ -49,7 +50,7 @@
  * costs nothing measurable and is simpler than publishing snapshots: a
  * find of a 19-changeset chain took 0.4-0.5 µs on the build machine.
  *
- * Costs (the build machine, a VM; scripts in the commit message): an
+ * Costs (the build machine, a VM, with a driver over libshoal): an
  * append that only appends is one write and one fdatasync (1.9 ms for an
  * entry of 1.4 KB, 93 ms for 4.8 MB); one that drops old entries rewrites
  * the file (6.5 ms for a 27 KB file, 280 ms for 96 MB: on the thread that

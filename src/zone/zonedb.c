@@ -8,6 +8,7 @@
 #include <string.h>
 #include <urcu/urcu-memb.h>
 
+#include "ops/conf.h"
 #include "ops/log.h"
 
 static struct zonedb *g_current;
@@ -76,6 +77,7 @@ void zonedb_free(struct zonedb *db)
 	for (size_t i = 0; i < db->nzones; i++) {
 		zone_unref(db->zones[i]);
 	}
+	conf_free(db->conf);
 	free(db->zones);
 	free(db->table);
 	free(db);

@@ -21,6 +21,11 @@ struct zonedb {
 	size_t mask;
 	uint64_t depths[2];	/* bit k: some apex has k labels (k < LABELS_MAX) */
 	uint64_t generation;	/* increases with every publish */
+	/* The configuration whose access rules and keys the transfers and
+	 * TSIG-signed queries of this snapshot are checked against (a
+	 * reference, dropped with the snapshot); NULL: none, every transfer
+	 * is refused and no key is known. */
+	struct conf *conf;
 };
 
 /**
@@ -31,6 +36,8 @@ struct zonedb {
  */
 const struct zone *zonedb_find(const struct zonedb *db, const struct dname_split *s,
 			       const uint8_t *name, unsigned from);
+
+struct conf;
 
 /** Build a zonedb from zones already built (takes a reference to each). */
 struct zonedb *zonedb_new(struct zone **zones, size_t n);

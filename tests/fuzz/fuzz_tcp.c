@@ -22,6 +22,7 @@
 #include "guard/cookie.h"
 #include "fuzz.h"
 #include "net/tcp_frame.h"
+#include "xfr/serve.h"
 
 static struct zonedb *db;
 static const uint8_t nsid[] = "fuzz";
@@ -130,6 +131,7 @@ static enum tcp_frame_result emit(void *ctx, const uint8_t *frame, size_t len)
 static void run(const uint8_t *data, size_t size, const struct sockaddr *peer, struct sim *sm)
 {
 	struct tcp_frame_in in;
+	struct xfr_out *xo = NULL; /* no zone allows transfers here: stays NULL */
 	if (tcp_frame_in_init(&in) < 0)
 		abort();
 	size_t pos = 0;
@@ -137,7 +139,7 @@ static void run(const uint8_t *data, size_t size, const struct sockaddr *peer, s
 	while (r != TCP_FRAME_CLOSE) {
 		if (r == TCP_FRAME_BLOCKED) {
 			/* the output drained: answer what was read */
-			r = tcp_frame_process(&in, &ans, db, peer, emit, sm);
+			r = tcp_frame_process(&in, &ans, db, peer, &xo, emit, sm);
 			continue;
 		}
 		if (pos == size)
@@ -155,10 +157,11 @@ static void run(const uint8_t *data, size_t size, const struct sockaddr *peer, s
 		memcpy(in.buf + in.len, data + pos, n);
 		in.len += n;
 		pos += n;
-		r = tcp_frame_process(&in, &ans, db, peer, emit, sm);
+		r = tcp_frame_process(&in, &ans, db, peer, &xo, emit, sm);
 		if (in.len > in.cap)
 			abort();
 	}
+	xfr_out_free(xo);
 	sm->closed = r == TCP_FRAME_CLOSE;
 	sm->left = in.len;
 	if (!sm->closed && in.len >= 2) {

@@ -11,12 +11,14 @@
 
 #include "guard/cookie.h"
 #include "net/tcp_frame.h"
+#include "xfr/serve.h"
 #include "unit.h"
 
 static struct zonedb *g_db;
 static struct answer_cfg g_cfg = {.edns_size = 1232};
 static struct stats g_stats;
 static struct tcp_frame_answerer g_ans;
+static struct xfr_out *xo; /* tcp_frame_answer's stream slot: no transfers here */
 
 static void setup(void)
 {
@@ -56,6 +58,7 @@ struct sink {
 	size_t len[SINK_MAX];
 	unsigned block_at; /* emit number (1-based) that blocks; 0: none */
 	unsigned close_at; /* emit number that fails; 0: none */
+	struct xfr_out *xo; /* the connection's transfer slot (none is allowed here) */
 };
 
 static enum tcp_frame_result sink_emit(void *ctx, const uint8_t *frame, size_t len)
@@ -146,7 +149,7 @@ static enum tcp_frame_result feed(struct tcp_frame_in *in, const uint8_t *d, siz
 		in->len += m;
 		d += m;
 		n -= m;
-		r = tcp_frame_process(in, &g_ans, g_db, peer, sink_emit, k);
+		r = tcp_frame_process(in, &g_ans, g_db, peer, &k->xo, sink_emit, k);
 		if (r != TCP_FRAME_MORE)
 			break;
 	}
@@ -405,7 +408,7 @@ START_TEST(blocked_output_stops_and_resumes)
 	ck_assert_uint_eq(in.len, s.len - first);
 	ck_assert_mem_eq(in.buf, s.b + first, in.len);
 	/* output drained: the rest, in order */
-	ck_assert_int_eq(tcp_frame_process(&in, &g_ans, g_db, NULL, sink_emit, &k), TCP_FRAME_MORE);
+	ck_assert_int_eq(tcp_frame_process(&in, &g_ans, g_db, NULL, &k.xo, sink_emit, &k), TCP_FRAME_MORE);
 	ck_assert_uint_eq(k.n, 3);
 	ck_assert_uint_eq(frame_id(&k, 1), 102);
 	ck_assert_uint_eq(frame_id(&k, 2), 103);
@@ -449,7 +452,7 @@ START_TEST(tcp_answers_are_not_truncated)
 	struct ut_q q = {.name = "big.test.", .type = LDNS_RR_TYPE_TXT, .id = 31};
 	uint8_t w[512];
 	size_t len = ut_query_wire(&q, w, sizeof(w));
-	size_t flen = tcp_frame_answer(&g_ans, db, NULL, w, len);
+	size_t flen = tcp_frame_answer(&g_ans, db, NULL, w, len, &xo);
 	ck_assert_uint_gt(flen, 2 + 20 * 100);
 	ck_assert_uint_eq((size_t)(g_ans.out[0] << 8 | g_ans.out[1]), flen - 2);
 	ck_assert_uint_eq(g_ans.out[2 + 2] & 0x02, 0);                               /* TC clear */
@@ -492,7 +495,7 @@ START_TEST(cookie_uses_the_peer)
 	uint8_t w[512];
 	size_t len = ut_query_wire(&q, w, sizeof(w)), olen = 0;
 
-	size_t flen = tcp_frame_answer(&g_ans, g_db, (const struct sockaddr *)&peer, w, len);
+	size_t flen = tcp_frame_answer(&g_ans, g_db, (const struct sockaddr *)&peer, w, len, &xo);
 	ck_assert_uint_gt(flen, 0);
 	const uint8_t *c = find_cookie(g_ans.out, flen, &olen);
 	ck_assert_ptr_nonnull(c);
@@ -509,7 +512,7 @@ START_TEST(cookie_uses_the_peer)
 	    COOKIE_BAD);
 
 	/* no address known: no cookie (answer.c needs one to make it) */
-	flen = tcp_frame_answer(&g_ans, g_db, NULL, w, len);
+	flen = tcp_frame_answer(&g_ans, g_db, NULL, w, len, &xo);
 	ck_assert_uint_gt(flen, 0);
 	ck_assert_ptr_null(find_cookie(g_ans.out, flen, &olen));
 	g_cfg.cookies = false;

@@ -610,6 +610,21 @@ START_TEST(records_do_not_parse)
 }
 END_TEST
 
+START_TEST(serial_not_increasing_in_file)
+{
+	/* 1→2, then 2→2 (no journal_append writes it): the second is
+	 * dropped, and the first still ends at the serial served */
+	struct changeset *v[2] = {cs_make(1, 2), cs_make(2, 2)};
+	file_write(v, 2);
+	struct logs l = {0};
+	struct journal *j = journal_open(path, 2, 0, 0, log_keep, &l);
+	ck_assert_uint_eq(journal_depth(j), 1);
+	serves(j, 1, 2, 1);
+	ck_assert(logged(&l, "entry 1 at offset", "serial 2 is not newer than 2", NULL));
+	journal_close(j);
+}
+END_TEST
+
 START_TEST(bad_magic)
 {
 	struct logs l = {0};
@@ -864,6 +879,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, torn_tail);
 	tcase_add_test(tc, flipped_byte);
 	tcase_add_test(tc, records_do_not_parse);
+	tcase_add_test(tc, serial_not_increasing_in_file);
 	tcase_add_test(tc, bad_magic);
 	tcase_add_test(tc, chain_not_ending_at_served);
 	tcase_add_test(tc, chain_with_a_gap);
