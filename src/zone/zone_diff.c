@@ -138,7 +138,8 @@ static int buf_put(struct buf *b, const void *a, size_t alen, const void *c, siz
 		b->cap = nc;
 	}
 	memcpy(b->p + b->len, a, alen);
-	memcpy(b->p + b->len + alen, c, clen);
+	if (clen)
+		memcpy(b->p + b->len + alen, c, clen);
 	b->len = need;
 	return 0;
 }
