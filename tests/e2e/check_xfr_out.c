@@ -41,7 +41,8 @@
  * own configuration in a temporary folder, in the foreground, as the
  * test's user, never as system services:
  *   knotd (Knot 3.2), nsd (NSD 4.6, -d, no remote control, no database),
- *   named (BIND 9.18, -g -d 3, an empty controls block).
+ *   named (BIND 9.18, -f -d 3, an empty controls block, its xfer-in and
+ *   notify categories logged at debug level 3 to stderr).
  * Each is a secondary of shoal for every zone with the TSIG key (transfers
  * and NOTIFY signed), and lets the test AXFR its copy (unsigned, from
  * 127.0.0.1). For each:
@@ -57,9 +58,10 @@
  *               create-ixfr: no, its default) it keeps the differences it
  *               received by IXFR, and only those: the test asks it for IXFR
  *               from the old serial and wants an incremental answer;
- *   3. shoal is restarted on the same port and the file edited again: the
- *      peer follows as in 2 (NOTIFY, IXFR from the journal kept under the
- *      zone's storage).
+ *   3. shoal is restarted on the same port, the file edited again and
+ *      shoal reloaded with `shoalctl reload`: the peer follows as in 2
+ *      (NOTIFY, IXFR from the journal kept under the zone's storage, which
+ *      belongs to the user shoal runs as, as /var/lib/shoal would).
  *
  * Environment:
  *   SHOAL_XFR_PRIMARY=knot   run everything against knotd as the primary
@@ -70,6 +72,11 @@
  *   SHOAL_XFR_IXFR=0         IXFR checks report but do not fail (while the
  *                            IXFR side of shoal is not there yet); the
  *                            transfers themselves are still checked
+ *   SHOAL_XFR_NOTIFY=0       when a peer has not followed an edit 3 s after
+ *                            the reload, the test sends it a NOTIFY itself
+ *                            (signed, from 127.0.0.1) and says so: while
+ *                            shoal's NOTIFY is not there yet, the rest of
+ *                            the peer checks still run
  *   SHOAL_NSD, SHOAL_NAMED   optional paths of nsd and named
  *
  * A peer binary that is not installed skips that peer's test (it passes
@@ -82,6 +89,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -144,6 +152,7 @@ static char g_secret[64];       /* base64 of 32 random octets */
 static char g_wrong_secret[64]; /* another one, for BADSIG */
 static bool g_knot_primary;     /* SHOAL_XFR_PRIMARY=knot */
 static bool g_ixfr_required = true; /* SHOAL_XFR_IXFR != 0 */
+static bool g_notify_required = true; /* SHOAL_XFR_NOTIFY != 0 */
 static char g_setup_error[512];
 
 static void set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -265,6 +274,8 @@ static void zones_make(void)
 	g_knot_primary = p != NULL && strcmp(p, "knot") == 0;
 	p = getenv("SHOAL_XFR_IXFR");
 	g_ixfr_required = !(p != NULL && strcmp(p, "0") == 0);
+	p = getenv("SHOAL_XFR_NOTIFY");
+	g_notify_required = !(p != NULL && strcmp(p, "0") == 0);
 	random_secret(g_secret, sizeof(g_secret));
 	random_secret(g_wrong_secret, sizeof(g_wrong_secret));
 	int rc = harness_tmpdir(g_work, sizeof(g_work), "xfr-out");
@@ -308,9 +319,11 @@ static void zones_make(void)
 		set_error("writing zones: %s", strerror(-rc));
 		return;
 	}
-	printf("xfr-out: zones made in %s; primary: %s; IXFR checks %s\n", g_srczones,
-	       g_knot_primary ? "knotd (SHOAL_XFR_PRIMARY=knot)" : "shoal",
-	       g_ixfr_required ? "required" : "reported only (SHOAL_XFR_IXFR=0)");
+	printf("xfr-out: zones made in %s; primary: %s; IXFR checks %s; NOTIFY %s\n",
+	       g_srczones, g_knot_primary ? "knotd (SHOAL_XFR_PRIMARY=knot)" : "shoal",
+	       g_ixfr_required ? "required" : "reported only (SHOAL_XFR_IXFR=0)",
+	       g_notify_required ? "required"
+	                         : "the test's own after 3 s without one (SHOAL_XFR_NOTIFY=0)");
 	fflush(stdout);
 }
 
@@ -866,9 +879,12 @@ static void primary_launch(struct primary *p)
 	                               .args = args,
 	                               .ready = p->ready};
 	rc = harness_shoal_launch(&p->srv, &o);
-	ck_assert_msg(rc == 0, "shoal (primary) did not start: %s\n%s",
-	              harness_start_strerror(rc, &p->srv),
-	              harness_server_log_tail(&p->srv, 3000));
+	if (rc != 0) {
+		harness_server_dump_log(&p->srv, stdout, 3000);
+		fflush(stdout);
+	}
+	ck_assert_msg(rc == 0, "shoal (primary) did not start: %s (its log is above)",
+	              harness_start_strerror(rc, &p->srv));
 }
 
 /* Start the primary on copies of the zones, notifying 127.0.0.1@notify_port
@@ -899,6 +915,17 @@ static void primary_start(struct primary *p, uint16_t notify_port)
 	}
 	rc = harness_copy_zones(g_srczones, p->zonedir);
 	ck_assert_int_eq(rc, (int)NZONES);
+	/* The zones' storage is where shoal keeps its journals: as for
+	 * /var/lib/shoal, it belongs to the user shoal runs as, which is
+	 * shoal, else nobody, when started as root (the files in it stay
+	 * root's, readable by all). */
+	if (!g_knot_primary && geteuid() == 0) {
+		const struct passwd *pw = getpwnam("shoal");
+		if (pw == NULL)
+			pw = getpwnam("nobody");
+		ck_assert_ptr_nonnull(pw);
+		ck_assert_int_eq(chown(p->zonedir, pw->pw_uid, pw->pw_gid), 0);
+	}
 	FMT(p->conf, "%s/%s", p->srv.dir, g_knot_primary ? "knot.conf" : "shoal.conf");
 	FILE *f = fopen(p->conf, "w");
 	ck_assert_ptr_nonnull(f);
@@ -960,10 +987,24 @@ static void primary_restart(struct primary *p)
 }
 
 /* Make the primary read its zone files again: SIGHUP (shoal: a reload of
- * the changed files; knotd: `knotc reload`). */
-static void primary_reload(struct primary *p)
+ * the changed files; knotd: `knotc reload`), or with ctl `shoalctl reload`
+ * (knotd: SIGHUP all the same). */
+static void primary_reload(struct primary *p, bool ctl)
 {
-	ck_assert_int_eq(kill(p->srv.pid, SIGHUP), 0);
+	if (!ctl || g_knot_primary) {
+		ck_assert_int_eq(kill(p->srv.pid, SIGHUP), 0);
+		return;
+	}
+	const char *bin = getenv("SHOALCTL_BIN");
+	ck_assert_msg(bin != NULL, "SHOALCTL_BIN is not set (run through meson test)");
+	char sock[PATH_MAX];
+	FMT(sock, "%s/ctl.sock", p->srv.dir);
+	const char *argv[] = {bin, "-s", sock, "reload", NULL};
+	struct harness_run r;
+	ck_assert_int_eq(harness_run(argv, 30000, &r), 0);
+	ck_assert_msg(r.exit_code == 0, "shoalctl reload: exit %d\n%.1000s%.1000s", r.exit_code,
+	              r.out, r.err);
+	harness_run_free(&r);
 }
 
 /* Edit the test zone: serial `serial`, www's first A 192.0.2.<last>, a TXT
@@ -1088,7 +1129,7 @@ START_TEST(axfr_bad_keys)
 	ck_assert_int_eq(harness_run(argv, 0, &r), 0);
 	ck_assert_msg(r.exit_code != 0 &&
 	                  (strstr(r.out, "BADSIG") != NULL || strstr(r.err, "BADSIG") != NULL),
-	              "kdig -y (wrong secret): exit %d, want an error naming BADSIG:\n%s%s",
+	              "kdig -y (wrong secret): exit %d, want an error naming BADSIG:\n%.1000s%.1000s",
 	              r.exit_code, r.out, r.err);
 	harness_run_free(&r);
 }
@@ -1122,7 +1163,8 @@ START_TEST(axfr_signed_whole)
 	ck_assert_int_eq(harness_run(argv, 30000, &r), 0);
 	ck_assert_msg(r.exit_code == 0 && strstr(r.out, "WARNING") == NULL &&
 	                  strstr(r.err, "WARNING") == NULL && strstr(r.out, "ERROR") == NULL,
-	              "kdig -y AXFR big.test.: exit %d\n%.3000s\n%s", r.exit_code, r.out, r.err);
+	              "kdig -y AXFR big.test.: exit %d\n%.1000s\n%.1000s", r.exit_code, r.out,
+	              r.err);
 	/* 2 SOA + NS + ns1 A + two per name */
 	unsigned want = 4 + 2 * BIG_NAMES, got = 0;
 	for (const char *s = r.out; (s = strstr(s, "\tIN\t")) != NULL; s++)
@@ -1274,7 +1316,7 @@ START_TEST(ixfr_direct)
 {
 	uint32_t s0 = base_serial(), s1 = s0 + 1;
 	edit_zone(&g_prim, s1, 99, 1);
-	primary_reload(&g_prim);
+	primary_reload(&g_prim, false);
 	wait_serial(&g_prim.srv, EDIT_ZONE, s1);
 	/* the file and the AXFR agree after the edit */
 	char path[PATH_MAX], why[1024];
@@ -1602,7 +1644,19 @@ static void peer_write_conf(enum peer_kind k, struct harness_server *srv, uint16
 		        "  allow-transfer { 127.0.0.1; };\n"
 		        "};\n"
 		        "controls { };\n"
-		        "key \"xfr\" { algorithm hmac-sha256; secret \"%s\"; };\n",
+		        "key \"xfr\" { algorithm hmac-sha256; secret \"%s\"; };\n"
+		        /* Transfers and NOTIFY at debug level 3 (for "got
+		         * incremental response"), the rest at info: with -g
+		         * named would log every query at that level. */
+		        "logging {\n"
+		        "  channel out { stderr; severity info; print-time yes; print-category "
+		        "yes; };\n"
+		        "  channel xfr { stderr; severity debug 3; print-time yes; print-category "
+		        "yes; };\n"
+		        "  category default { out; };\n"
+		        "  category xfer-in { xfr; };\n"
+		        "  category notify { xfr; };\n"
+		        "};\n",
 		        d, d, d, d, srv->port, g_secret);
 		for (size_t i = 0; i < NZONES; i++) {
 			if (!zdefs[i].peers)
@@ -1621,8 +1675,8 @@ static void peer_write_conf(enum peer_kind k, struct harness_server *srv, uint16
 		}
 		ck_assert_int_eq(fclose(f), 0);
 		argv[0] = (char *)peer_bin(k);
-		argv[1] = "-g";      /* foreground, log to stderr */
-		argv[2] = "-d";      /* debug level 3: "got incremental response" */
+		argv[1] = "-f"; /* foreground, logging as configured (to stderr) */
+		argv[2] = "-d"; /* debug level 3: "got incremental response" */
 		argv[3] = "3";
 		argv[4] = "-c";
 		argv[5] = conf;
@@ -1701,6 +1755,7 @@ static struct xfr_marks peer_marks(enum peer_kind k, const struct harness_server
 		m.nonincremental = log_count(s, "AXFR-style IXFR");
 		break;
 	case PEER_NAMED:
+		/* xfrin.c, at debug level 3 */
 		m.ixfr_in = log_count(s, "got incremental response");
 		m.nonincremental = log_count(s, "got nonincremental response");
 		break;
@@ -1765,30 +1820,94 @@ static void peer_wait_zones(struct harness_server *peer)
 			continue;
 		int rc = harness_wait_rcode(peer, zdefs[i].origin, LDNS_RR_TYPE_SOA,
 		                            LDNS_RCODE_NOERROR, PEER_WAIT_MS);
-		ck_assert_msg(rc == 0, "%s did not transfer %s within %d ms:\n%s", peer->name,
-		              zdefs[i].origin, PEER_WAIT_MS, harness_server_log_tail(peer, 4000));
+		if (rc != 0) {
+			harness_server_dump_log(peer, stdout, 4000);
+			harness_server_dump_log(&g_pprim.srv, stdout, 4000);
+			fflush(stdout);
+		}
+		ck_assert_msg(rc == 0, "%s did not transfer %s within %d ms (the logs are above)",
+		              peer->name, zdefs[i].origin, PEER_WAIT_MS);
 	}
+}
+
+/*
+ * Send the peer a NOTIFY (RFC 1996) for the test zone, signed with the key,
+ * from 127.0.0.1, as the primary would, and wait up to 2 s for its answer:
+ * what stands in for the primary's NOTIFY with SHOAL_XFR_NOTIFY=0.
+ * \return the rcode of the answer, or -errno.
+ */
+static int send_notify(uint16_t port, uint32_t serial)
+{
+	ldns_pkt *p = NULL;
+	ldns_rdf *zone = ldns_dname_new_frm_str(EDIT_ZONE);
+	p = ldns_pkt_query_new(zone, LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, LDNS_AA);
+	if (p == NULL)
+		return -ENOMEM;
+	uint16_t id = (uint16_t)(harness_now_ms());
+	ldns_pkt_set_id(p, id);
+	ldns_pkt_set_opcode(p, LDNS_PACKET_NOTIFY);
+	char soa[256];
+	snprintf(soa, sizeof(soa), "%s 0 IN SOA . . %u 0 0 0 0", EDIT_ZONE, serial);
+	ldns_rr *rr = NULL;
+	if (ldns_rr_new_frm_str(&rr, soa, 0, NULL, NULL) == LDNS_STATUS_OK)
+		ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, rr); /* RFC 1996 §3.7 */
+	int rc = -EINVAL;
+	uint8_t *wire = NULL;
+	size_t len = 0;
+	if (ldns_pkt_tsig_sign(p, KEY_NAME, g_secret, TSIG_FUDGE, KEY_ALG, NULL) ==
+	        LDNS_STATUS_OK &&
+	    ldns_pkt2wire(&wire, p, &len) == LDNS_STATUS_OK) {
+		uint8_t *reply = NULL;
+		size_t rlen = 0;
+		rc = harness_send_raw_udp("127.0.0.1", port, wire, len, 2000, &reply, &rlen);
+		if (rc == 0)
+			rc = rlen >= 4 ? (reply[3] & 0x0f) : -EBADMSG;
+		free(reply);
+	}
+	free(wire);
+	ldns_pkt_free(p);
+	return rc;
+}
+
+/* Poll until the peer has the edit, up to ms. */
+static bool peer_wait_has(uint16_t port, uint32_t serial, unsigned last, int ms)
+{
+	double t0 = harness_now_ms();
+	while (!peer_has(port, serial, last)) {
+		if (harness_now_ms() - t0 >= ms)
+			return false;
+		struct timespec ts = {0, 50 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	return true;
 }
 
 /* One edit: file, reload or not, wait for the peer, check copy and IXFR. */
 static void peer_follow(enum peer_kind k, uint32_t from, uint32_t to, unsigned last, unsigned n,
-                        bool *ixfr)
+                        bool ctl, bool *ixfr)
 {
 	struct xfr_marks before = peer_marks(k, &g_peer);
 	edit_zone(&g_pprim, to, last, n);
-	primary_reload(&g_pprim);
+	primary_reload(&g_pprim, ctl);
 	wait_serial(&g_pprim.srv, EDIT_ZONE, to);
 	double t0 = harness_now_ms();
-	while (!peer_has(g_peer.port, to, last) && harness_now_ms() - t0 < PEER_WAIT_MS) {
-		struct timespec ts = {0, 50 * 1000000L};
-		nanosleep(&ts, NULL);
+	if (!g_notify_required && !peer_wait_has(g_peer.port, to, last, 3000)) {
+		int rc = send_notify(g_peer.port, to);
+		printf("%s: not following %u -> %u 3 s after the primary's reload: the test "
+		       "sends its own NOTIFY (SHOAL_XFR_NOTIFY=0): %s\n",
+		       g_peer.name, from, to, rc < 0 ? strerror(-rc) : harness_rcode_str(rc));
 	}
-	ck_assert_msg(peer_has(g_peer.port, to, last),
+	bool has = peer_wait_has(g_peer.port, to, last, PEER_WAIT_MS);
+	if (!has) {
+		/* libcheck's messages are short: the logs go to stdout */
+		harness_server_dump_log(&g_peer, stdout, 4000);
+		harness_server_dump_log(&g_pprim.srv, stdout, 4000);
+		fflush(stdout);
+	}
+	ck_assert_msg(has,
 	              "%s does not answer serial %u (www A 192.0.2.%u) %d ms after the primary's "
-	              "reload (NOTIFY not sent or not acted on?)\n--- peer log:\n%s\n--- primary "
-	              "log:\n%s",
-	              g_peer.name, to, last, PEER_WAIT_MS, harness_server_log_tail(&g_peer, 3000),
-	              harness_server_log_tail(&g_pprim.srv, 3000));
+	              "reload (NOTIFY not sent or not acted on? the logs are above)",
+	              g_peer.name, to, last, PEER_WAIT_MS);
 	printf("%s: follows %u -> %u in %.0f ms after the reload\n", g_peer.name, from, to,
 	       harness_now_ms() - t0);
 	/* Knot may log the end of the transfer a moment after it serves it. */
@@ -1827,14 +1946,15 @@ START_TEST(peer_follows)
 	peer_wait_zones(&g_peer);
 	peer_copy_equals(&g_peer, g_srczones);
 
-	/* 2. an edit and a reload: NOTIFY, IXFR */
+	/* 2. an edit and a reload (SIGHUP): NOTIFY, IXFR */
 	uint32_t s0 = base_serial();
 	bool ixfr1 = false, ixfr2 = false;
-	peer_follow(k, s0, s0 + 1, 101, 1, &ixfr1);
+	peer_follow(k, s0, s0 + 1, 101, 1, false, &ixfr1);
 
-	/* 3. shoal restarted, edited again */
+	/* 3. shoal restarted, edited again (shoalctl reload): the journal
+	 * kept under the zone's storage serves the next IXFR */
 	primary_restart(&g_pprim);
-	peer_follow(k, s0 + 1, s0 + 2, 102, 2, &ixfr2);
+	peer_follow(k, s0 + 1, s0 + 2, 102, 2, true, &ixfr2);
 
 	printf("%s: IXFR after the reload: %s; after the restart: %s\n", g_peer.name,
 	       ixfr1 ? "yes" : "NO", ixfr2 ? "yes" : "NO");
