@@ -36,12 +36,14 @@ struct journal {
 	pthread_mutex_t lock;
 	struct jentry *ents; /* oldest first */
 	size_t n, cap;
-	size_t usage; /* octets of the file that holds ents */
+	size_t usage; /* file_size, or what the next write makes when dirty */
 
 	/* The writer's alone. */
 	char *path;
-	int fd;		 /* the file, open for reading and writing */
-	bool dirty;	 /* the file is not ents: the next write rewrites it whole */
+	int fd;		  /* the file, open for reading and writing */
+	bool dirty;	  /* the file is not ents: the next write rewrites it whole */
+	size_t file_size; /* octets of the file (when not dirty) */
+	size_t dead;	  /* entries before ents in the file, dropped from memory */
 	size_t max_depth, max_usage;
 	journal_log_fn log;
 	void *log_ctx;
@@ -371,7 +373,8 @@ static int fsync_dir_of(const char *path)
 
 /* Replace the file with header + ents[0..n) + extra (NULL: none), through
  * "<path>.tmp", fsync and rename (journal.h). On success j->fd is the new
- * file and j->dirty false; on failure the old file is as it was. */
+ * file, with no dead entries, and j->dirty false; on failure the old file
+ * is as it was. */
 static int file_rewrite(struct journal *j, const struct jentry *ents, size_t n,
 			const struct jentry *extra)
 {
@@ -408,6 +411,8 @@ static int file_rewrite(struct journal *j, const struct jentry *ents, size_t n,
 		close(j->fd);
 	j->fd = fd;
 	j->dirty = false;
+	j->file_size = (size_t)off;
+	j->dead = 0;
 	if ((rc = fsync_dir_of(j->path)) < 0)
 		jlog(j, LOG_LVL_WARN, "fsync of its directory: %s", strerror(-rc));
 	return 0;
@@ -482,8 +487,9 @@ static size_t over_limits(const struct journal *j, const struct jentry *ents, si
 }
 
 /* Under the lock, drop the `drop` oldest entries and append `add` (NULL:
- * none); the dropped changesets go to `gone` for the caller to release
- * after unlocking. ents has room (ents_reserve). */
+ * none), and publish the file's size; the dropped changesets go to `gone`
+ * for the caller to release after unlocking. ents has room
+ * (ents_reserve). */
 static void chain_publish(struct journal *j, size_t drop, const struct jentry *add,
 			  struct changeset **gone)
 {
@@ -494,7 +500,7 @@ static void chain_publish(struct journal *j, size_t drop, const struct jentry *a
 	j->n -= drop;
 	if (add)
 		j->ents[j->n++] = *add;
-	j->usage = usage_of(j->ents, j->n);
+	j->usage = j->dirty ? usage_of(j->ents, j->n) : j->file_size;
 	pthread_mutex_unlock(&j->lock);
 }
 
@@ -518,7 +524,6 @@ static void chain_clear(struct journal *j)
 			changeset_unref(j->ents[i].cs); /* out of memory: under the lock */
 	}
 	j->n = 0;
-	j->usage = JOURNAL_HEADER_LEN;
 	pthread_mutex_unlock(&j->lock);
 	if (gone) {
 		release_all(gone, n);
@@ -530,6 +535,9 @@ static void chain_clear(struct journal *j)
 		jlog(j, LOG_LVL_ERR, "emptying the file: %s (done at the next change)",
 		     strerror(-rc));
 	}
+	pthread_mutex_lock(&j->lock);
+	j->usage = JOURNAL_HEADER_LEN;
+	pthread_mutex_unlock(&j->lock);
 }
 
 /* ---- reading ---- */
@@ -721,9 +729,22 @@ static int journal_load(struct journal *j, uint32_t served)
 	for (size_t i = start; i < n; i++)
 		j->ents[j->n++] = r[i].e;
 	free(r);
-	/* limits lowered since the file was written */
+	j->file_size = size;
+	j->dead = 0;
+	/* Entries over the limits: those an append dropped from memory and
+	 * left in the file (dead, journal_append), up to max_depth of them,
+	 * stay there; more mean the limits were lowered since, and the file
+	 * is rewritten. */
 	size_t drop = over_limits(j, j->ents, j->n, 0, 0);
-	if (drop) {
+	if (drop && !damaged && drop <= j->max_depth && size <= j->max_usage) {
+		struct changeset **gone = malloc(drop * sizeof(*gone));
+		if (!gone)
+			return -ENOMEM;
+		chain_publish(j, drop, NULL, gone);
+		release_all(gone, drop);
+		free(gone);
+		j->dead = drop;
+	} else if (drop) {
 		jlog(j, LOG_LVL_INFO,
 		     "changesets: %zu in %zu octets, over the limits (%zu, %zu octets): oldest "
 		     "dropped: %zu",
@@ -736,9 +757,9 @@ static int journal_load(struct journal *j, uint32_t served)
 		free(gone);
 		damaged = true;
 	}
-	j->usage = usage_of(j->ents, j->n);
 	if (damaged)
 		j->dirty = true;
+	j->usage = j->dirty ? usage_of(j->ents, j->n) : j->file_size;
 	return 0;
 }
 
@@ -817,7 +838,7 @@ int journal_append(struct journal *j, struct changeset *cs)
 		     "changeset %" PRIu32 " to %" PRIu32 " takes %zu octets, over the limit of %zu: "
 		     "not kept, the journal emptied",
 		     cs->from, cs->to, size, j->max_usage);
-		if (j->n || j->dirty)
+		if (j->n || j->dirty || j->dead)
 			chain_clear(j);
 		return 0;
 	}
@@ -831,11 +852,24 @@ int journal_append(struct journal *j, struct changeset *cs)
 	struct jentry e = {.cs = cs};
 	uint8_t h[JOURNAL_ENTRY_HEADER_LEN];
 	entry_header(h, cs, &e.crc, false);
+	/* What the limits drop may stay in the file, dead, before the chain:
+	 * open skips it. Up to max_depth of them, and within max_usage, an
+	 * append only appends; past that the file is rewritten with the chain
+	 * alone. So a journal at its depth, where every append drops one,
+	 * rewrites the file once in max_depth appends, not at each (Knot
+	 * amortises its deletes likewise, purging twice what it must). */
 	int rc;
-	if (drop || j->dirty)
+	bool append = !brk && !j->dirty && j->dead + drop <= j->max_depth &&
+		      j->file_size + size <= j->max_usage;
+	if (append) {
+		rc = file_append(j, &e, j->file_size);
+		if (rc == 0) {
+			j->file_size += size;
+			j->dead += drop;
+		}
+	} else {
 		rc = file_rewrite(j, j->ents + drop, j->n - drop, &e);
-	else
-		rc = file_append(j, &e, j->usage);
+	}
 	if (rc < 0) {
 		j->dirty = true;
 		jlog(j, LOG_LVL_ERR,

@@ -438,6 +438,54 @@ START_TEST(limit_depth)
 }
 END_TEST
 
+START_TEST(dropped_entries_stay_until_compaction)
+{
+	/* At its depth (3 here) every append drops the oldest; the file keeps
+	 * up to 3 dropped entries before the chain and is rewritten (a new
+	 * inode, by rename) only when a 4th would join them. */
+	struct logs l = {0};
+	struct journal *j = journal_open(path, 1, 3, 0, log_keep, &l);
+	struct stat st;
+	for (uint32_t s = 1; s <= 3; s++)
+		add(j, s, s + 1);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ino_t ino = st.st_ino;
+	unsigned rewrites = 0;
+	for (uint32_t s = 4; s <= 10; s++) {
+		add(j, s, s + 1);
+		ck_assert_int_eq(stat(path, &st), 0);
+		bool rewritten = st.st_ino != ino;
+		ck_assert_msg(rewritten == (s == 7), "append %u→%u: rewritten %d", s, s + 1,
+			      rewritten);
+		rewrites += rewritten;
+		ino = st.st_ino;
+		ck_assert_uint_eq(journal_depth(j), 3);
+		ck_assert_uint_eq(journal_usage(j), file_size());
+		ck_assert_uint_le(file_size(), JOURNAL_HEADER_LEN + 6 * entry_len(10, 11));
+	}
+	ck_assert_uint_eq(rewrites, 1); /* in 7 appends, not 7 */
+	serves(j, 8, 11, 3);
+	serves(j, 7, 11, 0); /* dropped: in the file, but not offered */
+	journal_close(j);
+	/* the file holds 3 dropped and 3 live: open skips the first three
+	 * without a word and without rewriting */
+	ck_assert_uint_eq(file_size(), JOURNAL_HEADER_LEN + 6 * entry_len(10, 11));
+	j = journal_open(path, 11, 3, 0, log_keep, &l);
+	ck_assert_uint_eq(journal_depth(j), 3);
+	serves(j, 8, 11, 3);
+	serves(j, 7, 11, 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_ino, ino);
+	/* and appending goes on from there: a 4th dropped one compacts */
+	add(j, 11, 12);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_ne(st.st_ino, ino);
+	ck_assert_uint_eq(file_size(), JOURNAL_HEADER_LEN + 3 * entry_len(10, 11));
+	journal_close(j);
+	ck_assert_uint_eq(l.n, 0);
+}
+END_TEST
+
 START_TEST(limit_usage)
 {
 	struct logs l = {0};
@@ -782,12 +830,12 @@ START_TEST(write_fails)
 }
 END_TEST
 
-START_TEST(random_damage)
+/* 120 rounds of damage to a journal of 5 changesets made with `depth`
+ * (0: no limit; 3: the file also holds the 2 dropped before them); kept[k]
+ * counts the rounds that kept k. */
+static void damage_rounds(size_t depth_limit, unsigned kept[6])
 {
-	/* Whatever happens to the file, open keeps a consecutive chain that
-	 * ends at the serial served (or nothing), never crashes, and leaves a
-	 * file that opens again without a word. */
-	struct journal *j = journal_open(path, 1, 0, 0, log_keep, &(struct logs){0});
+	struct journal *j = journal_open(path, 1, depth_limit, 0, log_keep, &(struct logs){0});
 	for (uint32_t s = 1; s <= 5; s++)
 		add(j, s, s + 1);
 	journal_close(j);
@@ -797,7 +845,8 @@ START_TEST(random_damage)
 	ck_assert_ptr_nonnull(f);
 	ck_assert_uint_eq(fread(pristine, 1, size, f), size);
 	fclose(f);
-	unsigned seed = 12345, kept[6] = {0};
+	size_t most = depth_limit ? depth_limit : 5;
+	unsigned seed = 12345;
 	for (int round = 0; round < 120; round++) {
 		ut_write_n(dir, "example.journal", pristine, size);
 		seed = seed * 1103515245u + 12345u;
@@ -811,10 +860,10 @@ START_TEST(random_damage)
 				file_patch(at, (uint8_t)(1u << ((seed >> 24) % 8)));
 		}
 		struct logs l = {0};
-		j = journal_open(path, 6, 0, 0, log_keep, &l);
+		j = journal_open(path, 6, depth_limit, 0, log_keep, &l);
 		ck_assert_ptr_nonnull(j);
 		size_t depth = journal_depth(j);
-		ck_assert_uint_le(depth, 5);
+		ck_assert_uint_le(depth, most);
 		kept[depth]++;
 		uint32_t first, last;
 		if (depth) {
@@ -826,20 +875,35 @@ START_TEST(random_damage)
 		ck_assert_uint_eq(journal_usage(j), file_size());
 		journal_close(j);
 		l.n = 0;
-		j = journal_open(path, 6, 0, 0, log_keep, &l);
+		j = journal_open(path, 6, depth_limit, 0, log_keep, &l);
 		ck_assert_uint_eq(journal_depth(j), depth);
 		ck_assert_uint_eq(l.n, 0);
 		journal_close(j);
 	}
 	free(pristine);
+	fprintf(stderr, "depth limit %zu: rounds that kept 0..5 entries: %u %u %u %u %u %u\n",
+		depth_limit, kept[0], kept[1], kept[2], kept[3], kept[4], kept[5]);
+}
+
+START_TEST(random_damage)
+{
+	/* Whatever happens to the file, open keeps a consecutive chain that
+	 * ends at the serial served (or nothing), never crashes, and leaves a
+	 * file that opens again without a word. */
+	unsigned kept[6] = {0};
+	damage_rounds(0, kept);
 	/* the damage fell everywhere: some rounds keep part of the chain,
 	 * some nothing; none keeps all, as no octet of the file goes
 	 * unchecked (magic, version, flags, every entry under its CRC) */
-	fprintf(stderr, "kept 0..5 entries: %u %u %u %u %u %u\n", kept[0], kept[1], kept[2],
-		kept[3], kept[4], kept[5]);
 	ck_assert_uint_gt(kept[0], 0);
 	ck_assert_uint_gt(kept[1] + kept[2] + kept[3] + kept[4], 0);
 	ck_assert_uint_eq(kept[5], 0);
+
+	/* with dropped entries in the file: damage to those costs nothing */
+	unsigned kept3[6] = {0};
+	damage_rounds(3, kept3);
+	ck_assert_uint_gt(kept3[0], 0);
+	ck_assert_uint_gt(kept3[3], 0);
 }
 END_TEST
 
@@ -985,12 +1049,13 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, wire_check_cases);
 	tcase_add_test(tc, limit_depth);
 	tcase_add_test(tc, limit_usage);
+	tcase_add_test(tc, dropped_entries_stay_until_compaction);
 	tcase_add_test(tc, break_empties);
 	tcase_add_test(tc, find_while_appending);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("file");
-	tcase_set_timeout(tc, 60); /* random_damage: 120 repairs, each two fsyncs */
+	tcase_set_timeout(tc, 60); /* random_damage: 240 repairs, each two fsyncs */
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, round_trip);
 	tcase_add_test(tc, torn_tail);
