@@ -17,6 +17,11 @@ int ixfr_start(struct ixfr *x, struct zone *z, struct changeset *const *cs, size
 		uint32_t next = i + 1 < ncs ? cs[i + 1]->from : z->serial;
 		if (cs[i]->to != next)
 			return -EINVAL;
+		/* A damaged blob found halfway would leave the client with a
+		 * transfer cut short; checked now, it costs one pass over what
+		 * is about to be sent anyway. */
+		if (changeset_check(cs[i]) < 0)
+			return -EBADMSG;
 	}
 	if (ncs) {
 		x->cs = malloc(ncs * sizeof(*x->cs));

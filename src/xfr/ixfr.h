@@ -38,7 +38,7 @@ enum ixfr_phase {
 	IXFR_BODY,
 	IXFR_SOA_LAST,
 	IXFR_DONE,
-	IXFR_FAILED, /* a record that fits no message, or a malformed blob */
+	IXFR_FAILED, /* a record that fits no message (or a blob that does not parse) */
 };
 
 struct ixfr {
@@ -61,8 +61,8 @@ struct ixfr {
  * Pre: the changesets are consecutive: cs[i]->to == cs[i+1]->from, and
  *      cs[ncs-1]->to is z's serial (cs[0]->from is the client's serial).
  * \return 0; -EINVAL when they are not consecutive or do not end at z's
- *         serial (nothing held); -ENOMEM (nothing held). ixfr_end is
- *         harmless either way.
+ *         serial; -EBADMSG when a blob fails changeset_check; -ENOMEM.
+ *         Nothing is held on failure, and ixfr_end is harmless either way.
  */
 int ixfr_start(struct ixfr *x, struct zone *z, struct changeset *const *cs, size_t ncs,
 	       const struct query *q);

@@ -401,6 +401,14 @@ START_TEST(not_consecutive_refused)
 	/* not ending at the served version */
 	ck_assert_int_eq(ixfr_start(&x, c.v[4], &c.cs[1], 2, &q), -EINVAL);
 	ixfr_end(&x);
+	/* a damaged blob: refused before anything is sent */
+	uint8_t *w = malloc(c.cs[3]->len);
+	memcpy(w, c.cs[3]->wire, c.cs[3]->len);
+	struct changeset *bad = changeset_new(c.cs[3]->from, c.cs[3]->to, c.cs[3]->nremoved + 1,
+					      c.cs[3]->nadded, w, c.cs[3]->len);
+	ck_assert_int_eq(ixfr_start(&x, c.v[4], &bad, 1, &q), -EBADMSG);
+	ixfr_end(&x);
+	changeset_unref(bad);
 	ck_assert_uint_eq(atomic_load(&c.cs[1]->refs), 1);
 	chain_free(&c);
 }
