@@ -549,13 +549,17 @@ struct rentry {
 	size_t off;
 };
 
+/* Entries found damaged that open logs one by one; a file of garbage whose
+ * lengths happen to chain would otherwise log a line per 24 octets. */
+#define BAD_LOGGED_MAX 8
+
 /* Read every entry that is whole and sound into *out; log what is not.
- * \return how many; *torn set when anything had to be cut or skipped */
+ * \return how many; *damaged set when anything had to be cut or skipped */
 static size_t file_read(struct journal *j, size_t size, struct rentry **out, size_t *nout_cap,
 			bool *damaged)
 {
 	uint8_t h[JOURNAL_ENTRY_HEADER_LEN];
-	size_t n = 0, off = JOURNAL_HEADER_LEN;
+	size_t n = 0, off = JOURNAL_HEADER_LEN, nbad = 0;
 	char why[256];
 	for (size_t index = 0; off < size; index++) {
 		if (size - off < sizeof(h)) {
@@ -608,10 +612,11 @@ static size_t file_read(struct journal *j, size_t size, struct rentry **out, siz
 		 * the entries after it still make a chain that ends at the
 		 * serial served, and those are the ones IXFR asks for most. */
 		if (crc != get32(h + 20)) {
-			jlog(j, LOG_LVL_WARN,
-			     "entry %zu at offset %zu (serial %" PRIu32 " to %" PRIu32
-			     "): checksum 0x%08" PRIx32 ", stored 0x%08" PRIx32 ": dropped",
-			     index, this_off, cs->from, cs->to, crc, get32(h + 20));
+			if (++nbad <= BAD_LOGGED_MAX)
+				jlog(j, LOG_LVL_WARN,
+				     "entry %zu at offset %zu (serial %" PRIu32 " to %" PRIu32
+				     "): checksum 0x%08" PRIx32 ", stored 0x%08" PRIx32 ": dropped",
+				     index, this_off, cs->from, cs->to, crc, get32(h + 20));
 			changeset_unref(cs);
 			*damaged = true;
 			continue;
@@ -626,10 +631,11 @@ static size_t file_read(struct journal *j, size_t size, struct rentry **out, siz
 			why[0] = 0;
 		}
 		if (why[0]) {
-			jlog(j, LOG_LVL_WARN,
-			     "entry %zu at offset %zu (serial %" PRIu32 " to %" PRIu32
-			     "): %s (records start at offset %zu): dropped",
-			     index, this_off, cs->from, cs->to, why, this_off + sizeof(h));
+			if (++nbad <= BAD_LOGGED_MAX)
+				jlog(j, LOG_LVL_WARN,
+				     "entry %zu at offset %zu (serial %" PRIu32 " to %" PRIu32
+				     "): %s (records start at offset %zu): dropped",
+				     index, this_off, cs->from, cs->to, why, this_off + sizeof(h));
 			changeset_unref(cs);
 			*damaged = true;
 			continue;
@@ -650,6 +656,9 @@ static size_t file_read(struct journal *j, size_t size, struct rentry **out, siz
 		}
 		(*out)[n++] = (struct rentry){.e = {cs, crc}, .index = index, .off = this_off};
 	}
+	if (nbad > BAD_LOGGED_MAX)
+		jlog(j, LOG_LVL_WARN, "%zu more damaged entries dropped (not listed)",
+		     nbad - BAD_LOGGED_MAX);
 	return n;
 }
 

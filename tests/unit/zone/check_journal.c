@@ -675,6 +675,27 @@ START_TEST(serial_not_increasing_in_file)
 }
 END_TEST
 
+START_TEST(garbage_logged_in_few_lines)
+{
+	/* a sound header, then 100 entry headers of zeros: each frames the
+	 * next (length 0), and none checks */
+	size_t size = JOURNAL_HEADER_LEN + 100 * JOURNAL_ENTRY_HEADER_LEN;
+	uint8_t *buf = calloc(1, size);
+	memcpy(buf, JOURNAL_MAGIC, 8);
+	put32(buf + 8, JOURNAL_VERSION);
+	ut_write_n(dir, "example.journal", (const char *)buf, size);
+	free(buf);
+	struct logs l = {0};
+	struct journal *j = journal_open(path, 1, 0, 0, log_keep, &l);
+	ck_assert_uint_eq(journal_depth(j), 0);
+	ck_assert_uint_le(l.n, 10);
+	ck_assert(logged(&l, "entry 7 at offset", "checksum", NULL));
+	ck_assert(logged(&l, "92 more damaged entries", NULL));
+	ck_assert_uint_eq(file_size(), JOURNAL_HEADER_LEN);
+	journal_close(j);
+}
+END_TEST
+
 START_TEST(bad_magic)
 {
 	struct logs l = {0};
@@ -1063,6 +1084,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, records_do_not_parse);
 	tcase_add_test(tc, serial_not_increasing_in_file);
 	tcase_add_test(tc, bad_magic);
+	tcase_add_test(tc, garbage_logged_in_few_lines);
 	tcase_add_test(tc, chain_not_ending_at_served);
 	tcase_add_test(tc, chain_with_a_gap);
 	tcase_add_test(tc, open_fails);
