@@ -631,6 +631,31 @@ START_TEST(diff_of_updates)
 }
 END_TEST
 
+/* An update that doubles the name table (every page new, slots moved):
+ * nothing is shared by page or slot, and the diff is still the update's. */
+START_TEST(diff_across_table_doubling)
+{
+	struct rrlist l = {0};
+	load_base(&l, 500, 1); /* 512 names: a 1,024-slot table, half full */
+	struct zone *v1 = ut_zone(ORIGIN, rl(&l));
+	ck_assert_uint_eq(v1->nnodes, 512);
+	const char *dels[] = {"@ 3600 SOA ns1 hostmaster 1 7200 3600 1209600 300",
+			      "h42 3600 A 10.0.0.42", NULL};
+	const char *adds[] = {"@ 3600 SOA ns1 hostmaster 2 7200 3600 1209600 300",
+			      "fresh.name 3600 A 192.0.2.99", NULL};
+	struct zone *v2 = update(v1, &l, dels, adds);
+	ck_assert_uint_gt(v2->mask, v1->mask);
+	expect_diff(v1, v2, dels + 1, adds + 1);
+	expect_diff(v2, v1, adds + 1, dels + 1);
+	struct zone *v2b = ut_zone(ORIGIN, rl(&l));
+	expect_diff(v2b, v2, NULL, NULL);
+	zone_free(v2b);
+	zone_free(v1);
+	zone_free(v2);
+	rl_free(&l);
+}
+END_TEST
+
 /* Random steps made by updates, each diffed against the step before and
  * applied to a lineage of its own; and the whole run as one diff of two
  * independent loads applied to the first. */
@@ -822,6 +847,7 @@ int main(void)
 	tcase_add_test(tc, case_is_no_difference);
 	tcase_add_test(tc, resigned_zone);
 	tcase_add_test(tc, diff_of_updates);
+	tcase_add_test(tc, diff_across_table_doubling);
 	tcase_add_test(tc, round_trips);
 	tcase_add_test(tc, apply_refuses);
 	suite_add_tcase(s, tc);
