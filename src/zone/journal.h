@@ -157,7 +157,9 @@ bool journal_last_serial(const struct journal *j, uint32_t *serial);
 /** Changesets kept. */
 size_t journal_depth(const struct journal *j);
 
-/** Octets of the file that holds them (header included). */
+/** Octets of the file: header, the chain, and the dropped entries still
+ * before it (what max_usage bounds). After a failed write, what the next
+ * write will make of it. */
 size_t journal_usage(const struct journal *j);
 
 /** Write the file if a write failed since (logged), release every
