@@ -37,6 +37,8 @@
 #include "ops/metrics.h"
 #include "ops/options.h"
 #include "ops/stats.h"
+#include "xfr/notify.h"
+#include "xfr/primary.h"
 #include "zone/zonedb.h"
 #include "zone/zoneset.h"
 
@@ -238,6 +240,8 @@ static struct {
 				 * acls go with every zonedb published */
 	const char *config_path;
 	struct zoneset zones;
+	struct primary *primary;	/* journals, serial checks, NOTIFY (xfr/primary.h) */
+	struct notifier *notifier;
 	struct server srv;
 	struct timespec started;
 	unsigned long reloads;
@@ -478,8 +482,11 @@ static void do_reload(struct reload *r)
 				r->nremoved++;
 		}
 	}
+	primary_set_conf(D.primary, s.conf);
 	r->err = zoneset_update(&D.zones, s.specs, s.nspecs, r->force, NULL, 0, zone_diag_log, NULL,
 				&db, &r->st);
+	if (r->err < 0)
+		primary_set_conf(D.primary, D.conf);
 	if (r->err >= 0) {
 		/* the new keys and acls, for what is published from now on;
 		 * transfers already running keep theirs (xfr/serve.h) */
@@ -495,7 +502,9 @@ publish:
 		return;
 	}
 	db->conf = conf_ref(D.conf);
+	primary_prepare(D.primary, &D.zones);
 	zonedb_publish(db);
+	primary_published(D.primary, &D.zones);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	log_zones(db, &r->st);
 	metrics_set_zones(db, r->st.failed + r->st.kept);
@@ -1006,6 +1015,14 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (!D.opt.check_only) {
+		if (!(D.primary = primary_new(NULL))) {
+			fprintf(stderr, "shoal: out of memory\n");
+			goto out;
+		}
+		primary_set_conf(D.primary, D.conf);
+		primary_hook(D.primary, &D.zones);
+	}
 	int r = zoneset_update(&D.zones, s.specs, s.nspecs, true, NULL, 0, zone_diag_log, NULL, &db,
 			       &st);
 	setup_free(&s);
@@ -1081,8 +1098,15 @@ int main(int argc, char **argv)
 	if (was_root && D.opt.chroot_dir)
 		g_chroot = D.opt.chroot_dir;
 	metrics_set_zones(db, st.failed);
+	/* NOTIFY's thread, once the umask games of control_open are over */
+	if (!(D.notifier = notifier_start(NULL)))
+		log_err("notify: cannot start its thread (%s): no NOTIFY will be sent",
+			strerror(errno));
+	primary_set_notifier(D.primary, D.notifier);
 	db->conf = conf_ref(D.conf);
+	primary_prepare(D.primary, &D.zones);
 	zonedb_publish(db);
+	primary_published(D.primary, &D.zones);
 	log_zones(zonedb_current(), &st);
 	db = NULL;
 	if ((r = server_start(&D.srv)) < 0) {
@@ -1121,7 +1145,10 @@ out:
 		zonedb_free(cur);
 	}
 	zonedb_free(db);
+	notifier_stop(D.notifier);
+	primary_set_notifier(D.primary, NULL);
 	zoneset_clear(&D.zones);
+	primary_free(D.primary);
 	if (D.srv.stats)
 		stats_log_summary(D.srv.stats, D.srv.nstats);
 	rrl_free(D.srv.acfg.rrl);

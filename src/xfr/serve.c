@@ -19,6 +19,8 @@
 #include "ops/log.h"
 #include "ops/stats.h"
 #include "xfr/axfr.h"
+#include "xfr/ixfr.h"
+#include "zone/journal.h"
 #include "zone/serial.h"
 
 #define EDE_PROHIBITED 18 /* RFC 8914 §4.19 */
@@ -30,7 +32,9 @@ static atomic_uint running;
 static _Thread_local struct log_limiter lim;
 
 struct xfr_out {
+	bool incremental; /* ix, else ax */
 	struct axfr ax;
+	struct ixfr ix;
 	struct tsig_state ts;
 	struct conf_key key; /* a copy: a reload may free the configuration */
 	bool signed_;
@@ -343,8 +347,27 @@ size_t serve_request(const struct answer_cfg *cfg, const struct zonedb *db, cons
 		goto signed_out;
 	}
 	/* The version published now, held to the end (axfr.h); an IXFR the
-	 * journal cannot serve is answered with the whole zone (RFC 1995 §4). */
-	axfr_start(&x->ax, (struct zone *)z, q);
+	 * journal cannot serve, or whose differences hold more records than
+	 * the zone (a re-signed zone), is answered with the whole zone (RFC
+	 * 1995 §4). */
+	const char *kind = "AXFR";
+	if (q->qtype == RRTYPE_IXFR && z->journal) {
+		struct changeset **chain = NULL;
+		size_t nc = journal_find(z->journal, client, z->serial, &chain);
+		size_t recs = 0;
+		for (size_t i = 0; i < nc; i++)
+			recs += 2 + (size_t)chain[i]->nremoved + chain[i]->nadded;
+		if (nc && recs <= z->nrecords && ixfr_start(&x->ix, (struct zone *)z, chain, nc, q) == 0) {
+			x->incremental = true;
+			kind = "IXFR";
+		}
+		journal_chain_free(chain, nc);
+	}
+	if (!x->incremental) {
+		axfr_start(&x->ax, (struct zone *)z, q);
+		if (q->qtype == RRTYPE_IXFR)
+			kind = "IXFR (whole zone)";
+	}
 	x->ts = ts; /* the HMAC context, if any, moves with it */
 	if (keyed) {
 		x->key = *ts.key;
@@ -353,8 +376,12 @@ size_t serve_request(const struct answer_cfg *cfg, const struct zonedb *db, cons
 	}
 	dname_to_str(z->apex, x->zone, sizeof(x->zone));
 	peer_str(q->addr, x->peer, sizeof(x->peer));
-	log_info("%s of zone %s serial %u to %s%s started", q->qtype == RRTYPE_AXFR ? "AXFR" : "IXFR",
-		 x->zone, z->serial, x->peer, keyed ? " (TSIG)" : "");
+	if (q->qtype == RRTYPE_IXFR)
+		log_info("%s of zone %s from serial %u to %u for %s%s started", kind, x->zone, client,
+			 z->serial, x->peer, keyed ? " (TSIG)" : "");
+	else
+		log_info("AXFR of zone %s serial %u to %s%s started", x->zone, z->serial, x->peer,
+			 keyed ? " (TSIG)" : "");
 	memset(info, 0, sizeof(*info));
 	info->aa = true;
 	info->xfr = true;
@@ -373,22 +400,25 @@ size_t xfr_out_next(struct xfr_out *x, uint8_t *out, size_t cap, uint64_t now)
 	if (x->failed)
 		return 0;
 	size_t room = x->signed_ ? tsig_room(&x->ts) : 0;
-	size_t len = axfr_next(&x->ax, out, cap - room);
+	size_t len = x->incremental ? ixfr_next(&x->ix, out, cap - room)
+				    : axfr_next(&x->ax, out, cap - room);
+	unsigned msgs = x->incremental ? x->ix.messages : x->ax.messages;
 	if (len == 0) {
-		if (x->ax.phase == AXFR_FAILED) {
-			x->failed = true;
-			log_warn("transfer of zone %s to %s: a record too large for any message; "
-				 "transfer ended", x->zone, x->peer);
-		} else if (x->ax.phase == AXFR_DONE) {
+		if (!xfr_out_failed(x)) {
 			log_info("transfer of zone %s to %s done: %u messages, %zu records", x->zone,
-				 x->peer, x->ax.messages, x->ax.records);
+				 x->peer, msgs, x->incremental ? x->ix.records : x->ax.records);
+		} else {
+			x->failed = true;
+			log_warn("transfer of zone %s to %s: a record too large for any message%s; "
+				 "transfer ended", x->zone, x->peer,
+				 x->incremental ? ", or a damaged difference" : "");
 		}
 		return 0;
 	}
 	if (x->signed_ && tsig_sign_next(&x->ts, out, &len, cap, now) != 0) {
 		x->failed = true;
 		log_warn("transfer of zone %s to %s: cannot sign message %u; transfer ended",
-			 x->zone, x->peer, x->ax.messages);
+			 x->zone, x->peer, msgs);
 		return 0;
 	}
 	return len;
@@ -396,14 +426,17 @@ size_t xfr_out_next(struct xfr_out *x, uint8_t *out, size_t cap, uint64_t now)
 
 bool xfr_out_failed(const struct xfr_out *x)
 {
-	return x->failed || x->ax.phase != AXFR_DONE;
+	return x->failed || (x->incremental ? x->ix.phase != IXFR_DONE : x->ax.phase != AXFR_DONE);
 }
 
 void xfr_out_free(struct xfr_out *x)
 {
 	if (!x)
 		return;
-	axfr_end(&x->ax);
+	if (x->incremental)
+		ixfr_end(&x->ix);
+	else
+		axfr_end(&x->ax);
 	tsig_state_clear(&x->ts);
 	memset(&x->key, 0, sizeof(x->key));
 	free(x);

@@ -214,6 +214,12 @@ struct zone {
 	 * field read by RFC 4034 §3.1.5 serial arithmetic around the clock
 	 * at load); 0 when the zone has no RRSIG. Set by zone_dnssec_check. */
 	int64_t rrsig_expire;
+	/* The differences that end at this version, for IXFR (zone/journal.h):
+	 * set by the main thread before the version is published, read by
+	 * the TCP workers under RCU; NULL: none (a zone without transfers).
+	 * Not owned: the zone's entry in the zoneset owns it (xfr/primary.c)
+	 * and closes it only after a grace period. */
+	struct journal *journal;
 	/* Versions (zone_update.c). */
 	uint64_t gen;		 /* this version's number in its lineage, from 1 */
 	unsigned refs;		 /* atomic: zone databases, transfers holding it */

@@ -36,8 +36,10 @@ static void msgs_clear(struct zone_state *s)
 	s->nerrors = 0;
 }
 
-static void state_free(struct zone_state *s)
+static void state_free(const struct zoneset *set, struct zone_state *s)
 {
+	if (s->xfr && set->hooks.forget)
+		set->hooks.forget(set->hooks.ctx, s);
 	msgs_clear(s);
 	zone_unref(s->zone);
 	free(s->name);
@@ -48,7 +50,7 @@ static void state_free(struct zone_state *s)
 void zoneset_clear(struct zoneset *set)
 {
 	for (size_t i = 0; i < set->n; i++)
-		state_free(&set->v[i]);
+		state_free(set, &set->v[i]);
 	free(set->v);
 	set->v = NULL;
 	set->n = 0;
@@ -92,8 +94,8 @@ static void collect_diag(void *ctx, enum zone_diag_severity sev, const char *fil
 }
 
 /* Load (or keep) one zone. */
-static void load_one(struct zone_state *s, bool force, zone_diag_fn diag, void *ctx,
-		     struct zoneset_stats *st)
+static void load_one(const struct zoneset *set, struct zone_state *s, bool force,
+		     zone_diag_fn diag, void *ctx, struct zoneset_stats *st)
 {
 	s->touched = true;
 	clock_gettime(CLOCK_REALTIME, &s->attempt);
@@ -108,6 +110,19 @@ static void load_one(struct zone_state *s, bool force, zone_diag_fn diag, void *
 	unsigned nerr = 0;
 	struct zone *z = zone_load_file(s->file, s->apex, collect_diag, &c, &nerr);
 	s->nerrors = nerr;
+	if (z && set->hooks.accept) {
+		bool refused = false;
+		z = set->hooks.accept(set->hooks.ctx, s, s->zone, z, &refused);
+		if (z == s->zone) {
+			/* kept: refused (logged by the hook), or the same content */
+			s->outcome = refused ? ZONE_OUTCOME_KEPT : ZONE_OUTCOME_UNCHANGED;
+			if (refused)
+				st->kept++;
+			else
+				st->unchanged++;
+			return;
+		}
+	}
 	if (z) {
 		zone_ref(z);
 		zone_unref(s->zone);
@@ -154,7 +169,7 @@ static int state_init(struct zone_state *s, const struct zone_spec *sp)
 	s->file = strdup(sp->file);
 	s->where = strdup(sp->where ? sp->where : "");
 	if (!s->name || !s->file || !s->where) {
-		state_free(s);
+		state_free(&(struct zoneset){0}, s);
 		return -ENOMEM;
 	}
 	return 0;
@@ -179,7 +194,7 @@ int zoneset_update(struct zoneset *set, const struct zone_spec *specs, size_t ns
 			size_t len = dname_wire_len(only[k], DNAME_MAX);
 			struct zone_state *s = zoneset_find(set, only[k], len);
 			if (!s->touched)
-				load_one(s, force, diag, ctx, &st);
+				load_one(set, s, force, diag, ctx, &st);
 		}
 		goto publish;
 	}
@@ -205,7 +220,7 @@ int zoneset_update(struct zoneset *set, const struct zone_spec *specs, size_t ns
 		if (state_init(&nv[i], &specs[i]) < 0) {
 			for (size_t k = 0; k < i; k++)
 				if (!from[k])
-					state_free(&nv[k]);
+					state_free(set, &nv[k]);
 			for (size_t k = 0; k < set->n; k++)
 				set->v[k].touched = false;
 			free(nv);
@@ -235,7 +250,7 @@ int zoneset_update(struct zoneset *set, const struct zone_spec *specs, size_t ns
 		if (set->v[i].touched)
 			continue; /* moved into nv */
 		log_info("zone %s removed from the configuration: no longer served", set->v[i].name);
-		state_free(&set->v[i]);
+		state_free(set, &set->v[i]);
 		st.removed++;
 	}
 	free(set->v);
@@ -244,7 +259,7 @@ int zoneset_update(struct zoneset *set, const struct zone_spec *specs, size_t ns
 	for (size_t i = 0; i < set->n; i++)
 		set->v[i].touched = false;
 	for (size_t i = 0; i < set->n; i++)
-		load_one(&set->v[i], force, diag, ctx, &st);
+		load_one(set, &set->v[i], force, diag, ctx, &st);
 
 publish:
 	if (stats)

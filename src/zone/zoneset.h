@@ -66,11 +66,33 @@ struct zone_state {
 	unsigned nerrors;	/* errors in the last attempt */
 	char *msgs[ZONESET_MSGS_MAX];	/* the last attempt's messages, "file:line: reason" */
 	size_t nmsgs;
+	void *xfr;		/* the hooks' state for this zone (xfr/primary.c), or NULL */
+};
+
+/** What the owner of a zoneset does with each version a file gives (the
+ * primary's serial checks, differences and journal, xfr/primary.h).
+ * Main thread, inside zoneset_update. */
+struct zoneset_hooks {
+	/**
+	 * A file was read into `fresh` (refs 0) for zone `s`; `old` is the
+	 * version served until now (NULL: none). Return the version to serve:
+	 * `fresh`, a version made from it, or `old` to keep serving it (the new
+	 * content refused, or the same as before). Versions made and not
+	 * returned are the hook's to release. Never NULL.
+	 * \param[out] refused  set when `old` is returned because the new
+	 *             content was refused (the outcome is then KEPT)
+	 */
+	struct zone *(*accept)(void *ctx, struct zone_state *s, struct zone *old,
+			       struct zone *fresh, bool *refused);
+	/** `s` leaves the set (or the set is cleared): free s->xfr. */
+	void (*forget)(void *ctx, struct zone_state *s);
+	void *ctx;
 };
 
 struct zoneset {
 	struct zone_state *v;
 	size_t n;
+	struct zoneset_hooks hooks;	/* all NULL: every file is served as read */
 };
 
 /** What an update did, zone by zone summed. */

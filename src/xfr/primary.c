@@ -1,0 +1,505 @@
+/* primary.c: serial checks, differences, the journal and NOTIFY for the
+ * zones a file gives new versions of (primary.h). */
+#include "xfr/primary.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dns/dname.h"
+#include "ops/log.h"
+#include "xfr/notify.h"
+#include "zone/journal.h"
+#include "zone/serial.h"
+#include "zone/zone.h"
+#include "zone/zone_diff.h"
+
+/* What the serial file keeps: the serial the file had, the one served
+ * for it (raised by serial-policy), and the file's size and modification
+ * time, to tell the same file after a restart. */
+struct serial_state {
+	uint32_t file_serial, served;
+	int64_t size, mtime_ns;
+};
+
+struct primary_zone {
+	struct journal *journal;
+	char *journal_path;
+	char *serial_path;
+	bool notify_pending; /* a new serial to announce once published */
+};
+
+struct closing {
+	struct journal *journal;
+	struct closing *next;
+};
+
+struct primary {
+	struct notifier *notifier;
+	const struct conf *conf;
+	struct closing *closing; /* journals of zones gone, closed after a grace period */
+};
+
+struct primary *primary_new(struct notifier *notifier)
+{
+	struct primary *p = calloc(1, sizeof(*p));
+	if (p)
+		p->notifier = notifier;
+	return p;
+}
+
+void primary_set_notifier(struct primary *p, struct notifier *n)
+{
+	if (p)
+		p->notifier = n;
+}
+
+void primary_set_conf(struct primary *p, const struct conf *c)
+{
+	if (!p)
+		return;
+	p->conf = c;
+}
+
+static const struct conf_zone *zone_conf(const struct primary *p, const struct zone_state *s)
+{
+	return p->conf ? conf_zone_find(p->conf, s->apex, s->apex_len) : NULL;
+}
+
+/* The zone is transferred out: an acl allows transfer, or NOTIFY goes
+ * somewhere. */
+static bool has_transfers(const struct conf_zone *cz)
+{
+	if (!cz)
+		return false;
+	if (cz->set.nnotify)
+		return true;
+	for (size_t i = 0; i < cz->set.nacl; i++)
+		if ((cz->set.acl[i]->actions & CONF_ACTION_TRANSFER) && !cz->set.acl[i]->deny)
+			return true;
+	return false;
+}
+
+static char *storage_file(const struct conf_zone *cz, const char *suffix)
+{
+	size_t l = strlen(cz->name);
+	const char *name = cz->name;
+	char buf[PATH_MAX];
+	int n;
+	if (l == 1)
+		n = snprintf(buf, sizeof(buf), "%s/root%s", cz->storage, suffix);
+	else
+		n = snprintf(buf, sizeof(buf), "%s/%.*s%s", cz->storage, (int)(l - 1), name, suffix);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return NULL;
+	return strdup(buf);
+}
+
+static void journal_log(void *ctx, enum log_level level, const char *msg)
+{
+	(void)ctx;
+	log_msg(level, "%s", msg);
+}
+
+static bool serial_read(const char *path, struct serial_state *st)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	bool ok = fscanf(f, "%" SCNu32 " %" SCNu32 " %" SCNd64 " %" SCNd64, &st->file_serial,
+			 &st->served, &st->size, &st->mtime_ns) == 4;
+	fclose(f);
+	if (!ok)
+		log_warn("%s: not a serial file (file serial, served serial, size, mtime); ignored",
+			 path);
+	return ok;
+}
+
+/* Written as a temporary file, synced, renamed over the old one. */
+static void serial_write(const char *path, const struct serial_state *st)
+{
+	char tmp[PATH_MAX];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		log_err("%s: %s: the raised serial is not kept across a restart", tmp,
+			strerror(errno));
+		return;
+	}
+	char line[128];
+	int n = snprintf(line, sizeof(line), "%" PRIu32 " %" PRIu32 " %" PRId64 " %" PRId64 "\n",
+			 st->file_serial, st->served, st->size, st->mtime_ns);
+	bool ok = write(fd, line, (size_t)n) == n && fsync(fd) == 0;
+	ok = close(fd) == 0 && ok;
+	if (!ok || rename(tmp, path) < 0) {
+		log_err("%s: %s: the raised serial is not kept across a restart", path,
+			strerror(errno));
+		unlink(tmp);
+		return;
+	}
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = 0;
+		int dfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+	}
+}
+
+static int64_t mtime_ns(const struct zone *z)
+{
+	return (int64_t)z->file_mtime.tv_sec * 1000000000 + z->file_mtime.tv_nsec;
+}
+
+/* The serial that serial-policy gives after `old`. */
+static uint32_t next_serial(enum conf_serial_policy pol, uint32_t old)
+{
+	if (pol == CONF_SERIAL_UNIXTIME) {
+		uint32_t now = (uint32_t)time(NULL);
+		if (serial_newer(now, old))
+			return now;
+	}
+	return old + 1; /* RFC 1982 §3.1: wraps */
+}
+
+/* Release a version nobody holds (refs 0). */
+static void release(struct zone *z)
+{
+	zone_ref(z);
+	zone_unref(z);
+}
+
+/* `z` with its SOA serial set to `serial`: the next version of its
+ * lineage, the SOA record replaced. NULL (logged) when it cannot be made. */
+static struct zone *with_serial(struct zone *z, uint32_t serial, const char *name)
+{
+	const struct rrset *soa = z->soa;
+	const uint8_t *w = soa->wire;
+	uint16_t rdlen = (uint16_t)(w[8] << 8 | w[9]);
+	const uint8_t *rd = w + RR_FIXED_LEN;
+	size_t m = dname_wire_len(rd, rdlen);
+	size_t r = m ? dname_wire_len(rd + m, rdlen - m) : 0;
+	if (!m || !r || m + r + 20 != rdlen) {
+		log_err("zone %s: its SOA cannot be read to raise the serial", name);
+		return NULL;
+	}
+	uint8_t nrd[DNAME_MAX * 2 + 20];
+	memcpy(nrd, rd, rdlen);
+	nrd[m + r] = (uint8_t)(serial >> 24);
+	nrd[m + r + 1] = (uint8_t)(serial >> 16);
+	nrd[m + r + 2] = (uint8_t)(serial >> 8);
+	nrd[m + r + 3] = (uint8_t)serial;
+	char msg[256] = "";
+	struct zone_update *u = zone_update_begin(z);
+	if (!u || zone_update_change(u, true, z->apex, RRTYPE_SOA, RRCLASS_IN, soa->ttl, rd, rdlen,
+				     msg, sizeof(msg)) == ZB_ERROR ||
+	    zone_update_change(u, false, z->apex, RRTYPE_SOA, RRCLASS_IN, soa->ttl, nrd, rdlen, msg,
+			       sizeof(msg)) == ZB_ERROR) {
+		if (u)
+			zone_update_abort(u);
+		log_err("zone %s: cannot raise the serial: %s", name, msg[0] ? msg : "out of memory");
+		return NULL;
+	}
+	struct zone *n = zone_update_commit(u, msg, sizeof(msg));
+	if (!n)
+		log_err("zone %s: cannot raise the serial: %s", name, msg);
+	return n;
+}
+
+static struct primary_zone *zone_state_of(struct zone_state *s, const struct conf_zone *cz)
+{
+	struct primary_zone *pz = s->xfr;
+	if (pz)
+		return pz;
+	pz = calloc(1, sizeof(*pz));
+	if (!pz)
+		return NULL;
+	pz->journal_path = storage_file(cz, ".journal");
+	pz->serial_path = storage_file(cz, ".serial");
+	s->xfr = pz;
+	return pz;
+}
+
+static void open_journal(struct primary_zone *pz, const struct conf_zone *cz, uint32_t served)
+{
+	if (pz->journal || !pz->journal_path)
+		return;
+	pz->journal = journal_open(pz->journal_path, served, cz->set.journal_depth,
+				   (size_t)cz->set.journal_usage, journal_log, NULL);
+}
+
+/* The first version of a zone this run (start, or the zone added). */
+static struct zone *first_version(struct primary_zone *pz, const struct conf_zone *cz,
+				  struct zone_state *s, struct zone *fresh)
+{
+	struct zone *use = fresh;
+	struct serial_state st;
+	if (cz->set.serial_policy != CONF_SERIAL_KEEP && pz->serial_path &&
+	    serial_read(pz->serial_path, &st) && st.file_serial == fresh->serial &&
+	    st.served != fresh->serial) {
+		/* The serial was raised for this file's serial before the
+		 * restart: serve the raised one again, never an older one. */
+		uint32_t serial = st.served;
+		bool same_file = st.size == (int64_t)fresh->file_size && st.mtime_ns == mtime_ns(fresh);
+		if (!same_file)
+			serial = next_serial(cz->set.serial_policy, st.served);
+		struct zone *n = with_serial(fresh, serial, s->name);
+		if (n) {
+			log_info("zone %s: file serial %u served as %u (serial-policy %s%s)", s->name,
+				 fresh->serial, serial, conf_serial_policy_name(cz->set.serial_policy),
+				 same_file ? ", as before the restart" : ", the file changed meanwhile");
+			release(fresh);
+			use = n;
+			st.served = serial;
+			st.size = (int64_t)use->file_size;
+			st.mtime_ns = mtime_ns(use);
+			serial_write(pz->serial_path, &st);
+		}
+	}
+	/* The journal is opened by primary_prepare, after the privileges
+	 * are dropped (its file must stay writable by the user we run as);
+	 * one not ending at the serial served is a break, dropped. */
+	pz->notify_pending = true; /* as BIND does at start: secondaries check */
+	return use;
+}
+
+static struct zone *accept_version(void *ctx, struct zone_state *s, struct zone *old, struct zone *fresh,
+			   bool *refused)
+{
+	struct primary *p = ctx;
+	const struct conf_zone *cz = zone_conf(p, s);
+	if (!has_transfers(cz)) {
+		/* served as read; a journal kept from before stays closed */
+		return fresh;
+	}
+	struct primary_zone *pz = zone_state_of(s, cz);
+	if (!pz)
+		return fresh; /* out of memory: served as read, without IXFR */
+	struct zone *use;
+	if (!old)
+		return first_version(pz, cz, s, fresh);
+	enum serial_order order = serial_compare(fresh->serial, old->serial);
+	struct changeset *cs = NULL;
+	int r = zone_diff(old, fresh, &cs);
+	if (r < 0) {
+		log_err("zone %s: cannot compute the difference to serial %u (%s); served without "
+			"IXFR from before it", s->name, fresh->serial, strerror(-r));
+		open_journal(pz, cz, old->serial);
+		if (pz->journal)
+			journal_break(pz->journal, fresh->serial);
+		fresh->journal = pz->journal;
+		pz->notify_pending = true;
+		return fresh;
+	}
+	bool changed = cs->nremoved || cs->nadded;
+	if (order == SERIAL_EQUAL && !changed) {
+		/* the file was touched or rewritten the same: nothing to do */
+		changeset_unref(cs);
+		release(fresh);
+		return old;
+	}
+	use = fresh;
+	if (order != SERIAL_NEWER) {
+		if (cz->set.serial_policy == CONF_SERIAL_KEEP) {
+			log_err("zone %s: %s changed but its serial %u is not newer than the serial "
+				"served, %u: secondaries would not see the change; the version with "
+				"serial %u stays served (raise the serial, or set serial-policy: "
+				"increment)",
+				s->name, s->file, fresh->serial, old->serial, old->serial);
+			changeset_unref(cs);
+			release(fresh);
+			*refused = true;
+			return old;
+		}
+		uint32_t serial = next_serial(cz->set.serial_policy, old->serial);
+		struct zone *n = with_serial(fresh, serial, s->name);
+		changeset_unref(cs);
+		cs = NULL;
+		if (!n || zone_diff(old, n, &cs) < 0) {
+			if (n)
+				release(n);
+			release(fresh);
+			*refused = true;
+			return old;
+		}
+		log_info("zone %s: %s changed with serial %u; served with serial %u (serial-policy %s)",
+			 s->name, s->file, fresh->serial, serial,
+			 conf_serial_policy_name(cz->set.serial_policy));
+		struct serial_state st = {.file_serial = fresh->serial,
+					  .served = serial,
+					  .size = (int64_t)n->file_size,
+					  .mtime_ns = mtime_ns(n)};
+		release(fresh);
+		use = n;
+		if (pz->serial_path)
+			serial_write(pz->serial_path, &st);
+	}
+	open_journal(pz, cz, old->serial);
+	if (pz->journal && journal_append(pz->journal, cs) < 0)
+		journal_break(pz->journal, use->serial);
+	changeset_unref(cs);
+	use->journal = pz->journal;
+	pz->notify_pending = true;
+	return use;
+}
+
+static void forget(void *ctx, struct zone_state *s)
+{
+	struct primary *p = ctx;
+	struct primary_zone *pz = s->xfr;
+	s->xfr = NULL;
+	if (!pz)
+		return;
+	if (pz->journal) {
+		/* a worker may be reading it under RCU: closed after publishing */
+		struct closing *c = malloc(sizeof(*c));
+		if (c) {
+			c->journal = pz->journal;
+			c->next = p->closing;
+			p->closing = c;
+		}
+		/* out of memory: leaked rather than freed under a reader */
+	}
+	if (p->notifier)
+		notifier_forget(p->notifier, s->apex, s->apex_len);
+	free(pz->journal_path);
+	free(pz->serial_path);
+	free(pz);
+}
+
+void primary_hook(struct primary *p, struct zoneset *set)
+{
+	set->hooks = (struct zoneset_hooks){.accept = accept_version, .forget = forget, .ctx = p};
+}
+
+static int send_notify(struct primary *p, const struct zone_state *s)
+{
+	const struct conf_zone *cz = zone_conf(p, s);
+	if (!s->zone)
+		return -ENOENT;
+	if (!cz || !cz->set.nnotify || !p->notifier)
+		return 0;
+	size_t n = notify_targets_of(cz->set.notify, cz->set.nnotify, NULL, 0);
+	struct notify_target *t = calloc(n ? n : 1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	notify_targets_of(cz->set.notify, cz->set.nnotify, t, n);
+	const struct zone *z = s->zone;
+	const uint8_t *w = z->soa->wire;
+	struct notify_zone nz = {.apex = z->apex,
+				 .apex_len = z->apex_len,
+				 .serial = z->serial,
+				 .soa_rdata = w + RR_FIXED_LEN,
+				 .soa_rdlen = (uint16_t)(w[8] << 8 | w[9]),
+				 .soa_ttl = z->soa->ttl};
+	int r = notifier_send(p->notifier, &nz, t, n);
+	free(t);
+	return r < 0 ? r : (int)n;
+}
+
+void primary_prepare(struct primary *p, const struct zoneset *set)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < set->n; i++) {
+		const struct zone_state *s = &set->v[i];
+		struct primary_zone *pz = s->xfr;
+		const struct conf_zone *cz;
+		if (!pz || !s->zone || !(cz = zone_conf(p, s)))
+			continue;
+		open_journal(pz, cz, s->zone->serial);
+		/* a version not published yet, or one that already has it */
+		s->zone->journal = pz->journal;
+	}
+}
+
+void primary_published(struct primary *p, const struct zoneset *set)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < set->n; i++) {
+		struct primary_zone *pz = set->v[i].xfr;
+		if (pz && pz->notify_pending) {
+			pz->notify_pending = false;
+			send_notify(p, &set->v[i]);
+		}
+	}
+	while (p->closing) {
+		struct closing *c = p->closing;
+		p->closing = c->next;
+		journal_close(c->journal);
+		free(c);
+	}
+}
+
+int primary_notify_now(struct primary *p, const struct zone_state *s)
+{
+	return send_notify(p, s);
+}
+
+struct status_ctx {
+	char *out;
+	size_t size, len;
+};
+
+static void status_line(void *ctx, const struct notify_status *st)
+{
+	struct status_ctx *c = ctx;
+	char what[128];
+	notify_status_str(st, what, sizeof(what));
+	char when[32] = "";
+	struct tm tm;
+	if (st->when.tv_sec && gmtime_r(&st->when.tv_sec, &tm))
+		strftime(when, sizeof(when), " at %Y-%m-%dT%H:%M:%SZ", &tm);
+	int n = snprintf(c->out + c->len, c->size > c->len ? c->size - c->len : 0,
+			 "  notify %s serial %u: %s%s\n", st->remote_id, st->serial, what, when);
+	if (n > 0)
+		c->len += (size_t)n;
+}
+
+size_t primary_status(struct primary *p, const struct zone_state *s, char *out, size_t size)
+{
+	struct status_ctx c = {.out = out, .size = size};
+	const struct primary_zone *pz = s->xfr;
+	if (size)
+		out[0] = 0;
+	if (pz && pz->journal) {
+		uint32_t a, b;
+		int n;
+		if (journal_first_serial(pz->journal, &a) && journal_last_serial(pz->journal, &b))
+			n = snprintf(out, size, "  journal %u..%u: %zu differences, %zu octets\n", a, b,
+				     journal_depth(pz->journal), journal_usage(pz->journal));
+		else
+			n = snprintf(out, size, "  journal empty\n");
+		if (n > 0)
+			c.len = (size_t)n;
+	}
+	if (p->notifier)
+		notifier_status(p->notifier, s->apex, s->apex_len, status_line, &c);
+	return c.len;
+}
+
+void primary_free(struct primary *p)
+{
+	if (!p)
+		return;
+	while (p->closing) {
+		struct closing *c = p->closing;
+		p->closing = c->next;
+		journal_close(c->journal);
+		free(c);
+	}
+	free(p);
+}
