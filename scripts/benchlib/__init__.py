@@ -10,6 +10,10 @@ the runs; what the benchmark measures is in its docstring and --help).
   report    the Markdown tables of the throughput and load tests
   spread    --spread: per-thread spread and locality of shoal's sockets
   handover  --reload and --restart: queries lost while shoal changes
+  xfr       --axfr (transfer cost, memory, queries lost meanwhile) and
+            --xfr-latency (a change until a Knot secondary answers it)
+  axfr_recv the receiver --axfr runs: one AXFR, frames read, closing SOA
+            checked
 """
 import sys
 

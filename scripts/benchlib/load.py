@@ -25,21 +25,26 @@ def dnsperf_flags(args):
     return ["-D"] if args.dnssec else (["-e"] if args.edns else [])
 
 
-def run_dnsperf(port, qfile, duration, cpus, args, once=False):
-    """dnsperf against 127.0.0.1:port for `duration` seconds, pinned to
-    `cpus` (a thread per CPU); with `once`, through the query file once
-    instead (-n 1). Returns its summary as a dict: sent, completed, lost,
-    qps, runtime, rc_<RCODE>, req_bytes and resp_bytes (mean sizes)."""
+def dnsperf_cmd(port, qfile, duration, cpus, args, once=False, rate=None):
+    """dnsperf's command line: see run_dnsperf; `rate`: at most that many
+    queries per second (-Q), a fixed load rather than saturation."""
     ncpu = len(cpu_list(cpus))
     cmd = ["taskset", "-c", cpus, "dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", qfile,
            "-c", str(args.clients), "-q", str(args.outstanding), "-t", str(args.timeout)]
     cmd += ["-n", "1"] if once else ["-l", str(duration)]
+    if rate:
+        cmd += ["-Q", str(rate)]
     if ncpu > 1:
         cmd += ["-T", str(ncpu)]
-    cmd += dnsperf_flags(args)
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + args.timeout + 60)
+    return cmd + dnsperf_flags(args)
+
+
+def parse_dnsperf(returncode, stdout, stderr):
+    """dnsperf's summary as a dict: sent, completed, lost, qps, runtime,
+    rc_<RCODE>, req_bytes and resp_bytes (mean sizes), lat_avg, lat_min,
+    lat_max and lat_sd (seconds). Raises RuntimeError when it has none."""
     res = {}
-    for line in p.stdout.splitlines():
+    for line in stdout.splitlines():
         w = line.split()
         if line.strip().startswith("Queries sent:"):
             res["sent"] = int(w[2])
@@ -58,9 +63,32 @@ def run_dnsperf(port, qfile, duration, cpus, args, once=False):
             # "Average packet size:  request 45, response 312" (octets)
             res["req_bytes"] = int(w[4].rstrip(","))
             res["resp_bytes"] = int(w[6])
+        elif line.strip().startswith("Average Latency (s):"):
+            # "Average Latency (s):  0.000106 (min 0.000013, max 0.001540)"
+            try:
+                res["lat_avg"] = float(w[3])
+                res["lat_min"] = float(w[5].rstrip(","))
+                res["lat_max"] = float(w[7].rstrip(")"))
+            except (IndexError, ValueError):
+                pass
+        elif line.strip().startswith("Latency StdDev (s):"):
+            try:
+                res["lat_sd"] = float(w[3])
+            except (IndexError, ValueError):
+                pass
     if "completed" not in res or "qps" not in res:
-        raise RuntimeError("dnsperf failed (status %d):\n%s%s" % (p.returncode, p.stdout, p.stderr))
+        raise RuntimeError("dnsperf failed (status %d):\n%s%s" % (returncode, stdout, stderr))
     return res
+
+
+def run_dnsperf(port, qfile, duration, cpus, args, once=False, rate=None):
+    """dnsperf against 127.0.0.1:port for `duration` seconds, pinned to
+    `cpus` (a thread per CPU); with `once`, through the query file once
+    instead (-n 1); with `rate`, at most that many queries per second.
+    Returns its summary (parse_dnsperf)."""
+    cmd = dnsperf_cmd(port, qfile, duration, cpus, args, once, rate)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + args.timeout + 60)
+    return parse_dnsperf(p.returncode, p.stdout, p.stderr)
 
 
 def measure(srv, qfile, duration, cpus, args):

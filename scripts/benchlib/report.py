@@ -265,3 +265,186 @@ def print_load(args, records, rows, failed, kinds, csv_path, notes=None):
         print("- Other processes used more than %.0f%% of the machine while these loaded: %s "
               "(other_busy in the CSV)." % (100 * args.max_other, ", ".join(noisy)))
     print("- Raw rounds: `%s`" % csv_path)
+
+
+def print_axfr(args, out):
+    """--axfr's tables: what one AXFR of the load test's zone cost each
+    server (CPU, time, memory), then what it did to dnsperf's queries."""
+    rows, warm, failed = out["rows"], out["warm"], out["failed"]
+    notes = out["notes"]
+
+    def med(kind, key):
+        v = [x[key] for x in rows[kind] if x.get(key) is not None]
+        return statistics.median(v) if v else None
+
+    def f(v, p=2):
+        return "-" if v is None else "%.*f" % (p, v)
+
+    print()
+    print("### Zone transfer out (AXFR over TCP)%s: %s records%s, %.0f MB of zone file, "
+          "%d round(s), medians" % (
+              ", signed with NSEC3" if args.dnssec else "", format(out["records"], ","),
+              " (%s unsigned)" % format(notes["unsigned_records"], ",")
+              if "unsigned_records" in notes else "", notes["size_mb"], args.rounds))
+    print()
+    print("| server | server CPU per transfer (s) | transfer (s) | records/s | messages | MB sent "
+          "| receiver CPU (s) | RSS before (MB) | peak during (MB) | after (MB) "
+          "| growth, worst round (MB) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for kind in out["kinds"]:
+        if kind not in rows:
+            print("| %s | failed |%s" % (kind, " |" * 9))
+            continue
+        ok = [x for x in rows[kind] if x.get("ok")]
+        if not ok:
+            print("| %s | failed |%s" % (kind, " |" * 9))
+            continue
+        growth = max(max(x["rss_peak_mb"], x["rss_after_mb"]) - x["rss_before_mb"] for x in ok)
+        secs = med(kind, "seconds")
+        print("| %s | %s | %s | %s | %s | %s | %s | %.1f | %.1f | %.1f | %+.1f |" % (
+            kind, f(med(kind, "cpu_s")), f(secs),
+            format(round(med(kind, "records") / secs), ",") if secs else "-",
+            format(round(med(kind, "messages")), ","), f(med(kind, "octets") / 1e6, 1),
+            f(med(kind, "recv_cpu_s")), med(kind, "rss_before_mb"), med(kind, "rss_peak_mb"),
+            med(kind, "rss_after_mb"), growth))
+    print()
+    print("Under dnsperf at a fixed %s q/s (%d s runs; the transfer starts after 1 s):"
+          % (format(args.axfr_rate, ","), out.get("length", 0)))
+    print()
+    print("| server | transfer under load (s) | server CPU during it (s) "
+          "| queries lost, all rounds | latency mean / max (ms) | without a transfer: lost, mean / max (ms) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for kind in out["kinds"]:
+        if kind not in rows:
+            print("| %s | failed | | | | |" % kind)
+            continue
+        rr = rows[kind]
+        lost = sum(x["lost"] for x in rr if x.get("lost") is not None)
+        blost = sum(x["base_lost"] for x in rr if x.get("base_lost") is not None)
+        print("| %s | %s | %s | %d | %s / %s | %d, %s / %s |" % (
+            kind, f(med(kind, "load_seconds")), f(med(kind, "load_cpu_s")), lost,
+            f(ms1(med(kind, "lat_avg")), 3), f(ms1(med(kind, "lat_max"))), blost,
+            f(ms1(med(kind, "base_lat_avg")), 3), f(ms1(med(kind, "base_lat_max")))))
+    print()
+    for kind in out["kinds"]:
+        if kind in failed:
+            print("- %s: %s." % (kind, failed[kind]))
+        for x in rows.get(kind, []):
+            if x.get("error"):
+                print("- %s, round %d: %s." % (kind, x["round"], x["error"]))
+        if kind in rows and any(x.get("ok") and x["records"] != out["records"] + 1
+                                for x in rows[kind]):
+            print("- %s sent %s records, not %s (the zone's and the closing SOA)." % (
+                kind, ", ".join(sorted({format(x["records"], ",") for x in rows[kind]})),
+                format(out["records"] + 1, ",")))
+    print("- Each server on CPU %s (one thread or process per protocol: shoal and Knot "
+          "%d UDP + %d TCP workers, NSD %d server process(es)), serving the zone to 127.0.0.0/8 "
+          "without TSIG; the receiver (scripts/benchlib/axfr_recv.py: reads the frames, counts "
+          "messages and records, checks the first record and the last are the SOA, parses "
+          "nothing else) and dnsperf on CPU %s."
+          % (args.srv_cpus, args.threads, args.threads, args.threads, args.perf_cpus))
+    print("- Server CPU: utime+stime of all the server's processes (/proc/PID/stat) from just "
+          "before the query to %.1f s after the closing SOA, for a transfer alone; transfer: "
+          "from sending the query to reading the closing SOA, as the receiver saw it. A "
+          "transfer during which other processes used more than %.0f%% of the machine was run "
+          "again (up to %d times), the quietest kept. One unmeasured transfer per server "
+          "before the rounds." % (0.3, 100 * args.max_other, args.retries))
+    print("- RSS: VmRSS summed over the server's processes just before the query, sampled "
+          "every 50 ms during the transfer (peak) and 1 s after the closing SOA; growth = the "
+          "larger of peak and after, less before, in the worst round.")
+    w = {k: v for k, v in warm.items() if v.get("ok")}
+    if w:
+        print("- Warm-up transfers (not in the medians): %s." % "; ".join(
+            "%s %.2f s CPU, %.2f s, RSS %.1f -> peak %.1f -> %.1f MB" % (
+                k, v["cpu_s"], v["seconds"], v["rss_before_mb"], v["rss_peak_mb"],
+                v["rss_after_mb"]) for k, v in w.items()))
+    print("- Under load: dnsperf -Q %d (-c %d -q %d -t %d) against the same server during one "
+          "transfer; server CPU during it: from the query to 0.3 s after the closing SOA, "
+          "the queries answered meanwhile included; lost = dnsperf's \"Queries lost\"; latency = dnsperf's average and max over the whole run; the last column is "
+          "the same run without a transfer, right after."
+          % (args.axfr_rate, args.clients, args.outstanding, args.timeout))
+    axfr_target(out)
+    if "sign_s" in notes:
+        print("- The zone: the load test's zone signed with NSEC3 (%s)." % (
+            "from --sign-cache" if notes.get("cached") else "signed in this run"))
+    noisy = sorted({x["server"] for k in rows for x in rows[k]
+                    if x.get("other_busy", 0) > args.max_other})
+    if noisy:
+        print("- Other processes still used more than %.0f%% of the machine during the kept "
+              "transfer of: %s (other_busy in the CSV)." % (100 * args.max_other,
+                                                             ", ".join(noisy)))
+    print("- Raw rounds (round 0: the warm-up): `%s`" % out["csv"])
+
+
+def ms1(v):
+    return None if v is None else v * 1000
+
+
+GROWTH_TOLERANCE = 0.01  # of the RSS before: "no growth" allows 1%
+
+
+def axfr_target(out):
+    """The issue's target for --axfr, checked on this run: shoal the least
+    server CPU per transfer of the three, no memory growth during the
+    transfer (within GROWTH_TOLERANCE), 0 queries lost."""
+    rows = out["rows"]
+    if not rows.get("shoal"):
+        return
+
+    def cpu(kind):
+        return statistics.median(x["cpu_s"] for x in rows[kind] if x.get("ok"))
+    parts, met = [], True
+    for peer in ("knot", "nsd"):
+        if any(x.get("ok") for x in rows.get(peer, [])):
+            ok = cpu("shoal") < cpu(peer)
+            met &= ok
+            parts.append("%s than %s (%.2f vs %.2f s)" % (
+                "less CPU" if ok else "NOT less CPU", peer, cpu("shoal"), cpu(peer)))
+    sh = [x for x in rows["shoal"] if x.get("ok")]
+    growth = max(max(x["rss_peak_mb"], x["rss_after_mb"]) - x["rss_before_mb"] for x in sh)
+    before = min(x["rss_before_mb"] for x in sh)
+    ok = growth <= GROWTH_TOLERANCE * before
+    met &= ok
+    parts.append("RSS grew at most %.1f MB (%s 1%% of %.0f MB)" % (
+        growth, "within" if ok else "MORE than", before))
+    lost = sum(x["lost"] or 0 for x in rows["shoal"])
+    met &= lost == 0 and all(x.get("lost") is not None for x in rows["shoal"])
+    parts.append("%d queries lost" % lost)
+    print("- The issue's target (shoal the least server CPU per transfer of the three, no "
+          "memory growth, 0 lost): %s in this run: %s." % ("met" if met else "NOT met",
+                                                           "; ".join(parts)))
+
+
+def print_xfr_latency(args, out):
+    """--xfr-latency's table: from SIGHUP to shoal answering the change, and
+    to the Knot secondary answering it."""
+    print()
+    print("### Change to secondary (NOTIFY, then IXFR): shoal primary, knotd secondary, zone of "
+          "%s records, %d changes" % (format(out["records"], ","), len(out["changes"])))
+    print()
+    if out.get("error"):
+        print("Failed: %s." % out["error"])
+        return
+    ch = out["changes"]
+
+    def stats(key):
+        v = [x[key] for x in ch if x[key] is not None]
+        if not v:
+            return "-", "-", len(ch)
+        return ("%.1f" % (statistics.median(v) * 1000), "%.1f" % (max(v) * 1000),
+                len(ch) - len(v))
+    print("| answered by | median (ms) | worst (ms) | changes not seen within %.0f s |" % 10)
+    print("|---|---:|---:|---:|")
+    for label, key in (("shoal (its reload)", "shoal_s"), ("knotd secondary", "knot_s")):
+        m, w, miss = stats(key)
+        print("| %s | %s | %s | %d |" % (label, m, w, miss))
+    print()
+    v = [x["knot_s"] for x in ch if x["knot_s"] is not None]
+    if v and len(v) == len(ch):
+        print("- Target (median under 100 ms at the secondary): %s (%.1f ms)." % (
+            "met" if statistics.median(v) < 0.1 else "NOT met", statistics.median(v) * 1000))
+    print("- Each change: one host's A record and the SOA serial edited in the zone file "
+          "(written whole, renamed into place), SIGHUP to shoal, then shoal and knotd asked "
+          "for the host every 2 ms over UDP until each answers the new address; from the "
+          "SIGHUP. shoal on CPU %s, knotd on CPU %s; logs: `%s`, `%s`."
+          % (args.srv_cpus, args.perf_cpus, out.get("shoal_log"), out.get("knot_log")))

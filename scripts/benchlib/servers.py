@@ -36,6 +36,20 @@ UPDATE_BENCH = os.path.join(BUILD, "tests", "bench", "shoal-zone-update-bench")
 BIN = {"floor": os.path.join(BUILD, "tests", "bench", "shoal-echo-floor"),
        "shoal": os.environ.get("SHOAL_BIN") or os.path.join(BUILD, "src", "shoal"),
        "shoal-base": None}
+
+
+def set_build(path):
+    """Build and run shoal and the floor from `path` (--build-dir) instead
+    of build-bench/, as a release build (deps_and_build sets it up)."""
+    global BUILD, UPDATE_BENCH
+    BUILD = os.path.abspath(path)
+    UPDATE_BENCH = os.path.join(BUILD, "tests", "bench", "shoal-zone-update-bench")
+    BIN["floor"] = os.path.join(BUILD, "tests", "bench", "shoal-echo-floor")
+    BIN["shoal"] = os.environ.get("SHOAL_BIN") or os.path.join(BUILD, "src", "shoal")
+    from . import load  # it holds its own name for the update bench
+    load.UPDATE_BENCH = UPDATE_BENCH
+
+
 # Every kind, in the order a default run measures them; "shoal-base" only
 # with --baseline, "floor-padded" (the floor's binary) only with --dnssec
 # or --padded-floor.
@@ -44,6 +58,23 @@ FLOORS = ("floor", "floor-padded")  # no DNS: they echo whatever comes
 # Kinds that cannot serve a signed zone, left out of --dnssec runs, and why.
 NO_DNSSEC = {"gdnsd": "not measured: gdnsd has no DNSSEC support (it cannot serve a pre-signed "
                       "zone's RRSIGs and NSEC3 proofs)"}
+
+# --axfr: shoal's configuration file (server: keys are the flags' names),
+# the zone transferable by loopback clients without TSIG; the control
+# socket in its own folder, not the system's.
+SHOAL_XFR_CONF = """server:
+  listen: {listen}
+  threads: {threads}
+  control: {workdir}/shoal.sock
+acl:
+  - id: local
+    address: 127.0.0.0/8
+    action: transfer
+zone:
+  - domain: {zone}
+    file: {zfile}
+    acl: [local]
+"""
 
 START_TIMEOUT = 60  # s: a server that does not answer by then has failed
 LOAD_TIMEOUT = 600  # s: the same, for the 1.25M-record zone
@@ -174,12 +205,14 @@ def installed(kind):
     return bool(shutil.which({"nsd": "nsd", "knot": "knotd", "gdnsd": "gdnsd"}[kind]))
 
 
-def make_server(kind, workdir, zonedir, threads, pad=0):
+def make_server(kind, workdir, zonedir, threads, pad=0, xfr=False):
     """A Server for `kind` serving zonedir/bench.test.zone, configured in
     workdir: foreground, as root, no chroot, nothing written outside
     workdir, minimal responses, no response rate limiting. A signed zone
     is served as it is (Knot does not re-sign it). `pad`: the reply size
-    of "floor-padded", in octets."""
+    of "floor-padded", in octets. `xfr` (--axfr): the zone may be
+    transferred (AXFR) by 127.0.0.0/8 without TSIG; shoal then reads a
+    configuration file (acl: with action transfer) instead of --zones."""
     os.makedirs(workdir, exist_ok=True)
     port = free_port()
     listen = "127.0.0.1:%d" % port
@@ -192,6 +225,14 @@ def make_server(kind, workdir, zonedir, threads, pad=0):
     if kind == "floor-padded":
         return Server(kind, [BIN["floor"], "--listen", listen, "--threads", str(threads),
                              "--pad", str(pad)], port, workdir)
+
+    if kind in ("shoal", "shoal-base") and xfr:
+        conf = os.path.join(workdir, "shoal.yaml")
+        with open(conf, "w") as f:
+            f.write(SHOAL_XFR_CONF.format(listen=listen, threads=threads, workdir=workdir,
+                                          zone=ZONE, zfile=zfile))
+        os.chmod(conf, 0o644)
+        return Server(kind, [BIN[kind], "--config", conf], port, workdir)
 
     if kind in ("shoal", "shoal-base"):
         # Started by root, shoal drops to nobody after binding, as in
@@ -229,6 +270,8 @@ zone:
     name: "{zone}"
     zonefile: "{zfile}"
 """.format(port=port, threads=threads, workdir=workdir, zone=ZONE, zfile=zfile))
+            if xfr:
+                f.write("    provide-xfr: 127.0.0.0/8 NOKEY\n")
         # -d: foreground; NSD forks xfrd and its server(s) under this process.
         return Server(kind, [shutil.which("nsd"), "-d", "-c", conf], port, workdir)
 
@@ -260,10 +303,14 @@ template:
     journal-content: none
     semantic-checks: off
     dnssec-signing: off
-zone:
+{acl}zone:
   - domain: {zone}
     file: "{zfile}"
-""".format(port=port, threads=threads, workdir=workdir, zone=ZONE, zfile=zfile))
+""".format(port=port, threads=threads, workdir=workdir, zone=ZONE, zfile=zfile,
+           acl="acl:\n  - id: local\n    address: 127.0.0.0/8\n    action: transfer\n"
+           if xfr else ""))
+            if xfr:  # an acl is referred to after its definition
+                f.write("    acl: local\n")
         return Server(kind, [shutil.which("knotd"), "-c", conf], port, workdir)
 
     if kind == "gdnsd":
@@ -291,14 +338,15 @@ zone:
     raise ValueError(kind)
 
 
-def start_server(kind, workdir, zonedir, threads, cpus, ready_name, timeout, cgroup=None, pad=0):
+def start_server(kind, workdir, zonedir, threads, cpus, ready_name, timeout, cgroup=None, pad=0,
+                 xfr=False):
     """(server, seconds until answering) or (None, reason). `cgroup`: the
     cgroup.procs file the server (and what it forks) starts in; `pad`: the
-    reply size of "floor-padded"."""
+    reply size of "floor-padded"; `xfr`: see make_server."""
     if not installed(kind):
         return None, ("not built (%s)" % BIN.get(kind, BIN["floor"]) if kind in BIN or
                       kind in FLOORS else "not installed")
-    srv = make_server(kind, workdir, zonedir, threads, pad)
+    srv = make_server(kind, workdir, zonedir, threads, pad, xfr)
     srv.cgroup = cgroup
     srv.start(cpus)
     t = srv.wait_answering(ready_name, "A", timeout, floor=(kind in FLOORS))
