@@ -679,7 +679,9 @@ static size_t chain_of(struct journal *j, struct rentry *r, size_t n, uint32_t s
 		start = i;
 	}
 	if (start < n && r[n - 1].e.cs->to != served) {
-		jlog(j, LOG_LVL_WARN,
+		/* info, not a warning: editing the zone file while shoal is
+		 * down does this, and that is no damage */
+		jlog(j, LOG_LVL_INFO,
 		     "ends at serial %" PRIu32 " (entry %zu at offset %zu), the zone is served at %" PRIu32
 		     ": a break (the zone changed while shoal was down?): dropped",
 		     r[n - 1].e.cs->to, r[n - 1].index, r[n - 1].off, served);

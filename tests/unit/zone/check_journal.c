@@ -751,6 +751,7 @@ START_TEST(chain_not_ending_at_served)
 	ck_assert_uint_eq(journal_depth(j), 0);
 	serves(j, 1, 3, 0);
 	ck_assert(logged(&l, path, "ends at serial 3", "served at 9", "break", NULL));
+	ck_assert_int_eq(l.level[0], LOG_LVL_INFO);
 	ck_assert_uint_eq(file_size(), JOURNAL_HEADER_LEN);
 	journal_close(j);
 }
