@@ -800,6 +800,11 @@ struct journal *journal_open(const char *path, uint32_t served_serial, size_t ma
 		jlog(j, LOG_LVL_ERR, "open: %s: no IXFR from it", strerror(-rc));
 		goto fail;
 	}
+	/* a rewrite that a crash interrupted before its rename: never read,
+	 * only in the way (and taking room) until the next rewrite */
+	char tmp[4096];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) < sizeof(tmp) && unlink(tmp) == 0)
+		jlog(j, LOG_LVL_INFO, "removed %s, left by a rewrite that did not finish", tmp);
 	if ((rc = journal_load(j, served_serial)) < 0) {
 		jlog(j, LOG_LVL_ERR, "reading: %s: no IXFR from it", strerror(-rc));
 		goto fail;

@@ -583,6 +583,18 @@ START_TEST(torn_tail)
 	add(j, 3, 4);
 	journal_close(j);
 
+	/* a crash in the middle of a rewrite leaves "<path>.tmp": the file
+	 * itself is whole (the rename did not happen), the leftover goes */
+	char tmp[1200];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	ut_write(dir, "example.journal.tmp", "SHOALJNL half a rewrite");
+	l.n = 0;
+	j = journal_open(path, 4, 0, 0, log_keep, &l);
+	ck_assert_uint_eq(journal_depth(j), 3);
+	ck_assert(logged(&l, "removed", ".tmp", NULL));
+	ck_assert_int_eq(access(tmp, F_OK), -1);
+	journal_close(j);
+
 	/* torn inside an entry header this time */
 	ck_assert_int_eq(truncate(path, (off_t)(two + 5)), 0);
 	l.n = 0;
