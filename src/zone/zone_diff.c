@@ -421,26 +421,32 @@ int zone_diff_measure(const struct zone *old, const struct zone *new, struct cha
 	struct diff d;
 	memset(&d, 0, sizeof(d));
 	int ret = -ENOMEM;
+	/* The blob is the removals' buffer, the old SOA put first, grown to
+	 * take the new SOA and the additions at the end: a big change (a
+	 * re-signed zone) costs the blob and the additions' buffer at the
+	 * peak, not a third copy (a large realloc is a mremap, no copy). */
+	if (buf_put(&d.rem, old->apex, old->apex_len, old->soa->wire, soa_len(old)) < 0)
+		goto out;
 	if (old != new && walk_both(&d, old, new) < 0)
 		goto out;
 	if (d.nrem > UINT32_MAX - 1 || d.nadd > UINT32_MAX - 1)
 		goto out; /* counts the format cannot hold: as good as no memory */
-	/* old SOA, removed, new SOA, added */
-	struct buf all = {0};
-	size_t total = 2 * (size_t)old->apex_len + soa_len(old) + soa_len(new) + d.rem.len + d.add.len;
-	all.p = malloc(total);
-	if (!all.p)
-		goto out;
-	all.cap = total;
-	buf_put(&all, old->apex, old->apex_len, old->soa->wire, soa_len(old));
-	if (d.rem.len)
-		buf_put(&all, d.rem.p, d.rem.len, NULL, 0);
-	buf_put(&all, new->apex, new->apex_len, new->soa->wire, soa_len(new));
+	size_t total = d.rem.len + new->apex_len + soa_len(new) + d.add.len;
+	if (total != d.rem.cap) {
+		/* also down to size: a journal keeps changesets for long */
+		uint8_t *np = realloc(d.rem.p, total);
+		if (!np)
+			goto out;
+		d.rem.p = np;
+		d.rem.cap = total;
+	}
+	buf_put(&d.rem, new->apex, new->apex_len, new->soa->wire, soa_len(new));
 	if (d.add.len)
-		buf_put(&all, d.add.p, d.add.len, NULL, 0);
-	assert(all.len == total);
-	*out = changeset_new(old->serial, new->serial, (uint32_t)d.nrem, (uint32_t)d.nadd, all.p,
-			     all.len);
+		buf_put(&d.rem, d.add.p, d.add.len, NULL, 0);
+	assert(d.rem.len == total);
+	*out = changeset_new(old->serial, new->serial, (uint32_t)d.nrem, (uint32_t)d.nadd, d.rem.p,
+			     d.rem.len);
+	d.rem.p = NULL; /* the changeset's, or freed by changeset_new */
 	if (*out)
 		ret = 0;
 out:
