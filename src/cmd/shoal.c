@@ -636,6 +636,17 @@ static void put_zone(struct control_reply *rep, bool json, const struct zone_sta
 				control_printf(rep, "null, \"rrsig_expire_in\": null");
 			}
 		}
+		if (detail) {
+			/* the journal and NOTIFY lines of the text form, one string each */
+			static char xfr[16384];
+			char *lines[64];
+			size_t nl = 0;
+			primary_status(D.primary, z, xfr, sizeof(xfr));
+			for (char *t = strtok(xfr, "\n"); t && nl < 64; t = strtok(NULL, "\n"))
+				lines[nl++] = t + strspn(t, " ");
+			control_printf(rep, ", \"transfer\": ");
+			json_msgs(rep, lines, nl);
+		}
 		control_printf(rep, ", \"errors\": ");
 		json_msgs(rep, zone_failed(z) ? z->msgs : NULL, zone_failed(z) ? z->nmsgs : 0);
 		control_printf(rep, "}");
@@ -660,6 +671,11 @@ static void put_zone(struct control_reply *rep, bool json, const struct zone_sta
 			else
 				control_printf(rep, "    first RRSIG expired %s (%lld s ago)\n", when, -in);
 		}
+	}
+	if (detail) {
+		static char xfr[16384];
+		if (primary_status(D.primary, z, xfr, sizeof(xfr)))
+			control_printf(rep, "%s", xfr);
 	}
 	if (zone_failed(z)) {
 		for (size_t i = 0; i < z->nmsgs; i++)
@@ -762,6 +778,47 @@ static void cmd_zone_status(const struct control_request *req, struct control_re
 		control_printf(rep, "]\n");
 }
 
+static void cmd_zone_notify(const struct control_request *req, struct control_reply *rep)
+{
+	static uint8_t names[CONTROL_ARGS_MAX][DNAME_MAX];
+	const uint8_t *ptrs[CONTROL_ARGS_MAX];
+	size_t n = 0;
+	if (req->argc < 2) {
+		reply_error(rep, req->json, "zone-notify: name the zones");
+		return;
+	}
+	if (!zone_args(req, 1, rep, names, ptrs, &n))
+		return;
+	if (req->json)
+		control_printf(rep, "[");
+	for (size_t k = 0; k < n; k++) {
+		const struct zone_state *z =
+			zoneset_find(&D.zones, ptrs[k], dname_wire_len(ptrs[k], DNAME_MAX));
+		int r = primary_notify_now(D.primary, z);
+		char what[128];
+		if (r > 0)
+			snprintf(what, sizeof(what), "NOTIFY for serial %u to %d address%s", z->zone->serial,
+				 r, r == 1 ? "" : "es");
+		else if (r == 0)
+			snprintf(what, sizeof(what), "no notify: remotes");
+		else
+			snprintf(what, sizeof(what), "%s", r == -ENOENT ? "not served" : strerror(-r));
+		if (r <= 0)
+			control_fail(rep);
+		if (req->json) {
+			control_printf(rep, "%s{\"zone\": ", k ? ", " : "");
+			control_json_str(rep, z->name);
+			control_printf(rep, ", \"sent\": %d, \"result\": ", r > 0 ? r : 0);
+			control_json_str(rep, what);
+			control_printf(rep, "}");
+		} else {
+			control_printf(rep, "%-30s %s\n", z->name, what);
+		}
+	}
+	if (req->json)
+		control_printf(rep, "]\n");
+}
+
 static void cmd_status(const struct control_request *req, struct control_reply *rep)
 {
 	size_t served = 0;
@@ -824,6 +881,8 @@ static void handle_command(void *ctx, const struct control_request *req,
 		cmd_reload(req, rep);
 	} else if (!strcmp(cmd, "zone-status")) {
 		cmd_zone_status(req, rep);
+	} else if (!strcmp(cmd, "zone-notify")) {
+		cmd_zone_notify(req, rep);
 	} else if (req->argc > 1) {
 		reply_error(rep, req->json, "%s takes no arguments", cmd);
 	} else if (!strcmp(cmd, "status")) {
@@ -835,7 +894,8 @@ static void handle_command(void *ctx, const struct control_request *req,
 		D.stop = true;
 	} else {
 		reply_error(rep, req->json,
-			    "unknown command '%s' (status, reload, zone-status, stats, stop)", cmd);
+			    "unknown command '%s' (status, reload, zone-status, zone-notify, stats, stop)",
+			    cmd);
 	}
 }
 

@@ -50,6 +50,7 @@ static const struct ctl_command commands[] = {
 	{"status", NULL, false},
 	{"reload", reload_flags, true},
 	{"zone-status", NULL, true},
+	{"zone-notify", NULL, true},
 	{"stats", NULL, false},
 	{"stop", NULL, false},
 };
@@ -69,7 +70,10 @@ static void usage(FILE *f)
 		"                            file); with ZONE: only those zones' files. A zone\n"
 		"                            that fails to load keeps its old version\n"
 		"  zone-status [ZONE]...     last load, serial, records and file of every zone\n"
-		"                            (or of those named)\n"
+		"                            (or of those named); for zones transferred out,\n"
+		"                            the journal's serials and the last NOTIFY to\n"
+		"                            each remote\n"
+		"  zone-notify ZONE...       send NOTIFY for the zones to their notify: remotes\n"
 		"  stats                     query, response, rcode and rate-limit counters\n"
 		"  stop                      stop the server (queued queries are answered)\n"
 		"\n"

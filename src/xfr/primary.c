@@ -446,6 +446,8 @@ void primary_published(struct primary *p, const struct zoneset *set)
 
 int primary_notify_now(struct primary *p, const struct zone_state *s)
 {
+	if (!p)
+		return 0;
 	return send_notify(p, s);
 }
 
@@ -464,7 +466,7 @@ static void status_line(void *ctx, const struct notify_status *st)
 	if (st->when.tv_sec && gmtime_r(&st->when.tv_sec, &tm))
 		strftime(when, sizeof(when), " at %Y-%m-%dT%H:%M:%SZ", &tm);
 	int n = snprintf(c->out + c->len, c->size > c->len ? c->size - c->len : 0,
-			 "  notify %s serial %u: %s%s\n", st->remote_id, st->serial, what, when);
+			 "    notify %s serial %u: %s%s\n", st->remote_id, st->serial, what, when);
 	if (n > 0)
 		c->len += (size_t)n;
 }
@@ -475,14 +477,16 @@ size_t primary_status(struct primary *p, const struct zone_state *s, char *out, 
 	const struct primary_zone *pz = s->xfr;
 	if (size)
 		out[0] = 0;
+	if (!p)
+		return 0;
 	if (pz && pz->journal) {
 		uint32_t a, b;
 		int n;
 		if (journal_first_serial(pz->journal, &a) && journal_last_serial(pz->journal, &b))
-			n = snprintf(out, size, "  journal %u..%u: %zu differences, %zu octets\n", a, b,
+			n = snprintf(out, size, "    journal %u..%u: %zu differences, %zu octets\n", a, b,
 				     journal_depth(pz->journal), journal_usage(pz->journal));
 		else
-			n = snprintf(out, size, "  journal empty\n");
+			n = snprintf(out, size, "    journal empty\n");
 		if (n > 0)
 			c.len = (size_t)n;
 	}
