@@ -1159,7 +1159,9 @@ int main(int argc, char **argv)
 		g_chroot = D.opt.chroot_dir;
 	metrics_set_zones(db, st.failed);
 	/* NOTIFY's thread, once the umask games of control_open are over */
-	if (!(D.notifier = notifier_start(NULL)))
+	struct notify_cfg ncfg = {.tries = D.opt.notify_tries,
+				  .interval_ms = D.opt.notify_interval_ms};
+	if (!(D.notifier = notifier_start(&ncfg)))
 		log_err("notify: cannot start its thread (%s): no NOTIFY will be sent",
 			strerror(errno));
 	primary_set_notifier(D.primary, D.notifier);

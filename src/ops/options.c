@@ -265,6 +265,13 @@ const struct option_def options_table[] = {
 	 .def = "10", .min = 1, .max = 10000, FIELD(xfr_max), .group = "Zone transfers",
 	 .help = "Outgoing zone transfers (AXFR, IXFR) at once; more are refused. A transfer "
 		 "that stops reading for tcp-idle-timeout is closed."},
+	{.name = "notify-tries", .type = OPTION_UINT, .arg = "N", .def = "5", .min = 1, .max = 100,
+	 FIELD(notify_tries),
+	 .help = "NOTIFY messages sent per zone change and remote until one is answered; "
+		 "NOTIMP and REFUSED end the tries."},
+	{.name = "notify-interval", .type = OPTION_UINT, .arg = "S", .def = "2", .min = 1,
+	 .max = 3600, .scale = 1000, FIELD(notify_interval_ms),
+	 .help = "Seconds between two NOTIFY tries."},
 	{.name = "log-level", .type = OPTION_CHOICE, .reload = OPTION_ON_RELOAD, .arg = "LEVEL",
 	 .def = "info", .choices = "err|warn|info|debug", FIELD(log_level),
 	 .group = "Logs and statistics", .help = "Log messages up to this level."},

@@ -61,6 +61,8 @@ struct options {
 	unsigned tcp_idle_ms;
 	unsigned tcp_max_conns;	/* per worker */
 	unsigned xfr_max;	/* transfers-out, server-wide */
+	unsigned notify_tries;
+	unsigned notify_interval_ms;
 	int log_level;
 	bool syslog;
 	unsigned stats_interval; /* seconds, 0: off */
