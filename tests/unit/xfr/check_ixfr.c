@@ -414,6 +414,31 @@ START_TEST(not_consecutive_refused)
 }
 END_TEST
 
+/* A changeset whose owners are in upper case (as a primary sent them):
+ * written as they are, compressed all the same, read back as the names. */
+START_TEST(upper_case_owners)
+{
+	struct chain c;
+	chain_make(&c);
+	uint8_t *w = malloc(c.cs[3]->len);
+	memcpy(w, c.cs[3]->wire, c.cs[3]->len);
+	struct changeset *up = changeset_new(c.cs[3]->from, c.cs[3]->to, c.cs[3]->nremoved,
+					     c.cs[3]->nadded, w, c.cs[3]->len);
+	struct changeset_rr rr;
+	size_t pos = 0;
+	while (changeset_next_rr(up, &pos, &rr) > 0)
+		for (size_t i = 0; i < rr.owner_len; i++)
+			if (rr.owner[i] >= 'a' && rr.owner[i] <= 'z')
+				w[rr.owner - w + (ptrdiff_t)i] = (uint8_t)(rr.owner[i] - 32);
+	struct stream s;
+	run(c.v[4], &up, 1, &s);
+	expect_sequence(&s, c.v[4], &c.cs[3], 1); /* canonical text: the same records */
+	strs_free(&s.rrs);
+	changeset_unref(up);
+	chain_free(&c);
+}
+END_TEST
+
 /* The stream holds what it sends: the caller drops its changesets and
  * the version is replaced and released while the transfer runs. */
 START_TEST(holds_its_changesets)
@@ -528,6 +553,7 @@ int main(void)
 	tcase_add_test(tc, one_changeset);
 	tcase_add_test(tc, three_changesets);
 	tcase_add_test(tc, not_consecutive_refused);
+	tcase_add_test(tc, upper_case_owners);
 	tcase_add_test(tc, holds_its_changesets);
 	tcase_add_test(tc, message_limits);
 	suite_add_tcase(s, tc);

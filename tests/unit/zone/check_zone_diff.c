@@ -767,6 +767,50 @@ static struct changeset *copy_cs(const struct changeset *cs)
 	return changeset_new(cs->from, cs->to, cs->nremoved, cs->nadded, w, cs->len);
 }
 
+/* Owners in upper case (a changeset as a primary sent it, kept by the
+ * journal): applied as the same names, and diffed back to nothing. */
+static struct changeset *upper_owners(const struct changeset *cs)
+{
+	uint8_t *w = malloc(cs->len);
+	memcpy(w, cs->wire, cs->len);
+	struct changeset *u = changeset_new(cs->from, cs->to, cs->nremoved, cs->nadded, w, cs->len);
+	struct changeset_rr rr;
+	size_t pos = 0;
+	while (changeset_next_rr(u, &pos, &rr) > 0)
+		for (size_t i = 0; i < rr.owner_len; i++) /* length octets are below 'a' */
+			if (rr.owner[i] >= 'a' && rr.owner[i] <= 'z')
+				w[rr.owner - w + (ptrdiff_t)i] = (uint8_t)(rr.owner[i] - 32);
+	return u;
+}
+
+START_TEST(apply_upper_case_owners)
+{
+	struct rrlist a = {0}, b = {0};
+	load_base(&a, 5, 1);
+	load_base(&b, 5, 2);
+	rl_add(&b, "new.name 3600 A 192.0.2.7");
+	rl_del(&b, "www 3600 A 192.0.2.80");
+	struct zone *v1 = ut_zone(ORIGIN, rl(&a)), *v2 = ut_zone(ORIGIN, rl(&b));
+	struct changeset *cs, *up;
+	ck_assert_int_eq(zone_diff(v1, v2, &cs), 0);
+	up = upper_owners(cs);
+	ck_assert_int_eq(changeset_check(up), 0);
+	ck_assert_int_ne(memcmp(up->wire, cs->wire, cs->len), 0);
+	struct zone *out = NULL;
+	char msg[512];
+	ck_assert_int_eq(changeset_apply(v1, up, &out, msg, sizeof(msg)), 0);
+	same_zone(out, v2);
+	expect_diff(out, v2, NULL, NULL);
+	zone_free(out);
+	changeset_unref(up);
+	changeset_unref(cs);
+	zone_free(v1);
+	zone_free(v2);
+	rl_free(&a);
+	rl_free(&b);
+}
+END_TEST
+
 START_TEST(apply_refuses)
 {
 	struct rrlist a = {0}, b = {0};
@@ -850,6 +894,7 @@ int main(void)
 	tcase_add_test(tc, diff_across_table_doubling);
 	tcase_add_test(tc, round_trips);
 	tcase_add_test(tc, apply_refuses);
+	tcase_add_test(tc, apply_upper_case_owners);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
