@@ -273,8 +273,8 @@ static int diff_sets(struct diff *d, const struct node *o, const struct rrset *x
 {
 	/* Unchanged sets of a changed node: the same octets (a node an
 	 * update rebuilt copies its records in the same order). */
-	if (x->wire == y->wire ||
-	    (x->count == y->count && x->wire_len == y->wire_len && !memcmp(x->wire, y->wire, x->wire_len)))
+	if (x->wire == y->wire || (x->count == y->count && x->wire_len == y->wire_len &&
+				   !memcmp(x->wire, y->wire, x->wire_len)))
 		return 0;
 	if (scratch(d, x->count > y->count ? x->count : y->count) < 0)
 		return -1;
@@ -283,7 +283,13 @@ static int diff_sets(struct diff *d, const struct node *o, const struct rrset *x
 	records(y, d->vb, type);
 	size_t i = 0, j = 0;
 	while (i < x->count || j < y->count) {
-		int c = i == x->count ? 1 : j == y->count ? -1 : rec_cmp(&d->va[i], &d->vb[j], &type);
+		int c;
+		if (i == x->count)
+			c = 1; /* only additions left */
+		else if (j == y->count)
+			c = -1; /* only removals left */
+		else
+			c = rec_cmp(&d->va[i], &d->vb[j], &type);
 		/* the order and rdata_equal agree on what is the same record */
 		assert(i == x->count || j == y->count ||
 		       (c == 0) == (!memcmp(d->va[i] + 2, d->vb[j] + 2, 6) &&
@@ -496,8 +502,9 @@ int changeset_apply(struct zone *base, const struct changeset *cs, struct zone *
 	char why[256];
 	while (changeset_next_rr(cs, &pos, &rr) > 0) {
 		bool remove = k++ <= cs->nremoved;
-		enum zb_result res = zone_update_change(u, remove, rr.owner, rr.type, rr.rrclass,
-							rr.ttl, rr.rdata, rr.rdlen, why, sizeof(why));
+		enum zb_result res;
+		res = zone_update_change(u, remove, rr.owner, rr.type, rr.rrclass, rr.ttl, rr.rdata,
+					 rr.rdlen, why, sizeof(why));
 		if (res == ZB_OK || (res == ZB_WARN && warned))
 			continue;
 		char nb[DNAME_STR_MAX];
