@@ -1,0 +1,597 @@
+/* check_primary.c: what a primary does with each version a zone file
+ * gives (src/xfr/primary.c through the zoneset's hooks, zone/zoneset.h):
+ * the journal opened at the first load and attached to the version, a
+ * newer serial served with its difference journaled, an unchanged serial
+ * refused or raised by serial-policy (and the raise kept across a
+ * restart), a touched file left alone, no journal for a zone without
+ * transfers, a journal dropped when the file changed while "down".
+ *
+ * Each case drives the main thread's reload sequence by hand:
+ * zoneset_update, primary_prepare, (the zonedb it gives is freed instead
+ * of published), primary_published. No notifier: NOTIFY is not sent. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ops/conf.h"
+#include "unit.h"
+#include "xfr/primary.h"
+#include "zone/journal.h"
+#include "zone/zone_diff.h"
+#include "zone/zoneset.h"
+
+#define ZNAME "p.test."
+#define PLAIN "plain.test."
+
+/* The zone file: serial, www's last octet, and an optional extra record. */
+static void zone_text(char *out, size_t size, uint32_t serial, int www, const char *extra)
+{
+	snprintf(out, size,
+	         "$TTL 3600\n"
+	         "@ SOA ns1 hostmaster %u 7200 3600 1209600 300\n"
+	         "@ NS ns1\n"
+	         "ns1 A 192.0.2.1\n"
+	         "www A 192.0.2.%d\n"
+	         "mail A 192.0.2.25\n"
+	         "%s",
+	         serial, www, extra ? extra : "");
+}
+
+struct pfix {
+	char dir[512];
+	struct conf *conf;
+	struct zone_spec specs[2];
+	size_t nspecs;
+	struct zoneset set;
+	struct primary *p;
+	struct ut_diag diag;
+	const char *policy; /* serial-policy, or NULL */
+};
+
+static void diag_print(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "%s\n", msg);
+}
+
+/* Write p.test (and plain.test, without acl) into f->dir. */
+static void write_zone(struct pfix *f, const char *name, uint32_t serial, int www,
+                       const char *extra)
+{
+	char text[2048], rel[64];
+	zone_text(text, sizeof(text), serial, www, extra);
+	snprintf(rel, sizeof(rel), "%szone", name); /* "p.test." + "zone" */
+	ut_write(f->dir, rel, text);
+}
+
+/* A configuration and a primary over f->dir (which must exist), as a
+ * (re)start makes them. */
+static void pfix_start(struct pfix *f)
+{
+	char text[4096];
+	snprintf(text, sizeof(text),
+	         "acl:\n"
+	         "  - id: xfr\n"
+	         "    address: 127.0.0.0/8\n"
+	         "    action: transfer\n"
+	         "zone:\n"
+	         "  - domain: " ZNAME "\n"
+	         "    storage: %s\n"
+	         "    acl: [xfr]\n"
+	         "%s%s%s"
+	         "  - domain: " PLAIN "\n"
+	         "    storage: %s\n",
+	         f->dir, f->policy ? "    serial-policy: " : "", f->policy ? f->policy : "",
+	         f->policy ? "\n" : "", f->dir);
+	f->conf = NULL;
+	ck_assert_int_eq(
+	    conf_load_buf("primary.conf", text, strlen(text), diag_print, NULL, &f->conf), 0);
+	f->nspecs = 2;
+	for (size_t i = 0; i < 2; i++) {
+		const struct conf_zone *cz = &f->conf->zones[i];
+		memcpy(f->specs[i].apex, cz->apex, cz->apex_len);
+		f->specs[i].apex_len = cz->apex_len;
+		f->specs[i].file = cz->file;
+		f->specs[i].where = cz->where;
+	}
+	memset(&f->set, 0, sizeof(f->set));
+	f->p = primary_new(NULL);
+	ck_assert_ptr_nonnull(f->p);
+	primary_hook(f->p, &f->set);
+	primary_set_conf(f->p, f->conf);
+}
+
+static void pfix_new(struct pfix *f, const char *policy)
+{
+	memset(f, 0, sizeof(*f));
+	ut_tmpdir(f->dir, sizeof(f->dir));
+	f->policy = policy;
+	write_zone(f, ZNAME, 7, 80, NULL);
+	write_zone(f, PLAIN, 1, 80, NULL);
+	pfix_start(f);
+}
+
+/* One reload: update, prepare, (publish), published. */
+static struct zoneset_stats step(struct pfix *f)
+{
+	struct zonedb *db = NULL;
+	struct zoneset_stats st;
+	f->diag.n = 0;
+	ck_assert_int_eq(zoneset_update(&f->set, f->specs, f->nspecs, false, NULL, 0, ut_diag_fn,
+	                                &f->diag, &db, &st),
+	                 0);
+	ck_assert_ptr_nonnull(db);
+	primary_prepare(f->p, &f->set);
+	zonedb_free(db);
+	primary_published(f->p, &f->set);
+	return st;
+}
+
+/* The shutdown: the set cleared, its journals closed. */
+static void pfix_stop(struct pfix *f)
+{
+	zoneset_clear(&f->set);
+	primary_published(f->p, &f->set);
+	primary_free(f->p);
+	f->p = NULL;
+	conf_free(f->conf);
+	f->conf = NULL;
+}
+
+static void pfix_free(struct pfix *f)
+{
+	if (f->p)
+		pfix_stop(f);
+	ut_rmtree(f->dir);
+}
+
+static struct zone_state *state(struct pfix *f, const char *name)
+{
+	uint8_t apex[DNAME_MAX];
+	size_t len = ut_name(name, apex);
+	struct zone_state *s = zoneset_find(&f->set, apex, len);
+	ck_assert_ptr_nonnull(s);
+	return s;
+}
+
+static const struct zone *served(struct pfix *f, const char *name)
+{
+	struct zone_state *s = state(f, name);
+	ck_assert_ptr_nonnull(s->zone);
+	return s->zone;
+}
+
+static bool exists(const struct pfix *f, const char *rel)
+{
+	char path[1024];
+	struct stat st;
+	ut_path(path, sizeof(path), f->dir, rel);
+	return stat(path, &st) == 0;
+}
+
+/* The A record of www served (its last octet). */
+static int www_of(const struct zone *z)
+{
+	const struct node *n = ut_node(z, "www." ZNAME);
+	ck_assert_ptr_nonnull(n);
+	for (unsigned i = 0; i < n->nrrsets; i++) {
+		const struct rrset *rs = &n->rrsets[i];
+		if (rs->type == RRTYPE_A) {
+			ck_assert_uint_eq(rs->count, 1);
+			const uint8_t *w = rs->wire; /* TYPE CLASS TTL RDLEN RDATA */
+			ck_assert_uint_eq(w[8] << 8 | w[9], 4);
+			return w[RR_FIXED_LEN + 3];
+		}
+	}
+	ck_abort_msg("www has no A");
+	return -1;
+}
+
+/* The changesets from `from` to the serial served, counted. */
+static size_t chain_len(const struct zone *z, uint32_t from)
+{
+	ck_assert_ptr_nonnull(z->journal);
+	struct changeset **chain = NULL;
+	size_t n = journal_find(z->journal, from, z->serial, &chain);
+	journal_chain_free(chain, n);
+	return n;
+}
+
+/* A record of a changeset: its type and, for A, the last octet. */
+static void cs_expect(const struct changeset *cs, size_t *pos, uint16_t type, int a_last,
+                      uint32_t soa_serial)
+{
+	struct changeset_rr rr;
+	ck_assert_int_eq(changeset_next_rr(cs, pos, &rr), 1);
+	ck_assert_uint_eq(rr.type, type);
+	if (type == RRTYPE_A) {
+		ck_assert_uint_eq(rr.rdlen, 4);
+		ck_assert_int_eq(rr.rdata[3], a_last);
+	} else if (type == RRTYPE_SOA) {
+		const uint8_t *s = rr.rdata + rr.rdlen - 20;
+		ck_assert_uint_eq((uint32_t)s[0] << 24 | s[1] << 16 | s[2] << 8 | s[3], soa_serial);
+	}
+}
+
+/* The one changeset from `from` to the serial served: www's A from
+ * `old_www` to `new_www`, nothing else. */
+static void expect_www_change(const struct zone *z, uint32_t from, int old_www, int new_www)
+{
+	struct changeset **chain = NULL;
+	size_t n = journal_find(z->journal, from, z->serial, &chain);
+	ck_assert_uint_eq(n, 1);
+	const struct changeset *cs = chain[0];
+	ck_assert_uint_eq(cs->from, from);
+	ck_assert_uint_eq(cs->to, z->serial);
+	ck_assert_uint_eq(cs->nremoved, 1);
+	ck_assert_uint_eq(cs->nadded, 1);
+	size_t pos = 0;
+	cs_expect(cs, &pos, RRTYPE_SOA, 0, from);
+	cs_expect(cs, &pos, RRTYPE_A, old_www, 0);
+	cs_expect(cs, &pos, RRTYPE_SOA, 0, z->serial);
+	cs_expect(cs, &pos, RRTYPE_A, new_www, 0);
+	struct changeset_rr rr;
+	ck_assert_int_eq(changeset_next_rr(cs, &pos, &rr), 0);
+	journal_chain_free(chain, n);
+}
+
+/* The first load opens storage/<zone>.journal and attaches it. */
+START_TEST(first_load_opens_journal)
+{
+	struct pfix f;
+	pfix_new(&f, NULL);
+	struct zoneset_stats st = step(&f);
+	ck_assert_uint_eq(st.loaded, 2);
+	ck_assert_uint_eq(st.added, 2);
+	const struct zone *z = served(&f, ZNAME);
+	ck_assert_uint_eq(z->serial, 7);
+	ck_assert_ptr_nonnull(z->journal);
+	ck_assert(exists(&f, "p.test.journal"));
+	ck_assert_uint_eq(journal_depth(z->journal), 0);
+	ck_assert_int_eq(state(&f, ZNAME)->outcome, ZONE_OUTCOME_LOADED);
+	/* nothing transferred out: no journal, no file */
+	ck_assert_ptr_null(served(&f, PLAIN)->journal);
+	ck_assert(!exists(&f, "plain.test.journal"));
+	ck_assert(!exists(&f, "p.test.serial"));
+	pfix_free(&f);
+}
+END_TEST
+
+/* A newer serial: served, its difference in the journal. */
+START_TEST(newer_serial_journaled)
+{
+	struct pfix f;
+	pfix_new(&f, NULL);
+	step(&f);
+	write_zone(&f, ZNAME, 8, 81, NULL);
+	step(&f);
+	const struct zone *z = served(&f, ZNAME);
+	ck_assert_int_eq(state(&f, ZNAME)->outcome, ZONE_OUTCOME_LOADED);
+	ck_assert_uint_eq(z->serial, 8);
+	ck_assert_int_eq(www_of(z), 81);
+	expect_www_change(z, 7, 80, 81);
+	/* and another: a chain of two */
+	write_zone(&f, ZNAME, 9, 82, NULL);
+	step(&f);
+	z = served(&f, ZNAME);
+	ck_assert_uint_eq(z->serial, 9);
+	ck_assert_uint_eq(chain_len(z, 7), 2);
+	ck_assert_uint_eq(chain_len(z, 8), 1);
+	expect_www_change(z, 8, 81, 82);
+	/* plain.test changes without any journal */
+	write_zone(&f, PLAIN, 2, 81, NULL);
+	step(&f);
+	ck_assert_uint_eq(served(&f, PLAIN)->serial, 2);
+	ck_assert_ptr_null(served(&f, PLAIN)->journal);
+	ck_assert(!exists(&f, "plain.test.journal"));
+	pfix_free(&f);
+}
+END_TEST
+
+/* A change without a newer serial: refused, the old version stays. */
+START_TEST(same_serial_refused)
+{
+	struct pfix f;
+	pfix_new(&f, NULL);
+	step(&f);
+	const struct zone *before = served(&f, ZNAME);
+	write_zone(&f, ZNAME, 7, 81, NULL);
+	struct zoneset_stats st = step(&f);
+	ck_assert_uint_eq(st.kept, 1);
+	ck_assert_int_eq(state(&f, ZNAME)->outcome, ZONE_OUTCOME_KEPT);
+	const struct zone *z = served(&f, ZNAME);
+	ck_assert_ptr_eq(z, before);
+	ck_assert_uint_eq(z->serial, 7);
+	ck_assert_int_eq(www_of(z), 80);
+	ck_assert_uint_eq(journal_depth(z->journal), 0);
+	ck_assert(!exists(&f, "p.test.serial"));
+	/* an older serial as well */
+	write_zone(&f, ZNAME, 6, 81, NULL);
+	step(&f);
+	ck_assert_int_eq(state(&f, ZNAME)->outcome, ZONE_OUTCOME_KEPT);
+	ck_assert_uint_eq(served(&f, ZNAME)->serial, 7);
+	/* plain.test (no transfers): served as read, whatever the serial */
+	write_zone(&f, PLAIN, 1, 81, NULL);
+	step(&f);
+	ck_assert_int_eq(state(&f, PLAIN)->outcome, ZONE_OUTCOME_LOADED);
+	ck_assert_uint_eq(served(&f, PLAIN)->serial, 1);
+	pfix_free(&f);
+}
+END_TEST
+
+static uint32_t serial_file(const struct pfix *f, uint32_t *file_serial)
+{
+	char path[1024];
+	ut_path(path, sizeof(path), f->dir, "p.test.serial");
+	FILE *fp = fopen(path, "r");
+	ck_assert_msg(fp != NULL, "%s: %s", path, strerror(errno));
+	unsigned a = 0, b = 0;
+	ck_assert_int_ge(fscanf(fp, "%u %u", &a, &b), 2);
+	fclose(fp);
+	*file_serial = a;
+	return b;
+}
+
+/* serial-policy increment: served with old + 1, kept across a restart. */
+START_TEST(increment_policy)
+{
+	struct pfix f;
+	pfix_new(&f, "increment");
+	step(&f);
+	write_zone(&f, ZNAME, 7, 81, NULL);
+	step(&f);
+	const struct zone *z = served(&f, ZNAME);
+	ck_assert_int_eq(state(&f, ZNAME)->outcome, ZONE_OUTCOME_LOADED);
+	ck_assert_uint_eq(z->serial, 8);
+	ck_assert_int_eq(www_of(z), 81);
+	expect_www_change(z, 7, 80, 81);
+	ck_assert(exists(&f, "p.test.serial"));
+	uint32_t fs;
+	ck_assert_uint_eq(serial_file(&f, &fs), 8);
+	ck_assert_uint_eq(fs, 7);
+
+	/* a restart with the same file: 8 again, the journal still good */
+	pfix_stop(&f);
+	pfix_start(&f);
+	step(&f);
+	z = served(&f, ZNAME);
+	ck_assert_uint_eq(z->serial, 8);
+	ck_assert_int_eq(www_of(z), 81);
+	ck_assert_ptr_nonnull(z->journal);
+	expect_www_change(z, 7, 80, 81);
+
+	/* one more change at the same file serial: 9 */
+	write_zone(&f, ZNAME, 7, 82, NULL);
+	step(&f);
+	z = served(&f, ZNAME);
+	ck_assert_uint_eq(z->serial, 9);
+	ck_assert_uint_eq(chain_len(z, 7), 2);
+	ck_assert_uint_eq(serial_file(&f, &fs), 9);
+	/* an operator raising the file's serial past it: served as written */
+	write_zone(&f, ZNAME, 20, 83, NULL);
+	step(&f);
+	z = served(&f, ZNAME);
+	ck_assert_uint_eq(z->serial, 20);
+	ck_assert_uint_eq(chain_len(z, 7), 3);
+	pfix_free(&f);
+}
+END_TEST
+
+/* serial-policy unixtime: the serial becomes the time. */
+START_TEST(unixtime_policy)
+{
+	struct pfix f;
+	pfix_new(&f, "unixtime");
+	step(&f);
+	uint32_t t0 = (uint32_t)time(NULL);
+	write_zone(&f, ZNAME, 7, 81, NULL);
+	step(&f);
+	const struct zone *z = served(&f, ZNAME);
+	ck_assert_uint_ge(z->serial, t0);
+	ck_assert_uint_le(z->serial, (uint32_t)time(NULL));
+	ck_assert_int_eq(www_of(z), 81);
+	expect_www_change(z, 7, 80, 81);
+	uint32_t fs;
+	ck_assert_uint_eq(serial_file(&f, &fs), z->serial);
+	/* again within the same second: serial + 1, never the same */
+	uint32_t s1 = z->serial;
+	write_zone(&f, ZNAME, 7, 82, NULL);
+	step(&f);
+	z = served(&f, ZNAME);
+	ck_assert(serial_newer(z->serial, s1));
+	pfix_free(&f);
+}
+END_TEST
+
+/* The file rewritten the same: nothing changes. */
+START_TEST(touch_changes_nothing)
+{
+	struct pfix f;
+	pfix_new(&f, NULL);
+	step(&f);
+	write_zone(&f, ZNAME, 8, 81, NULL);
+	step(&f);
+	const struct zone *before = served(&f, ZNAME);
+	size_t depth = journal_depth(before->journal);
+	for (int i = 0; i < 3; i++) {
+		write_zone(&f, ZNAME, 8, 81, NULL);
+		/* (plain.test, read again within ZONESET_RACY_NS of its
+		 * last read, counts as loaded) */
+		struct zoneset_stats st = step(&f);
+		ck_assert_uint_eq(st.kept, 0);
+		ck_assert_int_eq(state(&f, ZNAME)->outcome, ZONE_OUTCOME_UNCHANGED);
+		ck_assert_ptr_eq(served(&f, ZNAME), before);
+		ck_assert_uint_eq(journal_depth(before->journal), depth);
+	}
+	pfix_free(&f);
+}
+END_TEST
+
+/* No acl, no notify: no journal file at all, the version served as read. */
+START_TEST(no_transfers_no_journal)
+{
+	struct pfix f;
+	memset(&f, 0, sizeof(f));
+	ut_tmpdir(f.dir, sizeof(f.dir));
+	write_zone(&f, PLAIN, 1, 80, NULL);
+	char text[1024];
+	snprintf(text, sizeof(text),
+	         "acl:\n  - id: n\n    address: 127.0.0.0/8\n    action: notify\n"
+	         "  - id: d\n    action: transfer\n    deny: on\n"
+	         "zone:\n  - domain: " PLAIN "\n    storage: %s\n    acl: [n, d]\n"
+	         "    serial-policy: increment\n",
+	         f.dir);
+	ck_assert_int_eq(conf_load_buf("p.conf", text, strlen(text), diag_print, NULL, &f.conf), 0);
+	f.nspecs = 1;
+	memcpy(f.specs[0].apex, f.conf->zones[0].apex, f.conf->zones[0].apex_len);
+	f.specs[0].apex_len = f.conf->zones[0].apex_len;
+	f.specs[0].file = f.conf->zones[0].file;
+	f.specs[0].where = "test";
+	f.p = primary_new(NULL);
+	primary_hook(f.p, &f.set);
+	primary_set_conf(f.p, f.conf);
+	step(&f);
+	ck_assert_ptr_null(served(&f, PLAIN)->journal);
+	write_zone(&f, PLAIN, 1, 81, NULL); /* same serial: served anyway, not raised */
+	step(&f);
+	ck_assert_uint_eq(served(&f, PLAIN)->serial, 1);
+	ck_assert_ptr_null(served(&f, PLAIN)->journal);
+	ck_assert(!exists(&f, "plain.test.journal"));
+	ck_assert(!exists(&f, "plain.test.serial"));
+	pfix_free(&f);
+}
+END_TEST
+
+/* Edited with a higher serial while shoal was down: the journal that ends
+ * at the old serial is a break, dropped. */
+START_TEST(restart_after_edit_breaks_journal)
+{
+	struct pfix f;
+	pfix_new(&f, NULL);
+	step(&f);
+	write_zone(&f, ZNAME, 8, 81, NULL);
+	step(&f);
+	ck_assert_uint_eq(chain_len(served(&f, ZNAME), 7), 1);
+	pfix_stop(&f);
+	write_zone(&f, ZNAME, 9, 82, NULL);
+	pfix_start(&f);
+	step(&f);
+	const struct zone *z = served(&f, ZNAME);
+	ck_assert_uint_eq(z->serial, 9);
+	ck_assert_ptr_nonnull(z->journal);
+	ck_assert_uint_eq(chain_len(z, 7), 0);
+	ck_assert_uint_eq(chain_len(z, 8), 0);
+	ck_assert_uint_eq(journal_depth(z->journal), 0);
+	/* and from there on it journals again */
+	write_zone(&f, ZNAME, 10, 83, NULL);
+	step(&f);
+	z = served(&f, ZNAME);
+	expect_www_change(z, 9, 82, 83);
+	ck_assert_uint_eq(chain_len(z, 7), 0);
+	pfix_free(&f);
+}
+END_TEST
+
+/* A restart with the file unchanged keeps the journal. */
+START_TEST(restart_same_file_keeps_journal)
+{
+	struct pfix f;
+	pfix_new(&f, NULL);
+	step(&f);
+	write_zone(&f, ZNAME, 8, 81, NULL);
+	step(&f);
+	pfix_stop(&f);
+	pfix_start(&f);
+	step(&f);
+	const struct zone *z = served(&f, ZNAME);
+	ck_assert_uint_eq(z->serial, 8);
+	expect_www_change(z, 7, 80, 81);
+	pfix_free(&f);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- known bugs */
+
+/* serial-policy increment raised the file's serial 7 to 8; the file is
+ * then touched (rewritten the same), or read again by `reload --force`:
+ * the content is what is served, the file's serial the one it had, so
+ * nothing should change (primary.h: "the same content with the same
+ * serial (a file touched) changes nothing"). */
+START_TEST(touch_after_raise_changes_nothing)
+{
+	struct pfix f;
+	pfix_new(&f, "increment");
+	step(&f);
+	write_zone(&f, ZNAME, 7, 81, NULL);
+	step(&f);
+	const struct zone *before = served(&f, ZNAME);
+	ck_assert_uint_eq(before->serial, 8);
+	write_zone(&f, ZNAME, 7, 81, NULL); /* touched */
+	step(&f);
+	const struct zone *z = served(&f, ZNAME);
+	ck_assert_msg(z->serial == 8, "a touched file raised the serial again: %u", z->serial);
+	ck_assert_ptr_eq(z, before);
+	ck_assert_uint_eq(journal_depth(z->journal), 1);
+	pfix_free(&f);
+}
+END_TEST
+
+/* serial-policy increment served file serial 7 as 8 (www .81); while
+ * shoal is down the operator edits the file (www .82) and raises its
+ * serial to 8. At the restart 8 must not be served again for other
+ * content: secondaries at 8 would never see the change, and the journal's
+ * 7->8 (www .80 -> .81) no longer leads to what is served. */
+START_TEST(restart_raised_serial_reused)
+{
+	struct pfix f;
+	pfix_new(&f, "increment");
+	step(&f);
+	write_zone(&f, ZNAME, 7, 81, NULL);
+	step(&f);
+	ck_assert_uint_eq(served(&f, ZNAME)->serial, 8);
+	pfix_stop(&f);
+	write_zone(&f, ZNAME, 8, 82, NULL);
+	pfix_start(&f);
+	step(&f);
+	const struct zone *z = served(&f, ZNAME);
+	ck_assert_int_eq(www_of(z), 82);
+	ck_assert_msg(serial_newer(z->serial, 8),
+	              "new content served with the serial 8 already served for other content "
+	              "(got %u)",
+	              z->serial);
+	pfix_free(&f);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("primary");
+	TCase *tc = tcase_create("primary");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, first_load_opens_journal);
+	tcase_add_test(tc, newer_serial_journaled);
+	tcase_add_test(tc, same_serial_refused);
+	tcase_add_test(tc, increment_policy);
+	tcase_add_test(tc, unixtime_policy);
+	tcase_add_test(tc, touch_changes_nothing);
+	tcase_add_test(tc, no_transfers_no_journal);
+	tcase_add_test(tc, restart_after_edit_breaks_journal);
+	tcase_add_test(tc, restart_same_file_keeps_journal);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("known_bugs");
+	tcase_set_tags(tc, "known_bug");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, touch_after_raise_changes_nothing);
+	tcase_add_test(tc, restart_raised_serial_reused);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
