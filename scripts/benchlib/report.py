@@ -312,7 +312,8 @@ def print_axfr(args, out):
           % (format(args.axfr_rate, ","), out.get("length", 0)))
     print()
     print("| server | transfer under load (s) | server CPU during it (s) "
-          "| queries lost, all rounds | latency mean / max (ms) | without a transfer: lost, mean / max (ms) |")
+          "| queries lost, all rounds | latency mean / max (ms) "
+          "| without a transfer: lost, mean / max (ms) |")
     print("|---|---:|---:|---:|---:|---:|")
     for kind in out["kinds"]:
         if kind not in rows:
@@ -332,6 +333,12 @@ def print_axfr(args, out):
         for x in rows.get(kind, []):
             if x.get("error"):
                 print("- %s, round %d: %s." % (kind, x["round"], x["error"]))
+        past = [x["round"] for x in rows.get(kind, []) if x.get("load_past_run")]
+        if past:
+            print("- %s: under load the transfer ended after dnsperf's run (round%s %s): "
+                  "lost and latency cover only its first %d s." % (
+                      kind, "s" if len(past) > 1 else "", ", ".join(map(str, past)),
+                      out.get("length", 0) - 1))
         if kind in rows and any(x.get("ok") and x["records"] != out["records"] + 1
                                 for x in rows[kind]):
             print("- %s sent %s records, not %s (the zone's and the closing SOA)." % (
@@ -360,8 +367,9 @@ def print_axfr(args, out):
                 v["rss_after_mb"]) for k, v in w.items()))
     print("- Under load: dnsperf -Q %d (-c %d -q %d -t %d) against the same server during one "
           "transfer; server CPU during it: from the query to 0.3 s after the closing SOA, "
-          "the queries answered meanwhile included; lost = dnsperf's \"Queries lost\"; latency = dnsperf's average and max over the whole run; the last column is "
-          "the same run without a transfer, right after."
+          "the queries answered meanwhile included; lost = dnsperf's \"Queries lost\"; "
+          "latency = dnsperf's average and max over the whole run; the last column is the "
+          "same run without a transfer, right after."
           % (args.axfr_rate, args.clients, args.outstanding, args.timeout))
     axfr_target(out)
     if "sign_s" in notes:
