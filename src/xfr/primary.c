@@ -34,6 +34,7 @@ struct primary_zone {
 	char *journal_path;
 	char *serial_path;
 	bool notify_pending; /* a new serial to announce once published */
+	bool break_at_open;  /* the journal's chain leads to content gone */
 };
 
 struct closing {
@@ -240,39 +241,91 @@ static void open_journal(struct primary_zone *pz, const struct conf_zone *cz, ui
 				   (size_t)cz->set.journal_usage, journal_log, NULL);
 }
 
-/* The first version of a zone this run (start, or the zone added). */
+/* Remember what is served for the file: its serial and identity, and the
+ * serial served for it (raised or not), for the next start. */
+static void remember(const struct primary_zone *pz, uint32_t file_serial, const struct zone *use)
+{
+	if (!pz->serial_path)
+		return;
+	struct serial_state st = {.file_serial = file_serial,
+				  .served = use->serial,
+				  .size = (int64_t)use->file_size,
+				  .mtime_ns = mtime_ns(use)};
+	serial_write(pz->serial_path, &st);
+}
+
+/* The first version of a zone this run (start, or the zone added). What
+ * was served before the restart (the serial file) decides:
+ *   - the same file (serial, size, modification time): the serial served
+ *     then is served again (raised by serial-policy, or the file's);
+ *   - a file changed meanwhile with a serial newer than the one served:
+ *     served as it is (the journal, ending at the old serial, is dropped
+ *     when opened: a break);
+ *   - a file changed meanwhile whose serial is not newer: raised past the
+ *     one served (serial-policy), or, with keep, served as it is with a
+ *     warning, and the journal broken: its differences end at a serial
+ *     whose content is gone. */
 static struct zone *first_version(struct primary_zone *pz, const struct conf_zone *cz,
 				  struct zone_state *s, struct zone *fresh)
 {
 	struct zone *use = fresh;
+	uint32_t file_serial = fresh->serial;
+	enum conf_serial_policy pol = cz->set.serial_policy;
 	struct serial_state st;
-	if (cz->set.serial_policy != CONF_SERIAL_KEEP && pz->serial_path &&
-	    serial_read(pz->serial_path, &st) && st.file_serial == fresh->serial &&
-	    st.served != fresh->serial) {
-		/* The serial was raised for this file's serial before the
-		 * restart: serve the raised one again, never an older one. */
-		uint32_t serial = st.served;
-		bool same_file = st.size == (int64_t)fresh->file_size && st.mtime_ns == mtime_ns(fresh);
-		if (!same_file)
-			serial = next_serial(cz->set.serial_policy, st.served);
-		struct zone *n = with_serial(fresh, serial, s->name);
-		if (n) {
-			log_info("zone %s: file serial %u served as %u (serial-policy %s%s)", s->name,
-				 fresh->serial, serial, conf_serial_policy_name(cz->set.serial_policy),
-				 same_file ? ", as before the restart" : ", the file changed meanwhile");
-			release(fresh);
-			use = n;
-			st.served = serial;
-			st.size = (int64_t)use->file_size;
-			st.mtime_ns = mtime_ns(use);
-			serial_write(pz->serial_path, &st);
+	if (pz->serial_path && serial_read(pz->serial_path, &st)) {
+		bool same_file = st.file_serial == fresh->serial &&
+				 st.size == (int64_t)fresh->file_size && st.mtime_ns == mtime_ns(fresh);
+		uint32_t serial = fresh->serial;
+		if (same_file && pol != CONF_SERIAL_KEEP) {
+			serial = st.served;
+		} else if (!same_file && !serial_newer(fresh->serial, st.served)) {
+			if (pol != CONF_SERIAL_KEEP) {
+				serial = next_serial(pol, st.served);
+			} else {
+				log_warn("zone %s: %s changed while shoal was down but its serial %u is "
+					 "not newer than the one served then, %u: secondaries at %u will "
+					 "not see the change (raise the serial)",
+					 s->name, s->file, fresh->serial, st.served, st.served);
+			}
+			pz->break_at_open = true;
+		}
+		if (serial != fresh->serial) {
+			struct zone *n = with_serial(fresh, serial, s->name);
+			if (n) {
+				log_info("zone %s: file serial %u served as %u (serial-policy %s%s)",
+					 s->name, fresh->serial, serial, conf_serial_policy_name(pol),
+					 same_file ? ", as before the restart"
+						   : ", the file changed while shoal was down");
+				release(fresh);
+				use = n;
+			}
 		}
 	}
+	remember(pz, file_serial, use);
 	/* The journal is opened by primary_prepare, after the privileges
 	 * are dropped (its file must stay writable by the user we run as);
 	 * one not ending at the serial served is a break, dropped. */
 	pz->notify_pending = true; /* as BIND does at start: secondaries check */
 	return use;
+}
+
+/* The SOAs differ in more than the serial (a timer, a name, the TTL): a
+ * change of content too, which the difference's lists leave out. */
+static bool soa_differs(const struct zone *a, const struct zone *b)
+{
+	const struct rrset *x = a->soa, *y = b->soa;
+	if (x->ttl != y->ttl || x->wire_len != y->wire_len)
+		return true;
+	const uint8_t *w = x->wire, *v = y->wire;
+	size_t rdlen = (size_t)(w[8] << 8 | w[9]);
+	const uint8_t *rd = w + RR_FIXED_LEN;
+	size_t m = dname_wire_len(rd, rdlen);
+	size_t r = m ? dname_wire_len(rd + m, rdlen - m) : 0;
+	size_t serial = RR_FIXED_LEN + m + r;
+	if (!m || !r || serial + 4 > x->wire_len)
+		return memcmp(w, v, x->wire_len) != 0;
+	return memcmp(w, v, serial) || memcmp(w + serial + 4, v + serial + 4,
+						 x->wire_len - serial - 4);
 }
 
 static struct zone *accept_version(void *ctx, struct zone_state *s, struct zone *old, struct zone *fresh,
@@ -303,9 +356,10 @@ static struct zone *accept_version(void *ctx, struct zone_state *s, struct zone 
 		pz->notify_pending = true;
 		return fresh;
 	}
-	bool changed = cs->nremoved || cs->nadded;
-	if (order == SERIAL_EQUAL && !changed) {
-		/* the file was touched or rewritten the same: nothing to do */
+	bool changed = cs->nremoved || cs->nadded || soa_differs(old, fresh);
+	if (order != SERIAL_NEWER && !changed) {
+		/* the file was touched or rewritten the same (its serial may be
+		 * the one a serial-policy raised): what is served stays */
 		changeset_unref(cs);
 		release(fresh);
 		return old;
@@ -334,18 +388,15 @@ static struct zone *accept_version(void *ctx, struct zone_state *s, struct zone 
 			*refused = true;
 			return old;
 		}
+		use = n;
 		log_info("zone %s: %s changed with serial %u; served with serial %u (serial-policy %s)",
 			 s->name, s->file, fresh->serial, serial,
 			 conf_serial_policy_name(cz->set.serial_policy));
-		struct serial_state st = {.file_serial = fresh->serial,
-					  .served = serial,
-					  .size = (int64_t)n->file_size,
-					  .mtime_ns = mtime_ns(n)};
-		release(fresh);
-		use = n;
-		if (pz->serial_path)
-			serial_write(pz->serial_path, &st);
 	}
+	uint32_t file_serial = fresh->serial;
+	if (use != fresh)
+		release(fresh);
+	remember(pz, file_serial, use);
 	open_journal(pz, cz, old->serial);
 	if (pz->journal && journal_append(pz->journal, cs) < 0)
 		journal_break(pz->journal, use->serial);
@@ -420,6 +471,9 @@ void primary_prepare(struct primary *p, const struct zoneset *set)
 		if (!pz || !s->zone || !(cz = zone_conf(p, s)))
 			continue;
 		open_journal(pz, cz, s->zone->serial);
+		if (pz->break_at_open && pz->journal)
+			journal_break(pz->journal, s->zone->serial);
+		pz->break_at_open = false;
 		/* a version not published yet, or one that already has it */
 		s->zone->journal = pz->journal;
 	}

@@ -10,14 +10,16 @@
  *   - a new content with a serial that is not newer is refused (the old
  *     version keeps serving, logged with both serials) unless
  *     `serial-policy` is increment or unixtime: then the serial is raised
- *     (SOA changed by zone_update, the rest shared) and the file's serial
- *     and the one served are persisted (storage/<zone>.serial) so a
- *     restart serves the same serial again and never goes backwards;
- *   - the same content with the same serial (a file touched) changes
- *     nothing;
+ *     (SOA changed by zone_update, the rest shared);
+ *   - the same content (a file touched, also after its serial was raised)
+ *     changes nothing; a change of the SOA alone is a change;
+ *   - the file's serial, size and modification time and the serial served
+ *     for it are persisted (storage/<zone>.serial, every policy): a restart
+ *     serves the same serial for the same file, never goes backwards, and
+ *     tells a file edited while shoal was down (first_version);
  *   - at start the journal is opened against the serial served: a chain
- *     that does not end there is a break (the file was edited while shoal
- *     was down) and is dropped, so an older secondary gets the whole zone.
+ *     that does not end there is a break and is dropped, so an older
+ *     secondary gets the whole zone.
  * Zones without transfers are served as read, with no journal.
  */
 #ifndef SHOAL_PRIMARY_H
