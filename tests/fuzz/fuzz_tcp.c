@@ -1,7 +1,11 @@
 /*
  * fuzz_tcp.c - libFuzzer target: any bytes as what a client sends on one
  * TCP connection, through tcp_frame (framing, answering, blocked output)
- * against the conformance zones, with server cookies on.
+ * against the conformance zones, with server cookies on; the zonedb carries
+ * a configuration with a TSIG key and transfer acls (fuzz_serve_zones), so
+ * signed requests and AXFR/IXFR streams (driven as tcp.c drives them,
+ * TCP_FRAME_YIELD included) go through serve.c. TSIG is checked at the
+ * real time here: the signed seeds are answered BADTIME, signed.
  *
  * Each input runs twice, as tcp.c would see it: once in reads as large as
  * the buffer takes, once cut into reads at places drawn from the input
@@ -33,6 +37,7 @@ static const struct answer_cfg cfg = {
     .nsid_len = 4,
     .version = "fuzz",
     .identity = "fuzz",
+    .xfr_max = 4,
 };
 static struct stats stats;
 static struct tcp_frame_answerer ans = {.cfg = &cfg, .stats = &stats};
@@ -131,14 +136,15 @@ static enum tcp_frame_result emit(void *ctx, const uint8_t *frame, size_t len)
 static void run(const uint8_t *data, size_t size, const struct sockaddr *peer, struct sim *sm)
 {
 	struct tcp_frame_in in;
-	struct xfr_out *xo = NULL; /* no zone allows transfers here: stays NULL */
+	struct xfr_out *xo = NULL; /* a transfer in progress */
 	if (tcp_frame_in_init(&in) < 0)
 		abort();
 	size_t pos = 0;
 	enum tcp_frame_result r = TCP_FRAME_MORE;
 	while (r != TCP_FRAME_CLOSE) {
-		if (r == TCP_FRAME_BLOCKED) {
-			/* the output drained: answer what was read */
+		if (r == TCP_FRAME_BLOCKED || r == TCP_FRAME_YIELD) {
+			/* the output drained, or a transfer's turn came again:
+			 * go on with what was read */
 			r = tcp_frame_process(&in, &ans, db, peer, &xo, emit, sm);
 			continue;
 		}
@@ -162,6 +168,8 @@ static void run(const uint8_t *data, size_t size, const struct sockaddr *peer, s
 			abort();
 	}
 	xfr_out_free(xo);
+	if (xfr_out_running() != 0)
+		abort(); /* a stream not freed */
 	sm->closed = r == TCP_FRAME_CLOSE;
 	sm->left = in.len;
 	if (!sm->closed && in.len >= 2) {
@@ -179,7 +187,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	static const uint8_t secret[COOKIE_SECRET_LEN] = "fuzz-fuzz-fuzz!";
-	db = fuzz_conformance_zones("fuzz_tcp");
+	db = fuzz_serve_zones("fuzz_tcp");
 	ans.out = malloc(TCP_FRAME_MAX);
 	if (!ans.out || cookie_keys_rotate(secret) < 0)
 		abort();
@@ -192,7 +200,7 @@ void fuzz_cleanup(void)
 {
 	cookie_keys_free();
 	free(ans.out);
-	zonedb_free(db);
+	fuzz_serve_zones_free(db);
 	db = NULL;
 }
 
