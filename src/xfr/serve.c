@@ -39,6 +39,7 @@ struct xfr_out {
 	struct conf_key key; /* a copy: a reload may free the configuration */
 	bool signed_;
 	bool failed;
+	bool ended; /* xfr_out_next returned 0 (logged once) */
 	char zone[DNAME_STR_MAX];
 	char peer[INET6_ADDRSTRLEN + 8];
 };
@@ -99,12 +100,16 @@ static size_t strip_tail(uint8_t *out, size_t len, const struct answer_info *inf
 
 /* Sign a finished answer; when the TSIG does not fit (a UDP answer already
  * at its limit) the answer is cut to its header and question with TC, so
- * the client asks again over TCP, and signed. */
+ * the client asks again over TCP, and signed. `info` is kept true for
+ * answer_slip: the TSIG is the tail after the OPT (or the whole rest). */
 static size_t sign(struct tsig_state *ts, const struct query *q, uint8_t *out, size_t len,
-		   size_t limit, uint64_t now)
+		   size_t limit, uint64_t now, struct answer_info *info)
 {
-	if (tsig_sign_response(ts, out, &len, limit, now) == 0)
+	size_t before = len;
+	if (tsig_sign_response(ts, out, &len, limit, now) == 0) {
+		info->tail_len = (uint16_t)(len - before);
 		return len;
+	}
 	size_t qend = DNS_HEADER_LEN + (q->has_question ? q->qname_len + 4u : 0u);
 	if (qend > len)
 		return 0;
@@ -113,6 +118,9 @@ static size_t sign(struct tsig_state *ts, const struct query *q, uint8_t *out, s
 	memset(out + 6, 0, 6);
 	if (tsig_sign_response(ts, out, &len, limit, now) != 0)
 		return 0;
+	info->tc = true;
+	info->opt_len = 0;
+	info->tail_len = (uint16_t)(len - qend);
 	return len;
 }
 
@@ -259,11 +267,10 @@ size_t serve_request(const struct answer_cfg *cfg, const struct zonedb *db, cons
 		rlen = answer_query(cfg, db, q, QUERY_BADKEY, out, limit > room ? limit - room : 0,
 				    info);
 		if (rlen)
-			rlen = sign(&ts, q, out, strip_tail(out, rlen, info), limit, now);
+			rlen = sign(&ts, q, out, strip_tail(out, rlen, info), limit, now, info);
 		tsig_state_clear(&ts);
 		info->xfr = info->xfr_refused = false;
 		info->tsig_failed = true;
-		info->tail_len = 0; /* the TSIG is no longer the unsigned one answer_slip drops */
 		return rlen;
 	}
 	}
@@ -276,10 +283,10 @@ size_t serve_request(const struct answer_cfg *cfg, const struct zonedb *db, cons
 	      (q->qtype == RRTYPE_AXFR || q->qtype == RRTYPE_IXFR))) {
 		/* a signed query of any other kind: answered as usual, signed */
 		rlen = answer_query(cfg, db, q, st, out, limit - room, info);
-		if (rlen && keyed)
-			rlen = sign(&ts, q, out, rlen, limit, now);
-		tsig_state_clear(&ts);
 		info->xfr = info->xfr_refused = info->tsig_failed = false;
+		if (rlen && keyed)
+			rlen = sign(&ts, q, out, rlen, limit, now, info);
+		tsig_state_clear(&ts);
 		return rlen;
 	}
 
@@ -390,20 +397,21 @@ size_t serve_request(const struct answer_cfg *cfg, const struct zonedb *db, cons
 
 signed_out:
 	if (rlen && keyed)
-		rlen = sign(&ts, q, out, rlen, limit, now);
+		rlen = sign(&ts, q, out, rlen, limit, now, info);
 	tsig_state_clear(&ts);
 	return rlen;
 }
 
 size_t xfr_out_next(struct xfr_out *x, uint8_t *out, size_t cap, uint64_t now)
 {
-	if (x->failed)
+	if (x->failed || x->ended)
 		return 0;
 	size_t room = x->signed_ ? tsig_room(&x->ts) : 0;
 	size_t len = x->incremental ? ixfr_next(&x->ix, out, cap - room)
 				    : axfr_next(&x->ax, out, cap - room);
 	unsigned msgs = x->incremental ? x->ix.messages : x->ax.messages;
 	if (len == 0) {
+		x->ended = true;
 		if (!xfr_out_failed(x)) {
 			log_info("transfer of zone %s to %s done: %u messages, %zu records", x->zone,
 				 x->peer, msgs, x->incremental ? x->ix.records : x->ax.records);

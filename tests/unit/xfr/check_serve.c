@@ -1068,7 +1068,9 @@ START_TEST(tsig_wrong_mac_badsig)
 			ck_assert_uint_eq(mac, 0);
 			ck_assert(info.tsig_failed);
 			ck_assert(!info.xfr && !info.xfr_refused);
-			ck_assert_uint_eq(info.tail_len, 0);
+			/* the error's TSIG is the tail after the OPT (answer_slip drops it) */
+			ck_assert_uint_gt(info.tail_len, 0);
+			ck_assert_uint_lt(info.tail_len, len);
 			ck_assert_uint_eq(xfr_out_running(), 0);
 			sent_free(&s);
 		}
@@ -1386,7 +1388,7 @@ START_TEST(tsig_udp_errors_fit)
 }
 END_TEST
 
-/* ---------------------------------------------------------------- known bugs */
+/* ---------------------------------------------------------------- regressions */
 
 /* answer_info.tail_len is "octets after the OPT (an error's TSIG record)":
  * what answer_slip (response rate limiting over UDP, rrl_udp) drops
@@ -1478,8 +1480,7 @@ int main(void)
 	tcase_add_test(tc, tsig_short_mac_formerr);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("known_bugs");
-	tcase_set_tags(tc, "known_bug");
+	tc = tcase_create("regressions");
 	tcase_add_test(tc, signed_answer_slips_whole);
 	suite_add_tcase(s, tc);
 
