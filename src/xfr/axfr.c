@@ -1,6 +1,7 @@
 /* axfr.c: a zone version as AXFR messages (axfr.h). */
 #include "xfr/axfr.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "dns/response.h"
@@ -63,6 +64,28 @@ static bool body_set(const struct zone *z, const struct node *n, uint16_t i)
 	return !(n == z->apex_node && n->rrsets[i].type == RRTYPE_SOA);
 }
 
+/* Slots ahead of the walk whose node, and nodes whose RRsets, are
+ * prefetched: the table is walked in hash order, so each node and its
+ * RRsets are elsewhere in memory; fetched this far ahead, their misses
+ * overlap with the writing of the records before them (a half-full table:
+ * 16 slots are about 8 nodes). */
+#define AXFR_PREFETCH_NODE 16
+#define AXFR_PREFETCH_SETS 8
+
+static void next_slot(struct axfr *x)
+{
+	const struct zone *z = x->z;
+	x->slot++;
+	x->set = 0;
+	x->rec = 0;
+	size_t a = x->slot + AXFR_PREFETCH_NODE, b = x->slot + AXFR_PREFETCH_SETS;
+	const struct node *n;
+	if (a <= z->mask && (n = zone_slot_at(z, a)->node))
+		__builtin_prefetch(n);
+	if (b <= z->mask && (n = zone_slot_at(z, b)->node))
+		zone_prefetch_rrsets(n);
+}
+
 /* Move to the first record at or after the current position that the body
  * sends; to AXFR_SOA_LAST past the last. */
 static void settle(struct axfr *x)
@@ -84,9 +107,7 @@ static void settle(struct axfr *x)
 			x->set++;
 			x->rec = 0;
 		} else {
-			x->slot++;
-			x->set = 0;
-			x->rec = 0;
+			next_slot(x);
 		}
 	}
 }
@@ -122,8 +143,18 @@ size_t axfr_next(struct axfr *x, uint8_t *buf, size_t cap)
 	unsigned n = 0;
 	struct rrset one;
 	const uint8_t *owner;
+	/* The records of one name after its first in this message point at
+	 * the first's owner, without a search of the compression dictionary
+	 * (full after its 96 names early in a message, which would then
+	 * write each owner again). */
+	size_t owner_slot = SIZE_MAX;
+	uint16_t owner_ptr = 0;
 	while (peek(x, &one, &owner)) {
+		bool body = x->phase == AXFR_BODY;
+		size_t slot = x->slot, at = r.len;
 		struct owner o = {.ptr = 0, .name = owner};
+		if (body && slot == owner_slot)
+			o.ptr = owner_ptr;
 		if (resp_put_rrset(&r, SEC_ANSWER, o, &one) < 0) {
 			if (n)
 				break; /* the next message starts with it */
@@ -136,6 +167,18 @@ size_t axfr_next(struct axfr *x, uint8_t *buf, size_t cap)
 			n++;
 			advance(x);
 			break;
+		}
+		if (body && slot != owner_slot) {
+			/* where this owner went: its labels, or a pointer (then its
+			 * target, so that no pointer points at a pointer) */
+			owner_slot = slot;
+			owner_ptr = 0;
+			if ((buf[at] & 0xc0) == 0xc0)
+				owner_ptr = (uint16_t)((buf[at] & 0x3f) << 8 | buf[at + 1]);
+			else if (at < 0x4000)
+				owner_ptr = (uint16_t)at;
+			if (owner_ptr == 0)
+				owner_slot = SIZE_MAX;
 		}
 		n++;
 		advance(x);
