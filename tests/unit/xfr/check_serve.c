@@ -938,6 +938,109 @@ START_TEST(ixfr_chain_larger_than_zone)
 }
 END_TEST
 
+/* Text of serve.test at `serial` with `hosts` A records, the first
+ * `changed` of them at 10.1.x.y instead of 10.0.x.y. */
+static char **host_zone(uint32_t serial, unsigned hosts, unsigned changed)
+{
+	char **t = calloc(hosts + 8, sizeof(*t));
+	char rr[128];
+	size_t n = 0;
+	snprintf(rr, sizeof(rr), "@ 3600 SOA ns1 hostmaster %u 7200 3600 1209600 300", serial);
+	t[n++] = strdup(rr);
+	t[n++] = strdup("@ 3600 NS ns1");
+	t[n++] = strdup("ns1 3600 A 192.0.2.1");
+	for (unsigned i = 0; i < hosts; i++) {
+		snprintf(rr, sizeof(rr), "host%u 3600 A 10.%u.%u.%u", i, i < changed ? 1 : 0,
+		         i >> 8, i & 255);
+		t[n++] = strdup(rr);
+	}
+	t[n] = NULL;
+	return t;
+}
+
+static void text_free(char **t)
+{
+	for (size_t i = 0; t[i]; i++)
+		free(t[i]);
+	free(t);
+}
+
+/* A chain of two differences (7 -> 8 -> 9), the second large (1000
+ * records changed in a zone of 3000: several messages), signed: every
+ * message verified with ldns along the stream, the records in RFC 1995
+ * order: 9, (7, removed, 8, added), (8, removed, 9, added), 9. */
+START_TEST(ixfr_chain_many_messages_signed)
+{
+	char dir[512], path[1024];
+	ut_tmpdir(dir, sizeof(dir));
+	char **t7 = host_zone(7, 3000, 0), **t8 = host_zone(8, 3000, 1),
+	     **t9 = host_zone(9, 3000, 1000);
+	struct zone *v7 = ut_zone(ORIGIN, (const char *const *)t7);
+	struct zone *v8 = ut_zone(ORIGIN, (const char *const *)t8);
+	struct zone *v9 = ut_zone(ORIGIN, (const char *const *)t9);
+	zone_ref(v7);
+	zone_ref(v8);
+	struct changeset *c1 = NULL, *c2 = NULL;
+	ck_assert_int_eq(zone_diff(v7, v8, &c1), 0);
+	ck_assert_int_eq(zone_diff(v8, v9, &c2), 0);
+	ck_assert_uint_eq(c1->nremoved + c1->nadded, 2);
+	ck_assert_uint_eq(c2->nremoved + c2->nadded, 1998);
+	ut_path(path, sizeof(path), dir, "serve.test.journal");
+	struct journal *j = journal_open(path, 7, 0, 0, NULL, NULL);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_int_eq(journal_append(j, c1), 0);
+	ck_assert_int_eq(journal_append(j, c2), 0);
+	changeset_unref(c1);
+	changeset_unref(c2);
+	v9->journal = j;
+	struct zonedb *db = make_db(&v9, 1);
+	struct answer_cfg cfg = cfg_of(10);
+	struct sent s;
+	build(&(struct req){.type = LDNS_RR_TYPE_IXFR,
+	                    .tcp = true,
+	                    .soa = true,
+	                    .serial = 7,
+	                    .addr = "192.0.2.10",
+	                    .key = KEY,
+	                    .secret = SECRET},
+	      &s);
+	struct xfr_out *xo = NULL;
+	struct answer_info info;
+	size_t len = serve(&cfg, db, &s, &xo, now_s(), &info);
+	ck_assert_ptr_nonnull(xo);
+	struct xfr_res res;
+	drain(xo, len, KEY, SECRET, s.mac, LDNS_RR_TYPE_IXFR, &res);
+	ck_assert_uint_ge(res.messages, 2);
+	size_t n = ldns_rr_list_rr_count(res.rrs);
+	ck_assert_uint_eq(n, 1 + (2 + 2) + (2 + 1998) + 1);
+	/* the SOAs at their places, nothing else an SOA */
+	size_t soa_at[] = {0, 1, 3, 5, 5 + 1 + 999, n - 1};
+	uint32_t soa_serial_at[] = {9, 7, 8, 8, 9, 9};
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(res.rrs, i);
+		if (k < 6 && i == soa_at[k]) {
+			ck_assert_msg(soa_serial(rr) == soa_serial_at[k], "record %zu", i);
+			k++;
+		} else {
+			ck_assert_msg(ldns_rr_get_type(rr) == LDNS_RR_TYPE_A, "record %zu", i);
+		}
+	}
+	ck_assert_uint_eq(k, 6);
+	ldns_rr_list_deep_free(res.rrs);
+	xfr_out_free(xo);
+	sent_free(&s);
+	zonedb_free(db);
+	zone_unref(v8);
+	zone_unref(v7);
+	journal_close(j);
+	text_free(t7);
+	text_free(t8);
+	text_free(t9);
+	ut_rmtree(dir);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- TSIG */
 
 /* serve.test with TXT records of 100 octets: 20 at big (2.3 KB), 8 at
@@ -1512,6 +1615,7 @@ int main(void)
 	tcase_add_test(tc, ixfr_from_journal);
 	tcase_add_test(tc, ixfr_not_in_journal);
 	tcase_add_test(tc, ixfr_chain_larger_than_zone);
+	tcase_add_test(tc, ixfr_chain_many_messages_signed);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("tsig");
