@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "dns/dname.h"
 #include "dns/response.h"
 
 void axfr_start(struct axfr *x, struct zone *z, const struct query *q)
@@ -131,6 +132,33 @@ static void advance(struct axfr *x)
 	settle(x);
 }
 
+/* Append one record whose rdata holds no name to compress, its owner
+ * written as its labels above the apex and a pointer to the apex already
+ * in the message (`apex_ptr`): no search of the compression dictionary,
+ * which a zone's leaf names would only fill. \return 0, or -1 when it
+ * does not fit (nothing written). */
+static int put_plain(struct resp *r, const uint8_t *name, size_t lit, uint16_t apex_ptr,
+		     const struct rrset *one)
+{
+	size_t need = lit + 2 + one->wire_len;
+	if (r->len + need > r->limit || r->count[SEC_ANSWER] == UINT16_MAX)
+		return -1;
+	uint8_t *out = r->buf + r->len;
+	memcpy(out, name, lit);
+	out[lit] = (uint8_t)(0xc0 | (apex_ptr >> 8));
+	out[lit + 1] = (uint8_t)apex_ptr;
+	memcpy(out + lit + 2, one->wire, one->wire_len);
+	r->len += need;
+	r->count[SEC_ANSWER]++;
+	return 0;
+}
+
+/* The type's rdata has names the response writer compresses. */
+static bool names_in_rdata(uint16_t type)
+{
+	return type == RRTYPE_SOA || rdata_name_offset(type) >= 0;
+}
+
 size_t axfr_next(struct axfr *x, uint8_t *buf, size_t cap)
 {
 	if (x->phase == AXFR_DONE || x->phase == AXFR_FAILED)
@@ -149,12 +177,30 @@ size_t axfr_next(struct axfr *x, uint8_t *buf, size_t cap)
 	 * write each owner again). */
 	size_t owner_slot = SIZE_MAX;
 	uint16_t owner_ptr = 0;
+	/* Where the apex is in this message: the question in the first; in
+	 * the others, inside the first record's owner, written in full. */
+	uint16_t apex_ptr = q.has_question ? RESP_QNAME_OFF : 0;
+	const struct zone *z = x->z;
 	while (peek(x, &one, &owner)) {
 		bool body = x->phase == AXFR_BODY;
 		size_t slot = x->slot, at = r.len;
 		struct owner o = {.ptr = 0, .name = owner};
 		if (body && slot == owner_slot)
 			o.ptr = owner_ptr;
+		if (body && !o.ptr && apex_ptr && !names_in_rdata(one.type)) {
+			size_t lit = dname_wire_len(owner, DNAME_MAX) - z->apex_len;
+			if (put_plain(&r, owner, lit, apex_ptr, &one) == 0) {
+				owner_slot = slot;
+				owner_ptr = lit ? (at < 0x4000 ? (uint16_t)at : 0) : apex_ptr;
+				if (owner_ptr == 0)
+					owner_slot = SIZE_MAX;
+				n++;
+				advance(x);
+				continue;
+			}
+			if (n)
+				break; /* the next message starts with it */
+		}
 		if (resp_put_rrset(&r, SEC_ANSWER, o, &one) < 0) {
 			if (n)
 				break; /* the next message starts with it */
@@ -179,6 +225,13 @@ size_t axfr_next(struct axfr *x, uint8_t *buf, size_t cap)
 				owner_ptr = (uint16_t)at;
 			if (owner_ptr == 0)
 				owner_slot = SIZE_MAX;
+		}
+		if (!apex_ptr && n == 0 && (buf[at] & 0xc0) != 0xc0) {
+			/* a message's first owner has nothing to point at: written in
+			 * full, its last labels are the apex */
+			size_t end = at + dname_wire_len(owner, DNAME_MAX) - z->apex_len;
+			if (end < 0x4000 && !memcmp(buf + end, z->apex, z->apex_len))
+				apex_ptr = (uint16_t)end;
 		}
 		n++;
 		advance(x);
