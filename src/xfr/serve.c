@@ -274,9 +274,11 @@ size_t serve_request(const struct answer_cfg *cfg, const struct zonedb *db, cons
 		return rlen;
 	}
 	}
-	if (limit <= room + DNS_HEADER_LEN + DNAME_MAX + 4) {
+	if (limit < room + DNS_HEADER_LEN + (q->has_question ? q->qname_len + 4u : 0u)) {
+		/* not even the header, question and TSIG fit (long names in
+		 * 512 octets): nothing to answer with */
 		tsig_state_clear(&ts);
-		return 0; /* cannot happen with limit >= 512 and a 255-octet key name */
+		return 0;
 	}
 	bool keyed = tr == TSIG_OK;
 	if (!(st == QUERY_OK && q->has_question &&
