@@ -26,6 +26,8 @@
  *     verified (RFC 8945 §5.3.1: each MAC over the previous one); and
  *     `kdig -y` verifying the same;
  *   - AXFR of a zone shoal does not serve: NOTAUTH (RFC 5936 §2.2.1);
+ *     this answer and the refusals of signed requests are signed too
+ *     (RFC 8945 §5.3), and verified (Knot 3.2 leaves the NOTAUTH unsigned);
  *   - the acl rules: a rule without keys lets an unsigned request in; an
  *     address rule refuses 127.0.0.1 and lets 127.0.0.2 in; a zone without
  *     acl refuses a signed request;
@@ -594,7 +596,11 @@ static void xfr_message(struct xfr *x)
 		if (tsig != NULL)
 			x->tsig_error = (int)ldns_rdf2native_int16(ldns_rr_rdf(tsig, 5));
 	}
-	if (x->key != NULL && x->rcode == LDNS_RCODE_NOERROR) {
+	/* A signed request gets signed answers, refusals included (RFC 8945
+	 * §5.3), but for the TSIG errors themselves (BADSIG, BADKEY: §5.3.2,
+	 * unsigned). */
+	if (x->key != NULL &&
+	    (x->rcode == LDNS_RCODE_NOERROR || (tsig != NULL && x->tsig_error == 0))) {
 		if (tsig == NULL) {
 			/* RFC 8945 §5.3.1 lets a server leave out up to 99; we
 			 * want every message signed, as Knot, NSD and BIND do. */
@@ -1203,6 +1209,9 @@ START_TEST(axfr_not_served)
 		              "AXFR %s (not a zone served): %s, want NOTAUTH", *z,
 		              harness_rcode_str((unsigned)x.rcode));
 		ck_assert_int_eq(x.nrr, 0);
+		/* Knot 3.2 answers this one unsigned */
+		ck_assert_msg(x.signed_messages == 1 || g_knot_primary,
+		              "AXFR %s: the NOTAUTH is not signed", *z);
 		xfr_free(&x);
 	}
 }
@@ -1224,6 +1233,7 @@ START_TEST(acl_rules)
 	ck_assert_msg(denied_rcode(x.rcode),
 	              "AXFR addr.test. from 127.0.0.1 (acl: 127.0.0.2/32): %s, want REFUSED",
 	              harness_rcode_str((unsigned)x.rcode));
+	ck_assert_msg(x.signed_messages == 1, "the refusal of a signed AXFR is not signed");
 	xfr_free(&x);
 	rc = xfr_run(&x, g_prim.srv.port, "127.0.0.2", "addr.test.", LDNS_RR_TYPE_AXFR, 0,
 	             key_good());
@@ -1238,6 +1248,7 @@ START_TEST(acl_rules)
 	ck_assert_msg(rc == 0, "AXFR noacl.test.: %s", x.err);
 	ck_assert_msg(denied_rcode(x.rcode), "AXFR noacl.test. (no acl), signed: %s, want REFUSED",
 	              harness_rcode_str((unsigned)x.rcode));
+	ck_assert_msg(x.signed_messages == 1, "the refusal of a signed AXFR is not signed");
 	xfr_free(&x);
 	/* A signed request under a keyed rule for the wrong zone's address
 	 * does not leak into the open zone either way: the open zone takes a
