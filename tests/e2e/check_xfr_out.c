@@ -60,7 +60,9 @@
  *      file record for record;
  *   2. the example.com. file is edited (serial + 1, www A changed, a TXT
  *      added) and shoal reloaded (SIGHUP): within 20 s the peer answers the
- *      new data, its copy equals the new file, and it came by IXFR:
+ *      new data (the SOA refresh is an hour: only a NOTIFY brings it that
+ *      soon, and knotd and nsd take it only signed with the key), its copy
+ *      equals the new file, and it came by IXFR:
  *        knotd  logs "IXFR, incoming ... finished" and no new "AXFR, incoming";
  *        named  logs "got incremental response" (at -d 3) and no new
  *               "got nonincremental response";
@@ -76,9 +78,13 @@
  * Environment:
  *   SHOAL_XFR_PRIMARY=knot   run everything against knotd as the primary
  *                            instead of shoal: a check of the test itself
- *                            (Knot answers a transfer the acl denies with
- *                            NOTAUTH where shoal, NSD and BIND say REFUSED;
- *                            that one difference is allowed for)
+ *                            (e2e-xfr-out-knot). Allowed for: Knot answers
+ *                            a transfer the acl denies with NOTAUTH where
+ *                            shoal, NSD and BIND say REFUSED, and leaves
+ *                            the NOTAUTH for a zone it does not serve
+ *                            unsigned; the slow and stalled readers are not
+ *                            run (its TCP workers serve one transfer each
+ *                            at a time)
  *   SHOAL_NSD, SHOAL_NAMED   optional paths of nsd and named
  *
  * A peer binary that is not installed skips that peer's test (it passes
