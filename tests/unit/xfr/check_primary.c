@@ -11,6 +11,7 @@
  * of published), primary_published. No notifier: NOTIFY is not sent. */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -652,6 +653,55 @@ START_TEST(journal_outlives_unjournaled_version)
 }
 END_TEST
 
+/* The zone file's modification time moved `secs` ahead, its content
+ * kept: what a `touch`, a checkout or a copy without -t does. */
+static void touch_file(struct pfix *f, const char *rel, long secs)
+{
+	char path[1024];
+	struct stat st;
+	ut_path(path, sizeof(path), f->dir, rel);
+	ck_assert_int_eq(stat(path, &st), 0);
+	struct timespec ts[2] = {st.st_atim, st.st_mtim};
+	ts[1].tv_sec += secs;
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+/* While shoal is down the zone file is touched, its content and serial
+ * unchanged. primary.h: "the same content (a file touched, also after
+ * its serial was raised) changes nothing". At the restart first_version
+ * takes any other size or modification time for an edit: with keep it
+ * logs "changed while shoal was down but its serial 8 is not newer than
+ * the one served then, 8" and breaks the journal (7 -> 8 lost: every
+ * secondary at 7 takes the whole zone); with increment it raises the
+ * serial past the one served (8 -> 9: every secondary transfers a zone
+ * that did not change) and breaks the journal too. Expected: the serial
+ * served before, and the journal kept. */
+START_TEST(restart_after_touch_keeps_journal)
+{
+	static const char *const policies[] = {NULL, "increment"};
+	for (int k = 0; k < 2; k++) {
+		struct pfix f;
+		pfix_new(&f, policies[k]);
+		step(&f);
+		/* keep: the file goes to 8; increment: 7 raised to 8 */
+		write_zone(&f, ZNAME, k ? 7 : 8, 81, NULL);
+		step(&f);
+		ck_assert_uint_eq(served(&f, ZNAME)->serial, 8);
+		pfix_stop(&f);
+		touch_file(&f, "p.test.zone", 10);
+		pfix_start(&f);
+		step(&f);
+		const struct zone *z = served(&f, ZNAME);
+		ck_assert_int_eq(www_of(z), 81);
+		ck_assert_msg(z->serial == 8, "%s: a touched file served as %u after a restart",
+		              k ? "increment" : "keep", z->serial);
+		ck_assert_msg(chain_len(z, 7) == 1, "%s: the journal was dropped",
+		              k ? "increment" : "keep");
+		pfix_free(&f);
+	}
+}
+END_TEST
+
 /* ---------------------------------------------------------------- regressions */
 
 /* serial-policy increment raised the file's serial 7 to 8; the file is
@@ -727,6 +777,7 @@ int main(void)
 	tcase_set_tags(tc, "known_bug");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, journal_outlives_unjournaled_version);
+	tcase_add_test(tc, restart_after_touch_keeps_journal);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("regressions");
 	tcase_set_timeout(tc, 60);
