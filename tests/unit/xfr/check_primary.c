@@ -620,6 +620,63 @@ START_TEST(zone_removed_closes_journal)
 }
 END_TEST
 
+/* p.test at `serial` with the SOA's refresh `refresh`, www .80. */
+static void write_soa_zone(struct pfix *f, uint32_t serial, unsigned refresh)
+{
+	char text[1024];
+	snprintf(text, sizeof(text),
+	         "$TTL 3600\n"
+	         "@ SOA ns1 hostmaster %u %u 3600 1209600 300\n"
+	         "@ NS ns1\n"
+	         "ns1 A 192.0.2.1\n"
+	         "www A 192.0.2.80\n"
+	         "mail A 192.0.2.25\n",
+	         serial, refresh);
+	ut_write(f->dir, "p.test.zone", text);
+}
+
+static unsigned refresh_of(const struct zone *z)
+{
+	const uint8_t *w = z->soa->wire;
+	size_t rdlen = (size_t)(w[8] << 8 | w[9]);
+	const uint8_t *t = w + RR_FIXED_LEN + rdlen - 16; /* REFRESH */
+	return (unsigned)t[0] << 24 | t[1] << 16 | t[2] << 8 | t[3];
+}
+
+/* A change of the SOA alone is a change: refused at the same serial
+ * (keep), raised (increment), journaled as a difference without records
+ * at a newer serial. */
+START_TEST(soa_only_change)
+{
+	static const char *const policies[] = {NULL, "increment"};
+	for (int k = 0; k < 2; k++) {
+		struct pfix f;
+		pfix_new(&f, policies[k]);
+		step(&f);
+		write_soa_zone(&f, 7, 7201);
+		step(&f);
+		const struct zone *z = served(&f, ZNAME);
+		if (!k) {
+			ck_assert_int_eq(state(&f, ZNAME)->outcome, ZONE_OUTCOME_KEPT);
+			ck_assert_uint_eq(z->serial, 7);
+			ck_assert_uint_eq(refresh_of(z), 7200);
+			write_soa_zone(&f, 8, 7201);
+			step(&f);
+			z = served(&f, ZNAME);
+		}
+		ck_assert_int_eq(state(&f, ZNAME)->outcome, ZONE_OUTCOME_LOADED);
+		ck_assert_uint_eq(z->serial, 8);
+		ck_assert_uint_eq(refresh_of(z), 7201);
+		struct changeset **chain = NULL;
+		ck_assert_uint_eq(journal_find(z->journal, 7, 8, &chain), 1);
+		ck_assert_uint_eq(chain[0]->nremoved, 0);
+		ck_assert_uint_eq(chain[0]->nadded, 0);
+		journal_chain_free(chain, 1);
+		pfix_free(&f);
+	}
+}
+END_TEST
+
 /* ---------------------------------------------------------------- known bugs */
 
 /* The journal must only lead to the version served. p.test journals
@@ -772,6 +829,7 @@ int main(void)
 	tcase_add_test(tc, journal_depth_from_conf);
 	tcase_add_test(tc, transfers_added_and_removed);
 	tcase_add_test(tc, zone_removed_closes_journal);
+	tcase_add_test(tc, soa_only_change);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("known_bugs");
 	tcase_set_tags(tc, "known_bug");
