@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "dns/dname.h"
 #include "ops/log.h"
 #include "xfr/notify.h"
@@ -27,7 +29,33 @@
 struct serial_state {
 	uint32_t file_serial, served;
 	int64_t size, mtime_ns;
+	uint8_t digest[32]; /* SHA-256 of the file */
+	bool has_digest;
 };
+
+/* SHA-256 of a file's octets: a file touched (new modification time, same
+ * octets) is not a file changed. \return 0, or -1 (unreadable) */
+static int file_digest(const char *path, uint8_t out[32])
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	int ret = -1;
+	static uint8_t buf[1 << 16];
+	if (c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1) {
+		ssize_t n;
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			if (EVP_DigestUpdate(c, buf, (size_t)n) != 1)
+				break;
+		unsigned len = 0;
+		if (n == 0 && EVP_DigestFinal_ex(c, out, &len) == 1 && len == 32)
+			ret = 0;
+	}
+	EVP_MD_CTX_free(c);
+	close(fd);
+	return ret;
+}
 
 struct primary_zone {
 	struct journal *journal;
@@ -114,9 +142,18 @@ static bool serial_read(const char *path, struct serial_state *st)
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return false;
-	bool ok = fscanf(f, "%" SCNu32 " %" SCNu32 " %" SCNd64 " %" SCNd64, &st->file_serial,
-			 &st->served, &st->size, &st->mtime_ns) == 4;
+	char hex[65] = "";
+	int n = fscanf(f, "%" SCNu32 " %" SCNu32 " %" SCNd64 " %" SCNd64 " %64s", &st->file_serial,
+		       &st->served, &st->size, &st->mtime_ns, hex);
+	bool ok = n >= 4;
 	fclose(f);
+	st->has_digest = n == 5 && strlen(hex) == 64;
+	for (size_t i = 0; st->has_digest && i < 32; i++) {
+		unsigned v;
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			st->has_digest = false;
+		st->digest[i] = (uint8_t)v;
+	}
 	if (!ok)
 		log_warn("%s: not a serial file (file serial, served serial, size, mtime); ignored",
 			 path);
@@ -135,9 +172,11 @@ static void serial_write(const char *path, const struct serial_state *st)
 			strerror(errno));
 		return;
 	}
-	char line[128];
-	int n = snprintf(line, sizeof(line), "%" PRIu32 " %" PRIu32 " %" PRId64 " %" PRId64 "\n",
-			 st->file_serial, st->served, st->size, st->mtime_ns);
+	char line[192], hex[65] = "-";
+	for (size_t i = 0; st->has_digest && i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", st->digest[i]);
+	int n = snprintf(line, sizeof(line), "%" PRIu32 " %" PRIu32 " %" PRId64 " %" PRId64 " %s\n",
+			 st->file_serial, st->served, st->size, st->mtime_ns, hex);
 	bool ok = write(fd, line, (size_t)n) == n && fsync(fd) == 0;
 	ok = close(fd) == 0 && ok;
 	if (!ok || rename(tmp, path) < 0) {
@@ -251,6 +290,8 @@ static void remember(const struct primary_zone *pz, uint32_t file_serial, const 
 				  .served = use->serial,
 				  .size = (int64_t)use->file_size,
 				  .mtime_ns = mtime_ns(use)};
+	/* the file as read (a change after the read is seen by the next one) */
+	st.has_digest = use->source && file_digest(use->source, st.digest) == 0;
 	serial_write(pz->serial_path, &st);
 }
 
@@ -275,6 +316,11 @@ static struct zone *first_version(struct primary_zone *pz, const struct conf_zon
 	if (pz->serial_path && serial_read(pz->serial_path, &st)) {
 		bool same_file = st.file_serial == fresh->serial &&
 				 st.size == (int64_t)fresh->file_size && st.mtime_ns == mtime_ns(fresh);
+		uint8_t d[32];
+		if (!same_file && st.file_serial == fresh->serial &&
+		    st.size == (int64_t)fresh->file_size && st.has_digest && fresh->source &&
+		    file_digest(fresh->source, d) == 0 && !memcmp(d, st.digest, 32))
+			same_file = true; /* touched: the same octets */
 		uint32_t serial = fresh->serial;
 		if (same_file && pol != CONF_SERIAL_KEEP) {
 			serial = st.served;
@@ -334,7 +380,16 @@ static struct zone *accept_version(void *ctx, struct zone_state *s, struct zone 
 	struct primary *p = ctx;
 	const struct conf_zone *cz = zone_conf(p, s);
 	if (!has_transfers(cz)) {
-		/* served as read; a journal kept from before stays closed */
+		/* served as read, without a difference: a journal from when
+		 * the zone had transfers no longer ends at what is served */
+		struct primary_zone *pz = s->xfr;
+		if (pz) {
+			if (pz->journal)
+				journal_break(pz->journal, fresh->serial);
+			else
+				pz->break_at_open = true;
+			remember(pz, fresh->serial, fresh);
+		}
 		return fresh;
 	}
 	struct primary_zone *pz = zone_state_of(s, cz);
@@ -468,7 +523,7 @@ void primary_prepare(struct primary *p, const struct zoneset *set)
 		const struct zone_state *s = &set->v[i];
 		struct primary_zone *pz = s->xfr;
 		const struct conf_zone *cz;
-		if (!pz || !s->zone || !(cz = zone_conf(p, s)))
+		if (!pz || !s->zone || !(cz = zone_conf(p, s)) || !has_transfers(cz))
 			continue;
 		open_journal(pz, cz, s->zone->serial);
 		if (pz->break_at_open && pz->journal)

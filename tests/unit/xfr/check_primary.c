@@ -831,14 +831,10 @@ int main(void)
 	tcase_add_test(tc, zone_removed_closes_journal);
 	tcase_add_test(tc, soa_only_change);
 	suite_add_tcase(s, tc);
-	tc = tcase_create("known_bugs");
-	tcase_set_tags(tc, "known_bug");
+	tc = tcase_create("regressions");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, journal_outlives_unjournaled_version);
 	tcase_add_test(tc, restart_after_touch_keeps_journal);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("regressions");
-	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, touch_after_raise_changes_nothing);
 	tcase_add_test(tc, restart_raised_serial_reused);
 	suite_add_tcase(s, tc);
