@@ -264,8 +264,9 @@ size_t serve_request(const struct answer_cfg *cfg, const struct zonedb *db, cons
 		dname_to_str(ts.name, key, sizeof(key));
 		log_limited(&lim, 5, LOG_LVL_INFO, "TSIG from %s key %s: %s", who, key,
 			    tsig_result_str(tr));
-		rlen = answer_query(cfg, db, q, QUERY_BADKEY, out, limit > room ? limit - room : 0,
-				    info);
+		rlen = 0;
+		if (limit >= room + DNS_HEADER_LEN + (q->has_question ? q->qname_len + 4u : 0u))
+			rlen = answer_query(cfg, db, q, QUERY_BADKEY, out, limit - room, info);
 		if (rlen)
 			rlen = sign(&ts, q, out, strip_tail(out, rlen, info), limit, now, info);
 		tsig_state_clear(&ts);
