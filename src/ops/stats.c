@@ -70,6 +70,15 @@ void stats_write_prometheus(FILE *f, const struct stats_worker *w, unsigned n)
 	PER_WORKER("rrl_slipped_total",
 		   "UDP responses sent truncated (TC=1, no records) by response rate limiting.",
 		   rrl_slipped);
+	PER_WORKER("tsig_failed_total",
+		   "Signed requests answered NOTAUTH or FORMERR for their TSIG.", tsig_failed);
+	PER_WORKER("transfers_refused_total",
+		   "Zone transfers refused (acl, transfers-out, AXFR over UDP).", xfr_refused);
+	PER_WORKER("transfers_total", "Zone transfers (AXFR, IXFR) started.", xfr_started);
+	PER_WORKER("transfers_done_total", "Zone transfers whose last message went out.",
+		   xfr_done);
+	PER_WORKER("tcp_refused_total", "TCP connections closed to make room (tcp-max-conns).",
+		   tcp_refused);
 	fprintf(f, "# HELP shoal_tcp_connections_total TCP connections accepted.\n"
 		   "# TYPE shoal_tcp_connections_total counter\n");
 	for (unsigned i = 0; i < n; i++)
