@@ -20,7 +20,7 @@ int ixfr_start(struct ixfr *x, struct zone *z, struct changeset *const *cs, size
 		/* A damaged blob found halfway would leave the client with a
 		 * transfer cut short; checked now, it costs one pass over what
 		 * is about to be sent anyway. */
-		if (changeset_check(cs[i]) < 0)
+		if (changeset_check(cs[i], NULL, 0) < 0)
 			return -EBADMSG;
 	}
 	if (ncs) {

@@ -73,9 +73,12 @@ int changeset_next_rr(const struct changeset *cs, size_t *pos, struct changeset_
  * Check a blob (one read from a file, or received): every record whole,
  * an SOA first and after `nremoved` records, `nadded` records after it
  * and nothing more, no other SOA, the SOAs' serials `from` and `to`, the
- * two SOAs at the same owner.
+ * two SOAs at the same owner, names uncompressed with labels of at most 63
+ * octets.
+ * \param[out] why, whysize  what is wrong and at which octet, on -EBADMSG
+ *             (why NULL: not said)
  * \return 0 or -EBADMSG
  */
-int changeset_check(const struct changeset *cs);
+int changeset_check(const struct changeset *cs, char *why, size_t whysize);
 
 #endif

@@ -15,10 +15,6 @@
 #include "dns/dname.h"
 #include "zone/zone.h"
 
-/* Type, class, TTL, RDLENGTH after an owner (RFC 1035 §4.1.3). */
-#define RR_FIXED_LEN 10
-/* SOA RDATA after its two names: serial, refresh, retry, expire, minimum. */
-#define SOA_TIMERS_LEN 20
 
 /* An entry's len is 32 bits on disk. */
 #define ENTRY_WIRE_MAX UINT32_MAX
@@ -165,11 +161,6 @@ static uint32_t get32(const uint8_t *p) /* network order */
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static uint16_t get16(const uint8_t *p) /* network order */
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 static void header_make(uint8_t h[JOURNAL_HEADER_LEN])
 {
 	memcpy(h, JOURNAL_MAGIC, 8);
@@ -196,115 +187,16 @@ static size_t entry_size(const struct changeset *cs)
 	return JOURNAL_ENTRY_HEADER_LEN + cs->len;
 }
 
-/* The end of the uncompressed name at w[at], or 0 (why says what). */
-static size_t name_end(const uint8_t *w, size_t len, size_t at, char *why, size_t whysize)
-{
-	size_t start = at;
-	for (;;) {
-		if (at >= len) {
-			snprintf(why, whysize, "name at octet %zu runs past the end", start);
-			return 0;
-		}
-		uint8_t l = w[at];
-		if (l > LABEL_MAX) {
-			/* 0xc0: a compression pointer; 0x40, 0x80: no such
-			 * label types in use (RFC 6891 §5) */
-			snprintf(why, whysize, "label octet 0x%02x at octet %zu", l, at);
-			return 0;
-		}
-		at += 1 + (size_t)l;
-		if (at - start > DNAME_MAX) {
-			snprintf(why, whysize, "name at octet %zu longer than %d octets", start,
-				 DNAME_MAX);
-			return 0;
-		}
-		if (l == 0)
-			return at;
-	}
-}
-
-static bool name_eq(const uint8_t *a, const uint8_t *b, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (dname_lc(a[i]) != dname_lc(b[i]))
-			return false;
-	return true;
-}
-
 bool journal_wire_check(const uint8_t *wire, size_t len, uint32_t from, uint32_t to,
 			uint32_t nremoved, uint32_t nadded, char *why, size_t whysize)
 {
-	/* 64 bits: 2 + two counts of 2^32 - 1 does not wrap */
-	uint64_t want = 2 + (uint64_t)nremoved + nadded;
-	uint64_t new_soa = 1 + (uint64_t)nremoved;
-	size_t at = 0, soa_owner = 0, soa_owner_len = 0;
-	uint64_t i;
-	for (i = 0; at < len; i++) {
-		size_t rr = at;
-		size_t end = name_end(wire, len, at, why, whysize);
-		if (!end)
-			return false;
-		if (len - end < RR_FIXED_LEN) {
-			snprintf(why, whysize, "record %" PRIu64 " at octet %zu cut short", i, rr);
-			return false;
-		}
-		uint16_t type = get16(wire + end);
-		size_t rdlen = get16(wire + end + 8);
-		size_t rdata = end + RR_FIXED_LEN;
-		if (len - rdata < rdlen) {
-			snprintf(why, whysize,
-				 "record %" PRIu64 " at octet %zu: RDLENGTH %zu past the end", i,
-				 rr, rdlen);
-			return false;
-		}
-		at = rdata + rdlen;
-		bool soa_here = i == 0 || i == new_soa;
-		if (!soa_here) {
-			if (type == RRTYPE_SOA) {
-				/* IXFR readers take an SOA for the start of the
-				 * next section (RFC 1995 §4) */
-				snprintf(why, whysize,
-					 "record %" PRIu64 " at octet %zu: an SOA among the changes",
-					 i, rr);
-				return false;
-			}
-			continue;
-		}
-		const char *which = i == 0 ? "old" : "new";
-		if (type != RRTYPE_SOA) {
-			snprintf(why, whysize,
-				 "record %" PRIu64 " at octet %zu: type %u where the %s SOA belongs",
-				 i, rr, type, which);
-			return false;
-		}
-		size_t mname = name_end(wire, rdata + rdlen, rdata, why, whysize);
-		size_t rname = mname ? name_end(wire, rdata + rdlen, mname, why, whysize) : 0;
-		if (!rname || rdata + rdlen - rname != SOA_TIMERS_LEN) {
-			snprintf(why, whysize, "%s SOA at octet %zu: RDATA does not parse", which,
-				 rr);
-			return false;
-		}
-		uint32_t serial = get32(wire + rname);
-		if (serial != (i == 0 ? from : to)) {
-			snprintf(why, whysize, "%s SOA at octet %zu: serial %" PRIu32 ", not %" PRIu32,
-				 which, rr, serial, i == 0 ? from : to);
-			return false;
-		}
-		if (i == 0) {
-			soa_owner = rr;
-			soa_owner_len = end - rr;
-		} else if (end - rr != soa_owner_len ||
-			   !name_eq(wire + rr, wire + soa_owner, soa_owner_len)) {
-			snprintf(why, whysize, "new SOA at octet %zu: not the old SOA's owner", rr);
-			return false;
-		}
-	}
-	if (i != want) {
-		snprintf(why, whysize, "%" PRIu64 " records, not %" PRIu64 " (2 SOAs, %" PRIu32
-			 " removed, %" PRIu32 " added)", i, want, nremoved, nadded);
-		return false;
-	}
-	return true;
+	struct changeset v = {.from = from,
+			      .to = to,
+			      .nremoved = nremoved,
+			      .nadded = nadded,
+			      .len = len,
+			      .wire = (uint8_t *)wire};
+	return changeset_check(&v, why, whysize) == 0;
 }
 
 /* ---- file I/O ---- */

@@ -183,7 +183,8 @@ uint32_t journal_crc32c(uint32_t crc, const void *data, size_t len);
  * record parses (uncompressed owner of labels of at most 63 octets and 255
  * in all, type, class, TTL, RDLENGTH within the blob), there are exactly
  * 2 + nremoved + nadded records, the first and the (nremoved + 2)th are
- * SOAs of one owner with serials `from` and `to`, no other is an SOA.
+ * SOAs of one owner with serials `from` and `to`, no other is an SOA:
+ * changeset_check (changeset.h) over an entry's fields as read.
  * \param[out] why, whysize  what is wrong and at which octet, when false
  * \return true when it is a changeset
  */

@@ -4,11 +4,15 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns/dname.h"
 #include "zone/zone_impl.h"
+
+#define SOA_TIMERS_LEN 20 /* serial, refresh, retry, expire, minimum */
 
 static inline uint16_t get16(const uint8_t *p)
 {
@@ -81,40 +85,122 @@ int changeset_next_rr(const struct changeset *cs, size_t *pos, struct changeset_
 	return 1;
 }
 
-/* An SOA's serial: the third field, after two names (RFC 1035 §3.3.13). */
-static bool soa_serial(const uint8_t *rd, uint16_t rdlen, uint32_t *serial)
+/* The end of the uncompressed name at w[at], or 0 (why says what). */
+static size_t name_end(const uint8_t *w, size_t len, size_t at, char *why, size_t whysize)
 {
-	size_t a = dname_wire_len(rd, rdlen);
-	size_t b = a ? dname_wire_len(rd + a, rdlen - a) : 0;
-	if (!b || rdlen - a - b != 20)
-		return false;
-	*serial = get32(rd + a + b);
+	size_t start = at;
+	for (;;) {
+		if (at >= len) {
+			snprintf(why, whysize, "name at octet %zu runs past the end", start);
+			return 0;
+		}
+		uint8_t l = w[at];
+		if (l > LABEL_MAX) {
+			/* 0xc0: a compression pointer; 0x40, 0x80: no such
+			 * label types in use (RFC 6891 §5) */
+			snprintf(why, whysize, "label octet 0x%02x at octet %zu", l, at);
+			return 0;
+		}
+		at += 1 + (size_t)l;
+		if (at - start > DNAME_MAX) {
+			snprintf(why, whysize, "name at octet %zu longer than %d octets", start,
+				 DNAME_MAX);
+			return 0;
+		}
+		if (l == 0)
+			return at;
+	}
+}
+
+static bool name_eq(const uint8_t *a, const uint8_t *b, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (dname_lc(a[i]) != dname_lc(b[i]))
+			return false;
 	return true;
 }
 
-int changeset_check(const struct changeset *cs)
+int changeset_check(const struct changeset *cs, char *why, size_t whysize)
 {
-	struct changeset_rr rr, first = {0};
-	size_t pos = 0;
-	uint64_t k = 0, soa2 = (uint64_t)cs->nremoved + 1, total = soa2 + 1 + cs->nadded;
-	int r;
-	while ((r = changeset_next_rr(cs, &pos, &rr)) > 0) {
-		bool soa = rr.type == RRTYPE_SOA;
-		if (k >= total || soa != (k == 0 || k == soa2))
-			return -EBADMSG;
-		if (soa) {
-			uint32_t serial;
-			if (!soa_serial(rr.rdata, rr.rdlen, &serial) ||
-			    serial != (k ? cs->to : cs->from))
-				return -EBADMSG;
-			if (k == 0)
-				first = rr;
-			else if (!dname_equal(first.owner, rr.owner))
-				return -EBADMSG;
-		}
-		k++;
+	char none[8];
+	if (!why) {
+		why = none;
+		whysize = sizeof(none);
 	}
-	return r < 0 || k != total ? -EBADMSG : 0;
+	const uint8_t *wire = cs->wire;
+	size_t len = cs->len;
+	uint32_t from = cs->from, to = cs->to, nremoved = cs->nremoved, nadded = cs->nadded;
+	/* 64 bits: 2 + two counts of 2^32 - 1 does not wrap */
+	uint64_t want = 2 + (uint64_t)nremoved + nadded;
+	uint64_t new_soa = 1 + (uint64_t)nremoved;
+	size_t at = 0, soa_owner = 0, soa_owner_len = 0;
+	uint64_t i;
+	for (i = 0; at < len; i++) {
+		size_t rr = at;
+		size_t end = name_end(wire, len, at, why, whysize);
+		if (!end)
+			return -EBADMSG;
+		if (len - end < RR_FIXED_LEN) {
+			snprintf(why, whysize, "record %" PRIu64 " at octet %zu cut short", i, rr);
+			return -EBADMSG;
+		}
+		uint16_t type = get16(wire + end);
+		size_t rdlen = get16(wire + end + 8);
+		size_t rdata = end + RR_FIXED_LEN;
+		if (len - rdata < rdlen) {
+			snprintf(why, whysize,
+				 "record %" PRIu64 " at octet %zu: RDLENGTH %zu past the end", i,
+				 rr, rdlen);
+			return -EBADMSG;
+		}
+		at = rdata + rdlen;
+		bool soa_here = i == 0 || i == new_soa;
+		if (!soa_here) {
+			if (type == RRTYPE_SOA) {
+				/* IXFR readers take an SOA for the start of the
+				 * next section (RFC 1995 §4) */
+				snprintf(why, whysize,
+					 "record %" PRIu64 " at octet %zu: an SOA among the changes",
+					 i, rr);
+				return -EBADMSG;
+			}
+			continue;
+		}
+		const char *which = i == 0 ? "old" : "new";
+		if (type != RRTYPE_SOA) {
+			snprintf(why, whysize,
+				 "record %" PRIu64 " at octet %zu: type %u where the %s SOA belongs",
+				 i, rr, type, which);
+			return -EBADMSG;
+		}
+		size_t mname = name_end(wire, rdata + rdlen, rdata, why, whysize);
+		size_t rname = mname ? name_end(wire, rdata + rdlen, mname, why, whysize) : 0;
+		if (!rname || rdata + rdlen - rname != SOA_TIMERS_LEN) {
+			snprintf(why, whysize, "%s SOA at octet %zu: RDATA does not parse", which,
+				 rr);
+			return -EBADMSG;
+		}
+		uint32_t serial = get32(wire + rname);
+		if (serial != (i == 0 ? from : to)) {
+			snprintf(why, whysize, "%s SOA at octet %zu: serial %" PRIu32 ", not %" PRIu32,
+				 which, rr, serial, i == 0 ? from : to);
+			return -EBADMSG;
+		}
+		if (i == 0) {
+			soa_owner = rr;
+			soa_owner_len = end - rr;
+		} else if (end - rr != soa_owner_len ||
+			   !name_eq(wire + rr, wire + soa_owner, soa_owner_len)) {
+			snprintf(why, whysize, "new SOA at octet %zu: not the old SOA's owner", rr);
+			return -EBADMSG;
+		}
+	}
+	if (i != want) {
+		snprintf(why, whysize, "%" PRIu64 " records, not %" PRIu64 " (2 SOAs, %" PRIu32
+			 " removed, %" PRIu32 " added)", i, want, nremoved, nadded);
+		return -EBADMSG;
+	}
+	return 0;
 }
 
 /* ----------------------------------------------------------------- diff */
@@ -483,7 +569,7 @@ int changeset_apply(struct zone *base, const struct changeset *cs, struct zone *
 			 cs->from, base->serial);
 		return -ESTALE;
 	}
-	if (changeset_check(cs) < 0) {
+	if (changeset_check(cs, NULL, 0) < 0) {
 		snprintf(msg, msgsize, "malformed changeset %u -> %u", cs->from, cs->to);
 		return -EBADMSG;
 	}
