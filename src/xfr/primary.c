@@ -221,6 +221,21 @@ static void release(struct zone *z)
 	zone_unref(z);
 }
 
+/* Where the serial is in an SOA set's record (type, class, TTL, RDLENGTH,
+ * then RDATA: two names, then the serial), or 0 when its RDATA does not
+ * read as an SOA's. */
+static size_t soa_serial_at(const struct rrset *soa)
+{
+	const uint8_t *w = soa->wire;
+	size_t rdlen = (size_t)(w[8] << 8 | w[9]);
+	const uint8_t *rd = w + RR_FIXED_LEN;
+	size_t m = dname_wire_len(rd, rdlen);
+	size_t r = m ? dname_wire_len(rd + m, rdlen - m) : 0;
+	if (!m || !r || m + r + 20 != rdlen)
+		return 0;
+	return RR_FIXED_LEN + m + r;
+}
+
 /* `z` with its SOA serial set to `serial`: the next version of its
  * lineage, the SOA record replaced. NULL (logged) when it cannot be made. */
 static struct zone *with_serial(struct zone *z, uint32_t serial, const char *name)
@@ -229,18 +244,18 @@ static struct zone *with_serial(struct zone *z, uint32_t serial, const char *nam
 	const uint8_t *w = soa->wire;
 	uint16_t rdlen = (uint16_t)(w[8] << 8 | w[9]);
 	const uint8_t *rd = w + RR_FIXED_LEN;
-	size_t m = dname_wire_len(rd, rdlen);
-	size_t r = m ? dname_wire_len(rd + m, rdlen - m) : 0;
-	if (!m || !r || m + r + 20 != rdlen) {
+	size_t at = soa_serial_at(soa);
+	if (!at) {
 		log_err("zone %s: its SOA cannot be read to raise the serial", name);
 		return NULL;
 	}
 	uint8_t nrd[DNAME_MAX * 2 + 20];
 	memcpy(nrd, rd, rdlen);
-	nrd[m + r] = (uint8_t)(serial >> 24);
-	nrd[m + r + 1] = (uint8_t)(serial >> 16);
-	nrd[m + r + 2] = (uint8_t)(serial >> 8);
-	nrd[m + r + 3] = (uint8_t)serial;
+	uint8_t *sp = nrd + (at - RR_FIXED_LEN);
+	sp[0] = (uint8_t)(serial >> 24);
+	sp[1] = (uint8_t)(serial >> 16);
+	sp[2] = (uint8_t)(serial >> 8);
+	sp[3] = (uint8_t)serial;
 	char msg[256] = "";
 	struct zone_update *u = zone_update_begin(z);
 	if (!u || zone_update_change(u, true, z->apex, RRTYPE_SOA, RRCLASS_IN, soa->ttl, rd, rdlen,
@@ -363,12 +378,8 @@ static bool soa_differs(const struct zone *a, const struct zone *b)
 	if (x->ttl != y->ttl || x->wire_len != y->wire_len)
 		return true;
 	const uint8_t *w = x->wire, *v = y->wire;
-	size_t rdlen = (size_t)(w[8] << 8 | w[9]);
-	const uint8_t *rd = w + RR_FIXED_LEN;
-	size_t m = dname_wire_len(rd, rdlen);
-	size_t r = m ? dname_wire_len(rd + m, rdlen - m) : 0;
-	size_t serial = RR_FIXED_LEN + m + r;
-	if (!m || !r || serial + 4 > x->wire_len)
+	size_t serial = soa_serial_at(x);
+	if (!serial)
 		return memcmp(w, v, x->wire_len) != 0;
 	return memcmp(w, v, serial) || memcmp(w + serial + 4, v + serial + 4,
 						 x->wire_len - serial - 4);
