@@ -659,10 +659,11 @@ static void acl_entry(struct reader *r, yaml_node_t *e)
  * names for what the transfer, secondary and catalog features will read. */
 #define ZONE_KEYS                                                                                  \
 	{"file", KEY_OK}, {"storage", KEY_OK}, {"acl", KEY_OK}, {"notify", KEY_OK},               \
-		{"primary", KEY_NOT_YET}, {"master", KEY_NOT_YET},                                \
+		{"primary", KEY_OK}, {"master", KEY_OK},                                          \
 		{"journal-max-depth", KEY_OK}, {"journal-max-usage", KEY_OK},                     \
-		{"refresh-min-interval", KEY_NOT_YET}, {"refresh-max-interval", KEY_NOT_YET},     \
-		{"zone-max-size", KEY_NOT_YET}, {"zonefile-sync", KEY_NOT_YET},                   \
+		{"refresh-min-interval", KEY_OK}, {"refresh-max-interval", KEY_OK},               \
+		{"retry-min-interval", KEY_OK}, {"retry-max-interval", KEY_OK},                   \
+		{"zone-max-size", KEY_OK}, {"zonefile-sync", KEY_OK},                             \
 		{"serial-policy", KEY_OK}, {"catalog-role", KEY_NOT_YET},                         \
 		{"catalog-zone", KEY_NOT_YET}, {"catalog-group", KEY_NOT_YET},                    \
 		{"catalog-template", KEY_NOT_YET}
@@ -700,6 +701,7 @@ struct zone_fields {
 	yaml_node_t *tpl_node;
 	struct conf_zone_settings set;
 	const char *section; /* "zone" or "template", for messages */
+	const char *primary_key; /* "primary" or "master", as written */
 };
 
 static const char *const serial_policy_names[] = {
@@ -749,6 +751,28 @@ static void zone_notify(struct reader *r, yaml_node_t *n, const char *v, void *a
 	    v);
 }
 
+static void zone_primary(struct reader *r, yaml_node_t *n, const char *v, void *arg)
+{
+	struct zone_fields *f = arg;
+	for (size_t i = 0; i < r->c->nremotes; i++) {
+		if (strcmp(r->c->remotes[i].id, v))
+			continue;
+		for (size_t k = 0; k < f->set.nprimary; k++)
+			if (f->set.primary[k] == &r->c->remotes[i]) {
+				ERR(r, n, "%s.%s '%s': listed twice", f->section, f->primary_key, v);
+				return;
+			}
+		if (f->set.nprimary == CONF_LIST_MAX)
+			ERR(r, n, "%s.%s: at most %d remotes", f->section, f->primary_key,
+			    CONF_LIST_MAX);
+		else
+			f->set.primary[f->set.nprimary++] = &r->c->remotes[i];
+		return;
+	}
+	ERR(r, n, "%s.%s '%s': no such remote (define it in the remote: section)", f->section,
+	    f->primary_key, v);
+}
+
 /* A count or a size: digits, and for sizes an optional K, M or G (powers
  * of 1024, as Knot reads them). */
 static bool parse_amount(const char *s, bool size, uint64_t min, uint64_t max, uint64_t *out)
@@ -790,6 +814,18 @@ static void zone_pair(struct reader *r, const char *name, yaml_node_t *k, yaml_n
 		each_item(r, v, "notify", zone_notify, f);
 		return;
 	}
+	if (!strcmp(name, "primary") || !strcmp(name, "master")) {
+		/* Knot 3.2 calls it master; both are read, once */
+		if (f->set.has_primary) {
+			ERR(r, k, "%s: '%s' and the other name of the same setting (primary, master) "
+				  "both given", f->section, name);
+			return;
+		}
+		f->set.has_primary = true;
+		f->primary_key = name;
+		each_item(r, v, name, zone_primary, f);
+		return;
+	}
 	const char *s = scalar(r, v, name);
 	if (!s)
 		return;
@@ -826,6 +862,40 @@ static void zone_pair(struct reader *r, const char *name, yaml_node_t *k, yaml_n
 				  "(digits, then K, M or G)", f->section, s);
 		f->set.journal_usage = n;
 		f->set.has_journal_usage = true;
+	} else if (!strcmp(name, "refresh-min-interval") || !strcmp(name, "refresh-max-interval") ||
+		   !strcmp(name, "retry-min-interval") || !strcmp(name, "retry-max-interval")) {
+		uint64_t n;
+		if (!parse_amount(s, false, 1, INT32_MAX, &n)) {
+			ERR(r, v, "%s.%s '%s': expected seconds from 1 to 2147483647", f->section,
+			    name, s);
+			return;
+		}
+		bool refresh = name[1] == 'e' && name[2] == 'f';
+		bool min = strstr(name, "-min-") != NULL;
+		uint32_t *dst = refresh ? (min ? &f->set.refresh_min : &f->set.refresh_max)
+					: (min ? &f->set.retry_min : &f->set.retry_max);
+		bool *has = refresh ? (min ? &f->set.has_refresh_min : &f->set.has_refresh_max)
+				    : (min ? &f->set.has_retry_min : &f->set.has_retry_max);
+		*dst = (uint32_t)n;
+		*has = true;
+	} else if (!strcmp(name, "zone-max-size")) {
+		uint64_t n;
+		if (!parse_amount(s, true, 1, (uint64_t)1 << 40, &n))
+			ERR(r, v, "%s.zone-max-size '%s': expected a size up to 1024G (digits, then "
+				  "K, M or G)", f->section, s);
+		f->set.zone_max_size = n;
+		f->set.has_zone_max_size = true;
+	} else if (!strcmp(name, "zonefile-sync")) {
+		uint64_t n;
+		if (!strcmp(s, "-1")) {
+			f->set.zonefile_sync = -1;
+		} else if (parse_amount(s, false, 0, INT32_MAX, &n)) {
+			f->set.zonefile_sync = (int64_t)n;
+		} else {
+			ERR(r, v, "%s.zonefile-sync '%s': expected seconds (0: after every change) "
+				  "or -1 (only at shutdown)", f->section, s);
+		}
+		f->set.has_zonefile_sync = true;
 	}
 }
 
@@ -846,6 +916,20 @@ static struct conf_zone_settings zone_settings(const struct conf_zone_settings *
 	}
 	if (!own->has_serial_policy)
 		s.serial_policy = t->serial_policy;
+	if (!own->has_primary && t->has_primary) {
+		memcpy(s.primary, t->primary, sizeof(s.primary));
+		s.nprimary = t->nprimary;
+	}
+#define INHERIT(field, has, def) \
+	if (!own->has) \
+		s.field = t->has ? t->field : (def)
+	INHERIT(refresh_min, has_refresh_min, CONF_REFRESH_MIN_DEFAULT);
+	INHERIT(refresh_max, has_refresh_max, CONF_REFRESH_MAX_DEFAULT);
+	INHERIT(retry_min, has_retry_min, CONF_REFRESH_MIN_DEFAULT);
+	INHERIT(retry_max, has_retry_max, CONF_REFRESH_MAX_DEFAULT);
+	INHERIT(zone_max_size, has_zone_max_size, 0);
+	INHERIT(zonefile_sync, has_zonefile_sync, 0);
+#undef INHERIT
 	if (!own->has_journal_depth)
 		s.journal_depth = t->has_journal_depth ? t->journal_depth : CONF_JOURNAL_DEPTH_DEFAULT;
 	if (!own->has_journal_usage)
@@ -962,6 +1046,12 @@ static void zone_entry(struct reader *r, yaml_node_t *e)
 				.where = where(r, dn)};
 	memcpy(z->apex, apex, apex_len);
 	z->file = zone_file(r, storage, pattern, name);
+	if (z->set.refresh_min > z->set.refresh_max || z->set.retry_min > z->set.retry_max) {
+		ERR(r, dn, "zone '%s': a %s-min-interval above its %s-max-interval", domain,
+		    z->set.refresh_min > z->set.refresh_max ? "refresh" : "retry",
+		    z->set.refresh_min > z->set.refresh_max ? "refresh" : "retry");
+		return;
+	}
 	r->c->nzones++;
 }
 

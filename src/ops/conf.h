@@ -100,6 +100,10 @@ enum conf_serial_policy {
 	CONF_SERIAL_UNIXTIME,	/* the Unix time, or serial + 1 when that is not newer */
 };
 
+/** Knot's defaults for the refresh and retry bounds: 2 s, one day. */
+#define CONF_REFRESH_MIN_DEFAULT 2
+#define CONF_REFRESH_MAX_DEFAULT 86400
+
 /** Knot's defaults: 20 differences, 100 MiB. */
 #define CONF_JOURNAL_DEPTH_DEFAULT 20
 #define CONF_JOURNAL_USAGE_DEFAULT ((uint64_t)100 << 20)
@@ -111,11 +115,22 @@ struct conf_zone_settings {
 	size_t nacl;
 	const struct conf_remote *notify[CONF_LIST_MAX];
 	size_t nnotify;
+	/* A secondary zone: the primaries, asked in this order. */
+	const struct conf_remote *primary[CONF_LIST_MAX];
+	size_t nprimary;
+	/* Bounds of the SOA's REFRESH and RETRY, in seconds (Knot's names
+	 * and defaults: 2 s to one day). */
+	uint32_t refresh_min, refresh_max, retry_min, retry_max;
+	uint64_t zone_max_size;		/* octets a transfer in may bring, 0: no bound */
+	int64_t zonefile_sync;		/* seconds after a change the copy is saved;
+					 * -1: only at shutdown */
 	enum conf_serial_policy serial_policy;
 	uint32_t journal_depth;		/* differences kept, >= 1 */
 	uint64_t journal_usage;		/* octets of the journal file */
 	/* which of the above the entry wrote */
 	bool has_acl, has_notify, has_serial_policy, has_journal_depth, has_journal_usage;
+	bool has_primary, has_refresh_min, has_refresh_max, has_retry_min, has_retry_max;
+	bool has_zone_max_size, has_zonefile_sync;
 };
 
 struct conf_template {

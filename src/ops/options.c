@@ -265,6 +265,9 @@ const struct option_def options_table[] = {
 	 .def = "10", .min = 1, .max = 10000, FIELD(xfr_max), .group = "Zone transfers",
 	 .help = "Outgoing zone transfers (AXFR, IXFR) at once; more are refused. A transfer "
 		 "that stops reading for tcp-idle-timeout is closed."},
+	{.name = "transfers-in", .type = OPTION_UINT, .arg = "N", .def = "4", .min = 1, .max = 256,
+	 FIELD(xfr_in_threads),
+	 .help = "Threads that refresh secondary zones (SOA checks, IXFR, AXFR) at once."},
 	{.name = "notify-tries", .type = OPTION_UINT, .arg = "N", .def = "5", .min = 1, .max = 100,
 	 FIELD(notify_tries),
 	 .help = "NOTIFY messages sent per zone change and remote until one is answered; "

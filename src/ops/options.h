@@ -62,6 +62,7 @@ struct options {
 	unsigned tcp_max_conns;	/* per worker */
 	unsigned xfr_max;	/* transfers-out, server-wide */
 	unsigned notify_tries;
+	unsigned xfr_in_threads;	/* transfers-in */
 	unsigned notify_interval_ms;
 	int log_level;
 	bool syslog;

@@ -815,12 +815,6 @@ END_TEST
 START_TEST(reserved_keys)
 {
 	static const char *const reserved[] = {
-	    "primary",
-	    "master",
-	    "refresh-min-interval",
-	    "refresh-max-interval",
-	    "zone-max-size",
-	    "zonefile-sync",
 	    "catalog-role",
 	    "catalog-zone",
 	    "catalog-group",
@@ -860,17 +854,77 @@ START_TEST(too_many_errors)
 	size_t n = (size_t)snprintf(text, sizeof(text), "zone:\n");
 	for (int i = 0; i < CONF_ERRORS_MAX + 10; i++)
 		n += (size_t)snprintf(text + n, sizeof(text) - n,
-		                      "  - domain: z%d.example\n    primary: x\n", i);
+		                      "  - domain: z%d.example\n    catalog-role: x\n", i);
 	ck_assert_uint_lt(n, sizeof(text));
 	struct conf *c = NULL;
 	ck_assert_int_eq(load_n("t.conf", text, n, &c), -1);
 	ck_assert_uint_eq(D.n, CONF_ERRORS_MAX);
-	ck_assert_str_eq(D.msg[0], "t.conf:3:5: zone: 'primary' is not supported yet");
+	ck_assert_str_eq(D.msg[0], "t.conf:3:5: zone: 'catalog-role' is not supported yet");
 	ck_assert_str_eq(D.msg[CONF_ERRORS_MAX - 2],
-	                 "t.conf:99:5: zone: 'primary' is not supported yet");
+	                 "t.conf:99:5: zone: 'catalog-role' is not supported yet");
 	ck_assert_str_eq(D.msg[CONF_ERRORS_MAX - 1],
-	                 "t.conf:101:5: zone: 'primary' is not supported yet (50 errors: stopping "
+	                 "t.conf:101:5: zone: 'catalog-role' is not supported yet (50 errors: stopping "
 	                 "here)");
+}
+END_TEST
+
+/* Secondary settings: primary (or master) names remotes, in order, and
+ * comes from the template unless the zone lists its own; the interval
+ * bounds, zone-max-size and zonefile-sync read and defaulted as Knot's. */
+START_TEST(zone_secondary_settings)
+{
+	static const char text[] =
+	    "remote:\n"
+	    "  - id: a\n    address: 127.0.0.1\n"
+	    "  - id: b\n    address: ::1@5300\n"
+	    "template:\n"
+	    "  - id: default\n    master: [b]\n    refresh-min-interval: 10\n"
+	    "zone:\n"
+	    "  - domain: one.test\n    primary: [a, b]\n    zone-max-size: 2M\n"
+	    "    zonefile-sync: -1\n    retry-max-interval: 600\n"
+	    "  - domain: two.test\n    refresh-max-interval: 3600\n    zonefile-sync: 30\n"
+	    "  - domain: three.test\n    refresh-min-interval: 1\n";
+	struct conf *c = NULL;
+	ck_assert_int_eq(load_n("t.conf", text, sizeof(text) - 1, &c), 0);
+	ck_assert_uint_eq(c->nzones, 3);
+	const struct conf_zone_settings *one = &c->zones[0].set, *two = &c->zones[1].set,
+					*three = &c->zones[2].set;
+	ck_assert_uint_eq(one->nprimary, 2);
+	ck_assert_str_eq(one->primary[0]->id, "a");
+	ck_assert_str_eq(one->primary[1]->id, "b");
+	ck_assert_uint_eq(one->zone_max_size, 2u << 20);
+	ck_assert_int_eq(one->zonefile_sync, -1);
+	ck_assert_uint_eq(one->retry_max, 600);
+	ck_assert_uint_eq(one->retry_min, CONF_REFRESH_MIN_DEFAULT);
+	ck_assert_uint_eq(one->refresh_min, 10);
+	ck_assert_uint_eq(two->nprimary, 1);
+	ck_assert_str_eq(two->primary[0]->id, "b");
+	ck_assert_uint_eq(two->refresh_max, 3600);
+	ck_assert_uint_eq(two->refresh_min, 10);
+	ck_assert_int_eq(two->zonefile_sync, 30);
+	ck_assert_uint_eq(two->zone_max_size, 0);
+	ck_assert_uint_eq(three->refresh_min, 1);
+	ck_assert_uint_eq(three->refresh_max, CONF_REFRESH_MAX_DEFAULT);
+	ck_assert_int_eq(three->zonefile_sync, 0);
+	conf_free(c);
+
+	expect_error("zone:\n  - domain: a.test\n    primary: nowhere\n",
+	             "t.conf:3:14: zone.primary 'nowhere': no such remote (define it in the "
+	             "remote: section)");
+	expect_error("remote:\n  - id: a\n    address: 127.0.0.1\n"
+	             "zone:\n  - domain: a.test\n    primary: a\n    master: a\n",
+	             "t.conf:7:5: zone: 'master' and the other name of the same setting "
+	             "(primary, master) both given");
+	expect_error("zone:\n  - domain: a.test\n    refresh-min-interval: 0\n",
+	             "t.conf:3:27: zone.refresh-min-interval '0': expected seconds from 1 to "
+	             "2147483647");
+	expect_error("zone:\n  - domain: a.test\n    retry-min-interval: 60\n"
+	             "    retry-max-interval: 30\n",
+	             "t.conf:2:13: zone 'a.test': a retry-min-interval above its "
+	             "retry-max-interval");
+	expect_error("zone:\n  - domain: a.test\n    zonefile-sync: soon\n",
+	             "t.conf:3:20: zone.zonefile-sync 'soon': expected seconds (0: after every "
+	             "change) or -1 (only at shutdown)");
 }
 END_TEST
 
@@ -1162,6 +1216,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(t, remote_forms);
 	tcase_add_test(t, acl_forms);
 	tcase_add_test(t, zone_transfer_settings);
+	tcase_add_test(t, zone_secondary_settings);
 	tcase_add_test(t, zone_files_default);
 	tcase_add_test(t, zone_files_templates);
 	tcase_add_test(t, zone_files_relative);
