@@ -2,6 +2,7 @@
 #include "answer/answer.h"
 
 #include <stddef.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -33,6 +34,7 @@ struct actx {
 	 * section already, each NSEC going out once. */
 	const struct node *wild_ce;
 	const struct zone *zone; /* the zone being answered from */
+	const struct zone *auth; /* the zone of the question, when authoritative */
 	bool denied;
 	uint8_t nproved;
 	/* A CNAME or DNAME target being followed. Left uninitialized by
@@ -407,6 +409,13 @@ static void answer_in(struct actx *a)
 		a->not_ours = true;
 		return;
 	}
+	if (__builtin_expect(atomic_load_explicit(&z->expired, memory_order_relaxed), 0)) {
+		/* a secondary zone past its EXPIRE, or never transferred
+		 * (RFC 1034 §4.3.5: no longer authoritative for it) */
+		a->rcode = RCODE_SERVFAIL;
+		return;
+	}
+	a->auth = z;
 	resp_set_aa(a->r, true);
 
 	for (unsigned step = 0; step < CHAIN_MAX; step++) {
@@ -483,9 +492,37 @@ static void answer_in(struct actx *a)
 		set_name(a, next, len);
 		a->rcode = RCODE_NOERROR;
 		z = zonedb_find(a->db, a->split, a->name, 0);
-		if (!z)
+		if (!z || atomic_load_explicit(&z->expired, memory_order_relaxed))
 			return;
 	}
+}
+
+/* RFC 7314 §3-4: the EXPIRE an answer carries: what is left of a
+ * secondary's expiry, or a primary's SOA EXPIRE. \return false when
+ * there is none to give */
+static bool expire_value(const struct zone *z, uint8_t v[4])
+{
+	int64_t at = atomic_load_explicit(&z->expire_at, memory_order_relaxed);
+	uint32_t left;
+	if (at) {
+		int64_t d = at - (int64_t)time(NULL);
+		left = d < 0 ? 0 : d > INT32_MAX ? INT32_MAX : (uint32_t)d;
+	} else {
+		const uint8_t *w = z->soa->wire;
+		size_t rdlen = (size_t)(w[8] << 8 | w[9]);
+		const uint8_t *rd = w + RR_FIXED_LEN;
+		size_t m = dname_wire_len(rd, rdlen);
+		size_t n = m ? dname_wire_len(rd + m, rdlen - m) : 0;
+		if (!m || !n || m + n + 20 > rdlen)
+			return false;
+		memcpy(v, rd + m + n + 12, 4);
+		return true;
+	}
+	v[0] = (uint8_t)(left >> 24);
+	v[1] = (uint8_t)(left >> 16);
+	v[2] = (uint8_t)(left >> 8);
+	v[3] = (uint8_t)left;
+	return true;
 }
 
 static bool name_is(const uint8_t *lname, const char *wire)
@@ -599,6 +636,9 @@ size_t answer_query_warm(const struct answer_cfg *cfg, const struct zonedb *db,
 						   (uint32_t)time(NULL), k, &cookie_ok);
 	}
 	size_t opt_len = opt ? resp_opt_size(cfg->nsid_len, nsid, cookie_len) : 0;
+	/* RFC 7314: room for an EXPIRE, kept only when asked for */
+	if (__builtin_expect(opt && q->edns_expire, 0))
+		opt_len += RESP_EXPIRE_LEN;
 	limit -= opt_len;
 
 	resp_init(&r, buf, limit, q);
@@ -607,6 +647,7 @@ size_t answer_query_warm(const struct answer_cfg *cfg, const struct zonedb *db,
 		a.rcode = RCODE_FORMERR;
 		break;
 	case QUERY_NOTIMP:
+	case QUERY_NOTIFY: /* answered by xfr/serve.c; NOTIMP where it is not */
 		a.rcode = RCODE_NOTIMP;
 		break;
 	case QUERY_BADVERS:
@@ -649,8 +690,16 @@ size_t answer_query_warm(const struct answer_cfg *cfg, const struct zonedb *db,
 			r.limit += RESP_EDE_LEN;
 			opt_len += RESP_EDE_LEN;
 		}
+		size_t opt_at = r.len;
 		resp_put_opt(&r, cfg->edns_size, (uint8_t)(a.rcode >> 4), q->edns_do,
 			     nsid ? cfg->nsid : NULL, cfg->nsid_len, cookie, cookie_len, ede);
+		if (__builtin_expect(q->edns_expire, 0)) {
+			uint8_t v[4];
+			if (a.auth && expire_value(a.auth, v))
+				resp_opt_add(&r, opt_at, EDNS_OPT_EXPIRE, v, 4);
+			else
+				opt_len -= RESP_EXPIRE_LEN;
+		}
 	}
 	/* RFC 8945 §5.2.2: an unsigned TSIG with the error, last; when it
 	 * does not fit (long names, 512 octets) TC sends the client to TCP. */

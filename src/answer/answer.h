@@ -38,6 +38,12 @@ struct answer_cfg {
 	const char *version;	   /* version.bind / version.server TXT; NULL: hidden */
 	const char *identity;	   /* id.server / hostname.bind TXT; NULL: hidden */
 	unsigned xfr_max;	   /* transfers out at once, server-wide (xfr/serve.h) */
+	/* Where an accepted NOTIFY for a secondary zone goes (xfr/serve.h):
+	 * called on the worker that answered it; must not block. NULL: NOTIFY
+	 * is answered and goes nowhere. */
+	void (*notify)(void *ctx, const uint8_t *apex, size_t apex_len,
+		       const struct sockaddr *from, bool has_serial, uint32_t serial);
+	void *notify_ctx;
 };
 
 /** Kinds of answers, as response rate limiting tells them apart (BIND's

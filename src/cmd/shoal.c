@@ -39,6 +39,7 @@
 #include "ops/stats.h"
 #include "xfr/notify.h"
 #include "xfr/primary.h"
+#include "xfr/secondary.h"
 #include "zone/zonedb.h"
 #include "zone/zoneset.h"
 
@@ -204,6 +205,7 @@ static enum options_result setup_read(int argc, char **argv, struct setup *s, st
 		sp->apex_len = z->apex_len;
 		sp->file = z->file;
 		sp->where = z->where;
+		sp->secondary = z->set.nprimary > 0;
 		const char *in = in_root(z->file, pb, sizeof(pb));
 		if (in != z->file) {
 			char **o = realloc(s->owned, (s->nowned + 1) * sizeof(*o));
@@ -242,6 +244,7 @@ static struct {
 	struct zoneset zones;
 	struct primary *primary;	/* journals, serial checks, NOTIFY (xfr/primary.h) */
 	struct notifier *notifier;
+	struct secondary *sec;		/* secondary zones' refresh (xfr/secondary.h) */
 	struct server srv;
 	struct timespec started;
 	unsigned long reloads;
@@ -505,6 +508,7 @@ publish:
 	primary_prepare(D.primary, &D.zones);
 	zonedb_publish(db);
 	primary_published(D.primary, &D.zones);
+	secondary_sync(D.sec, D.conf, &D.zones);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	log_zones(db, &r->st);
 	metrics_set_zones(db, r->st.failed + r->st.kept);
@@ -646,6 +650,9 @@ static void put_zone(struct control_reply *rep, bool json, const struct zone_sta
 				lines[nl++] = t + strspn(t, " ");
 			control_printf(rep, ", \"transfer\": ");
 			json_msgs(rep, lines, nl);
+			if (secondary_status(D.sec, z->apex, z->apex_len, true, xfr, sizeof(xfr)) <
+			    sizeof(xfr))
+				control_printf(rep, "%s", xfr);
 		}
 		control_printf(rep, ", \"errors\": ");
 		json_msgs(rep, zone_failed(z) ? z->msgs : NULL, zone_failed(z) ? z->nmsgs : 0);
@@ -674,6 +681,8 @@ static void put_zone(struct control_reply *rep, bool json, const struct zone_sta
 	}
 	if (detail) {
 		static char xfr[16384];
+		if (secondary_status(D.sec, z->apex, z->apex_len, false, xfr, sizeof(xfr)))
+			control_printf(rep, "%s", xfr);
 		if (primary_status(D.primary, z, xfr, sizeof(xfr)))
 			control_printf(rep, "%s", xfr);
 	}
@@ -819,6 +828,84 @@ static void cmd_zone_notify(const struct control_request *req, struct control_re
 		control_printf(rep, "]\n");
 }
 
+/* zone-refresh, zone-retransfer: a check (or an AXFR) of secondary zones now. */
+static void cmd_zone_refresh(const struct control_request *req, struct control_reply *rep,
+			     bool axfr)
+{
+	static uint8_t names[CONTROL_ARGS_MAX][DNAME_MAX];
+	const uint8_t *ptrs[CONTROL_ARGS_MAX];
+	size_t n = 0;
+	if (req->argc < 2) {
+		reply_error(rep, req->json, "%s: name the zones", req->argv[0]);
+		return;
+	}
+	if (!zone_args(req, 1, rep, names, ptrs, &n))
+		return;
+	if (req->json)
+		control_printf(rep, "[");
+	for (size_t k = 0; k < n; k++) {
+		size_t len = dname_wire_len(ptrs[k], DNAME_MAX);
+		const struct zone_state *z = zoneset_find(&D.zones, ptrs[k], len);
+		int r = secondary_refresh(D.sec, ptrs[k], len, axfr);
+		const char *what = r == 0 ? (axfr ? "AXFR scheduled" : "refresh scheduled")
+					  : "not a secondary zone (no primary: in its configuration)";
+		if (r < 0)
+			control_fail(rep);
+		if (req->json) {
+			control_printf(rep, "%s{\"zone\": ", k ? ", " : "");
+			control_json_str(rep, z->name);
+			control_printf(rep, ", \"scheduled\": %s, \"result\": ", r == 0 ? "true" : "false");
+			control_json_str(rep, what);
+			control_printf(rep, "}");
+		} else {
+			control_printf(rep, "%-30s %s\n", z->name, what);
+		}
+	}
+	if (req->json)
+		control_printf(rep, "]\n");
+}
+
+/* New versions the secondary's threads made: journal them, serve them. */
+static void secondary_apply(void)
+{
+	struct secondary_update *list = secondary_collect(D.sec);
+	size_t applied = 0;
+	for (struct secondary_update *u = list; u; u = u->next) {
+		struct zone_state *s = zoneset_find(&D.zones, u->apex, u->apex_len);
+		if (!s || !s->secondary)
+			continue; /* gone from the configuration meanwhile */
+		primary_received(D.primary, s, u->zone, u->cs, u->ncs, u->full);
+		zone_unref(s->zone);
+		s->zone = u->zone; /* the update's reference */
+		u->zone = NULL;
+		s->outcome = ZONE_OUTCOME_LOADED;
+		clock_gettime(CLOCK_REALTIME, &s->attempt);
+		applied++;
+	}
+	secondary_updates_free(list);
+	if (!applied) {
+		if (secondary_take_changed(D.sec)) {
+			/* a zone expired or came back: /metrics says so (only
+			 * this thread publishes and frees snapshots: no RCU
+			 * section needed to read the current one) */
+			metrics_set_zones(zonedb_current(), 0);
+		}
+		return;
+	}
+	(void)secondary_take_changed(D.sec);
+	struct zonedb *db = zoneset_db(&D.zones);
+	if (!db) {
+		log_err("out of memory: %zu transferred version%s not published", applied,
+			applied == 1 ? "" : "s");
+		return;
+	}
+	db->conf = conf_ref(D.conf);
+	primary_prepare(D.primary, &D.zones);
+	zonedb_publish(db);
+	primary_published(D.primary, &D.zones);
+	metrics_set_zones(db, 0);
+}
+
 static void cmd_status(const struct control_request *req, struct control_reply *rep)
 {
 	size_t served = 0;
@@ -883,6 +970,8 @@ static void handle_command(void *ctx, const struct control_request *req,
 		cmd_zone_status(req, rep);
 	} else if (!strcmp(cmd, "zone-notify")) {
 		cmd_zone_notify(req, rep);
+	} else if (!strcmp(cmd, "zone-refresh") || !strcmp(cmd, "zone-retransfer")) {
+		cmd_zone_refresh(req, rep, !strcmp(cmd, "zone-retransfer"));
 	} else if (req->argc > 1) {
 		reply_error(rep, req->json, "%s takes no arguments", cmd);
 	} else if (!strcmp(cmd, "status")) {
@@ -894,7 +983,8 @@ static void handle_command(void *ctx, const struct control_request *req,
 		D.stop = true;
 	} else {
 		reply_error(rep, req->json,
-			    "unknown command '%s' (status, reload, zone-status, zone-notify, stats, stop)",
+			    "unknown command '%s' (status, reload, zone-status, zone-notify, "
+			    "zone-refresh, zone-retransfer, stats, stop)",
 			    cmd);
 	}
 }
@@ -959,12 +1049,13 @@ static void serve(struct control *ctl)
 	clock_gettime(CLOCK_MONOTONIC, &next_stats);
 	next_stats.tv_sec += D.opt.stats_interval;
 	while (!D.stop) {
-		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN},
-				      {.fd = ctl ? control_fd(ctl) : -1, .events = POLLIN}};
+		struct pollfd p[3] = {{.fd = sfd, .events = POLLIN},
+				      {.fd = ctl ? control_fd(ctl) : -1, .events = POLLIN},
+				      {.fd = secondary_fd(D.sec), .events = POLLIN}};
 		int tmo = 1000, ct = ctl ? control_timeout_ms(ctl) : -1;
 		if (ct >= 0 && ct < tmo)
 			tmo = ct;
-		if (poll(p, 2, tmo) < 0 && errno != EINTR) {
+		if (poll(p, 3, tmo) < 0 && errno != EINTR) {
 			log_err("poll: %s", strerror(errno));
 			break;
 		}
@@ -979,6 +1070,8 @@ static void serve(struct control *ctl)
 				D.stop = true;
 			}
 		}
+		if (p[2].revents & POLLIN)
+			secondary_apply();
 		if (ctl)
 			control_process(ctl, handle_command, NULL);
 		if (D.opt.stats_interval) {
@@ -1165,10 +1258,20 @@ int main(int argc, char **argv)
 		log_err("notify: cannot start its thread (%s): no NOTIFY will be sent",
 			strerror(errno));
 	primary_set_notifier(D.primary, D.notifier);
+	/* the refresh threads, with the privileges they keep for good */
+	struct secondary_cfg scfg = {.threads = D.opt.xfr_in_threads};
+	if (!(D.sec = secondary_new(&scfg))) {
+		fprintf(stderr, "shoal: starting the secondary zones' threads: %s\n",
+			strerror(errno));
+		goto out;
+	}
+	D.srv.acfg.notify = secondary_notify_cb;
+	D.srv.acfg.notify_ctx = D.sec;
 	db->conf = conf_ref(D.conf);
 	primary_prepare(D.primary, &D.zones);
 	zonedb_publish(db);
 	primary_published(D.primary, &D.zones);
+	secondary_sync(D.sec, D.conf, &D.zones);
 	log_zones(zonedb_current(), &st);
 	db = NULL;
 	if ((r = server_start(&D.srv)) < 0) {
@@ -1207,6 +1310,9 @@ out:
 		zonedb_free(cur);
 	}
 	zonedb_free(db);
+	/* after the workers (they hand it NOTIFYs): saves the copies not saved yet */
+	secondary_free(D.sec);
+	D.sec = NULL;
 	notifier_stop(D.notifier);
 	primary_set_notifier(D.primary, NULL);
 	zoneset_clear(&D.zones);

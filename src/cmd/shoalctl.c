@@ -51,6 +51,8 @@ static const struct ctl_command commands[] = {
 	{"reload", reload_flags, true},
 	{"zone-status", NULL, true},
 	{"zone-notify", NULL, true},
+	{"zone-refresh", NULL, true},
+	{"zone-retransfer", NULL, true},
 	{"stats", NULL, false},
 	{"stop", NULL, false},
 };
@@ -74,6 +76,8 @@ static void usage(FILE *f)
 		"                            the journal's serials and the last NOTIFY to\n"
 		"                            each remote\n"
 		"  zone-notify ZONE...       send NOTIFY for the zones to their notify: remotes\n"
+		"  zone-refresh ZONE...      secondary zones: ask the primaries for the SOA now\n"
+		"  zone-retransfer ZONE...   secondary zones: a full AXFR now, whatever the serial\n"
 		"  stats                     query, response, rcode and rate-limit counters\n"
 		"  stop                      stop the server (queued queries are answered)\n"
 		"\n"

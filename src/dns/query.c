@@ -35,6 +35,8 @@ static enum query_status parse_opt(struct query *q, const ldns_rr *rr)
 				return QUERY_FORMERR;
 			if (code == EDNS_OPT_NSID)
 				q->edns_nsid = true;
+			if (code == EDNS_OPT_EXPIRE)
+				q->edns_expire = true; /* RFC 7314 §2: any length is read as a request */
 			if (code == EDNS_OPT_COOKIE && !cookie_seen) {
 				/* RFC 7873 §5.2.2: a client cookie of 8 octets and
 				 * an optional server cookie of 8 to 32; anything
@@ -92,6 +94,7 @@ enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, 
 	q->formerr_opt = false;
 	q->edns_do = false;
 	q->edns_nsid = false;
+	q->edns_expire = false;
 	q->edns_version = 0;
 	q->edns_size = 0;
 	q->cookie_len = 0;
@@ -160,7 +163,10 @@ enum query_status query_parse(struct query *q, const uint8_t *wire, size_t len, 
 	if (q->opcode != LDNS_PACKET_QUERY) {
 		if (q->edns && q->edns_version != 0)
 			return QUERY_BADVERS;
-		return q->tsig ? QUERY_BADKEY : QUERY_NOTIMP;
+		if (q->tsig)
+			return QUERY_BADKEY;
+		return q->opcode == QUERY_OPCODE_NOTIFY && q->has_question ? QUERY_NOTIFY
+									   : QUERY_NOTIMP;
 	}
 	if ((!q->has_question && q->cookie_len == 0) || (q->has_question && q->qtype == RRTYPE_OPT)) {
 		/* No question and no cookie to ask for, or a question for

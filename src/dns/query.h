@@ -14,6 +14,7 @@ struct sockaddr;
 #define DNS_UDP_MIN 512		/* RFC 1035 §4.2.1; RFC 6891 §6.2.5 floor */
 #define EDNS_SIZE_DEFAULT 1232	/* DNS flag day 2020: no IP fragmentation */
 #define EDNS_OPT_NSID 3		/* RFC 5001 */
+#define EDNS_OPT_EXPIRE 9	/* RFC 7314 */
 #define EDNS_OPT_COOKIE 10	/* RFC 7873 */
 #define EDNS_OPT_EDE 15		/* RFC 8914: Extended DNS Error */
 #define QUERY_COOKIE_MAX 40	/* client cookie 8 + server cookie up to 32 */
@@ -27,7 +28,10 @@ enum query_status {
 	QUERY_BADVERS,	 /* EDNS version we do not speak (RFC 6891 §6.1.3) */
 	QUERY_BADKEY,	 /* signed with TSIG: we have no keys, so NOTAUTH with a
 			  * TSIG error BADKEY (RFC 8945 §5.2.2) */
+	QUERY_NOTIFY,	 /* opcode NOTIFY with a question (RFC 1996): xfr/serve.h */
 };
+
+#define QUERY_OPCODE_NOTIFY 4
 
 struct query {
 	uint16_t id;		/* net-order bytes as received, copied back */
@@ -48,6 +52,7 @@ struct query {
 				 * without a COOKIE): the reply carries an OPT too */
 	bool edns_do;		/* DO bit (RFC 3225), echoed */
 	bool edns_nsid;		/* NSID option present (RFC 5001) */
+	bool edns_expire;	/* EXPIRE option present (RFC 7314) */
 	uint8_t edns_version;
 	uint16_t edns_size;	/* requestor's UDP payload size, host order */
 	uint8_t cookie_len;	/* COOKIE option (RFC 7873): 0 none, 8, or 16-40 */

@@ -370,6 +370,18 @@ void resp_put_opt(struct resp *r, uint16_t udp_size, uint8_t ext_rcode, bool dns
 	r->count[SEC_ADDITIONAL]++;
 }
 
+void resp_opt_add(struct resp *r, size_t opt_at, uint16_t code, const uint8_t *data,
+		  uint16_t len)
+{
+	uint8_t *o = r->buf + r->len;
+	put16(o, code);
+	put16(o + 2, len);
+	memcpy(o + 4, data, len);
+	uint8_t *rd = r->buf + opt_at + 9;
+	put16(rd, (uint16_t)((rd[0] << 8 | rd[1]) + 4u + len));
+	r->len += 4u + len;
+}
+
 int resp_put_tsig_error(struct resp *r, const struct query *q, uint16_t error)
 {
 	size_t rdlen = q->tsig_alg_len + 6u + 2u + 2u + 2u + 2u + 2u;

@@ -94,6 +94,17 @@ void resp_put_opt(struct resp *r, uint16_t udp_size, uint8_t ext_rcode, bool dns
 /** Bytes the OPT will take (cookie_len 0: no COOKIE option). */
 size_t resp_opt_size(uint16_t nsid_len, bool with_nsid, size_t cookie_len);
 
+/**
+ * Add an option to the OPT resp_put_opt wrote at offset `opt_at` of the
+ * message, which must still be the last record. The room (4 + len) must
+ * have been kept below the limit as for the OPT itself.
+ */
+void resp_opt_add(struct resp *r, size_t opt_at, uint16_t code, const uint8_t *data,
+		  uint16_t len);
+
+/** Octets the EXPIRE option of an answer takes (RFC 7314 §2). */
+#define RESP_EXPIRE_LEN 8
+
 /** Octets an Extended DNS Error option (RFC 8914) without text adds. */
 #define RESP_EDE_LEN 6
 

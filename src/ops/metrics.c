@@ -4,6 +4,7 @@
 #include "ops/metrics.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,18 @@ void metrics_set_zones(const struct zonedb *db, unsigned load_failures)
 			continue;
 		put_zone_label(f, "shoal_zone_rrsig_expiry_seconds", db->zones[i]);
 		fprintf(f, " %lld\n", (long long)db->zones[i]->rrsig_expire);
+	}
+	/* Secondary zones only (zone.h): 1 while SERVFAIL is answered for
+	 * it (past its EXPIRE, or never transferred). */
+	fprintf(f, "# HELP shoal_zone_expired 1 when a secondary zone is expired or has no data "
+		   "yet (answered SERVFAIL).\n"
+		   "# TYPE shoal_zone_expired gauge\n");
+	for (size_t i = 0; i < db->nzones; i++) {
+		const struct zone *z = db->zones[i];
+		if (!atomic_load(&z->expire_at) && !z->stub)
+			continue;
+		put_zone_label(f, "shoal_zone_expired", z);
+		fprintf(f, " %d\n", atomic_load(&z->expired) ? 1 : 0);
 	}
 	fclose(f);
 	pthread_mutex_lock(&zones_lock);

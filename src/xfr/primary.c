@@ -385,11 +385,65 @@ static bool soa_differs(const struct zone *a, const struct zone *b)
 						 x->wire_len - serial - 4);
 }
 
+/* A secondary's saved copy, read at start: its journal may hold the
+ * changes received after the copy was written; they are replayed, so the
+ * zone serves what it served before the restart and its journal ends at
+ * it. A chain that cannot be replayed is cut. */
+static struct zone *secondary_first(struct primary_zone *pz, const struct conf_zone *cz,
+				    struct zone_state *s, struct zone *fresh)
+{
+	if (pz->journal || !pz->journal_path)
+		return fresh;
+	pz->journal = journal_open_ahead(pz->journal_path, fresh->serial, cz->set.journal_depth,
+					 (size_t)cz->set.journal_usage, journal_log, NULL);
+	uint32_t last;
+	if (!pz->journal || !journal_last_serial(pz->journal, &last) || last == fresh->serial)
+		return fresh;
+	struct changeset **chain = NULL;
+	size_t n = journal_find(pz->journal, fresh->serial, last, &chain);
+	struct zone *cur = fresh;
+	char msg[512] = "";
+	size_t done = 0;
+	for (; done < n; done++) {
+		struct zone *next = NULL;
+		if (changeset_apply(cur, chain[done], &next, msg, sizeof(msg)) < 0)
+			break;
+		if (cur != fresh)
+			zone_free(cur);
+		cur = next;
+	}
+	journal_chain_free(chain, n);
+	if (n && done == n) {
+		log_info("zone %s: the saved copy has serial %u; its journal brought it to %u",
+			 s->name, fresh->serial, cur->serial);
+	} else {
+		/* as far as it goes: the version reached is the newest of its
+		 * lineage (a committed one is never dropped while its base
+		 * lives, zone.h), and the journal ends there */
+		log_warn("zone %s: the journal past the saved copy's serial %u cannot be replayed "
+			 "beyond serial %u%s%s: cut there",
+			 s->name, fresh->serial, cur->serial, msg[0] ? ": " : "", msg);
+		journal_break(pz->journal, cur->serial);
+	}
+	if (cur != fresh)
+		zone_free(fresh);
+	return cur;
+}
+
 static struct zone *accept_version(void *ctx, struct zone_state *s, struct zone *old, struct zone *fresh,
 			   bool *refused)
 {
 	struct primary *p = ctx;
 	const struct conf_zone *cz = zone_conf(p, s);
+	if (cz && cz->set.nprimary) {
+		/* a secondary's copy, read once at start (zoneset.h) */
+		struct primary_zone *pz = old ? NULL : zone_state_of(s, cz);
+		if (!pz)
+			return fresh;
+		struct zone *use = secondary_first(pz, cz, s, fresh);
+		use->journal = pz->journal;
+		return use;
+	}
 	if (!has_transfers(cz)) {
 		/* served as read, without a difference: a journal from when
 		 * the zone had transfers no longer ends at what is served */
@@ -534,7 +588,8 @@ void primary_prepare(struct primary *p, const struct zoneset *set)
 		const struct zone_state *s = &set->v[i];
 		struct primary_zone *pz = s->xfr;
 		const struct conf_zone *cz;
-		if (!pz || !s->zone || !(cz = zone_conf(p, s)) || !has_transfers(cz))
+		if (!pz || !s->zone || s->zone->stub || !(cz = zone_conf(p, s)) ||
+		    (!has_transfers(cz) && !cz->set.nprimary))
 			continue;
 		open_journal(pz, cz, s->zone->serial);
 		if (pz->break_at_open && pz->journal)
@@ -543,6 +598,29 @@ void primary_prepare(struct primary *p, const struct zoneset *set)
 		/* a version not published yet, or one that already has it */
 		s->zone->journal = pz->journal;
 	}
+}
+
+int primary_received(struct primary *p, struct zone_state *s, struct zone *z,
+		     struct changeset *const *cs, size_t ncs, bool full)
+{
+	const struct conf_zone *cz;
+	if (!p || !(cz = zone_conf(p, s)))
+		return 0;
+	struct primary_zone *pz = zone_state_of(s, cz);
+	if (!pz)
+		return -ENOMEM;
+	uint32_t from = s->zone && !s->zone->stub ? s->zone->serial : z->serial;
+	open_journal(pz, cz, from);
+	if (pz->journal) {
+		bool broken = full || ncs == 0;
+		for (size_t i = 0; i < ncs && !broken; i++)
+			broken = journal_append(pz->journal, cs[i]) < 0;
+		if (broken)
+			journal_break(pz->journal, z->serial);
+	}
+	z->journal = pz->journal;
+	pz->notify_pending = true;
+	return 0;
 }
 
 void primary_published(struct primary *p, const struct zoneset *set)

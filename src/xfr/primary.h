@@ -21,6 +21,12 @@
  *     that does not end there is a break and is dropped, so an older
  *     secondary gets the whole zone.
  * Zones without transfers are served as read, with no journal.
+ *
+ * A secondary zone (primaries in its configuration) always has a journal:
+ * what it receives goes there (primary_received), so it can serve IXFR to
+ * its own secondaries, and at start the journal is replayed past the
+ * saved copy it read (which may be older: zonefile-sync), or cut. Its
+ * serial is the primary's: no serial file, no serial policy.
  */
 #ifndef SHOAL_PRIMARY_H
 #define SHOAL_PRIMARY_H
@@ -30,6 +36,7 @@
 #include <stdint.h>
 
 #include "ops/conf.h"
+#include "zone/changeset.h"
 #include "zone/zoneset.h"
 
 struct notifier;
@@ -53,6 +60,17 @@ void primary_hook(struct primary *p, struct zoneset *set);
  * open the journals of zones that have none yet (against the serial
  * served) and attach them to the versions about to be published. */
 void primary_prepare(struct primary *p, const struct zoneset *set);
+
+/**
+ * A secondary zone `s` received version `z` (xfr/secondary.h), about to
+ * replace s->zone: its differences `cs` (oldest first) go to the journal,
+ * or the journal breaks at z's serial after a whole zone (`full`); z gets
+ * the journal, and NOTIFY goes to the zone's `notify:` remotes once
+ * published. Before zoneset's version is replaced and published.
+ * \return 0, -ENOMEM (served without IXFR from before it)
+ */
+int primary_received(struct primary *p, struct zone_state *s, struct zone *z,
+		     struct changeset *const *cs, size_t ncs, bool full);
 
 /** After zonedb_publish (a grace period has passed): send the NOTIFYs of
  * the versions just published, close the journals of zones that left. */

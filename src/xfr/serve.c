@@ -147,16 +147,17 @@ static size_t bare_answer(const struct answer_cfg *cfg, const struct query *q, u
 	return resp_finish(&r);
 }
 
-/* The serial of the SOA in an IXFR request's authority section (RFC 1995
- * §3), for the zone asked about. \return 0, or -1 when there is none. */
-static int ixfr_client_serial(const uint8_t *msg, size_t len, const struct query *q,
-			      uint32_t *serial)
+/* The serial of the SOA for the zone asked about in a section: an IXFR
+ * request's authority (RFC 1995 §3), a NOTIFY's answer (RFC 1996 §3.7).
+ * \return 0, or -1 when there is none. */
+static int section_serial(const uint8_t *msg, size_t len, const struct query *q,
+			  bool answer, uint32_t *serial)
 {
 	ldns_pkt *p = NULL;
 	if (ldns_wire2pkt(&p, msg, len) != LDNS_STATUS_OK)
 		return -1;
 	int ret = -1;
-	ldns_rr_list *auth = ldns_pkt_authority(p);
+	ldns_rr_list *auth = answer ? ldns_pkt_answer(p) : ldns_pkt_authority(p);
 	for (size_t i = 0; auth && i < ldns_rr_list_rr_count(auth); i++) {
 		ldns_rr *rr = ldns_rr_list_rr(auth, i);
 		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA || ldns_rr_rd_count(rr) != 7)
@@ -204,6 +205,69 @@ static size_t soa_answer(const struct answer_cfg *cfg, const struct query *q,
 	return resp_finish(&r);
 }
 
+/* The address (any port) is one of the remote's. */
+static bool remote_has(const struct conf_remote *rm, const struct sockaddr *sa)
+{
+	for (size_t i = 0; sa && i < rm->naddr; i++) {
+		const struct sockaddr_storage *a = &rm->addr[i].ss;
+		if (a->ss_family != sa->sa_family)
+			continue;
+		if (sa->sa_family == AF_INET &&
+		    !memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+			    &((const struct sockaddr_in *)sa)->sin_addr, 4))
+			return true;
+		if (sa->sa_family == AF_INET6 &&
+		    !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			    &((const struct sockaddr_in6 *)sa)->sin6_addr, 16))
+			return true;
+	}
+	return false;
+}
+
+/* A NOTIFY (serve.h). */
+static size_t notify_in(const struct answer_cfg *cfg, const struct zonedb *db,
+			const struct query *q, const uint8_t *msg, size_t len,
+			const struct tsig_state *ts, bool keyed, uint8_t *out, size_t limit,
+			struct answer_info *info)
+{
+	char zone[DNAME_STR_MAX], who[INET6_ADDRSTRLEN + 8];
+	if (q->qtype != RRTYPE_SOA || q->qclass != RRCLASS_IN)
+		return bare_answer(cfg, q, RCODE_FORMERR, -1, out, limit, info);
+	const struct conf_zone *cz =
+		db->conf ? conf_zone_find(db->conf, q->lname, q->qname_len) : NULL;
+	if (!cz || !cz->set.nprimary) {
+		/* not ours, or ours as its primary: nothing to refresh */
+		return bare_answer(cfg, q, cz ? RCODE_REFUSED : RCODE_NOTAUTH, -1, out, limit,
+				   info);
+	}
+	bool ok = false;
+	for (size_t i = 0; i < cz->set.nprimary && !ok; i++)
+		ok = remote_has(cz->set.primary[i], q->addr);
+	const struct conf_acl *rule = NULL;
+	if (!ok)
+		ok = acl_check(&cz->set, CONF_ACTION_NOTIFY, q->addr, keyed ? ts->key : NULL,
+			       &rule) == ACL_ALLOWED;
+	if (!ok) {
+		dname_to_str(q->lname, zone, sizeof(zone));
+		peer_str(q->addr, who, sizeof(who));
+		log_limited(&lim, 5, LOG_LVL_INFO,
+			    "NOTIFY for zone %s from %s refused: not a primary of the zone, and %s",
+			    zone, who, rule ? "an acl denies it" : "no acl allows notify");
+		return bare_answer(cfg, q, RCODE_REFUSED, q->edns ? EDE_PROHIBITED : -1, out,
+				   limit, info);
+	}
+	uint32_t serial = 0;
+	bool has_serial = section_serial(msg, len, q, true, &serial) == 0;
+	size_t rlen = bare_answer(cfg, q, RCODE_NOERROR, -1, out, limit, info);
+	if (rlen > 2) {
+		out[2] |= 0x04; /* AA */
+		info->aa = true;
+	}
+	if (cfg->notify)
+		cfg->notify(cfg->notify_ctx, cz->apex, cz->apex_len, q->addr, has_serial, serial);
+	return rlen;
+}
+
 static void refuse_log(const char *why, const struct query *q, const struct sockaddr *peer,
 		       const struct tsig_state *ts, bool keyed)
 {
@@ -243,7 +307,9 @@ size_t serve_request(const struct answer_cfg *cfg, const struct zonedb *db, cons
 	case TSIG_OK:
 		/* query_parse stopped at the TSIG; what it would have said
 		 * without one: other opcodes are not implemented */
-		st = q->opcode == LDNS_PACKET_QUERY ? QUERY_OK : QUERY_NOTIMP;
+		st = q->opcode == LDNS_PACKET_QUERY			 ? QUERY_OK
+		     : q->opcode == QUERY_OPCODE_NOTIFY && q->has_question ? QUERY_NOTIFY
+									   : QUERY_NOTIMP;
 		break;
 	case TSIG_FORMERR:
 		tsig_state_clear(&ts);
@@ -282,6 +348,11 @@ size_t serve_request(const struct answer_cfg *cfg, const struct zonedb *db, cons
 		return 0;
 	}
 	bool keyed = tr == TSIG_OK;
+	if (st == QUERY_NOTIFY) {
+		rlen = notify_in(cfg, db, q, msg, len, &ts, keyed, out, limit - room, info);
+		info->xfr = info->xfr_refused = info->tsig_failed = false;
+		goto signed_out;
+	}
 	if (!(st == QUERY_OK && q->has_question &&
 	      (q->qtype == RRTYPE_AXFR || q->qtype == RRTYPE_IXFR))) {
 		/* a signed query of any other kind: answered as usual, signed */
@@ -304,6 +375,11 @@ size_t serve_request(const struct answer_cfg *cfg, const struct zonedb *db, cons
 				   out, limit - room, info);
 		goto signed_out;
 	}
+	if (atomic_load_explicit(&z->expired, memory_order_relaxed)) {
+		/* a secondary zone without current data: nothing to give */
+		rlen = bare_answer(cfg, q, RCODE_SERVFAIL, -1, out, limit - room, info);
+		goto signed_out;
+	}
 	const struct conf_zone *cz = db->conf ? conf_zone_find(db->conf, z->apex, z->apex_len) : NULL;
 	const struct conf_acl *rule = NULL;
 	enum acl_verdict v = acl_check(cz ? &cz->set : NULL, CONF_ACTION_TRANSFER, q->addr,
@@ -320,7 +396,7 @@ size_t serve_request(const struct answer_cfg *cfg, const struct zonedb *db, cons
 		goto signed_out;
 	}
 	uint32_t client = 0;
-	if (q->qtype == RRTYPE_IXFR && ixfr_client_serial(msg, len, q, &client) < 0) {
+	if (q->qtype == RRTYPE_IXFR && section_serial(msg, len, q, false, &client) < 0) {
 		/* RFC 1995 §3: the client's SOA is required */
 		rlen = bare_answer(cfg, q, RCODE_FORMERR, -1, out, limit - room, info);
 		goto signed_out;

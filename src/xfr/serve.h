@@ -21,6 +21,15 @@
  * come from xfr_out_next as the connection's socket drains. At most
  * `answer_cfg.xfr_max` run at once across the server; past that REFUSED.
  *
+ * A NOTIFY (RFC 1996, over UDP or TCP) is for a secondary zone of ours
+ * (else NOTAUTH for a zone we do not have, REFUSED for one we are the
+ * primary of), from an address of one of its primaries (any port, as
+ * BIND allows) or a client its acl allows for notify (else REFUSED); its
+ * question is the zone's SOA (else FORMERR). It is answered at once (AA,
+ * NOERROR, the question echoed, signed when it was) and handed to
+ * answer_cfg.notify with the serial of the SOA in its answer section, if
+ * any.
+ *
  * A stream reads one version of the zone, held by reference (zone_ref)
  * from its first message to its last, and keeps copies of its key and
  * TSIG state: a reload that publishes a new version, new acls or new keys
@@ -43,7 +52,7 @@ struct xfr_out;
  * or asks for a transfer. */
 static inline bool serve_wanted(const struct query *q, enum query_status st)
 {
-	return __builtin_expect(st == QUERY_BADKEY ||
+	return __builtin_expect(st == QUERY_BADKEY || st == QUERY_NOTIFY ||
 					(st == QUERY_OK && q->has_question &&
 					 (q->qtype == RRTYPE_AXFR || q->qtype == RRTYPE_IXFR)),
 				0);

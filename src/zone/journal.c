@@ -557,7 +557,7 @@ static size_t file_read(struct journal *j, size_t size, struct rentry **out, siz
 /* From what was read, the longest run of consecutive entries that ends the
  * file and ends at `served`; the rest released. \return its start */
 static size_t chain_of(struct journal *j, struct rentry *r, size_t n, uint32_t served,
-		       bool *dropped)
+		       bool ahead, bool *dropped)
 {
 	size_t start = 0;
 	for (size_t i = 1; i < n; i++) {
@@ -570,7 +570,11 @@ static size_t chain_of(struct journal *j, struct rentry *r, size_t n, uint32_t s
 		     r[start].index, r[i - 1].index);
 		start = i;
 	}
-	if (start < n && r[n - 1].e.cs->to != served) {
+	size_t from = n;
+	if (ahead && start < n && r[n - 1].e.cs->to != served)
+		for (from = start; from < n && r[from].e.cs->from != served; from++)
+			;
+	if (start < n && r[n - 1].e.cs->to != served && from == n) {
 		/* info, not a warning: editing the zone file while shoal is
 		 * down does this, and that is no damage */
 		jlog(j, LOG_LVL_INFO,
@@ -586,7 +590,7 @@ static size_t chain_of(struct journal *j, struct rentry *r, size_t n, uint32_t s
 	return start;
 }
 
-static int journal_load(struct journal *j, uint32_t served)
+static int journal_load(struct journal *j, uint32_t served, bool ahead)
 {
 	struct stat st;
 	if (fstat(j->fd, &st) < 0)
@@ -620,7 +624,7 @@ static int journal_load(struct journal *j, uint32_t served)
 	size_t cap = 0;
 	bool damaged = false;
 	size_t n = file_read(j, size, &r, &cap, &damaged);
-	size_t start = chain_of(j, r, n, served, &damaged);
+	size_t start = chain_of(j, r, n, served, ahead, &damaged);
 	size_t kept = n - start;
 	rc = ents_reserve(j, kept + 1);
 	if (rc < 0) {
@@ -668,8 +672,9 @@ static int journal_load(struct journal *j, uint32_t served)
 
 /* ---- the interface ---- */
 
-struct journal *journal_open(const char *path, uint32_t served_serial, size_t max_depth,
-			     size_t max_usage, journal_log_fn log, void *ctx)
+static struct journal *open_journal(const char *path, uint32_t served_serial, bool ahead,
+				    size_t max_depth, size_t max_usage, journal_log_fn log,
+				    void *ctx)
 {
 	struct journal *j = calloc(1, sizeof(*j));
 	if (!j)
@@ -697,7 +702,7 @@ struct journal *journal_open(const char *path, uint32_t served_serial, size_t ma
 	char tmp[4096];
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) < sizeof(tmp) && unlink(tmp) == 0)
 		jlog(j, LOG_LVL_INFO, "removed %s, left by a rewrite that did not finish", tmp);
-	if ((rc = journal_load(j, served_serial)) < 0) {
+	if ((rc = journal_load(j, served_serial, ahead)) < 0) {
 		jlog(j, LOG_LVL_ERR, "reading: %s: no IXFR from it", strerror(-rc));
 		goto fail;
 	}
@@ -712,6 +717,18 @@ fail:
 	journal_close(j);
 	errno = -rc;
 	return NULL;
+}
+
+struct journal *journal_open(const char *path, uint32_t served_serial, size_t max_depth,
+			     size_t max_usage, journal_log_fn log, void *ctx)
+{
+	return open_journal(path, served_serial, false, max_depth, max_usage, log, ctx);
+}
+
+struct journal *journal_open_ahead(const char *path, uint32_t copy_serial, size_t max_depth,
+				   size_t max_usage, journal_log_fn log, void *ctx)
+{
+	return open_journal(path, copy_serial, true, max_depth, max_usage, log, ctx);
 }
 
 int journal_append(struct journal *j, struct changeset *cs)

@@ -109,6 +109,18 @@ struct journal *journal_open(const char *path, uint32_t served_serial, size_t ma
 			     size_t max_usage, journal_log_fn log, void *ctx);
 
 /**
+ * journal_open for a secondary's saved copy, which may be older than what
+ * the journal recorded (the copy is written zonefile-sync after a change,
+ * the journal at once): a chain that ends at `copy_serial`, or passes
+ * through it (an entry starts there), is kept; the caller replays it past
+ * the copy (journal_find from copy_serial to journal_last_serial, then
+ * changeset_apply) or breaks it. Anything else is dropped as by
+ * journal_open.
+ */
+struct journal *journal_open_ahead(const char *path, uint32_t copy_serial, size_t max_depth,
+				   size_t max_usage, journal_log_fn log, void *ctx);
+
+/**
  * Add the difference from the last version to the next one. The journal
  * takes a reference of its own (refs + 1): the caller keeps and releases
  * its own. `cs->from` must be the journal's last `to` unless the journal

@@ -1711,3 +1711,29 @@ unsigned zone_dnssec_check(struct zone *z, time_t now, uint32_t expiry_warning, 
 	}
 	return c.total;
 }
+
+struct zone *zone_stub_new(const uint8_t *apex)
+{
+	/* The SOA and NS only satisfy the builder's checks: an expired zone
+	 * answers SERVFAIL before it looks at any data. */
+	static const uint8_t soa[] = {1, '.', 0, 1, '.', 0, 0, 0, 0, 0, 0, 0, 0, 1,
+				      0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1};
+	char msg[256];
+	size_t len = dname_wire_len(apex, DNAME_MAX);
+	struct zone_builder *b = zone_builder_new(apex);
+	if (!b)
+		return NULL;
+	if (zone_builder_add(b, apex, RRTYPE_SOA, RRCLASS_IN, 0, soa, sizeof(soa), msg,
+			     sizeof(msg)) == ZB_ERROR ||
+	    zone_builder_add(b, apex, RRTYPE_NS, RRCLASS_IN, 0, apex, (uint16_t)len, msg,
+			     sizeof(msg)) == ZB_ERROR) {
+		zone_builder_free(b);
+		return NULL;
+	}
+	struct zone *z = zone_builder_finish(b, msg, sizeof(msg));
+	if (!z)
+		return NULL;
+	z->stub = true;
+	atomic_store(&z->expired, true);
+	return z;
+}

@@ -220,6 +220,16 @@ struct zone {
 	 * Not owned: the zone's entry in the zoneset owns it (xfr/primary.c)
 	 * and closes it only after a grace period. */
 	struct journal *journal;
+	/* A secondary's zone (xfr/secondary.h). `expired`: answered SERVFAIL
+	 * (its EXPIRE passed without a successful refresh, or it has no data
+	 * yet: a stub); set by the secondary's threads, read by the workers
+	 * once per query that reaches the zone. `expire_at`: when it expires
+	 * (CLOCK_REALTIME seconds), for EDNS EXPIRE (RFC 7314); 0 in a zone
+	 * read from its own file, whose EXPIRE is the SOA's. `stub`: no data,
+	 * only the apex's name (zone_stub_new). */
+	_Atomic bool expired;
+	bool stub;
+	_Atomic int64_t expire_at;
 	/* Versions (zone_update.c). */
 	uint64_t gen;		 /* this version's number in its lineage, from 1 */
 	unsigned refs;		 /* atomic: zone databases, transfers holding it */
@@ -384,6 +394,14 @@ enum zb_result zone_builder_add_hashed(struct zone_builder *b, const uint8_t *ow
  * \return the zone, or NULL with the reason in msg
  */
 struct zone *zone_builder_finish(struct zone_builder *b, char *msg, size_t msgsize);
+
+/**
+ * A zone without data, for a secondary zone that has never been
+ * transferred: its apex, an SOA and NS that are never served (it is
+ * `expired`, so every query gets SERVFAIL), `stub` set, serial 0.
+ * \return the zone (refs 0), or NULL when out of memory
+ */
+struct zone *zone_stub_new(const uint8_t *apex);
 
 /** Drop a builder without making a zone. */
 void zone_builder_free(struct zone_builder *b);

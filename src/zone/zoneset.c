@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ops/log.h"
 
@@ -99,6 +100,29 @@ static void load_one(const struct zoneset *set, struct zone_state *s, bool force
 {
 	s->touched = true;
 	clock_gettime(CLOCK_REALTIME, &s->attempt);
+	if (s->secondary && s->zone && !s->zone->stub) {
+		/* its data came by transfer, or was read at start: what is
+		 * served is newer than (or the same as) the file */
+		s->outcome = ZONE_OUTCOME_UNCHANGED;
+		st->unchanged++;
+		return;
+	}
+	if (s->secondary && access(s->file, F_OK) < 0 && errno == ENOENT) {
+		/* no copy yet: SERVFAIL until the first transfer */
+		if (!s->zone) {
+			struct zone *stub = zone_stub_new(s->apex);
+			if (stub) {
+				zone_ref(stub);
+				s->zone = stub;
+			}
+		}
+		s->outcome = s->zone ? ZONE_OUTCOME_LOADED : ZONE_OUTCOME_FAILED;
+		if (s->zone)
+			st->loaded++;
+		else
+			st->failed++;
+		return;
+	}
 	if (!force && s->zone && file_unchanged(s->zone, s->file)) {
 		/* the messages of the load that read it stay */
 		s->outcome = ZONE_OUTCOME_UNCHANGED;
@@ -131,6 +155,11 @@ static void load_one(const struct zoneset *set, struct zone_state *s, bool force
 		st->loaded++;
 		return;
 	}
+	if (!s->zone && s->secondary && (z = zone_stub_new(s->apex))) {
+		/* a damaged copy: as if there were none (the error is logged) */
+		zone_ref(z);
+		s->zone = z;
+	}
 	if (s->zone) {
 		s->outcome = ZONE_OUTCOME_KEPT;
 		st->kept++;
@@ -159,10 +188,16 @@ static struct zonedb *build_db(const struct zoneset *set)
 	return db;
 }
 
+struct zonedb *zoneset_db(const struct zoneset *set)
+{
+	return build_db(set);
+}
+
 static int state_init(struct zone_state *s, const struct zone_spec *sp)
 {
 	char nb[DNAME_STR_MAX];
 	memset(s, 0, sizeof(*s));
+	s->secondary = sp->secondary;
 	memcpy(s->apex, sp->apex, sp->apex_len);
 	s->apex_len = sp->apex_len;
 	s->name = strdup(dname_to_str(sp->apex, nb, sizeof(nb)));
@@ -233,6 +268,10 @@ int zoneset_update(struct zoneset *set, const struct zone_spec *specs, size_t ns
 		if (!from[i])
 			continue;
 		nv[i] = set->v[from[i] - 1];
+		/* a file zone turned secondary keeps its data as the base; a
+		 * secondary turned file zone reads its file (a transferred
+		 * version has no source file, so it is read) */
+		nv[i].secondary = specs[i].secondary;
 		/* the zone's file or origin of definition may have moved */
 		char *f = strdup(specs[i].file), *w = strdup(specs[i].where);
 		if (f && w) {

@@ -13,7 +13,11 @@
  *     within ZONESET_RACY_NS of when it was last read (a write in the same
  *     timestamp tick as our read would otherwise go unseen); `force` reads
  *     every file;
- *   - a zone whose file fails keeps the version it had (if any).
+ *   - a zone whose file fails keeps the version it had (if any);
+ *   - a secondary zone's file (the copy it saved) is read only while the
+ *     zone has no data: a reload never puts an older copy in place of
+ *     what transfers brought. A missing copy is no error: the zone gets a
+ *     stub (zone_stub_new, SERVFAIL) until its first transfer.
  * Only the main thread touches a zoneset.
  */
 #ifndef SHOAL_ZONESET_H
@@ -43,6 +47,8 @@ struct zone_spec {
 	size_t apex_len;
 	const char *file;		/* the zone file */
 	const char *where;		/* where it was defined: "shoal.conf:12", "--zones DIR" */
+	bool secondary;			/* its data comes from a primary (xfr/secondary.h):
+					 * `file` is our saved copy, read once, at start */
 };
 
 enum zone_outcome {
@@ -67,6 +73,7 @@ struct zone_state {
 	char *msgs[ZONESET_MSGS_MAX];	/* the last attempt's messages, "file:line: reason" */
 	size_t nmsgs;
 	void *xfr;		/* the hooks' state for this zone (xfr/primary.c), or NULL */
+	bool secondary;		/* zone_spec.secondary */
 };
 
 /** What the owner of a zoneset does with each version a file gives (the
@@ -112,6 +119,10 @@ struct zoneset_stats {
 int zoneset_update(struct zoneset *set, const struct zone_spec *specs, size_t nspecs, bool force,
 		   const uint8_t *const *only, size_t nonly, zone_diag_fn diag, void *ctx,
 		   struct zonedb **db, struct zoneset_stats *stats);
+
+/** A zonedb of every zone of the set that has a version (after versions
+ * changed outside zoneset_update: a transfer). NULL: out of memory. */
+struct zonedb *zoneset_db(const struct zoneset *set);
 
 /** The entry for `apex`, or NULL. */
 struct zone_state *zoneset_find(const struct zoneset *set, const uint8_t *apex, size_t len);

@@ -139,6 +139,7 @@ struct req {
 	const char *key, *secret; /* sign with ldns */
 	bool tcp;
 	const char *addr; /* default 127.0.0.1 */
+	bool notify;      /* opcode NOTIFY (AA set); `soa` then goes in the answer section */
 };
 
 struct sent {
@@ -160,6 +161,11 @@ static void build(const struct req *r, struct sent *s)
 	                                 r->qclass ? r->qclass : LDNS_RR_CLASS_IN, 0);
 	ck_assert_ptr_nonnull(p);
 	ldns_pkt_set_id(p, QID);
+	if (r->notify) {
+		ldns_pkt_set_opcode(p, LDNS_PACKET_NOTIFY);
+		ldns_pkt_set_aa(p, true);
+		ldns_pkt_set_rd(p, false);
+	}
 	if (r->edns)
 		ldns_pkt_set_edns_udp_size(p, r->edns_size ? r->edns_size : 1232);
 	if (r->soa) {
@@ -169,7 +175,7 @@ static void build(const struct req *r, struct sent *s)
 		         r->soa_owner ? r->soa_owner : name, name, name, r->serial);
 		ldns_rr *rr = NULL;
 		ck_assert_int_eq(ldns_rr_new_frm_str(&rr, text, 3600, NULL, NULL), LDNS_STATUS_OK);
-		ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, rr);
+		ldns_pkt_push_rr(p, r->notify ? LDNS_SECTION_ANSWER : LDNS_SECTION_AUTHORITY, rr);
 	}
 	if (r->key) {
 		ck_assert_int_eq(ldns_pkt_tsig_sign(p, r->key, r->secret, 300, ALG, NULL),
@@ -1589,6 +1595,143 @@ START_TEST(long_key_name_udp_answered)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- NOTIFY in */
+
+static const char NOTIFY_CONF[] = "key:\n"
+                                  "  - id: " KEY "\n"
+                                  "    algorithm: hmac-sha256\n"
+                                  "    secret: " SECRET "\n"
+                                  "remote:\n"
+                                  "  - id: pri\n"
+                                  "    address: [192.0.2.53@5300, \"2001:db8::53\"]\n"
+                                  "    key: " KEY "\n"
+                                  "acl:\n"
+                                  "  - id: notifier\n"
+                                  "    address: 192.0.2.7\n"
+                                  "    action: notify\n"
+                                  "zone:\n"
+                                  "  - domain: sec.test.\n"
+                                  "    primary: pri\n"
+                                  "    acl: [notifier]\n"
+                                  "  - domain: " ORIGIN "\n";
+
+struct notified {
+	unsigned n;
+	uint8_t apex[DNAME_MAX];
+	size_t apex_len;
+	bool has_serial;
+	uint32_t serial;
+};
+
+static void on_notify(void *ctx, const uint8_t *apex, size_t apex_len, const struct sockaddr *from,
+                      bool has_serial, uint32_t serial)
+{
+	struct notified *n = ctx;
+	n->n++;
+	memcpy(n->apex, apex, apex_len);
+	n->apex_len = apex_len;
+	n->has_serial = has_serial;
+	n->serial = serial;
+}
+
+/* The answer to a NOTIFY: rcode, and for NOERROR the RFC 1996 §3.8 shape. */
+static void expect_notify_answer(size_t len, ldns_pkt_rcode rcode)
+{
+	ldns_pkt *p = parse(out, len);
+	ck_assert_int_eq(ldns_pkt_get_opcode(p), LDNS_PACKET_NOTIFY);
+	ck_assert_int_eq(ldns_pkt_get_rcode(p), rcode);
+	ck_assert_uint_eq(ldns_pkt_qdcount(p), 1);
+	if (rcode == LDNS_RCODE_NOERROR) {
+		ck_assert(ldns_pkt_aa(p));
+		ck_assert_uint_eq(ldns_pkt_ancount(p), 0);
+	}
+	ldns_pkt_free(p);
+}
+
+/* RFC 1996: a NOTIFY for a secondary zone from one of its primaries (any
+ * port) or a client its acl allows for notify is answered NOERROR with AA
+ * and handed on with the serial it carries; from anyone else REFUSED; for
+ * a zone we are the primary of REFUSED, one we do not have NOTAUTH; a
+ * question other than the zone's SOA FORMERR; over TCP as over UDP; a
+ * signed one's answer signed. */
+START_TEST(notify_in)
+{
+	struct conf *c = NULL;
+	ck_assert_int_eq(conf_load_buf("notify.conf", NOTIFY_CONF, strlen(NOTIFY_CONF), diag_print,
+	                               NULL, &c),
+	                 0);
+	struct zonedb *db = zonedb_new(NULL, 0);
+	ck_assert_ptr_nonnull(db);
+	db->conf = c;
+	struct notified got = {0};
+	struct answer_cfg cfg = cfg_of(10);
+	cfg.notify = on_notify;
+	cfg.notify_ctx = &got;
+	struct answer_info info;
+	struct sent s;
+	size_t len;
+
+	/* from the primary's address, another port, with its SOA */
+	build(&(struct req){.name = "sec.test.", .type = LDNS_RR_TYPE_SOA, .notify = true,
+	                    .soa = true, .serial = 7, .addr = "192.0.2.53"},
+	      &s);
+	ck_assert_int_eq(s.st, QUERY_NOTIFY);
+	len = serve(&cfg, db, &s, NULL, now_s(), &info);
+	expect_notify_answer(len, LDNS_RCODE_NOERROR);
+	ck_assert_uint_eq(got.n, 1);
+	ck_assert_uint_eq(got.apex_len, 10);
+	ck_assert(!memcmp(got.apex, "\3sec\4test", 10));
+	ck_assert(got.has_serial);
+	ck_assert_uint_eq(got.serial, 7);
+	/* over TCP, without an SOA */
+	build(&(struct req){.name = "SEC.test.", .type = LDNS_RR_TYPE_SOA, .notify = true,
+	                    .addr = "192.0.2.53", .tcp = true},
+	      &s);
+	struct xfr_out *xo = NULL;
+	len = serve(&cfg, db, &s, &xo, now_s(), &info);
+	ck_assert_ptr_null(xo);
+	expect_notify_answer(len, LDNS_RCODE_NOERROR);
+	ck_assert_uint_eq(got.n, 2);
+	ck_assert(!got.has_serial);
+	/* from an address the acl allows for notify */
+	build(&(struct req){.name = "sec.test.", .type = LDNS_RR_TYPE_SOA, .notify = true,
+	                    .addr = "192.0.2.7"},
+	      &s);
+	expect_notify_answer(serve(&cfg, db, &s, NULL, now_s(), &info), LDNS_RCODE_NOERROR);
+	ck_assert_uint_eq(got.n, 3);
+	/* from anyone else: REFUSED, not handed on */
+	build(&(struct req){.name = "sec.test.", .type = LDNS_RR_TYPE_SOA, .notify = true,
+	                    .addr = "192.0.2.8"},
+	      &s);
+	expect_notify_answer(serve(&cfg, db, &s, NULL, now_s(), &info), LDNS_RCODE_REFUSED);
+	/* a zone we are the primary of; one we do not have */
+	build(&(struct req){.name = ORIGIN, .type = LDNS_RR_TYPE_SOA, .notify = true,
+	                    .addr = "192.0.2.53"},
+	      &s);
+	expect_notify_answer(serve(&cfg, db, &s, NULL, now_s(), &info), LDNS_RCODE_REFUSED);
+	build(&(struct req){.name = "nope.test.", .type = LDNS_RR_TYPE_SOA, .notify = true,
+	                    .addr = "192.0.2.53"},
+	      &s);
+	expect_notify_answer(serve(&cfg, db, &s, NULL, now_s(), &info), LDNS_RCODE_NOTAUTH);
+	/* not the zone's SOA */
+	build(&(struct req){.name = "sec.test.", .type = LDNS_RR_TYPE_A, .notify = true,
+	                    .addr = "192.0.2.53"},
+	      &s);
+	expect_notify_answer(serve(&cfg, db, &s, NULL, now_s(), &info), LDNS_RCODE_FORMERR);
+	ck_assert_uint_eq(got.n, 3);
+	/* signed: verified, answered signed */
+	build(&(struct req){.name = "sec.test.", .type = LDNS_RR_TYPE_SOA, .notify = true,
+	                    .addr = "192.0.2.53", .key = KEY, .secret = SECRET},
+	      &s);
+	len = serve(&cfg, db, &s, NULL, now_s(), &info);
+	expect_notify_answer(len, LDNS_RCODE_NOERROR);
+	expect_signed(out, len, KEY, SECRET, s.mac);
+	sent_free(&s);
+	ck_assert_uint_eq(got.n, 4);
+	zonedb_free(db);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("serve");
@@ -1627,6 +1770,11 @@ int main(void)
 	tcase_add_test(tc, tsig_udp_small_fits);
 	tcase_add_test(tc, tsig_udp_errors_fit);
 	tcase_add_test(tc, tsig_short_mac_formerr);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("notify");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, notify_in);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("known_bugs");

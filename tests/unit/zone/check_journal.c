@@ -769,6 +769,37 @@ START_TEST(chain_not_ending_at_served)
 }
 END_TEST
 
+/* A secondary's copy older than its journal (zonefile-sync): the chain
+ * that passes through the copy's serial is kept, to be replayed; one that
+ * does not is dropped as by journal_open. */
+START_TEST(open_ahead_keeps_chain_past_copy)
+{
+	struct logs l = {0};
+	struct journal *j = journal_open(path, 1, 0, 0, log_keep, &l);
+	add(j, 1, 2);
+	add(j, 2, 3);
+	add(j, 3, 4);
+	journal_close(j);
+	/* the copy was saved at 2 */
+	j = journal_open_ahead(path, 2, 0, 0, log_keep, &l);
+	ck_assert_uint_eq(journal_depth(j), 3);
+	uint32_t last = 0;
+	ck_assert(journal_last_serial(j, &last));
+	ck_assert_uint_eq(last, 4);
+	serves(j, 2, 4, 2);
+	journal_close(j);
+	/* ending at the copy: kept, as journal_open keeps it */
+	j = journal_open_ahead(path, 4, 0, 0, log_keep, &l);
+	ck_assert_uint_eq(journal_depth(j), 3);
+	journal_close(j);
+	/* a copy the chain does not pass through (4 → 9 unknown): dropped */
+	j = journal_open_ahead(path, 9, 0, 0, log_keep, &l);
+	ck_assert_uint_eq(journal_depth(j), 0);
+	ck_assert(logged(&l, "ends at serial 4", "served at 9", NULL));
+	journal_close(j);
+}
+END_TEST
+
 START_TEST(chain_with_a_gap)
 {
 	/* written by hand: 1→2, then 5→6→7 (no entry 2→5) */
@@ -1099,6 +1130,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, bad_magic);
 	tcase_add_test(tc, garbage_logged_in_few_lines);
 	tcase_add_test(tc, chain_not_ending_at_served);
+	tcase_add_test(tc, open_ahead_keeps_chain_past_copy);
 	tcase_add_test(tc, chain_with_a_gap);
 	tcase_add_test(tc, open_fails);
 	tcase_add_test(tc, write_fails);

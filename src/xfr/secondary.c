@@ -1,0 +1,998 @@
+/* secondary.c: the refresh cycle of secondary zones (secondary.h). */
+#include "xfr/secondary.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ops/log.h"
+#include "xfr/xfrin.h"
+#include "zone/serial.h"
+#include "zone/zone_save.h"
+
+/* A save that failed is tried again this much later. */
+#define SAVE_RETRY_S 60
+/* Longest sleep of an idle thread: wakes are signalled, this only bounds
+ * a missed one. */
+#define IDLE_WAKE_S 60
+
+struct sec_primary {
+	struct xfrin_remote r;
+	struct conf_key key;	/* a copy: the configuration may go while we transfer */
+	char name[160];
+};
+
+struct sec_zone {
+	uint8_t apex[DNAME_MAX];
+	size_t apex_len;
+	char name[DNAME_STR_MAX];
+	struct sec_primary *prim;	/* in order */
+	size_t nprim;
+	struct sec_primary *next_prim;	/* new ones from a reload while busy */
+	size_t next_nprim;
+	bool has_next_prim;
+	char *file, *timers_path;
+	uint32_t refresh_min, refresh_max, retry_min, retry_max;
+	uint64_t max_size;
+	int64_t zonefile_sync;
+	struct zone *cur;		/* the newest version (a reference), NULL: none */
+	/* timers, CLOCK_REALTIME seconds */
+	int64_t last_ok;		/* the last successful check, 0: never */
+	int64_t expire_at;		/* 0: not known */
+	int64_t next_check;
+	int64_t last_try;
+	bool expired;
+	bool busy;			/* a thread refreshes it */
+	bool saving;			/* a thread writes its copy (beside a refresh:
+					 * a NOTIFY never waits for a save) */
+	bool again;			/* a NOTIFY came while busy: check once more */
+	bool force_axfr;
+	bool gone;			/* dropped by secondary_sync while busy: free when done */
+	bool dirty;			/* cur not saved yet */
+	int64_t save_due;
+	bool mark;			/* secondary_sync's */
+	char result[512];		/* of the last check */
+	char last_primary[160];
+	uint32_t primary_serial;
+	bool has_primary_serial;
+	bool backwards_logged;
+};
+
+struct secondary {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct sec_zone **z;
+	size_t n, cap;
+	pthread_t *threads;
+	unsigned nthreads;
+	bool stop;
+	int efd;
+	struct secondary_update *head, *tail;
+	bool changed;			/* an expiry state changed: secondary_take_changed */
+	secondary_clock_fn now;
+};
+
+static int64_t clock_real(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static void iso(int64_t t, char *buf, size_t size)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	if (!t || !gmtime_r(&tt, &tm))
+		snprintf(buf, size, "never");
+	else
+		strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ---------------------------------------------------------------- timers */
+
+void secondary_soa_timers(const struct zone *z, uint32_t *refresh, uint32_t *retry,
+			  uint32_t *expire)
+{
+	*refresh = *retry = *expire = 0;
+	if (!z || !z->soa || z->stub)
+		return;
+	/* rdata: MNAME RNAME (uncompressed) SERIAL REFRESH RETRY EXPIRE MINIMUM */
+	const uint8_t *w = z->soa->wire;
+	size_t rdlen = (size_t)(w[8] << 8 | w[9]);
+	const uint8_t *rd = w + RR_FIXED_LEN;
+	size_t a = dname_wire_len(rd, rdlen);
+	size_t b = a ? dname_wire_len(rd + a, rdlen - a) : 0;
+	if (!a || !b || a + b + 20 > rdlen)
+		return;
+	const uint8_t *t = rd + a + b + 4;
+	*refresh = (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 | (uint32_t)t[2] << 8 | t[3];
+	*retry = (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 | t[7];
+	*expire = (uint32_t)t[8] << 24 | (uint32_t)t[9] << 16 | (uint32_t)t[10] << 8 | t[11];
+}
+
+/* Persisted timers: a small text file, rewritten whole through a rename. */
+static void timers_write(const struct sec_zone *z, const char *path, int64_t last_ok,
+			 int64_t expire_at, uint32_t serial)
+{
+	char tmp[4096];
+	if (!path || (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return;
+	FILE *f = fopen(tmp, "we");
+	if (!f) {
+		log_warn("zone %s: %s: %s; its timers are not kept across a restart", z->name, tmp,
+			 strerror(errno));
+		return;
+	}
+	fprintf(f, "# shoal: the refresh timers of secondary zone %s\n"
+		   "last-refresh %" PRId64 "\nexpire %" PRId64 "\nserial %" PRIu32 "\n",
+		z->name, last_ok, expire_at, serial);
+	bool ok = fflush(f) == 0 && fdatasync(fileno(f)) == 0;
+	ok = fclose(f) == 0 && ok;
+	if (!ok || rename(tmp, path) < 0) {
+		log_warn("zone %s: writing %s: %s", z->name, path, strerror(errno));
+		unlink(tmp);
+	}
+}
+
+/* \return true when read */
+static bool timers_read(const char *path, int64_t *last_ok, int64_t *expire_at)
+{
+	FILE *f = path ? fopen(path, "re") : NULL;
+	if (!f)
+		return false;
+	char line[256];
+	bool a = false, b = false;
+	while (fgets(line, sizeof(line), f)) {
+		long long v;
+		if (sscanf(line, "last-refresh %lld", &v) == 1) {
+			*last_ok = v;
+			a = true;
+		} else if (sscanf(line, "expire %lld", &v) == 1) {
+			*expire_at = v;
+			b = true;
+		}
+	}
+	fclose(f);
+	return a && b;
+}
+
+/* ---------------------------------------------------------------- table */
+
+static struct sec_zone *find(const struct secondary *sec, const uint8_t *apex, size_t len)
+{
+	for (size_t i = 0; i < sec->n; i++)
+		if (sec->z[i]->apex_len == len && !memcmp(sec->z[i]->apex, apex, len))
+			return sec->z[i];
+	return NULL;
+}
+
+static void zone_entry_free(struct sec_zone *z)
+{
+	if (!z)
+		return;
+	zone_unref(z->cur);
+	free(z->prim);
+	free(z->next_prim);
+	free(z->file);
+	free(z->timers_path);
+	free(z);
+}
+
+/* The primaries of a configured zone, one per address. */
+static struct sec_primary *primaries_of(const struct conf_zone *cz, size_t *n)
+{
+	size_t cnt = 0;
+	for (size_t i = 0; i < cz->set.nprimary; i++)
+		cnt += cz->set.primary[i]->naddr;
+	struct sec_primary *v = calloc(cnt ? cnt : 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < cz->set.nprimary; i++) {
+		const struct conf_remote *rm = cz->set.primary[i];
+		for (size_t a = 0; a < rm->naddr; a++, k++) {
+			struct sec_primary *p = &v[k];
+			p->r.addr = rm->addr[a].ss;
+			p->r.addr_len = rm->addr[a].len;
+			if (rm->key) {
+				p->key = *rm->key;
+				p->key.id = NULL;
+				p->key.where = NULL;
+				p->r.key = &p->key;
+			}
+			snprintf(p->name, sizeof(p->name), "%s %s", rm->id, rm->addr[a].text);
+			p->r.name = p->name;
+		}
+	}
+	*n = cnt;
+	return v;
+}
+
+/* The storage file of a zone with `suffix`, as primary.c names its own. */
+static char *storage_file(const struct conf_zone *cz, const char *suffix)
+{
+	size_t l = strlen(cz->name);
+	char buf[4096];
+	int n;
+	if (l == 1)
+		n = snprintf(buf, sizeof(buf), "%s/root%s", cz->storage, suffix);
+	else
+		n = snprintf(buf, sizeof(buf), "%s/%.*s%s", cz->storage, (int)(l - 1), cz->name,
+			     suffix);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return NULL;
+	return strdup(buf);
+}
+
+static void settings_of(struct sec_zone *z, const struct conf_zone *cz)
+{
+	z->refresh_min = cz->set.refresh_min;
+	z->refresh_max = cz->set.refresh_max;
+	z->retry_min = cz->set.retry_min;
+	z->retry_max = cz->set.retry_max;
+	z->max_size = cz->set.zone_max_size;
+	z->zonefile_sync = cz->set.zonefile_sync;
+}
+
+static void wake_main(struct secondary *sec)
+{
+	uint64_t one = 1;
+	if (write(sec->efd, &one, sizeof(one)) < 0) {
+		/* the counter is at its maximum: the main thread is woken anyway */
+	}
+}
+
+/* Set the expiry on what is served (the workers read it for EDNS EXPIRE)
+ * and the expired flag (SERVFAIL). Under the lock. */
+static void set_expiry(struct sec_zone *z, int64_t expire_at, bool expired)
+{
+	z->expire_at = expire_at;
+	z->expired = expired;
+	if (z->cur) {
+		atomic_store(&z->cur->expire_at, expire_at);
+		atomic_store(&z->cur->expired, expired || z->cur->stub);
+	}
+}
+
+static struct sec_zone *entry_new(const struct conf_zone *cz, const struct zone_state *s,
+				  int64_t now)
+{
+	struct zone *v = s->zone;
+	struct sec_zone *z = calloc(1, sizeof(*z));
+	if (!z)
+		return NULL;
+	memcpy(z->apex, cz->apex, cz->apex_len);
+	z->apex_len = cz->apex_len;
+	snprintf(z->name, sizeof(z->name), "%s", cz->name);
+	z->prim = primaries_of(cz, &z->nprim);
+	z->file = strdup(s->file); /* the path as the server sees it (chroot) */
+	z->timers_path = storage_file(cz, ".timers");
+	if (!z->prim || !z->file) {
+		zone_entry_free(z);
+		return NULL;
+	}
+	settings_of(z, cz);
+	snprintf(z->result, sizeof(z->result), "not checked yet");
+	if (v && !v->stub) {
+		zone_ref(v);
+		z->cur = v;
+		/* a version made from the copy (its journal replayed past it,
+		 * xfr/primary.h) is newer than the file: saved soon */
+		z->dirty = v->gen > 1;
+		z->save_due = now;
+		int64_t last_ok = 0, expire_at = 0;
+		uint32_t refresh, retry, expire;
+		secondary_soa_timers(v, &refresh, &retry, &expire);
+		if (timers_read(z->timers_path, &last_ok, &expire_at)) {
+			z->last_ok = last_ok;
+			if (expire_at <= now) {
+				char t[32];
+				iso(expire_at, t, sizeof(t));
+				log_warn("zone %s: the saved copy (serial %u) expired at %s: SERVFAIL "
+					 "until a refresh from a primary succeeds",
+					 z->name, v->serial, t);
+				set_expiry(z, expire_at, true);
+			} else {
+				set_expiry(z, expire_at, false);
+			}
+		} else {
+			/* a copy without timers (put there by hand, or a first
+			 * start after an upgrade): it expires EXPIRE from now */
+			set_expiry(z, now + expire, false);
+		}
+	} else {
+		if (v) {
+			zone_ref(v);
+			z->cur = v; /* the stub: served as SERVFAIL */
+		}
+		log_info("zone %s: no copy yet: SERVFAIL until the first transfer from %s%s", z->name,
+			 z->nprim ? z->prim[0].name : "(no primary)", z->nprim > 1 ? " or another" : "");
+		z->expired = true;
+	}
+	z->next_check = now;
+	return z;
+}
+
+void secondary_sync(struct secondary *sec, const struct conf *conf, const struct zoneset *set)
+{
+	if (!sec)
+		return;
+	int64_t now = sec->now();
+	pthread_mutex_lock(&sec->lock);
+	for (size_t i = 0; i < sec->n; i++)
+		sec->z[i]->mark = false;
+	for (size_t i = 0; i < set->n; i++) {
+		const struct zone_state *s = &set->v[i];
+		const struct conf_zone *cz = conf ? conf_zone_find(conf, s->apex, s->apex_len) : NULL;
+		if (!cz || !cz->set.nprimary)
+			continue;
+		struct sec_zone *z = find(sec, s->apex, s->apex_len);
+		if (!z) {
+			if (sec->n == sec->cap) {
+				size_t cap = sec->cap ? sec->cap * 2 : 16;
+				struct sec_zone **v = realloc(sec->z, cap * sizeof(*v));
+				if (!v) {
+					log_err("zone %s: out of memory: not followed", cz->name);
+					continue;
+				}
+				sec->z = v;
+				sec->cap = cap;
+			}
+			if (!(z = entry_new(cz, s, now))) {
+				log_err("zone %s: out of memory: not followed", cz->name);
+				continue;
+			}
+			sec->z[sec->n++] = z;
+		} else {
+			size_t np = 0;
+			struct sec_primary *p = primaries_of(cz, &np);
+			if (p) {
+				if (z->busy) {
+					free(z->next_prim);
+					z->next_prim = p;
+					z->next_nprim = np;
+					z->has_next_prim = true;
+				} else {
+					free(z->prim);
+					z->prim = p;
+					z->nprim = np;
+				}
+			}
+			settings_of(z, cz);
+			char *f = strdup(s->file), *t = storage_file(cz, ".timers");
+			if (f && t) {
+				/* the storage may have moved: the copy and the
+				 * timers go there from now on */
+				free(z->file);
+				free(z->timers_path);
+				z->file = f;
+				z->timers_path = t;
+			} else {
+				free(f);
+				free(t);
+			}
+		}
+		z->mark = true;
+	}
+	for (size_t i = 0; i < sec->n;) {
+		struct sec_zone *z = sec->z[i];
+		if (z->mark) {
+			i++;
+			continue;
+		}
+		sec->z[i] = sec->z[--sec->n];
+		if (z->busy || z->saving)
+			z->gone = true; /* its thread frees it */
+		else
+			zone_entry_free(z);
+	}
+	pthread_cond_broadcast(&sec->cond);
+	pthread_mutex_unlock(&sec->lock);
+}
+
+/* ---------------------------------------------------------------- updates */
+
+int secondary_fd(const struct secondary *sec)
+{
+	return sec ? sec->efd : -1;
+}
+
+struct secondary_update *secondary_collect(struct secondary *sec)
+{
+	if (!sec)
+		return NULL;
+	uint64_t v;
+	if (read(sec->efd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: nothing signalled; the list is read all the same */
+	}
+	pthread_mutex_lock(&sec->lock);
+	struct secondary_update *u = sec->head;
+	sec->head = sec->tail = NULL;
+	pthread_mutex_unlock(&sec->lock);
+	return u;
+}
+
+bool secondary_take_changed(struct secondary *sec)
+{
+	if (!sec)
+		return false;
+	pthread_mutex_lock(&sec->lock);
+	bool c = sec->changed;
+	sec->changed = false;
+	pthread_mutex_unlock(&sec->lock);
+	return c;
+}
+
+void secondary_updates_free(struct secondary_update *u)
+{
+	while (u) {
+		struct secondary_update *next = u->next;
+		zone_unref(u->zone);
+		for (size_t i = 0; i < u->ncs; i++)
+			changeset_unref(u->cs[i]);
+		free(u->cs);
+		free(u);
+		u = next;
+	}
+}
+
+/* ---------------------------------------------------------------- notify, control */
+
+bool secondary_notify(struct secondary *sec, const uint8_t *apex, size_t apex_len,
+		      bool has_serial, uint32_t serial)
+{
+	if (!sec)
+		return false;
+	pthread_mutex_lock(&sec->lock);
+	struct sec_zone *z = find(sec, apex, apex_len);
+	if (z) {
+		char sb[24] = "";
+		if (has_serial)
+			snprintf(sb, sizeof(sb), ", serial %" PRIu32, serial);
+		if (has_serial && z->cur && !z->cur->stub && !z->expired &&
+		    z->cur->serial == serial && !z->busy) {
+			/* RFC 1996 §3.11: nothing new; answered, not acted on */
+			log_info("zone %s: NOTIFY%s: the serial we have, nothing to do", z->name, sb);
+		} else if (z->busy) {
+			log_info("zone %s: NOTIFY%s: checking again after the check in progress",
+				 z->name, sb);
+			z->again = true;
+		} else {
+			log_info("zone %s: NOTIFY%s: checking now", z->name, sb);
+			z->next_check = 0;
+			pthread_cond_broadcast(&sec->cond);
+		}
+	}
+	pthread_mutex_unlock(&sec->lock);
+	return z != NULL;
+}
+
+void secondary_notify_cb(void *ctx, const uint8_t *apex, size_t apex_len,
+			 const struct sockaddr *from, bool has_serial, uint32_t serial)
+{
+	(void)from;
+	secondary_notify(ctx, apex, apex_len, has_serial, serial);
+}
+
+int secondary_refresh(struct secondary *sec, const uint8_t *apex, size_t apex_len, bool axfr)
+{
+	if (!sec)
+		return -ENOENT;
+	pthread_mutex_lock(&sec->lock);
+	struct sec_zone *z = find(sec, apex, apex_len);
+	if (z) {
+		if (axfr)
+			z->force_axfr = true;
+		if (z->busy)
+			z->again = true;
+		else
+			z->next_check = 0;
+		pthread_cond_broadcast(&sec->cond);
+	}
+	pthread_mutex_unlock(&sec->lock);
+	return z ? 0 : -ENOENT;
+}
+
+static void put_in(int64_t when, int64_t now, char *buf, size_t size)
+{
+	char t[32];
+	iso(when, t, sizeof(t));
+	if (!when)
+		snprintf(buf, size, "never");
+	else if (when > now)
+		snprintf(buf, size, "%s (in %" PRId64 " s)", t, when - now);
+	else
+		snprintf(buf, size, "%s (%" PRId64 " s ago)", t, now - when);
+}
+
+static void json_str(char *out, size_t size, size_t *len, const char *s)
+{
+	size_t n = *len;
+#define PUT(c)                                   \
+	do {                                     \
+		if (n + 1 < size)                \
+			out[n] = (c);            \
+		n++;                             \
+	} while (0)
+	PUT('"');
+	for (const char *p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '"' || c == '\\') {
+			PUT('\\');
+			PUT((char)c);
+		} else if (c < 0x20) {
+			char e[8];
+			snprintf(e, sizeof(e), "\\u%04x", c);
+			for (char *q = e; *q; q++)
+				PUT(*q);
+		} else {
+			PUT((char)c);
+		}
+	}
+	PUT('"');
+#undef PUT
+	if (size)
+		out[n < size ? n : size - 1] = 0;
+	*len = n;
+}
+
+size_t secondary_status(struct secondary *sec, const uint8_t *apex, size_t apex_len, bool json,
+			char *out, size_t size)
+{
+	if (!sec)
+		return 0;
+	int64_t now = sec->now();
+	size_t n = 0;
+	pthread_mutex_lock(&sec->lock);
+	struct sec_zone *z = find(sec, apex, apex_len);
+	if (!z)
+		goto out;
+	char last[64], next[64], exp[64], ok[64];
+	put_in(z->last_try, now, last, sizeof(last));
+	put_in(z->busy ? now : z->next_check, now, next, sizeof(next));
+	put_in(z->expire_at, now, exp, sizeof(exp));
+	put_in(z->last_ok, now, ok, sizeof(ok));
+	const char *prim = z->last_primary[0] ? z->last_primary
+			   : z->nprim		  ? z->prim[0].name
+						  : "(none)";
+	bool has = z->cur && !z->cur->stub;
+	if (json) {
+		int k = has ? snprintf(out, size, ", \"secondary\": {\"serial\": %" PRIu32
+						  ", \"primary\": ", z->cur->serial)
+			    : snprintf(out, size, ", \"secondary\": {\"serial\": null, \"primary\": ");
+		n = k > 0 ? (size_t)k : 0;
+		json_str(out, size, &n, prim);
+		int m = snprintf(out + (n < size ? n : size), n < size ? size - n : 0,
+				 ", \"expired\": %s, \"refreshing\": %s, \"last_check\": ",
+				 z->expired ? "true" : "false", z->busy ? "true" : "false");
+		n += m > 0 ? (size_t)m : 0;
+		json_str(out, size, &n, last);
+		m = snprintf(out + (n < size ? n : size), n < size ? size - n : 0, ", \"result\": ");
+		n += m > 0 ? (size_t)m : 0;
+		json_str(out, size, &n, z->result);
+		m = snprintf(out + (n < size ? n : size), n < size ? size - n : 0,
+			     ", \"last_success\": ");
+		n += m > 0 ? (size_t)m : 0;
+		json_str(out, size, &n, ok);
+		m = snprintf(out + (n < size ? n : size), n < size ? size - n : 0,
+			     ", \"next_check\": ");
+		n += m > 0 ? (size_t)m : 0;
+		json_str(out, size, &n, next);
+		m = snprintf(out + (n < size ? n : size), n < size ? size - n : 0, ", \"expires\": ");
+		n += m > 0 ? (size_t)m : 0;
+		json_str(out, size, &n, exp);
+		m = snprintf(out + (n < size ? n : size), n < size ? size - n : 0, "}");
+		n += m > 0 ? (size_t)m : 0;
+	} else {
+		char ps[32] = "";
+		if (z->has_primary_serial)
+			snprintf(ps, sizeof(ps), " (its serial %" PRIu32 ")", z->primary_serial);
+		int k = snprintf(out, size,
+				 "    secondary of %s%s%s\n"
+				 "    last check %s: %s\n"
+				 "    last success %s\n"
+				 "    next check %s\n"
+				 "    expires %s%s\n",
+				 prim, ps, has ? "" : ", no data yet", last, z->result, ok,
+				 z->busy ? "now (refreshing)" : next, exp,
+				 z->expired ? " (expired: answering SERVFAIL)" : "");
+		n = k > 0 ? (size_t)k : 0;
+	}
+out:
+	pthread_mutex_unlock(&sec->lock);
+	return n;
+}
+
+/* ---------------------------------------------------------------- the work */
+
+/* Queue a new version for the main thread. Under the lock. */
+static void queue_update(struct secondary *sec, struct sec_zone *z, struct xfrin_result *res)
+{
+	struct secondary_update *u = calloc(1, sizeof(*u));
+	if (!u) {
+		log_err("zone %s: out of memory: serial %u not served", z->name, res->serial);
+		return;
+	}
+	memcpy(u->apex, z->apex, z->apex_len);
+	u->apex_len = z->apex_len;
+	zone_ref(res->zone);
+	u->zone = res->zone;
+	u->full = res->full;
+	u->cs = res->cs;
+	u->ncs = res->ncs;
+	res->cs = NULL;
+	res->ncs = 0;
+	if (sec->tail)
+		sec->tail->next = u;
+	else
+		sec->head = u;
+	sec->tail = u;
+	wake_main(sec);
+}
+
+struct outcome {
+	bool ok;			/* a primary answered: the zone is current */
+	bool have_new;			/* res holds a new version */
+	struct xfrin_result res;
+	uint32_t expire_opt;
+	bool has_expire_opt;
+	const char *primary;
+	char result[512];
+};
+
+/* One check of zone `z` (not under the lock): every primary in turn until
+ * one answers. */
+static void check(struct sec_zone *z, struct zone *base, bool axfr, struct outcome *o)
+{
+	struct xfrin_limits lim = {.max_size = z->max_size};
+	char why[256], note[256];
+	bool have = base && !base->stub;
+	memset(o, 0, sizeof(*o));
+	snprintf(o->result, sizeof(o->result), "no primary");
+	for (size_t i = 0; i < z->nprim; i++) {
+		const struct sec_primary *p = &z->prim[i];
+		o->primary = p->name;
+		if (have && !axfr) {
+			struct xfrin_soa_answer soa;
+			int r = xfrin_soa(&p->r, z->apex, z->apex_len, XFRIN_SOA_TIMEOUT_MS, &soa, why,
+					  sizeof(why));
+			if (r < 0) {
+				snprintf(o->result, sizeof(o->result), "SOA query to %s: %s", p->name,
+					 why);
+				log_info("zone %s: %s", z->name, o->result);
+				continue;
+			}
+			o->has_expire_opt = soa.has_expire_opt;
+			o->expire_opt = soa.expire_opt;
+			if (!serial_newer(soa.serial, base->serial)) {
+				o->ok = true;
+				if (soa.serial != base->serial) {
+					if (!z->backwards_logged)
+						log_warn("zone %s: primary %s has serial %u, older than ours "
+							 "(%u): not followed (shoalctl zone-retransfer "
+							 "takes its copy)",
+							 z->name, p->name, soa.serial, base->serial);
+					z->backwards_logged = true;
+					snprintf(o->result, sizeof(o->result),
+						 "%s has serial %u, older than ours: not followed",
+						 p->name, soa.serial);
+				} else {
+					z->backwards_logged = false;
+					snprintf(o->result, sizeof(o->result), "up to date with %s (serial %u)",
+						 p->name, soa.serial);
+				}
+				z->primary_serial = soa.serial;
+				z->has_primary_serial = true;
+				return;
+			}
+			z->primary_serial = soa.serial;
+			z->has_primary_serial = true;
+		}
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		note[0] = 0;
+		int r = xfrin_transfer(&p->r, z->apex, z->apex_len, have && !axfr ? base : NULL,
+				       axfr || !have, &lim, &o->res, note, sizeof(note), why,
+				       sizeof(why));
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		if (r == 1) {
+			o->ok = true;
+			snprintf(o->result, sizeof(o->result), "up to date with %s (serial %u)", p->name,
+				 o->res.serial);
+			xfrin_result_free(&o->res);
+			return;
+		}
+		if (r < 0) {
+			snprintf(o->result, sizeof(o->result), "transfer from %s failed: %s", p->name,
+				 why);
+			log_err("zone %s: transfer from %s failed: %s; %s", z->name, p->name, why,
+				have ? "the version served stays" : "still no data");
+			continue;
+		}
+		o->ok = o->have_new = true;
+		if (o->res.has_expire_opt &&
+		    (!o->has_expire_opt || o->res.expire_opt < o->expire_opt)) {
+			o->has_expire_opt = true;
+			o->expire_opt = o->res.expire_opt;
+		}
+		bool incremental = !o->res.full;
+		snprintf(o->result, sizeof(o->result), "%s from %s, serial %u",
+			 incremental ? "IXFR" : "AXFR", p->name, o->res.serial);
+		if (have)
+			log_info("zone %s: transferred %s from %s, serial %u -> %u, %zu messages, "
+				 "%zu records, %.3f s%s%s",
+				 z->name, incremental ? "IXFR" : "AXFR", p->name, base->serial,
+				 o->res.serial, o->res.messages, o->res.records, secs,
+				 note[0] ? "; " : "", note);
+		else
+			log_info("zone %s: transferred AXFR from %s, serial %u, %zu messages, %zu "
+				 "records, %.3f s%s%s",
+				 z->name, p->name, o->res.serial, o->res.messages, o->res.records, secs,
+				 note[0] ? "; " : "", note);
+		return;
+	}
+}
+
+static void refresh(struct secondary *sec, struct sec_zone *z)
+{
+	/* under the lock: what the check needs */
+	struct zone *base = z->cur;
+	if (base)
+		zone_ref(base);
+	bool axfr = z->force_axfr;
+	z->force_axfr = false;
+	z->again = false;
+	pthread_mutex_unlock(&sec->lock);
+
+	struct outcome o;
+	check(z, base, axfr, &o);
+	int64_t now = sec->now();
+
+	pthread_mutex_lock(&sec->lock);
+	z->last_try = now;
+	snprintf(z->result, sizeof(z->result), "%s", o.result);
+	if (o.primary)
+		snprintf(z->last_primary, sizeof(z->last_primary), "%s", o.primary);
+	uint32_t refresh = 0, retry = 0, expire = 0;
+	if (o.have_new && !z->gone) {
+		struct zone *nz = o.res.zone;
+		clock_gettime(CLOCK_REALTIME, &nz->loaded_at);
+		zone_ref(nz);
+		zone_unref(z->cur);
+		z->cur = nz;
+		if (!z->dirty) {
+			/* zonefile-sync after the first change not saved: a
+			 * later one does not push the save back */
+			z->dirty = true;
+			z->save_due = now + (z->zonefile_sync > 0 ? z->zonefile_sync : 0);
+		}
+	}
+	secondary_soa_timers(z->cur, &refresh, &retry, &expire);
+	int64_t last_ok = z->last_ok, expire_at = z->expire_at;
+	uint32_t serial = z->cur ? z->cur->serial : 0;
+	if (o.ok) {
+		if (o.has_expire_opt && o.expire_opt < expire)
+			expire = o.expire_opt; /* RFC 7314 §4 */
+		bool was = z->expired;
+		z->last_ok = last_ok = now;
+		expire_at = now + expire;
+		set_expiry(z, expire_at, false);
+		if (was && z->cur && !z->cur->stub) {
+			log_info("zone %s: refreshed (serial %u): answering again", z->name,
+				 z->cur->serial);
+			sec->changed = true;
+			wake_main(sec);
+		}
+		z->next_check = now + secondary_bound(refresh, z->refresh_min, z->refresh_max);
+	} else {
+		/* RFC 1034 §4.3.5: RETRY, or the bounds' floor with no SOA yet */
+		z->next_check = now + secondary_bound(retry ? retry : z->retry_min, z->retry_min,
+						      z->retry_max);
+	}
+	if (o.have_new && !z->gone) {
+		queue_update(sec, z, &o.res);
+		o.res.zone = NULL; /* held by cur and the update now */
+	}
+	if (z->again)
+		z->next_check = 0;
+	if (z->has_next_prim) {
+		free(z->prim);
+		z->prim = z->next_prim;
+		z->nprim = z->next_nprim;
+		z->next_prim = NULL;
+		z->has_next_prim = false;
+	}
+	/* a copy of the path: a reload may move the storage meanwhile */
+	char *timers = o.ok && !z->gone && z->cur && !z->cur->stub && z->timers_path
+			       ? strdup(z->timers_path)
+			       : NULL;
+	pthread_mutex_unlock(&sec->lock);
+	xfrin_result_free(&o.res);
+	zone_unref(base);
+	if (timers)
+		timers_write(z, timers, last_ok, expire_at, serial);
+	free(timers);
+	pthread_mutex_lock(&sec->lock);
+}
+
+static void save(struct secondary *sec, struct sec_zone *z)
+{
+	struct zone *v = z->cur;
+	zone_ref(v);
+	z->dirty = false;
+	char *file = strdup(z->file);
+	pthread_mutex_unlock(&sec->lock);
+	char why[512];
+	int r = file ? zone_save(v, file, why, sizeof(why)) : -ENOMEM;
+	if (r < 0)
+		log_err("zone %s: saving its copy to %s: %s (tried again in %d s)", z->name,
+			file ? file : "?", file ? why : "out of memory", SAVE_RETRY_S);
+	else
+		log_debug("zone %s: serial %u saved to %s", z->name, v->serial, file);
+	free(file);
+	zone_unref(v);
+	pthread_mutex_lock(&sec->lock);
+	if (r < 0 && !z->dirty) {
+		z->dirty = true;
+		z->save_due = sec->now() + SAVE_RETRY_S;
+	}
+}
+
+/* Mark zones whose expiry passed, and find the due work. Under the lock.
+ * \return the zone to work on (busy set), or NULL with *wake the next due time */
+static struct sec_zone *pick(struct secondary *sec, int64_t now, bool *is_save, int64_t *wake)
+{
+	*wake = now + IDLE_WAKE_S;
+	for (size_t i = 0; i < sec->n; i++) {
+		struct sec_zone *z = sec->z[i];
+		if (!z->expired && z->expire_at && now >= z->expire_at && z->cur) {
+			log_err("zone %s: expired (no successful refresh for its EXPIRE, since %s): "
+				"answering SERVFAIL until a primary answers",
+				z->name, z->last_ok ? "the last one" : "start");
+			set_expiry(z, z->expire_at, true);
+			sec->changed = true;
+			wake_main(sec);
+		}
+		if (!z->expired && z->expire_at && z->expire_at < *wake)
+			*wake = z->expire_at;
+		if (!z->busy) {
+			if (z->next_check <= now) {
+				*is_save = false;
+				z->busy = true;
+				return z;
+			}
+			if (z->next_check < *wake)
+				*wake = z->next_check;
+		}
+		if (!z->saving && z->dirty && z->zonefile_sync >= 0 && z->cur) {
+			if (z->save_due <= now) {
+				*is_save = true;
+				z->saving = true;
+				return z;
+			}
+			if (z->save_due < *wake)
+				*wake = z->save_due;
+		}
+	}
+	return NULL;
+}
+
+static void done(struct sec_zone *z, bool is_save)
+{
+	if (is_save)
+		z->saving = false;
+	else
+		z->busy = false;
+	if (z->gone && !z->busy && !z->saving)
+		zone_entry_free(z);
+}
+
+void secondary_run_once(struct secondary *sec)
+{
+	int64_t wake;
+	bool is_save;
+	pthread_mutex_lock(&sec->lock);
+	struct sec_zone *z;
+	while ((z = pick(sec, sec->now(), &is_save, &wake))) {
+		if (is_save)
+			save(sec, z);
+		else
+			refresh(sec, z);
+		done(z, is_save);
+	}
+	pthread_mutex_unlock(&sec->lock);
+}
+
+static void *worker(void *arg)
+{
+	struct secondary *sec = arg;
+	pthread_mutex_lock(&sec->lock);
+	while (!sec->stop) {
+		int64_t wake;
+		bool is_save = false;
+		struct sec_zone *z = pick(sec, sec->now(), &is_save, &wake);
+		if (!z) {
+			struct timespec ts = {.tv_sec = (time_t)wake};
+			pthread_cond_timedwait(&sec->cond, &sec->lock, &ts);
+			continue;
+		}
+		if (is_save)
+			save(sec, z);
+		else
+			refresh(sec, z);
+		done(z, is_save);
+	}
+	pthread_mutex_unlock(&sec->lock);
+	return NULL;
+}
+
+struct secondary *secondary_new(const struct secondary_cfg *cfg)
+{
+	struct secondary *sec = calloc(1, sizeof(*sec));
+	if (!sec)
+		return NULL;
+	pthread_mutex_init(&sec->lock, NULL);
+	pthread_cond_init(&sec->cond, NULL);
+	sec->now = cfg->now ? cfg->now : clock_real;
+	sec->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (sec->efd < 0)
+		goto fail;
+	if (cfg->no_threads)
+		return sec;
+	unsigned n = cfg->threads ? cfg->threads : 1;
+	sec->threads = calloc(n, sizeof(*sec->threads));
+	if (!sec->threads)
+		goto fail;
+	for (; sec->nthreads < n; sec->nthreads++) {
+		int r = pthread_create(&sec->threads[sec->nthreads], NULL, worker, sec);
+		if (r) {
+			errno = r;
+			goto fail;
+		}
+	}
+	return sec;
+fail:
+	secondary_free(sec);
+	return NULL;
+}
+
+void secondary_free(struct secondary *sec)
+{
+	if (!sec)
+		return;
+	pthread_mutex_lock(&sec->lock);
+	sec->stop = true;
+	pthread_cond_broadcast(&sec->cond);
+	pthread_mutex_unlock(&sec->lock);
+	for (unsigned i = 0; i < sec->nthreads; i++)
+		pthread_join(sec->threads[i], NULL);
+	free(sec->threads);
+	/* the copies not saved yet, every zonefile-sync included */
+	pthread_mutex_lock(&sec->lock);
+	for (size_t i = 0; i < sec->n; i++) {
+		struct sec_zone *z = sec->z[i];
+		if (z->dirty && z->cur && !z->cur->stub) {
+			z->saving = true;
+			save(sec, z);
+			z->saving = false;
+		}
+	}
+	pthread_mutex_unlock(&sec->lock);
+	for (size_t i = 0; i < sec->n; i++)
+		zone_entry_free(sec->z[i]);
+	free(sec->z);
+	secondary_updates_free(sec->head);
+	if (sec->efd >= 0)
+		close(sec->efd);
+	pthread_cond_destroy(&sec->cond);
+	pthread_mutex_destroy(&sec->lock);
+	free(sec);
+}
