@@ -972,8 +972,13 @@ void secondary_free(struct secondary *sec)
 	sec->stop = true;
 	pthread_cond_broadcast(&sec->cond);
 	pthread_mutex_unlock(&sec->lock);
-	for (unsigned i = 0; i < sec->nthreads; i++)
-		pthread_join(sec->threads[i], NULL);
+	if (sec->nthreads) {
+		/* checks in progress end now, discarded (stop is set) */
+		xfrin_cancel(true);
+		for (unsigned i = 0; i < sec->nthreads; i++)
+			pthread_join(sec->threads[i], NULL);
+		xfrin_cancel(false);
+	}
 	free(sec->threads);
 	/* the copies not saved yet, every zonefile-sync included */
 	pthread_mutex_lock(&sec->lock);

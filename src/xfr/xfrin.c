@@ -23,6 +23,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1018,6 +1019,10 @@ void xfrin_result_free(struct xfrin_result *r)
  * for an AXFR. */
 #define TRY_FALLBACK 2
 
+/* xfrin_cancel: every wait ends with -ECANCELED while set. */
+static atomic_bool cancelled;
+#define CANCEL_SLICE_MS 100
+
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -1069,19 +1074,27 @@ static bool addr_equal(const struct sockaddr_storage *a, const struct sockaddr_s
 static int wait_fd(int fd, short events, int64_t deadline)
 {
 	for (;;) {
+		if (atomic_load_explicit(&cancelled, memory_order_relaxed))
+			return -ECANCELED;
 		int64_t left = deadline - mono_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		struct pollfd pfd = {.fd = fd, .events = events};
-		int n = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+		/* in slices, so that xfrin_cancel is seen within one */
+		int n = poll(&pfd, 1, left > CANCEL_SLICE_MS ? CANCEL_SLICE_MS : (int)left);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -errno;
 		if (n == 0)
-			return -ETIMEDOUT;
+			continue;
 		return 0; /* POLLERR, POLLHUP: the next read or write says what */
 	}
+}
+
+void xfrin_cancel(bool on)
+{
+	atomic_store(&cancelled, on);
 }
 
 /* A nonblocking socket to `r`'s family, bound to its source if any. */

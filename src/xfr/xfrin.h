@@ -220,4 +220,11 @@ int xfrin_transfer(const struct xfrin_remote *r, const uint8_t *apex, size_t ape
 		   struct xfrin_result *out, char *note, size_t notesize, char *why,
 		   size_t whysize);
 
+/**
+ * While `on`, every SOA query and transfer in progress or started ends at
+ * its next wait (within 100 ms) with -ECANCELED: the server stopping does
+ * not wait for a slow primary. Process-wide; any thread.
+ */
+void xfrin_cancel(bool on);
+
 #endif

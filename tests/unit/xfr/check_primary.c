@@ -175,10 +175,14 @@ static bool exists(const struct pfix *f, const char *rel)
 	return stat(path, &st) == 0;
 }
 
-/* The A record of www served (its last octet). */
+/* The A record of www served (its last octet), in p.test or s.test. */
 static int www_of(const struct zone *z)
 {
-	const struct node *n = ut_node(z, "www." ZNAME);
+	char name[DNAME_STR_MAX];
+	dname_to_str(z->apex, name, sizeof(name));
+	char www[DNAME_STR_MAX + 8];
+	snprintf(www, sizeof(www), "www.%s", name);
+	const struct node *n = ut_node(z, www);
 	ck_assert_ptr_nonnull(n);
 	for (unsigned i = 0; i < n->nrrsets; i++) {
 		const struct rrset *rs = &n->rrsets[i];
@@ -759,6 +763,136 @@ START_TEST(restart_after_touch_keeps_journal)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- secondary zones */
+
+#define SNAME "s.test."
+
+/* A version of s.test with `serial` and www's last octet, as a file loads it. */
+static struct zone *s_version(const char *dir, uint32_t serial, int www)
+{
+	char text[2048], rel[64];
+	zone_text(text, sizeof(text), serial, www, NULL);
+	snprintf(rel, sizeof(rel), "v%u-%d.zone", serial, www);
+	ut_write(dir, rel, text);
+	char path[1024];
+	ut_path(path, sizeof(path), dir, rel);
+	uint8_t apex[DNAME_MAX];
+	ut_name(SNAME, apex);
+	struct ut_diag d = {0};
+	struct zone *z = zone_load_file(path, apex, ut_diag_fn, &d, NULL);
+	ck_assert_ptr_nonnull(z);
+	return z;
+}
+
+/* Journal s.test's differences a -> b, as a secondary received them. */
+static void s_journal(const char *dir, const uint32_t (*steps)[4], size_t n)
+{
+	char path[1024];
+	ut_path(path, sizeof(path), dir, "s.test.journal");
+	struct journal *j = journal_open(path, steps[0][0], 0, 0, NULL, NULL);
+	ck_assert_ptr_nonnull(j);
+	for (size_t i = 0; i < n; i++) {
+		/* from serial, from www, to serial, to www */
+		struct zone *a = s_version(dir, steps[i][0], (int)steps[i][1]);
+		struct zone *b = s_version(dir, steps[i][2], (int)steps[i][3]);
+		struct changeset *cs = NULL;
+		ck_assert_int_eq(zone_diff(a, b, &cs), 0);
+		ck_assert_int_eq(journal_append(j, cs), 0);
+		changeset_unref(cs);
+		zone_free(a);
+		zone_free(b);
+	}
+	journal_close(j);
+}
+
+/* Start as the server does: the secondary zone's copy (serial 7, www 80)
+ * read through the primary's hooks. \return the version served */
+static const struct zone *s_start(struct pfix *f)
+{
+	char text[1024];
+	snprintf(text, sizeof(text),
+	         "remote:\n  - id: pri\n    address: 192.0.2.53\n"
+	         "zone:\n  - domain: " SNAME "\n    storage: %s\n    primary: pri\n",
+	         f->dir);
+	ck_assert_int_eq(conf_load_buf("s.conf", text, strlen(text), diag_print, NULL, &f->conf),
+	                 0);
+	const struct conf_zone *cz = &f->conf->zones[0];
+	memcpy(f->specs[0].apex, cz->apex, cz->apex_len);
+	f->specs[0].apex_len = cz->apex_len;
+	f->specs[0].file = cz->file;
+	f->specs[0].where = cz->where;
+	f->specs[0].secondary = true;
+	f->nspecs = 1;
+	f->p = primary_new(NULL);
+	primary_hook(f->p, &f->set);
+	primary_set_conf(f->p, f->conf);
+	step(f);
+	return served(f, SNAME);
+}
+
+/* xfr/primary.h: a secondary's copy older than its journal (zonefile-sync)
+ * is brought forward by replaying the journal; the journal then goes on
+ * from the version served. */
+START_TEST(secondary_copy_replayed)
+{
+	struct pfix f;
+	memset(&f, 0, sizeof(f));
+	ut_tmpdir(f.dir, sizeof(f.dir));
+	write_zone(&f, SNAME, 7, 80, NULL);
+	static const uint32_t steps[][4] = {{7, 80, 8, 81}, {8, 81, 9, 82}};
+	s_journal(f.dir, steps, 2);
+	const struct zone *z = s_start(&f);
+	ck_assert_uint_eq(z->serial, 9);
+	ck_assert_int_eq(www_of(z), 82);
+	ck_assert_ptr_nonnull(z->journal);
+	ck_assert_uint_eq(chain_len(z, 7), 2);
+	/* the next transfer's difference goes on from there */
+	struct zone *next = s_version(f.dir, 10, 83), *nine = s_version(f.dir, 9, 82);
+	struct changeset *cs = NULL;
+	ck_assert_int_eq(zone_diff(nine, next, &cs), 0);
+	ck_assert_int_eq(primary_received(f.p, state(&f, SNAME), next, &cs, 1, false), 0);
+	ck_assert_ptr_eq(next->journal, z->journal);
+	uint32_t last = 0;
+	ck_assert(journal_last_serial(z->journal, &last));
+	ck_assert_uint_eq(last, 10);
+	changeset_unref(cs);
+	zone_free(nine);
+	zone_free(next);
+	pfix_free(&f);
+}
+END_TEST
+
+/* A journal that does not continue from the copy is dropped: the copy
+ * serves as it is; one that stops applying half way serves as far as it
+ * goes, and is cut there (never offering a difference it cannot serve). */
+START_TEST(secondary_copy_journal_cut)
+{
+	struct pfix f;
+	memset(&f, 0, sizeof(f));
+	ut_tmpdir(f.dir, sizeof(f.dir));
+	write_zone(&f, SNAME, 7, 80, NULL);
+	static const uint32_t other[][4] = {{10, 80, 11, 81}};
+	s_journal(f.dir, other, 1);
+	const struct zone *z = s_start(&f);
+	ck_assert_uint_eq(z->serial, 7);
+	ck_assert_int_eq(www_of(z), 80);
+	pfix_stop(&f);
+
+	/* 7 -> 8 fits; 8 -> 9 removes a www the version does not have */
+	char path[1024];
+	ut_path(path, sizeof(path), f.dir, "s.test.journal");
+	unlink(path);
+	static const uint32_t bad[][4] = {{7, 80, 8, 81}, {8, 99, 9, 82}};
+	s_journal(f.dir, bad, 2);
+	memset(&f.set, 0, sizeof(f.set));
+	z = s_start(&f);
+	ck_assert_uint_eq(z->serial, 8);
+	ck_assert_int_eq(www_of(z), 81);
+	ck_assert_uint_eq(chain_len(z, 7), 0);
+	pfix_free(&f);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- regressions */
 
 /* serial-policy increment raised the file's serial 7 to 8; the file is
@@ -830,6 +964,8 @@ int main(void)
 	tcase_add_test(tc, transfers_added_and_removed);
 	tcase_add_test(tc, zone_removed_closes_journal);
 	tcase_add_test(tc, soa_only_change);
+	tcase_add_test(tc, secondary_copy_replayed);
+	tcase_add_test(tc, secondary_copy_journal_cut);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("regressions");
 	tcase_set_timeout(tc, 60);
