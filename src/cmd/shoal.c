@@ -613,8 +613,8 @@ static void put_zone(struct control_reply *rep, bool json, const struct zone_sta
 		control_json_str(rep, z->name);
 		control_printf(rep, ", \"outcome\": ");
 		control_json_str(rep, zone_outcome_name(z->outcome));
-		control_printf(rep, ", \"served\": %s", v ? "true" : "false");
-		if (v)
+		control_printf(rep, ", \"served\": %s", v && !v->stub ? "true" : "false");
+		if (v && !v->stub)
 			control_printf(rep, ", \"serial\": %u, \"records\": %zu", v->serial,
 				       v->nrecords);
 		if (detail) {
@@ -659,7 +659,10 @@ static void put_zone(struct control_reply *rep, bool json, const struct zone_sta
 		control_printf(rep, "}");
 		return;
 	}
-	if (v)
+	if (v && v->stub)
+		control_printf(rep, "%-30s no data yet: SERVFAIL until its first transfer\n",
+			       z->name);
+	else if (v)
 		control_printf(rep, "%-30s %s, serial %u, %zu records\n", z->name,
 			       zone_outcome_name(z->outcome), v->serial, v->nrecords);
 	else
@@ -910,7 +913,7 @@ static void cmd_status(const struct control_request *req, struct control_reply *
 {
 	size_t served = 0;
 	for (size_t i = 0; i < D.zones.n; i++)
-		served += D.zones.v[i].zone != NULL;
+		served += D.zones.v[i].zone && !D.zones.v[i].zone->stub;
 	double up = since(&D.started);
 	if (req->json) {
 		control_printf(rep, "{\"version\": ");
