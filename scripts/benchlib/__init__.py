@@ -14,6 +14,9 @@ the runs; what the benchmark measures is in its docstring and --help).
             --xfr-latency (a change until a Knot secondary answers it)
   axfr_recv the receiver --axfr runs: one AXFR, frames read, closing SOA
             checked
+  fleet     --fleet: a Knot primary and fleets of shoal, Knot and NSD
+            secondaries (convergence after each change, queries lost, an
+            outage of the primary, a restarted secondary)
 """
 import sys
 

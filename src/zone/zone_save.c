@@ -115,7 +115,7 @@ static ldns_rdf rdf_at(ldns_rdf_type type, const uint8_t *data, size_t len)
 	return (ldns_rdf){._size = len, ._type = type, ._data = (void *)(uintptr_t)data};
 }
 
-/* Append `len` octets of `b`'s text to s->out. */
+/* Append the text in `b` to s->out (room reserved by the caller). */
 static void put_text(struct saver *s, const ldns_buffer *b)
 {
 	ldns_buffer_write(s->out, ldns_buffer_begin(b), ldns_buffer_position(b));
