@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -512,6 +513,19 @@ static void put_in(int64_t when, int64_t now, char *buf, size_t size)
 		snprintf(buf, size, "%s (%" PRId64 " s ago)", t, now - when);
 }
 
+/* snprintf at out + *n, *n moved on by what it would write (as snprintf
+ * counts: past `size`, nothing more is written). */
+static void appendf(char *out, size_t size, size_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void appendf(char *out, size_t size, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int k = vsnprintf(out + (*n < size ? *n : size), *n < size ? size - *n : 0, fmt, ap);
+	va_end(ap);
+	*n += k > 0 ? (size_t)k : 0;
+}
+
 static void json_str(char *out, size_t size, size_t *len, const char *s)
 {
 	size_t n = *len;
@@ -564,32 +578,19 @@ size_t secondary_status(struct secondary *sec, const uint8_t *apex, size_t apex_
 						  : "(none)";
 	bool has = z->cur && !z->cur->stub;
 	if (json) {
-		int k = has ? snprintf(out, size, ", \"secondary\": {\"serial\": %" PRIu32
-						  ", \"primary\": ", z->cur->serial)
-			    : snprintf(out, size, ", \"secondary\": {\"serial\": null, \"primary\": ");
-		n = k > 0 ? (size_t)k : 0;
-		json_str(out, size, &n, prim);
-		int m = snprintf(out + (n < size ? n : size), n < size ? size - n : 0,
-				 ", \"expired\": %s, \"refreshing\": %s, \"last_check\": ",
-				 z->expired ? "true" : "false", z->busy ? "true" : "false");
-		n += m > 0 ? (size_t)m : 0;
-		json_str(out, size, &n, last);
-		m = snprintf(out + (n < size ? n : size), n < size ? size - n : 0, ", \"result\": ");
-		n += m > 0 ? (size_t)m : 0;
-		json_str(out, size, &n, z->result);
-		m = snprintf(out + (n < size ? n : size), n < size ? size - n : 0,
-			     ", \"last_success\": ");
-		n += m > 0 ? (size_t)m : 0;
-		json_str(out, size, &n, ok);
-		m = snprintf(out + (n < size ? n : size), n < size ? size - n : 0,
-			     ", \"next_check\": ");
-		n += m > 0 ? (size_t)m : 0;
-		json_str(out, size, &n, next);
-		m = snprintf(out + (n < size ? n : size), n < size ? size - n : 0, ", \"expires\": ");
-		n += m > 0 ? (size_t)m : 0;
-		json_str(out, size, &n, exp);
-		m = snprintf(out + (n < size ? n : size), n < size ? size - n : 0, "}");
-		n += m > 0 ? (size_t)m : 0;
+		if (has)
+			appendf(out, size, &n, ", \"secondary\": {\"serial\": %" PRIu32, z->cur->serial);
+		else
+			appendf(out, size, &n, ", \"secondary\": {\"serial\": null");
+		const char *names[] = {"primary", "last_check", "result", "last_success", "next_check",
+				       "expires"};
+		const char *vals[] = {prim, last, z->result, ok, next, exp};
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			appendf(out, size, &n, ", \"%s\": ", names[i]);
+			json_str(out, size, &n, vals[i]);
+		}
+		appendf(out, size, &n, ", \"expired\": %s, \"refreshing\": %s}",
+			z->expired ? "true" : "false", z->busy ? "true" : "false");
 	} else {
 		char ps[32] = "";
 		if (z->has_primary_serial)
@@ -644,6 +645,8 @@ struct outcome {
 	uint32_t expire_opt;
 	bool has_expire_opt;
 	const char *primary;
+	bool has_primary_serial;	/* the last primary asked said its serial */
+	uint32_t primary_serial;
 	char result[512];
 };
 
@@ -688,12 +691,12 @@ static void check(struct sec_zone *z, struct zone *base, bool axfr, struct outco
 					snprintf(o->result, sizeof(o->result), "up to date with %s (serial %u)",
 						 p->name, soa.serial);
 				}
-				z->primary_serial = soa.serial;
-				z->has_primary_serial = true;
+				o->primary_serial = soa.serial;
+				o->has_primary_serial = true;
 				return;
 			}
-			z->primary_serial = soa.serial;
-			z->has_primary_serial = true;
+			o->primary_serial = soa.serial;
+			o->has_primary_serial = true;
 		}
 		struct timespec t0, t1;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -761,6 +764,14 @@ static void refresh(struct secondary *sec, struct sec_zone *z)
 	snprintf(z->result, sizeof(z->result), "%s", o.result);
 	if (o.primary)
 		snprintf(z->last_primary, sizeof(z->last_primary), "%s", o.primary);
+	if (o.have_new) {
+		o.has_primary_serial = true;
+		o.primary_serial = o.res.serial;
+	}
+	if (o.has_primary_serial) {
+		z->has_primary_serial = true;
+		z->primary_serial = o.primary_serial;
+	}
 	uint32_t refresh = 0, retry = 0, expire = 0;
 	if (o.have_new && !z->gone) {
 		struct zone *nz = o.res.zone;
