@@ -1055,6 +1055,21 @@ static void zone_entry(struct reader *r, yaml_node_t *e)
 	r->c->nzones++;
 }
 
+char *conf_storage_file(const struct conf_zone *cz, const char *suffix)
+{
+	size_t l = strlen(cz->name);
+	char buf[PATH_MAX];
+	int n;
+	if (l == 1)
+		n = snprintf(buf, sizeof(buf), "%s/root%s", cz->storage, suffix);
+	else
+		n = snprintf(buf, sizeof(buf), "%s/%.*s%s", cz->storage, (int)(l - 1), cz->name,
+			     suffix);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return NULL;
+	return strdup(buf);
+}
+
 /* ---------------------------------------------------------------- top */
 
 static const struct key_def top_keys[] = {

@@ -188,6 +188,15 @@ int conf_load_buf(const char *name, const char *text, size_t len, conf_diag_fn d
 /** The zone entry whose apex is `apex` (lowercased wire), or NULL. */
 const struct conf_zone *conf_zone_find(const struct conf *c, const uint8_t *apex, size_t len);
 
+/**
+ * A file of the zone's in its storage: "<storage>/<name><suffix>", the
+ * name without its final dot ("root" for the root zone), as the journal
+ * (".journal"), the serial file (".serial") and a secondary's timers
+ * (".timers") are named.
+ * \return it (malloc'd), or NULL when out of memory or longer than PATH_MAX
+ */
+char *conf_storage_file(const struct conf_zone *cz, const char *suffix);
+
 /** Take another reference: the published zone set holds the configuration
  * its access rules come from, while the main thread reads the next one. */
 struct conf *conf_ref(struct conf *c);

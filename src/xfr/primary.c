@@ -116,21 +116,6 @@ static bool has_transfers(const struct conf_zone *cz)
 	return false;
 }
 
-static char *storage_file(const struct conf_zone *cz, const char *suffix)
-{
-	size_t l = strlen(cz->name);
-	const char *name = cz->name;
-	char buf[PATH_MAX];
-	int n;
-	if (l == 1)
-		n = snprintf(buf, sizeof(buf), "%s/root%s", cz->storage, suffix);
-	else
-		n = snprintf(buf, sizeof(buf), "%s/%.*s%s", cz->storage, (int)(l - 1), name, suffix);
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return NULL;
-	return strdup(buf);
-}
-
 static void journal_log(void *ctx, enum log_level level, const char *msg)
 {
 	(void)ctx;
@@ -281,8 +266,8 @@ static struct primary_zone *zone_state_of(struct zone_state *s, const struct con
 	pz = calloc(1, sizeof(*pz));
 	if (!pz)
 		return NULL;
-	pz->journal_path = storage_file(cz, ".journal");
-	pz->serial_path = storage_file(cz, ".serial");
+	pz->journal_path = conf_storage_file(cz, ".journal");
+	pz->serial_path = conf_storage_file(cz, ".serial");
 	s->xfr = pz;
 	return pz;
 }

@@ -216,22 +216,6 @@ static struct sec_primary *primaries_of(const struct conf_zone *cz, size_t *n)
 	return v;
 }
 
-/* The storage file of a zone with `suffix`, as primary.c names its own. */
-static char *storage_file(const struct conf_zone *cz, const char *suffix)
-{
-	size_t l = strlen(cz->name);
-	char buf[4096];
-	int n;
-	if (l == 1)
-		n = snprintf(buf, sizeof(buf), "%s/root%s", cz->storage, suffix);
-	else
-		n = snprintf(buf, sizeof(buf), "%s/%.*s%s", cz->storage, (int)(l - 1), cz->name,
-			     suffix);
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return NULL;
-	return strdup(buf);
-}
-
 static void settings_of(struct sec_zone *z, const struct conf_zone *cz)
 {
 	z->refresh_min = cz->set.refresh_min;
@@ -274,7 +258,7 @@ static struct sec_zone *entry_new(const struct conf_zone *cz, const struct zone_
 	snprintf(z->name, sizeof(z->name), "%s", cz->name);
 	z->prim = primaries_of(cz, &z->nprim);
 	z->file = strdup(s->file); /* the path as the server sees it (chroot) */
-	z->timers_path = storage_file(cz, ".timers");
+	z->timers_path = conf_storage_file(cz, ".timers");
 	if (!z->prim || !z->file) {
 		zone_entry_free(z);
 		return NULL;
@@ -367,7 +351,7 @@ void secondary_sync(struct secondary *sec, const struct conf *conf, const struct
 				}
 			}
 			settings_of(z, cz);
-			char *f = strdup(s->file), *t = storage_file(cz, ".timers");
+			char *f = strdup(s->file), *t = conf_storage_file(cz, ".timers");
 			if (f && t) {
 				/* the storage may have moved: the copy and the
 				 * timers go there from now on */
