@@ -236,8 +236,11 @@ static size_t notify_in(const struct answer_cfg *cfg, const struct zonedb *db,
 	const struct conf_zone *cz =
 		db->conf ? conf_zone_find(db->conf, q->lname, q->qname_len) : NULL;
 	if (!cz || !cz->set.nprimary) {
-		/* not ours, or ours as its primary: nothing to refresh */
-		return bare_answer(cfg, q, cz ? RCODE_REFUSED : RCODE_NOTAUTH, -1, out, limit,
+		/* ours as its primary (configured, or a --zones file): nothing
+		 * to refresh; not ours at all: NOTAUTH */
+		const struct zone *z = cz ? NULL : zonedb_find(db, &q->split, q->lname, 0);
+		bool ours = cz || (z && z->apex_len == q->qname_len);
+		return bare_answer(cfg, q, ours ? RCODE_REFUSED : RCODE_NOTAUTH, -1, out, limit,
 				   info);
 	}
 	bool ok = false;

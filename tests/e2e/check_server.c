@@ -133,12 +133,27 @@ START_TEST(test_malformed)
 	ck_assert_uint_eq(rep[3] & 0x0f, LDNS_RCODE_FORMERR);
 	ck_assert(rep[2] & 0x80);
 	free(rep);
-	/* NOTIFY (opcode 4): NOTIMP */
+	/* NOTIFY (opcode 4, RFC 1996): its question must be a zone's SOA
+	 * (FORMERR for www A); for a zone served from its own file (no
+	 * secondary zone here) REFUSED, for a name in none NOTAUTH */
 	uint8_t notify[sizeof(resp)];
 	memcpy(notify, resp, sizeof(resp));
 	notify[2] = 4 << 3;
 	ck_assert_int_eq(harness_send_raw_udp(NULL, srv.port, notify, sizeof(notify), 0, &rep, &rlen), 0);
-	ck_assert_uint_eq(rep[3] & 0x0f, LDNS_RCODE_NOTIMPL);
+	ck_assert_uint_eq(rep[3] & 0x0f, LDNS_RCODE_FORMERR);
+	ck_assert_uint_eq((rep[2] >> 3) & 0x0f, 4);
+	free(rep);
+	static const uint8_t zsoa[] = {0x12, 0x36, 4 << 3, 0, 0, 1, 0, 0, 0, 0, 0, 0,
+				       7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,
+				       0, 6, 0, 1};
+	ck_assert_int_eq(harness_send_raw_udp(NULL, srv.port, zsoa, sizeof(zsoa), 0, &rep, &rlen), 0);
+	ck_assert_uint_eq(rep[3] & 0x0f, LDNS_RCODE_REFUSED);
+	free(rep);
+	static const uint8_t nsoa[] = {0x12, 0x37, 4 << 3, 0, 0, 1, 0, 0, 0, 0, 0, 0,
+				       7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'o', 'r', 'g', 0,
+				       0, 6, 0, 1};
+	ck_assert_int_eq(harness_send_raw_udp(NULL, srv.port, nsoa, sizeof(nsoa), 0, &rep, &rlen), 0);
+	ck_assert_uint_eq(rep[3] & 0x0f, LDNS_RCODE_NOTAUTH);
 	free(rep);
 	/* garbage: whatever comes back is a response or nothing; the server lives */
 	srand(7);
