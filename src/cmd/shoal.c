@@ -37,6 +37,7 @@
 #include "ops/metrics.h"
 #include "ops/options.h"
 #include "ops/stats.h"
+#include "xfr/catalog.h"
 #include "xfr/notify.h"
 #include "xfr/primary.h"
 #include "xfr/secondary.h"
@@ -232,6 +233,28 @@ static enum options_result setup_read(int argc, char **argv, struct setup *s, st
 }
 
 /* ---------------------------------------------------------------- state */
+
+/* Write each catalog-role generate zone's file from the configuration
+ * (xfr/catalog.h) before the zone set reads it. A failure is logged and
+ * the file there, if any, keeps serving. */
+static void catalogs_generate(const struct conf *c)
+{
+	char pb[4096], why[512];
+	for (size_t i = 0; c && i < c->nzones; i++) {
+		const struct conf_zone *z = &c->zones[i];
+		if (z->set.catalog_role != CONF_CATALOG_GENERATE)
+			continue;
+		uint32_t serial = 0;
+		int r = catalog_update_conf(c, z, in_root(z->file, pb, sizeof(pb)), time(NULL),
+					    &serial, why, sizeof(why));
+		if (r < 0)
+			log_err("catalog %s: not generated: %s; the previous file, if any, serves",
+				z->name, why);
+		else if (r == CATALOG_WRITTEN)
+			log_info("catalog %s: written to %s, serial %u", z->name, z->file,
+				 (unsigned)serial);
+	}
+}
 
 static struct {
 	int argc;
@@ -485,6 +508,7 @@ static void do_reload(struct reload *r)
 				r->nremoved++;
 		}
 	}
+	catalogs_generate(s.conf);
 	primary_set_conf(D.primary, s.conf);
 	r->err = zoneset_update(&D.zones, s.specs, s.nspecs, r->force, NULL, 0, zone_diag_log, NULL,
 				&db, &r->st);
@@ -1178,6 +1202,7 @@ int main(int argc, char **argv)
 		}
 		primary_set_conf(D.primary, D.conf);
 		primary_hook(D.primary, &D.zones);
+		catalogs_generate(D.conf);
 	}
 	int r = zoneset_update(&D.zones, s.specs, s.nspecs, true, NULL, 0, zone_diag_log, NULL, &db,
 			       &st);

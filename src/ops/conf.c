@@ -655,8 +655,8 @@ static void acl_entry(struct reader *r, yaml_node_t *e)
 
 /* ---------------------------------------------------------------- template, zone */
 
-/* The keys zones and templates share. The KEY_NOT_YET ones are Knot's
- * names for what the transfer, secondary and catalog features will read. */
+/* The keys zones and templates share. The KEY_NOT_YET one is Knot's name
+ * for what the catalog consumer will read. */
 #define ZONE_KEYS                                                                                  \
 	{"file", KEY_OK}, {"storage", KEY_OK}, {"acl", KEY_OK}, {"notify", KEY_OK},               \
 		{"primary", KEY_OK}, {"master", KEY_OK},                                          \
@@ -664,8 +664,8 @@ static void acl_entry(struct reader *r, yaml_node_t *e)
 		{"refresh-min-interval", KEY_OK}, {"refresh-max-interval", KEY_OK},               \
 		{"retry-min-interval", KEY_OK}, {"retry-max-interval", KEY_OK},                   \
 		{"zone-max-size", KEY_OK}, {"zonefile-sync", KEY_OK},                             \
-		{"serial-policy", KEY_OK}, {"catalog-role", KEY_NOT_YET},                         \
-		{"catalog-zone", KEY_NOT_YET}, {"catalog-group", KEY_NOT_YET},                    \
+		{"serial-policy", KEY_OK}, {"catalog-role", KEY_OK},                              \
+		{"catalog-zone", KEY_OK}, {"catalog-group", KEY_OK},                              \
 		{"catalog-template", KEY_NOT_YET}
 
 static const struct key_def template_keys[] = {{"id", KEY_OK}, ZONE_KEYS, {NULL, 0}};
@@ -885,6 +885,30 @@ static void zone_pair(struct reader *r, const char *name, yaml_node_t *k, yaml_n
 				  "K, M or G)", f->section, s);
 		f->set.zone_max_size = n;
 		f->set.has_zone_max_size = true;
+	} else if (!strcmp(name, "catalog-role")) {
+		if (!strcmp(s, "generate")) {
+			f->set.catalog_role = CONF_CATALOG_GENERATE;
+		} else if (!strcmp(s, "member")) {
+			f->set.catalog_role = CONF_CATALOG_MEMBER;
+		} else if (!strcmp(s, "interpret")) {
+			ERR(r, v, "%s.catalog-role 'interpret': not supported yet (shoal generates "
+				  "catalogs, it does not consume them)", f->section);
+		} else {
+			ERR(r, v, "%s.catalog-role '%s': expected generate or member", f->section, s);
+		}
+		f->set.has_catalog_role = true;
+	} else if (!strcmp(name, "catalog-zone")) {
+		if (!parse_dname(s, f->set.catalog_zone, &f->set.catalog_zone_len))
+			ERR(r, v, "%s.catalog-zone '%s': not a domain name", f->section, s);
+		f->set.catalog_zone_line = v->start_mark.line + 1;
+		f->set.catalog_zone_col = v->start_mark.column + 1;
+		f->set.has_catalog_zone = true;
+	} else if (!strcmp(name, "catalog-group")) {
+		if (v->data.scalar.length > CONF_CATALOG_GROUP_MAX || strlen(s) != v->data.scalar.length)
+			ERR(r, v, "%s.catalog-group: at most %d octets, no NUL", f->section,
+			    CONF_CATALOG_GROUP_MAX);
+		f->set.catalog_group = pool_printf(r->c->pool, "%s", s);
+		f->set.has_catalog_group = true;
 	} else if (!strcmp(name, "zonefile-sync")) {
 		uint64_t n;
 		if (!strcmp(s, "-1")) {
@@ -930,6 +954,16 @@ static struct conf_zone_settings zone_settings(const struct conf_zone_settings *
 	INHERIT(zone_max_size, has_zone_max_size, 0);
 	INHERIT(zonefile_sync, has_zonefile_sync, 0);
 #undef INHERIT
+	if (!own->has_catalog_role)
+		s.catalog_role = t->catalog_role;
+	if (!own->has_catalog_zone) {
+		memcpy(s.catalog_zone, t->catalog_zone, sizeof(s.catalog_zone));
+		s.catalog_zone_len = t->catalog_zone_len;
+		s.catalog_zone_line = t->catalog_zone_line;
+		s.catalog_zone_col = t->catalog_zone_col;
+	}
+	if (!own->has_catalog_group)
+		s.catalog_group = t->catalog_group;
 	if (!own->has_journal_depth)
 		s.journal_depth = t->has_journal_depth ? t->journal_depth : CONF_JOURNAL_DEPTH_DEFAULT;
 	if (!own->has_journal_usage)
@@ -1052,7 +1086,45 @@ static void zone_entry(struct reader *r, yaml_node_t *e)
 		    z->set.refresh_min > z->set.refresh_max ? "refresh" : "retry");
 		return;
 	}
+	if (z->set.catalog_role == CONF_CATALOG_MEMBER && !z->set.catalog_zone_len) {
+		ERR(r, dn, "zone '%s': catalog-role member without catalog-zone", domain);
+		return;
+	}
+	if (z->set.catalog_role != CONF_CATALOG_MEMBER && z->set.catalog_zone_len) {
+		ERR(r, dn, "zone '%s': catalog-zone without catalog-role member", domain);
+		return;
+	}
+	if (z->set.catalog_role == CONF_CATALOG_GENERATE && z->set.nprimary) {
+		ERR(r, dn, "zone '%s': catalog-role generate with %s (shoal writes the catalog, "
+			   "it cannot also transfer it in)", domain, f.primary_key ? f.primary_key
+										: "primary");
+		return;
+	}
 	r->c->nzones++;
+}
+
+/* Each member's catalog-zone names a zone of the file whose role is
+ * generate (known only once every zone is read). */
+static void check_catalogs(struct reader *r)
+{
+	for (size_t i = 0; i < r->c->nzones; i++) {
+		const struct conf_zone *z = &r->c->zones[i];
+		if (z->set.catalog_role != CONF_CATALOG_MEMBER)
+			continue;
+		const struct conf_zone *cat =
+			conf_zone_find(r->c, z->set.catalog_zone, z->set.catalog_zone_len);
+		if (cat && cat->set.catalog_role == CONF_CATALOG_GENERATE)
+			continue;
+		char name[DNAME_STR_MAX];
+		dname_to_str(z->set.catalog_zone, name, sizeof(name));
+		yaml_mark_t m = {.line = z->set.catalog_zone_line - 1,
+				 .column = z->set.catalog_zone_col - 1};
+		if (!cat)
+			report(r, &m, "zone '%s': catalog-zone '%s': no such zone", z->domain, name);
+		else
+			report(r, &m, "zone '%s': catalog-zone '%s' is not a catalog-role generate "
+				      "zone", z->domain, name);
+	}
 }
 
 char *conf_storage_file(const struct conf_zone *cz, const char *suffix)
@@ -1240,6 +1312,7 @@ int conf_load_buf(const char *name, const char *text, size_t len, conf_diag_fn d
 		each_entry(&r, s.template, "template", template_entry);
 	if (s.zone)
 		each_entry(&r, s.zone, "zone", zone_entry);
+	check_catalogs(&r);
 	if (r.oom)
 		report(&r, NULL, "out of memory");
 	ret = r.nerr ? -1 : 0;

@@ -7,8 +7,8 @@
  *   acl:       access rules (id, address prefixes, key, action, deny)
  *   template:  defaults for zones ("default" applies to every zone without one)
  *   zone:      one entry per zone (domain, file, template, storage, ...)
- * Keys that later features give meaning to (primary, refresh limits,
- * catalogs) are known by name and refused with "not supported yet" until
+ * Keys that later features give meaning to (catalog-template, the
+ * consumer's catalog-role: interpret) are known by name and refused with "not supported yet" until
  * then: never silently ignored.
  *
  * Every problem is reported as "file:line:column: reason" (1-based, where
@@ -108,6 +108,16 @@ enum conf_serial_policy {
 #define CONF_JOURNAL_DEPTH_DEFAULT 20
 #define CONF_JOURNAL_USAGE_DEFAULT ((uint64_t)100 << 20)
 
+/** A zone's part in catalog zones (RFC 9432), Knot's catalog-role. */
+enum conf_catalog_role {
+	CONF_CATALOG_NONE = 0,
+	CONF_CATALOG_GENERATE,	/* shoal writes its content: the members below */
+	CONF_CATALOG_MEMBER,	/* listed in the generate zone `catalog_zone` */
+};
+
+/** Octets of a catalog-group value: one TXT character-string (RFC 9432 §4.4.2). */
+#define CONF_CATALOG_GROUP_MAX 255
+
 /** What zones and templates share. A zone takes each setting from itself,
  * else from its template, else the default. */
 struct conf_zone_settings {
@@ -127,10 +137,16 @@ struct conf_zone_settings {
 	enum conf_serial_policy serial_policy;
 	uint32_t journal_depth;		/* differences kept, >= 1 */
 	uint64_t journal_usage;		/* octets of the journal file */
+	enum conf_catalog_role catalog_role;
+	uint8_t catalog_zone[DNAME_MAX];	/* a member's catalog, lowercased wire */
+	size_t catalog_zone_len;		/* 0: none */
+	size_t catalog_zone_line, catalog_zone_col;	/* where it was written, 1-based */
+	const char *catalog_group;	/* a member's group, or NULL */
 	/* which of the above the entry wrote */
 	bool has_acl, has_notify, has_serial_policy, has_journal_depth, has_journal_usage;
 	bool has_primary, has_refresh_min, has_refresh_max, has_retry_min, has_retry_max;
 	bool has_zone_max_size, has_zonefile_sync;
+	bool has_catalog_role, has_catalog_zone, has_catalog_group;
 };
 
 struct conf_template {

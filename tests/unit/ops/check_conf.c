@@ -815,9 +815,6 @@ END_TEST
 START_TEST(reserved_keys)
 {
 	static const char *const reserved[] = {
-	    "catalog-role",
-	    "catalog-zone",
-	    "catalog-group",
 	    "catalog-template",
 	};
 	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
@@ -832,6 +829,63 @@ START_TEST(reserved_keys)
 		         reserved[i]);
 		expect_error(text, msg);
 	}
+}
+END_TEST
+
+/* Catalog zones, the producer side: generate and member read, inherited
+ * from templates; the errors across zones name where the value was. */
+START_TEST(catalog_keys)
+{
+	struct conf *c = load_ok("template:\n"
+	                         "  - id: m\n    catalog-role: member\n    catalog-zone: cat.test\n"
+	                         "    catalog-group: g1\n"
+	                         "zone:\n"
+	                         "  - domain: cat.test\n    catalog-role: generate\n"
+	                         "  - domain: a.test\n    template: m\n"
+	                         "  - domain: b.test\n    template: m\n    catalog-group: own\n"
+	                         "  - domain: c.test\n    catalog-role: member\n"
+	                         "    catalog-zone: CAT.test.\n");
+	ck_assert_int_eq(c->zones[0].set.catalog_role, CONF_CATALOG_GENERATE);
+	ck_assert_int_eq(c->zones[1].set.catalog_role, CONF_CATALOG_MEMBER);
+	ck_assert_uint_eq(c->zones[1].set.catalog_zone_len, c->zones[0].apex_len);
+	ck_assert_int_eq(memcmp(c->zones[1].set.catalog_zone, c->zones[0].apex, c->zones[0].apex_len), 0);
+	ck_assert_str_eq(c->zones[1].set.catalog_group, "g1");
+	ck_assert_str_eq(c->zones[2].set.catalog_group, "own");
+	ck_assert_ptr_null(c->zones[3].set.catalog_group);
+	ck_assert_int_eq(memcmp(c->zones[3].set.catalog_zone, c->zones[0].apex, c->zones[0].apex_len), 0);
+	conf_free(c);
+
+	expect_error("zone:\n  - domain: a.test\n    catalog-role: member\n",
+	             "t.conf:2:13: zone 'a.test': catalog-role member without catalog-zone");
+	expect_error("zone:\n  - domain: a.test\n    catalog-role: member\n    catalog-zone: c.test\n",
+	             "t.conf:4:19: zone 'a.test': catalog-zone 'c.test.': no such zone");
+	expect_error("zone:\n  - domain: c.test\n"
+	             "  - domain: a.test\n    catalog-role: member\n    catalog-zone: c.test\n",
+	             "t.conf:5:19: zone 'a.test': catalog-zone 'c.test.' is not a catalog-role "
+	             "generate zone");
+	expect_error("zone:\n  - domain: c.test\n    catalog-role: generate\n"
+	             "  - domain: a.test\n    catalog-zone: c.test\n",
+	             "t.conf:4:13: zone 'a.test': catalog-zone without catalog-role member");
+	expect_error("remote:\n  - id: p\n    address: 192.0.2.1\n"
+	             "zone:\n  - domain: c.test\n    catalog-role: generate\n    primary: p\n",
+	             "t.conf:5:13: zone 'c.test': catalog-role generate with primary (shoal "
+	             "writes the catalog, it cannot also transfer it in)");
+	expect_error("zone:\n  - domain: c.test\n    catalog-role: interpret\n",
+	             "t.conf:3:19: zone.catalog-role 'interpret': not supported yet (shoal "
+	             "generates catalogs, it does not consume them)");
+	expect_error("template:\n  - id: t\n    catalog-role: producer\n",
+	             "t.conf:3:19: template.catalog-role 'producer': expected generate or member");
+	expect_error("zone:\n  - domain: c.test\n    catalog-zone: \"a..b\"\n",
+	             "t.conf:3:19: zone.catalog-zone 'a..b': not a domain name");
+	char text[600];
+	snprintf(text, sizeof(text), "zone:\n  - domain: c.test\n    catalog-group: %0256d\n", 0);
+	expect_error(text, "t.conf:3:20: zone.catalog-group: at most 255 octets, no NUL");
+	/* 255 is fine */
+	snprintf(text, sizeof(text),
+	         "zone:\n  - domain: c.test\n    catalog-role: generate\n"
+	         "  - domain: a.test\n    catalog-role: member\n    catalog-zone: c.test\n"
+	         "    catalog-group: %0255d\n", 0);
+	conf_free(load_ok(text));
 }
 END_TEST
 
@@ -854,16 +908,16 @@ START_TEST(too_many_errors)
 	size_t n = (size_t)snprintf(text, sizeof(text), "zone:\n");
 	for (int i = 0; i < CONF_ERRORS_MAX + 10; i++)
 		n += (size_t)snprintf(text + n, sizeof(text) - n,
-		                      "  - domain: z%d.example\n    catalog-role: x\n", i);
+		                      "  - domain: z%d.example\n    catalog-template: x\n", i);
 	ck_assert_uint_lt(n, sizeof(text));
 	struct conf *c = NULL;
 	ck_assert_int_eq(load_n("t.conf", text, n, &c), -1);
 	ck_assert_uint_eq(D.n, CONF_ERRORS_MAX);
-	ck_assert_str_eq(D.msg[0], "t.conf:3:5: zone: 'catalog-role' is not supported yet");
+	ck_assert_str_eq(D.msg[0], "t.conf:3:5: zone: 'catalog-template' is not supported yet");
 	ck_assert_str_eq(D.msg[CONF_ERRORS_MAX - 2],
-	                 "t.conf:99:5: zone: 'catalog-role' is not supported yet");
+	                 "t.conf:99:5: zone: 'catalog-template' is not supported yet");
 	ck_assert_str_eq(D.msg[CONF_ERRORS_MAX - 1],
-	                 "t.conf:101:5: zone: 'catalog-role' is not supported yet (50 errors: stopping "
+	                 "t.conf:101:5: zone: 'catalog-template' is not supported yet (50 errors: stopping "
 	                 "here)");
 }
 END_TEST
@@ -1207,6 +1261,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(t, undefined_references);
 	tcase_add_test(t, key_errors);
 	tcase_add_test(t, reserved_keys);
+	tcase_add_test(t, catalog_keys);
 	tcase_add_test(t, second_document);
 	tcase_add_test(t, too_many_errors);
 	suite_add_tcase(s, t);

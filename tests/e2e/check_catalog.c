@@ -1,0 +1,156 @@
+/* check_catalog.c: shoal producing a catalog zone (xfr/catalog.c) for knotd
+ * 3.2 as the consumer (catalog-role: interpret, catalog-template whose
+ * master is shoal).
+ *
+ * knotd transfers the catalog and both members from shoal; a member added
+ * to shoal's configuration and `shoalctl reload` reaches knotd (NOTIFY,
+ * IXFR of the catalog, AXFR of the new member) and knotd serves it; a
+ * member removed is purged by knotd (REFUSED there); a reload that changes
+ * nothing leaves the catalog's serial. Exits 77 when knotd is not
+ * installed. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define FMT(buf, ...) ck_assert_int_lt(snprintf((buf), sizeof(buf), __VA_ARGS__), (int)sizeof(buf))
+
+static const char zone_fmt[] = "$TTL 300\n"
+                               "@ IN SOA ns.%s. h.%s. 1 3600 600 86400 300\n"
+                               "@ IN NS ns.%s.\n"
+                               "ns IN A 192.0.2.1\n"
+                               "www IN A 192.0.2.%d\n";
+
+static void write_shoal_conf(const struct harness_server *s, uint16_t knot_port, bool with_c,
+                             bool with_a)
+{
+	char conf[PATH_MAX];
+	FMT(conf, "%s/shoal.conf", s->dir);
+	FILE *f = fopen(conf, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f,
+	        "remote:\n  - id: knot\n    address: 127.0.0.1@%u\n"
+	        "acl:\n  - id: xfr\n    address: 127.0.0.1\n    action: transfer\n"
+	        "template:\n  - id: default\n    storage: %s\n    acl: xfr\n"
+	        "  - id: member\n    storage: %s\n    acl: xfr\n    catalog-role: member\n"
+	        "    catalog-zone: cat.test\n"
+	        "zone:\n  - domain: cat.test\n    catalog-role: generate\n    notify: knot\n"
+	        "  - domain: b.test\n    template: member\n    catalog-group: g1\n",
+	        knot_port, s->zonedir, s->zonedir);
+	if (with_a)
+		fprintf(f, "  - domain: a.test\n    template: member\n");
+	if (with_c)
+		fprintf(f, "  - domain: c.test\n    template: member\n");
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void shoalctl_reload(const char *sock)
+{
+	const char *bin = getenv("SHOALCTL_BIN");
+	ck_assert_msg(bin != NULL, "SHOALCTL_BIN is not set (run through meson test)");
+	const char *argv[] = {bin, "-s", sock, "reload", NULL};
+	struct harness_run res;
+	ck_assert_int_eq(harness_run(argv, HARNESS_RUN_TIMEOUT_MS, &res), 0);
+	harness_run_free(&res);
+}
+
+START_TEST(knot_consumer)
+{
+	struct harness_server shoal, knot;
+	memset(&knot, 0, sizeof(knot));
+	ck_assert_int_eq(harness_shoal_prepare(&shoal), 0);
+	ck_assert_int_eq(harness_server_init(&knot, "knotd"), 0);
+	ck_assert_int_eq(harness_pick_port(&knot.port), 0);
+	/* shoal may drop to another user: its storage must be writable by it
+	 * (the catalog is rewritten at a reload) */
+	ck_assert_int_eq(chmod(shoal.zonedir, 0777), 0);
+	const char *names[] = {"a.test", "b.test", "c.test"};
+	for (int i = 0; i < 3; i++) {
+		char file[64];
+		FMT(file, "%s.zone", names[i]);
+		ck_assert_int_eq(harness_write_filef(shoal.zonedir, file, zone_fmt, names[i],
+		                                     names[i], names[i], 10 * (i + 1)),
+		                 0);
+	}
+	write_shoal_conf(&shoal, knot.port, false, true);
+	char conf[PATH_MAX], sock[PATH_MAX];
+	FMT(conf, "%s/shoal.conf", shoal.dir);
+	FMT(sock, "%s/ctl.sock", shoal.dir);
+	const char *args[] = {"--config", conf, "--control", sock, NULL};
+	const char *ready[] = {"cat.test", "a.test", "b.test", NULL};
+	struct harness_shoal_opts o = {.no_zones = true, .args = args, .ready = ready};
+	ck_assert_int_eq(harness_shoal_launch(&shoal, &o), 0);
+	uint32_t serial0 = 0;
+	ck_assert_int_eq(harness_soa_serial(shoal.port, "cat.test", &serial0), 0);
+
+	/* knotd: the catalog from shoal, the members by its template */
+	char kconf[PATH_MAX];
+	FMT(kconf, "%s/knot.conf", knot.dir);
+	FILE *f = fopen(kconf, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f,
+	        "server:\n  rundir: %s\n  listen: 127.0.0.1@%u\n"
+	        "log:\n  - target: stderr\n    any: info\n"
+	        "remote:\n  - id: shoal\n    address: 127.0.0.1@%u\n"
+	        "acl:\n  - id: notify-from-shoal\n    address: 127.0.0.1\n    action: notify\n"
+	        "database:\n  storage: %s\n"
+	        "template:\n  - id: default\n    storage: %s\n"
+	        "  - id: t\n    master: shoal\n    acl: notify-from-shoal\n    storage: %s\n"
+	        "zone:\n  - domain: cat.test.\n    master: shoal\n    acl: notify-from-shoal\n"
+	        "    catalog-role: interpret\n    catalog-template: t\n",
+	        knot.dir, knot.port, shoal.port, knot.dir, knot.dir, knot.dir);
+	ck_assert_int_eq(fclose(f), 0);
+	char *kargv[] = {(char *)harness_knotd_path(), "-c", kconf, NULL};
+	/* ready at any answer; the zones are waited for below */
+	ck_assert_int_eq(harness_server_start(&knot, kargv), 0);
+	ck_assert_int_eq(
+	    harness_wait_rcode(&knot, "www.a.test", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 10000), 0);
+	ck_assert_int_eq(
+	    harness_wait_rcode(&knot, "www.b.test", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 10000), 0);
+	ck_assert_int_eq(harness_ask_rcode(knot.port, "www.c.test", LDNS_RR_TYPE_A, HARNESS_UDP),
+	                 LDNS_RCODE_REFUSED);
+
+	/* nothing changed: the same serial */
+	shoalctl_reload(sock);
+	uint32_t serial = 0;
+	ck_assert_int_eq(harness_soa_serial(shoal.port, "cat.test", &serial), 0);
+	ck_assert_uint_eq(serial, serial0);
+
+	/* c.test added */
+	write_shoal_conf(&shoal, knot.port, true, true);
+	shoalctl_reload(sock);
+	ck_assert_int_eq(
+	    harness_wait_rcode(&knot, "www.c.test", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 10000), 0);
+	ck_assert_int_eq(harness_soa_serial(shoal.port, "cat.test", &serial), 0);
+	ck_assert_msg(serial != serial0 && (uint32_t)(serial - serial0) < 0x80000000u,
+	              "serial %u after %u", serial, serial0);
+
+	/* a.test removed: knotd purges it */
+	write_shoal_conf(&shoal, knot.port, true, false);
+	shoalctl_reload(sock);
+	ck_assert_int_eq(
+	    harness_wait_rcode(&knot, "www.a.test", LDNS_RR_TYPE_A, LDNS_RCODE_REFUSED, 10000), 0);
+	ck_assert_int_eq(harness_ask_rcode(knot.port, "www.b.test", LDNS_RR_TYPE_A, HARNESS_UDP),
+	                 LDNS_RCODE_NOERROR);
+
+	harness_server_stop(&knot, 0);
+	harness_server_stop(&shoal, 0);
+	harness_server_cleanup(&knot);
+	harness_server_cleanup(&shoal);
+}
+END_TEST
+
+int main(void)
+{
+	if (!harness_knotd_path()) {
+		printf("catalog: knotd not installed: skipped\n");
+		return HARNESS_EXIT_SKIP;
+	}
+	const TTest *const tests[] = {knot_consumer, NULL};
+	struct harness_suite s = {.name = "catalog", .timeout_s = 120, .tests = tests};
+	return harness_suite_main(&s);
+}
