@@ -25,10 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "dns/dname.h"
+#include "net/sockaddr.h"
 #include "ops/log.h"
 
 #define DNS_HDR 12
@@ -139,24 +139,6 @@ static uint64_t apex_hash(const uint8_t *apex, size_t len)
 	return h;
 }
 
-static bool addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	if (a->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-		return x->sin6_port == y->sin6_port &&
-		       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) &&
-		       (!x->sin6_scope_id || !y->sin6_scope_id ||
-		        x->sin6_scope_id == y->sin6_scope_id);
-	}
-	return false;
-}
-
 /* "192.0.2.1@53", "2001:db8::1@53" (Knot's way of writing an address and
  * port in logs). */
 static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t size)
@@ -174,31 +156,6 @@ static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t
 	}
 	snprintf(buf, size, "%s@%u", a, port);
 	return buf;
-}
-
-static bool family_ok(const struct sockaddr_storage *ss, socklen_t len)
-{
-	if (len > sizeof(*ss))
-		return false;
-	if (ss->ss_family == AF_INET)
-		return len >= sizeof(struct sockaddr_in);
-	if (ss->ss_family == AF_INET6)
-		return len >= sizeof(struct sockaddr_in6);
-	return false;
-}
-
-static uint16_t random_id(void)
-{
-	uint16_t id;
-	/* 2 octets never block once the pool is initialised (getrandom(2));
-	 * should it fail anyway, the clock's nanoseconds are still unknown
-	 * to an off-path attacker to a fair degree. */
-	if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id)) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		id = (uint16_t)(ts.tv_nsec ^ (ts.tv_nsec >> 16));
-	}
-	return id;
 }
 
 const char *notify_rcode_str(unsigned rcode, char *buf, size_t size)
@@ -358,7 +315,7 @@ static struct ntf_entry *entry_find(struct notifier *n, uint64_t h, const uint8_
 {
 	for (struct ntf_entry *e = n->buckets[h & (n->nbuckets - 1)]; e; e = e->next)
 		if (e->hash == h && e->apex_len == apex_len && !memcmp(e->apex, apex, apex_len) &&
-		    addr_equal(&e->addr, addr))
+		    sockaddr_equal(&e->addr, addr))
 			return e;
 	return NULL;
 }
@@ -414,7 +371,7 @@ static int build_msg(struct ntf_entry *e, const struct notify_zone *z)
 /* Reset an entry to a new exchange: new serial, new ID, no try yet. */
 static int entry_begin(struct notifier *n, struct ntf_entry *e, const struct notify_zone *z)
 {
-	uint16_t id = random_id();
+	uint16_t id = dns_random_id();
 	/* a replaced exchange's answer must not match the new one */
 	if (e->msg && id == e->id)
 		id ^= 0x8000;
@@ -827,7 +784,7 @@ int notifier_send(struct notifier *n, const struct notify_zone *z,
 	if (z->soa_rdata && z->soa_rdlen > SOA_RDATA_MAX)
 		return -EINVAL;
 	for (size_t i = 0; i < ntargets; i++)
-		if (!family_ok(&targets[i].addr, targets[i].addr_len) ||
+		if (!sockaddr_family_ok(&targets[i].addr, targets[i].addr_len) ||
 		    (targets[i].key && targets[i].key->secret_len > CONF_SECRET_MAX))
 			return -EINVAL;
 	uint8_t apex[DNAME_MAX];

@@ -27,12 +27,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <ldns/ldns.h>
 
+#include "net/sockaddr.h"
 #include "ops/log.h"
 #include "zone/serial.h"
 
@@ -1030,45 +1030,6 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static uint16_t random_id(void)
-{
-	uint16_t id;
-	/* as notify.c: 2 octets never block once the pool is initialised */
-	if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id)) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		id = (uint16_t)(ts.tv_nsec ^ (ts.tv_nsec >> 16));
-	}
-	return id;
-}
-
-static bool family_ok(const struct sockaddr_storage *ss, socklen_t len)
-{
-	if (len > sizeof(*ss))
-		return false;
-	if (ss->ss_family == AF_INET)
-		return len >= sizeof(struct sockaddr_in);
-	if (ss->ss_family == AF_INET6)
-		return len >= sizeof(struct sockaddr_in6);
-	return false;
-}
-
-static bool addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	if (a->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-		return x->sin6_port == y->sin6_port &&
-		       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
-	}
-	return false;
-}
-
 /* Wait until `fd` is ready for `events` or the deadline (monotonic ms).
  * \return 0, -ETIMEDOUT, or -errno */
 static int wait_fd(int fd, short events, int64_t deadline)
@@ -1100,7 +1061,7 @@ void xfrin_cancel(bool on)
 /* A nonblocking socket to `r`'s family, bound to its source if any. */
 static int sock_new(const struct xfrin_remote *r, int type, char *why, size_t whysize)
 {
-	if (!family_ok(&r->addr, r->addr_len)) {
+	if (!sockaddr_family_ok(&r->addr, r->addr_len)) {
 		snprintf(why, whysize, "not an IPv4 or IPv6 address");
 		return -EAFNOSUPPORT;
 	}
@@ -1192,7 +1153,7 @@ static int request_build(struct request *rq, const uint8_t *apex, size_t apex_le
 {
 	uint8_t *m = rq->buf + 2;
 	memset(rq->buf, 0, DNS_HDR + 2);
-	rq->id = random_id();
+	rq->id = dns_random_id();
 	rq->signed_ = false;
 	tsig_state_init(&rq->tsig);
 	put16(m, rq->id);
@@ -1649,7 +1610,7 @@ int xfrin_soa(const struct xfrin_remote *r, const uint8_t *apex, size_t apex_len
 		/* Not ours (another source, ID, a query, another question): a
 		 * late answer or a forgery; keep waiting for the real one
 		 * (RFC 5452 §9.1). */
-		if (!addr_equal(&from, &r->addr) || n < DNS_HDR || get16(buf) != rq->id ||
+		if (!sockaddr_equal(&from, &r->addr) || n < DNS_HDR || get16(buf) != rq->id ||
 		    !(buf[2] & 0x80))
 			continue;
 		if (get16(buf + 4) == 1 &&
