@@ -38,6 +38,7 @@
 #include "ops/options.h"
 #include "ops/stats.h"
 #include "xfr/catalog.h"
+#include "xfr/catalog_in.h"
 #include "xfr/notify.h"
 #include "xfr/primary.h"
 #include "xfr/secondary.h"
@@ -261,8 +262,13 @@ static struct {
 	char **argv;
 	struct options opt;	/* as at start; only OPTION_ON_RELOAD fields change */
 	struct conf *conf0;	/* the start's configuration: `opt` points into it */
-	struct conf *conf;	/* the last one accepted (a reference): its keys and
-				 * acls go with every zonedb published */
+	struct conf *conf;	/* what is served (a reference): the last file
+				 * accepted plus its catalogs' members
+				 * (conf_derive); its keys and acls go with every
+				 * zonedb published */
+	struct setup base;	/* the last setup accepted: the file's zones and
+				 * --zones DIR's, before catalogs add theirs */
+	struct catalog_consumer *catz;	/* catalog-role interpret zones (xfr/catalog_in.h) */
 	const char *config_path;
 	struct zoneset zones;
 	struct primary *primary;	/* journals, serial checks, NOTIFY (xfr/primary.h) */
@@ -413,6 +419,205 @@ static int write_pidfile(const char *path)
 	return fclose(f);
 }
 
+/* ---------------------------------------------------------------- catalogs */
+
+/* What is served: a setup's zones plus the catalogs' members. */
+struct expanded {
+	struct conf *conf;		/* a reference: conf_derive's, or the setup's */
+	struct zone_spec *specs;
+	size_t n;
+	char **owned;			/* member files rewritten for the chroot */
+	size_t nowned;
+};
+
+static void expanded_free(struct expanded *ex)
+{
+	conf_free(ex->conf);
+	for (size_t i = 0; i < ex->nowned; i++)
+		free(ex->owned[i]);
+	free(ex->owned);
+	free(ex->specs);
+	memset(ex, 0, sizeof(*ex));
+}
+
+static bool in_names(uint8_t (*v)[DNAME_MAX], const uint8_t *lens, size_t n, const uint8_t *apex,
+		     size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (lens[i] == len && !memcmp(v[i], apex, len))
+			return true;
+	return false;
+}
+
+/*
+ * The setup `s` with the catalogs' members (D.catz). With `ch`, its fresh
+ * members are left out (`fresh_too` false: their data is being deleted)
+ * or marked fresh (true: they start again from nothing).
+ * \return 0 or -ENOMEM
+ */
+static int expand(const struct setup *s, const struct catalog_changes *ch, bool fresh_too,
+		  struct expanded *ex)
+{
+	struct conf_member *m = NULL;
+	size_t n = 0;
+	char pb[4096];
+	memset(ex, 0, sizeof(*ex));
+	if (s->conf && catalog_consumer_members(D.catz, s->conf, &m, &n) < 0)
+		return -ENOMEM;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (ch && !fresh_too && in_names(ch->fresh, ch->fresh_len, ch->nfresh, m[i].apex,
+						 m[i].apex_len))
+			continue;
+		bool dup = false;
+		for (size_t d = 0; d < s->ndir && !dup; d++)
+			dup = s->dir_specs[d].apex_len == m[i].apex_len &&
+			      !memcmp(s->dir_specs[d].apex, m[i].apex, m[i].apex_len);
+		if (dup) {
+			char nb[DNAME_STR_MAX];
+			log_warn("catalog %s: member %s is also a zone of --zones %s, whose file "
+				 "serves it", m[i].catalog->name,
+				 dname_to_str(m[i].apex, nb, sizeof(nb)), s->opt.zones_dir);
+			continue;
+		}
+		m[k++] = m[i];
+	}
+	ex->conf = k ? conf_derive(s->conf, m, k) : conf_ref(s->conf);
+	free(m);
+	ex->specs = calloc(s->nspecs + k + 1, sizeof(*ex->specs));
+	ex->owned = calloc(k + 1, sizeof(*ex->owned));
+	if ((k && !ex->conf) || !ex->specs || !ex->owned) {
+		expanded_free(ex);
+		return -ENOMEM;
+	}
+	memcpy(ex->specs, s->specs, s->nspecs * sizeof(*s->specs));
+	ex->n = s->nspecs;
+	for (size_t i = k ? s->conf->nzones : 0; k && i < ex->conf->nzones; i++) {
+		const struct conf_zone *z = &ex->conf->zones[i];
+		struct zone_spec *sp = &ex->specs[ex->n++];
+		memcpy(sp->apex, z->apex, z->apex_len);
+		sp->apex_len = z->apex_len;
+		sp->file = z->file;
+		sp->where = z->where;
+		sp->secondary = z->set.nprimary > 0;
+		sp->fresh = ch && fresh_too &&
+			    in_names(ch->fresh, ch->fresh_len, ch->nfresh, z->apex, z->apex_len);
+		const char *in = in_root(z->file, pb, sizeof(pb));
+		if (in != z->file) {
+			if (!(ex->owned[ex->nowned] = strdup(in))) {
+				expanded_free(ex);
+				return -ENOMEM;
+			}
+			sp->file = ex->owned[ex->nowned++];
+		}
+	}
+	return 0;
+}
+
+/* Publish `db` (the zone set's, after an update): journals, NOTIFY, the
+ * secondaries' table, /metrics. */
+static void publish(struct zonedb *db, unsigned failed)
+{
+	db->conf = conf_ref(D.conf);
+	primary_prepare(D.primary, &D.zones);
+	zonedb_publish(db);
+	primary_published(D.primary, &D.zones);
+	secondary_sync(D.sec, D.conf, &D.zones);
+	metrics_set_zones(db, failed);
+}
+
+/* Serve the setup D.base with the catalogs' members (expand). */
+static int apply_members(const struct catalog_changes *ch, bool fresh_too)
+{
+	struct expanded ex;
+	struct zonedb *db = NULL;
+	struct zoneset_stats st;
+	if (expand(&D.base, ch, fresh_too, &ex) < 0) {
+		log_err("catalogs: out of memory: the member zones stay as they were");
+		return -ENOMEM;
+	}
+	primary_set_conf(D.primary, ex.conf);
+	int r = zoneset_update(&D.zones, ex.specs, ex.n, false, NULL, 0, zone_diag_log, NULL, &db,
+			       &st);
+	if (r < 0) {
+		primary_set_conf(D.primary, D.conf);
+		expanded_free(&ex);
+		log_err("catalogs: %s: the member zones stay as they were", strerror(-r));
+		return r;
+	}
+	conf_free(D.conf);
+	D.conf = ex.conf;
+	ex.conf = NULL;
+	expanded_free(&ex);
+	publish(db, st.failed + st.kept);
+	log_zones(db, &st);
+	return 0;
+}
+
+/* The journals (and serial files) of zones a catalog dropped, once their
+ * journals are closed (after the publish that dropped them). */
+static void purge_journals(char **paths, size_t n)
+{
+	char pb[4096];
+	for (size_t i = 0; i < n; i++) {
+		const char *p = in_root(paths[i], pb, sizeof(pb));
+		if (unlink(p) < 0 && errno != ENOENT)
+			log_warn("deleting %s: %s", p, strerror(errno));
+		free(paths[i]);
+	}
+	free(paths);
+}
+
+/* The journal and serial files of the zones to purge, by their entries
+ * in the configuration served now. */
+static char **purge_begin(const struct catalog_changes *ch, size_t *n)
+{
+	char **paths = calloc(2 * ch->npurge + 1, sizeof(*paths));
+	*n = 0;
+	for (size_t i = 0; paths && i < ch->npurge; i++) {
+		const struct conf_zone *cz = conf_zone_find(D.conf, ch->purge[i], ch->purge_len[i]);
+		if (!cz)
+			continue;
+		secondary_purge(D.sec, cz->apex, cz->apex_len);
+		if ((paths[*n] = conf_storage_file(cz, ".journal")))
+			(*n)++;
+		if ((paths[*n] = conf_storage_file(cz, ".serial")))
+			(*n)++;
+	}
+	return paths;
+}
+
+/* After a publish: read the catalogs whose version changed, and apply
+ * their new members (RFC 9432 §5): first without the members removed or
+ * being transferred afresh, whose data is then deleted, then with the
+ * fresh ones back, from nothing. */
+static void catalogs_process(void)
+{
+	if (!D.catz || !catalog_consumer_read(D.catz, D.base.conf, &D.zones))
+		return;
+	struct catalog_changes ch;
+	int r = catalog_consumer_resolve(D.catz, D.base.conf, &ch);
+	if (r < 0)
+		log_err("catalogs: out of memory: the member zones stay as they were");
+	if (r <= 0)
+		return;
+	size_t np = 0;
+	char **paths = purge_begin(&ch, &np);
+	if (apply_members(&ch, false) == 0) {
+		purge_journals(paths, np);
+		if (ch.nfresh)
+			apply_members(&ch, true);
+	} else {
+		for (size_t i = 0; i < np; i++)
+			free(paths[i]);
+		free(paths);
+	}
+	log_info("catalogs: %u member%s added, %u removed, %u transferred afresh, %u moved or "
+		 "regrouped, %u ignored",
+		 ch.added, ch.added == 1 ? "" : "s", ch.removed, ch.reset, ch.moved, ch.ignored);
+	catalog_changes_free(&ch);
+}
+
 /* ---------------------------------------------------------------- reload */
 
 /* A reload's request and what it reports. */
@@ -465,6 +670,10 @@ static void do_reload(struct reload *r)
 {
 	struct setup s;
 	struct zonedb *db = NULL;
+	struct catalog_changes ch = {0};
+	struct expanded ex = {0};
+	char **paths = NULL;
+	size_t np = 0;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	notify("RELOADING=1\nSTATUS=reloading");
@@ -509,37 +718,57 @@ static void do_reload(struct reload *r)
 		}
 	}
 	catalogs_generate(s.conf);
-	primary_set_conf(D.primary, s.conf);
-	r->err = zoneset_update(&D.zones, s.specs, s.nspecs, r->force, NULL, 0, zone_diag_log, NULL,
-				&db, &r->st);
-	if (r->err < 0)
-		primary_set_conf(D.primary, D.conf);
+	/* catalogs added or dropped, members now in the file: their
+	 * members change with this reload (catalog_in.h) */
+	catalog_consumer_configure(D.catz, s.conf, in_root);
+	if (catalog_consumer_resolve(D.catz, s.conf, &ch) > 0)
+		paths = purge_begin(&ch, &np);
+	r->err = expand(&s, &ch, false, &ex);
+	if (r->err == 0) {
+		primary_set_conf(D.primary, ex.conf);
+		r->err = zoneset_update(&D.zones, ex.specs, ex.n, r->force, NULL, 0, zone_diag_log,
+					NULL, &db, &r->st);
+		if (r->err < 0)
+			primary_set_conf(D.primary, D.conf);
+	}
 	if (r->err >= 0) {
 		/* the new keys and acls, for what is published from now on;
 		 * transfers already running keep theirs (xfr/serve.h) */
 		conf_free(D.conf);
-		D.conf = conf_ref(s.conf);
+		D.conf = conf_ref(ex.conf);
+		setup_free(&D.base);
+		D.base = s;
+	} else {
+		setup_free(&s);
 	}
-	setup_free(&s);
+	expanded_free(&ex);
 	cookie_reload(&D.opt);
 publish:
 	if (r->err < 0) {
+		for (size_t i = 0; i < np; i++)
+			free(paths[i]);
+		free(paths);
+		catalog_changes_free(&ch);
 		log_err("reload: %s; every zone keeps its current version", strerror(-r->err));
 		notify("READY=1\nSTATUS=reload failed: %s", strerror(-r->err));
 		return;
 	}
-	db->conf = conf_ref(D.conf);
-	primary_prepare(D.primary, &D.zones);
-	zonedb_publish(db);
-	primary_published(D.primary, &D.zones);
-	secondary_sync(D.sec, D.conf, &D.zones);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	publish(db, r->st.failed + r->st.kept);
+	if (paths) {
+		purge_journals(paths, np);
+		if (ch.nfresh)
+			apply_members(&ch, true);
+	}
+	catalog_changes_free(&ch);
 	log_zones(db, &r->st);
-	metrics_set_zones(db, r->st.failed + r->st.kept);
-	notify("READY=1\nSTATUS=serving %zu zones", db->nzones);
+	/* db may be gone after this (a catalog's members applied) */
+	catalogs_process();
+	const struct zonedb *cur = zonedb_current();
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	notify("READY=1\nSTATUS=serving %zu zones", cur->nzones);
 	log_info("reload done in %.3f s", (double)(t1.tv_sec - t0.tv_sec) +
 					       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-	log_hugepages(zonedb_hugepages(db));
+	log_hugepages(zonedb_hugepages(cur));
 }
 
 static void reload_free(struct reload *r)
@@ -916,6 +1145,8 @@ static void secondary_apply(void)
 			 * this thread publishes and frees snapshots: no RCU
 			 * section needed to read the current one) */
 			metrics_set_zones(zonedb_current(), 0);
+			/* a catalog fresh again is read (RFC 9432 §5.1) */
+			catalogs_process();
 		}
 		return;
 	}
@@ -931,6 +1162,7 @@ static void secondary_apply(void)
 	zonedb_publish(db);
 	primary_published(D.primary, &D.zones);
 	metrics_set_zones(db, 0);
+	catalogs_process();
 }
 
 static void cmd_status(const struct control_request *req, struct control_reply *rep)
@@ -1168,9 +1400,7 @@ int main(int argc, char **argv)
 		break;
 	}
 	D.opt = s.opt;
-	D.conf0 = s.conf;
-	s.conf = NULL; /* D.opt points into it: kept until exit */
-	D.conf = conf_ref(D.conf0);
+	D.conf0 = conf_ref(s.conf); /* D.opt points into it: kept until exit */
 	D.config_path = s.config_path;
 	zone_set_rrsig_expiry_warning(D.opt.rrsig_expiry_warning);
 	log_init((enum log_level)D.opt.log_level, D.opt.syslog);
@@ -1195,18 +1425,36 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* the catalogs' members as they were last applied (catalog_in.h) */
+	struct catalog_changes ch;
+	struct expanded ex;
+	D.base = s;
+	if (!(D.catz = catalog_consumer_new())) {
+		fprintf(stderr, "shoal: out of memory\n");
+		goto out;
+	}
+	catalog_consumer_configure(D.catz, D.base.conf, in_root);
+	if (catalog_consumer_resolve(D.catz, D.base.conf, &ch) >= 0)
+		catalog_changes_free(&ch); /* at start: members the file took, nothing to delete */
+	if (expand(&D.base, NULL, false, &ex) < 0) {
+		fprintf(stderr, "shoal: out of memory\n");
+		goto out;
+	}
+	D.conf = ex.conf;
+	ex.conf = NULL;
 	if (!D.opt.check_only) {
 		if (!(D.primary = primary_new(NULL))) {
+			expanded_free(&ex);
 			fprintf(stderr, "shoal: out of memory\n");
 			goto out;
 		}
 		primary_set_conf(D.primary, D.conf);
 		primary_hook(D.primary, &D.zones);
-		catalogs_generate(D.conf);
+		catalogs_generate(D.base.conf);
 	}
-	int r = zoneset_update(&D.zones, s.specs, s.nspecs, true, NULL, 0, zone_diag_log, NULL, &db,
+	int r = zoneset_update(&D.zones, ex.specs, ex.n, true, NULL, 0, zone_diag_log, NULL, &db,
 			       &st);
-	setup_free(&s);
+	expanded_free(&ex);
 	if (r < 0) {
 		fprintf(stderr, "shoal: loading zones: %s\n", strerror(-r));
 		goto out;
@@ -1276,8 +1524,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "shoal: %s\n", err);
 		goto out;
 	}
-	if (was_root && D.opt.chroot_dir)
+	if (was_root && D.opt.chroot_dir) {
 		g_chroot = D.opt.chroot_dir;
+		/* the catalogs' saved member sets, as seen from inside */
+		catalog_consumer_configure(D.catz, D.base.conf, in_root);
+	}
 	metrics_set_zones(db, st.failed);
 	/* NOTIFY's thread, once the umask games of control_open are over */
 	struct notify_cfg ncfg = {.tries = D.opt.notify_tries,
@@ -1295,13 +1546,10 @@ int main(int argc, char **argv)
 	}
 	D.srv.acfg.notify = secondary_notify_cb;
 	D.srv.acfg.notify_ctx = D.sec;
-	db->conf = conf_ref(D.conf);
-	primary_prepare(D.primary, &D.zones);
-	zonedb_publish(db);
-	primary_published(D.primary, &D.zones);
-	secondary_sync(D.sec, D.conf, &D.zones);
+	publish(db, st.failed);
 	log_zones(zonedb_current(), &st);
 	db = NULL;
+	catalogs_process();
 	if ((r = server_start(&D.srv)) < 0) {
 		fprintf(stderr, "shoal: starting workers: %s\n", strerror(-r));
 		goto out;
@@ -1352,6 +1600,8 @@ out:
 	free(D.srv.udp);
 	free(D.srv.tcp);
 	free(D.srv.stats);
+	catalog_consumer_free(D.catz);
+	setup_free(&D.base);
 	conf_free(D.conf);
 	conf_free(D.conf0);
 	return ret;

@@ -655,8 +655,7 @@ static void acl_entry(struct reader *r, yaml_node_t *e)
 
 /* ---------------------------------------------------------------- template, zone */
 
-/* The keys zones and templates share. The KEY_NOT_YET one is Knot's name
- * for what the catalog consumer will read. */
+/* The keys zones and templates share. */
 #define ZONE_KEYS                                                                                  \
 	{"file", KEY_OK}, {"storage", KEY_OK}, {"acl", KEY_OK}, {"notify", KEY_OK},               \
 		{"primary", KEY_OK}, {"master", KEY_OK},                                          \
@@ -666,7 +665,7 @@ static void acl_entry(struct reader *r, yaml_node_t *e)
 		{"zone-max-size", KEY_OK}, {"zonefile-sync", KEY_OK},                             \
 		{"serial-policy", KEY_OK}, {"catalog-role", KEY_OK},                              \
 		{"catalog-zone", KEY_OK}, {"catalog-group", KEY_OK},                              \
-		{"catalog-template", KEY_NOT_YET}
+		{"catalog-template", KEY_OK}, {"catalog-max-members", KEY_OK}
 
 static const struct key_def template_keys[] = {{"id", KEY_OK}, ZONE_KEYS, {NULL, 0}};
 static const struct key_def zone_keys[] = {
@@ -702,6 +701,10 @@ struct zone_fields {
 	struct conf_zone_settings set;
 	const char *section; /* "zone" or "template", for messages */
 	const char *primary_key; /* "primary" or "master", as written */
+	const char **ctpl;	/* catalog-template ids */
+	size_t nctpl;
+	yaml_node_t *ctpl_node;
+	size_t max_members;	/* catalog-max-members, 0: not written */
 };
 
 static const char *const serial_policy_names[] = {
@@ -773,6 +776,30 @@ static void zone_primary(struct reader *r, yaml_node_t *n, const char *v, void *
 	    f->primary_key, v);
 }
 
+static void zone_catalog_template(struct reader *r, yaml_node_t *n, const char *v, void *arg)
+{
+	struct zone_fields *f = arg;
+	for (size_t k = 0; k < f->nctpl; k++)
+		if (!strcmp(f->ctpl[k], v)) {
+			ERR(r, n, "%s.catalog-template '%s': listed twice", f->section, v);
+			return;
+		}
+	if (f->nctpl == CONF_LIST_MAX) {
+		ERR(r, n, "%s.catalog-template: at most %d templates", f->section, CONF_LIST_MAX);
+		return;
+	}
+	if (!f->ctpl) {
+		/* the pool frees it with the strings (pool_add frees it on failure) */
+		char *mem = calloc(CONF_LIST_MAX, sizeof(*f->ctpl));
+		if (!mem || !pool_add(r->c->pool, mem)) {
+			r->oom = true;
+			return;
+		}
+		f->ctpl = (const char **)(void *)mem;
+	}
+	f->ctpl[f->nctpl++] = pool_printf(r->c->pool, "%s", v);
+}
+
 /* A count or a size: digits, and for sizes an optional K, M or G (powers
  * of 1024, as Knot reads them). */
 static bool parse_amount(const char *s, bool size, uint64_t min, uint64_t max, uint64_t *out)
@@ -812,6 +839,11 @@ static void zone_pair(struct reader *r, const char *name, yaml_node_t *k, yaml_n
 	if (!strcmp(name, "notify")) {
 		f->set.has_notify = true;
 		each_item(r, v, "notify", zone_notify, f);
+		return;
+	}
+	if (!strcmp(name, "catalog-template")) {
+		f->ctpl_node = v;
+		each_item(r, v, name, zone_catalog_template, f);
 		return;
 	}
 	if (!strcmp(name, "primary") || !strcmp(name, "master")) {
@@ -891,10 +923,10 @@ static void zone_pair(struct reader *r, const char *name, yaml_node_t *k, yaml_n
 		} else if (!strcmp(s, "member")) {
 			f->set.catalog_role = CONF_CATALOG_MEMBER;
 		} else if (!strcmp(s, "interpret")) {
-			ERR(r, v, "%s.catalog-role 'interpret': not supported yet (shoal generates "
-				  "catalogs, it does not consume them)", f->section);
+			f->set.catalog_role = CONF_CATALOG_INTERPRET;
 		} else {
-			ERR(r, v, "%s.catalog-role '%s': expected generate or member", f->section, s);
+			ERR(r, v, "%s.catalog-role '%s': expected generate, member or interpret",
+			    f->section, s);
 		}
 		f->set.has_catalog_role = true;
 	} else if (!strcmp(name, "catalog-zone")) {
@@ -909,6 +941,12 @@ static void zone_pair(struct reader *r, const char *name, yaml_node_t *k, yaml_n
 			    CONF_CATALOG_GROUP_MAX);
 		f->set.catalog_group = pool_printf(r->c->pool, "%s", s);
 		f->set.has_catalog_group = true;
+	} else if (!strcmp(name, "catalog-max-members")) {
+		uint64_t n;
+		if (!parse_amount(s, false, 1, 10000000, &n))
+			ERR(r, v, "%s.catalog-max-members '%s': expected a count from 1 to 10000000",
+			    f->section, s);
+		f->max_members = (size_t)n;
 	} else if (!strcmp(name, "zonefile-sync")) {
 		uint64_t n;
 		if (!strcmp(s, "-1")) {
@@ -989,8 +1027,14 @@ static void template_entry(struct reader *r, yaml_node_t *e)
 		return;
 	if (!id || r->nerr != before)
 		return;
-	v[r->c->ntemplates++] = (struct conf_template){
-		.id = id, .storage = f.storage, .file = f.file, .set = f.set, .where = where(r, e)};
+	v[r->c->ntemplates++] = (struct conf_template){.id = id,
+						       .storage = f.storage,
+						       .file = f.file,
+						       .set = f.set,
+						       .catalog_tpl_ids = f.ctpl,
+						       .ncatalog_tpl_ids = f.nctpl,
+						       .catalog_max_members = f.max_members,
+						       .where = where(r, e)};
 }
 
 /* storage/pattern with %s replaced by the zone's name without its final dot. */
@@ -1020,6 +1064,62 @@ static const char *zone_file(struct reader *r, const char *storage, const char *
 	}
 	path[n < sizeof(path) ? n : sizeof(path) - 1] = 0;
 	return pool_printf(r->c->pool, "%s", path);
+}
+
+/* A catalog-role interpret zone's catalog-template list (its own, else its
+ * template's, else the template "default") and catalog-max-members. */
+static bool catalog_templates(struct reader *r, struct conf_zone *z, const struct zone_fields *f,
+			      yaml_node_t *dn)
+{
+	const char **ids = f->ctpl;
+	size_t n = f->nctpl;
+	yaml_node_t *at = f->ctpl_node ? f->ctpl_node : dn;
+	if (!n && z->tpl) {
+		ids = z->tpl->catalog_tpl_ids;
+		n = z->tpl->ncatalog_tpl_ids;
+	}
+	z->catalog_max_members = f->max_members ? f->max_members
+				 : z->tpl && z->tpl->catalog_max_members ? z->tpl->catalog_max_members
+									 : CONF_CATALOG_MAX_MEMBERS_DEFAULT;
+	if (z->set.catalog_role != CONF_CATALOG_INTERPRET) {
+		if (f->nctpl || f->max_members) {
+			ERR(r, f->nctpl ? at : dn, "zone '%s': %s without catalog-role interpret",
+			    z->domain, f->nctpl ? "catalog-template" : "catalog-max-members");
+			return false;
+		}
+		return true;
+	}
+	static const char *const dflt[] = {"default"};
+	bool implicit = !n;
+	if (implicit) {
+		ids = (const char **)dflt;
+		n = 1;
+	}
+	const struct conf_template **v = NULL;
+	char *mem = calloc(n, sizeof(*v));
+	if (!mem || !pool_add(r->c->pool, mem)) {
+		r->oom = true;
+		return false;
+	}
+	v = (const struct conf_template **)(void *)mem;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t t = 0; t < r->c->ntemplates && !v[i]; t++)
+			if (!strcmp(r->c->templates[t].id, ids[i]))
+				v[i] = &r->c->templates[t];
+		if (v[i])
+			continue;
+		if (implicit)
+			ERR(r, dn, "zone '%s': catalog-role interpret without catalog-template (and "
+				   "no template 'default'): its members would have no primary",
+			    z->domain);
+		else
+			ERR(r, at, "zone '%s': catalog-template '%s': no such template", z->domain,
+			    ids[i]);
+		return false;
+	}
+	z->catalog_tpl = v;
+	z->ncatalog_tpl = n;
+	return true;
 }
 
 static void zone_entry(struct reader *r, yaml_node_t *e)
@@ -1094,6 +1194,8 @@ static void zone_entry(struct reader *r, yaml_node_t *e)
 		ERR(r, dn, "zone '%s': catalog-zone without catalog-role member", domain);
 		return;
 	}
+	if (!catalog_templates(r, z, &f, dn))
+		return;
 	if (z->set.catalog_role == CONF_CATALOG_GENERATE && z->set.nprimary) {
 		ERR(r, dn, "zone '%s': catalog-role generate with %s (shoal writes the catalog, "
 			   "it cannot also transfer it in)", domain, f.primary_key ? f.primary_key
@@ -1192,13 +1294,122 @@ void conf_free(struct conf *c)
 		free(c->pool->v);
 		free(c->pool);
 	}
-	sodium_memzero(c->keys, c->nkeys * sizeof(*c->keys));
-	free(c->keys);
-	free(c->remotes);
-	free(c->acls);
-	free(c->templates);
+	if (c->base) {
+		/* the keys, remotes, acls and templates are the base's */
+		conf_free(c->base);
+	} else {
+		sodium_memzero(c->keys, c->nkeys * sizeof(*c->keys));
+		free(c->keys);
+		free(c->remotes);
+		free(c->acls);
+		free(c->templates);
+	}
 	free(c->zones);
+	free(c->zindex);
 	free(c);
+}
+
+/* conf_zone_find's table: at most half full. */
+static bool index_zones(struct conf *c)
+{
+	size_t slots = 16;
+	while (slots < 2 * c->nzones)
+		slots *= 2;
+	uint32_t *t = calloc(slots, sizeof(*t));
+	if (!t)
+		return false;
+	for (size_t i = 0; i < c->nzones; i++) {
+		size_t h = (size_t)dname_hash(c->zones[i].apex, c->zones[i].apex_len) & (slots - 1);
+		while (t[h])
+			h = (h + 1) & (slots - 1);
+		t[h] = (uint32_t)i + 1;
+	}
+	free(c->zindex);
+	c->zindex = t;
+	c->zmask = slots - 1;
+	return true;
+}
+
+const struct conf_template *conf_member_template(const struct conf_zone *cat, const char *group)
+{
+	if (!cat->ncatalog_tpl)
+		return NULL;
+	for (size_t i = 0; group && i < cat->ncatalog_tpl; i++)
+		if (!strcmp(cat->catalog_tpl[i]->id, group))
+			return cat->catalog_tpl[i];
+	return cat->catalog_tpl[0];
+}
+
+struct conf *conf_derive(struct conf *base, const struct conf_member *m, size_t n)
+{
+	struct conf *c = calloc(1, sizeof(*c));
+	if (!c || !(c->pool = calloc(1, sizeof(*c->pool))) ||
+	    !(c->zones = calloc(base->nzones + n + 1, sizeof(*c->zones)))) {
+		conf_free(c);
+		return NULL;
+	}
+	atomic_init(&c->refs, 1);
+	c->base = conf_ref(base);
+	c->path = base->path;
+	c->server = base->server;
+	memcpy(c->server_set, base->server_set, sizeof(c->server_set));
+	c->keys = base->keys;
+	c->nkeys = base->nkeys;
+	c->remotes = base->remotes;
+	c->nremotes = base->nremotes;
+	c->acls = base->acls;
+	c->nacls = base->nacls;
+	c->templates = base->templates;
+	c->ntemplates = base->ntemplates;
+	memcpy(c->zones, base->zones, base->nzones * sizeof(*c->zones));
+	c->nzones = base->nzones;
+	/* a reader whose pool the entries below live in */
+	struct reader r = {.c = c};
+	for (size_t i = 0; i < n; i++) {
+		const struct conf_template *tpl = conf_member_template(m[i].catalog, m[i].group);
+		struct conf_zone *z = &c->zones[c->nzones];
+		char name[DNAME_STR_MAX], id[DNAME_STR_MAX];
+		uint8_t label[DNAME_MAX];
+		dname_to_str(m[i].apex, name, sizeof(name));
+		/* the label alone, as a one-label name without its final dot */
+		memcpy(label, m[i].id, (size_t)m[i].id[0] + 1);
+		label[m[i].id[0] + 1] = 0;
+		dname_to_str(label, id, sizeof(id));
+		id[strlen(id) > 1 ? strlen(id) - 1 : 0] = 0;
+		const char *storage = tpl && tpl->storage ? tpl->storage : CONF_STORAGE_DEFAULT;
+		const char *pattern = tpl && tpl->file ? tpl->file : CONF_FILE_DEFAULT;
+		static const struct conf_zone_settings none = {0};
+		*z = (struct conf_zone){
+			.domain = pool_printf(c->pool, "%s", name),
+			.apex_len = m[i].apex_len,
+			.tpl = tpl,
+			.storage = storage,
+			.set = zone_settings(&none, tpl),
+			.where = pool_printf(c->pool, "catalog %s, member %s", m[i].catalog->name, id),
+			.catalog_max_members = 0,
+			.member_of = m[i].catalog->name,
+			.member_id = pool_printf(c->pool, "%s", id),
+			.member_group = m[i].group ? pool_printf(c->pool, "%s", m[i].group) : NULL,
+		};
+		z->name = z->domain;
+		memcpy(z->apex, m[i].apex, m[i].apex_len);
+		z->file = zone_file(&r, storage, pattern, name);
+		/* a member is a member of its catalog only, never of a generated one */
+		z->set.catalog_role = CONF_CATALOG_NONE;
+		z->set.catalog_zone_len = 0;
+		z->set.catalog_group = NULL;
+		if (!z->domain || !z->where || !z->member_id || !z->file ||
+		    (m[i].group && !z->member_group)) {
+			conf_free(c);
+			return NULL;
+		}
+		c->nzones++;
+	}
+	if (!index_zones(c)) {
+		conf_free(c);
+		return NULL;
+	}
+	return c;
 }
 
 /* Where libyaml's error is. A reader error (bad UTF-8, a control
@@ -1312,7 +1523,10 @@ int conf_load_buf(const char *name, const char *text, size_t len, conf_diag_fn d
 		each_entry(&r, s.template, "template", template_entry);
 	if (s.zone)
 		each_entry(&r, s.zone, "zone", zone_entry);
-	check_catalogs(&r);
+	if (!index_zones(r.c))
+		r.oom = true;
+	else
+		check_catalogs(&r);
 	if (r.oom)
 		report(&r, NULL, "out of memory");
 	ret = r.nerr ? -1 : 0;
@@ -1373,8 +1587,13 @@ out:
 
 const struct conf_zone *conf_zone_find(const struct conf *c, const uint8_t *apex, size_t len)
 {
-	for (size_t i = 0; c && i < c->nzones; i++)
-		if (c->zones[i].apex_len == len && !memcmp(c->zones[i].apex, apex, len))
-			return &c->zones[i];
+	if (!c || !c->zindex)
+		return NULL;
+	size_t h = (size_t)dname_hash(apex, len) & c->zmask;
+	for (uint32_t k; (k = c->zindex[h]); h = (h + 1) & c->zmask) {
+		const struct conf_zone *z = &c->zones[k - 1];
+		if (z->apex_len == len && !memcmp(z->apex, apex, len))
+			return z;
+	}
 	return NULL;
 }

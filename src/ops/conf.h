@@ -7,9 +7,9 @@
  *   acl:       access rules (id, address prefixes, key, action, deny)
  *   template:  defaults for zones ("default" applies to every zone without one)
  *   zone:      one entry per zone (domain, file, template, storage, ...)
- * Keys that later features give meaning to (catalog-template, the
- * consumer's catalog-role: interpret) are known by name and refused with "not supported yet" until
- * then: never silently ignored.
+ * A catalog consumer (catalog-role interpret) adds zones the file does
+ * not list: conf_derive makes a configuration that is the file's plus an
+ * entry per member, each with its catalog's template.
  *
  * Every problem is reported as "file:line:column: reason" (1-based, where
  * libyaml's marks are 0-based), with the nearest valid key when a name is
@@ -113,7 +113,12 @@ enum conf_catalog_role {
 	CONF_CATALOG_NONE = 0,
 	CONF_CATALOG_GENERATE,	/* shoal writes its content: the members below */
 	CONF_CATALOG_MEMBER,	/* listed in the generate zone `catalog_zone` */
+	CONF_CATALOG_INTERPRET,	/* a catalog shoal reads: its members are served
+				 * with one of `catalog_tpl` (xfr/catalog_in.h) */
 };
+
+/** The default cap on a consumed catalog's members (catalog-max-members). */
+#define CONF_CATALOG_MAX_MEMBERS_DEFAULT 100000
 
 /** Octets of a catalog-group value: one TXT character-string (RFC 9432 §4.4.2). */
 #define CONF_CATALOG_GROUP_MAX 255
@@ -154,6 +159,11 @@ struct conf_template {
 	const char *storage;	/* absolute, or NULL: the default */
 	const char *file;	/* as written (may hold %s), or NULL: the default */
 	struct conf_zone_settings set;
+	/* for catalog-role interpret zones: catalog-template ids as written
+	 * (resolved per zone), catalog-max-members (0: not written) */
+	const char **catalog_tpl_ids;
+	size_t ncatalog_tpl_ids;
+	size_t catalog_max_members;
 	const char *where;
 };
 
@@ -167,6 +177,17 @@ struct conf_zone {
 	const char *file;		/* absolute: storage joined with the file name */
 	struct conf_zone_settings set;	/* the template's filled in, then defaults */
 	const char *where;
+	/* catalog-role interpret: the templates its members may take
+	 * (catalog-template; a member's group picks the one of that id, the
+	 * first is the default) and the most members it may list. */
+	const struct conf_template **catalog_tpl;
+	size_t ncatalog_tpl;
+	size_t catalog_max_members;
+	/* A zone a catalog added (conf_derive), else all NULL: the catalog's
+	 * name, the member's id (its unique-N label) and group. */
+	const char *member_of;
+	const char *member_id;
+	const char *member_group;
 };
 
 struct conf {
@@ -185,6 +206,12 @@ struct conf {
 	size_t nzones;
 	struct conf_pool *pool;	/* every string above */
 	_Atomic unsigned refs;	/* 1 from conf_load; conf_ref, conf_free */
+	/* conf_zone_find's index: zone numbers + 1 by apex hash, 0 empty */
+	uint32_t *zindex;
+	size_t zmask;
+	/* conf_derive's: the configuration this one extends (a reference):
+	 * keys, remotes, acls and templates are its arrays, shared */
+	struct conf *base;
 };
 
 /** Receives each message, whole ("file:line:column: reason"). */
@@ -200,6 +227,28 @@ int conf_load(const char *path, conf_diag_fn diag, void *ctx, struct conf **out)
 /** The same from a buffer; `name` stands for the file in messages. */
 int conf_load_buf(const char *name, const char *text, size_t len, conf_diag_fn diag, void *ctx,
 		  struct conf **out);
+
+/** One zone a catalog lists, for conf_derive. */
+struct conf_member {
+	const uint8_t *apex;	/* lowercased wire */
+	size_t apex_len;
+	const struct conf_zone *catalog;	/* its catalog-role interpret zone, in `base` */
+	const uint8_t *id;	/* its unique-N label: a length octet, then the label */
+	const char *group;	/* NULL: none */
+};
+
+/**
+ * A configuration that is `base` (a reference is taken) with a zone entry
+ * appended for each of `m`: named and stored as the catalog's template
+ * gives (the one whose id is the member's group, else the catalog's first),
+ * with that template's settings. The caller has made sure no member is a
+ * zone of `base` and none appears twice.
+ * \return the new configuration (conf_free), or NULL: out of memory
+ */
+struct conf *conf_derive(struct conf *base, const struct conf_member *m, size_t n);
+
+/** The catalog-template a member of `cat` with `group` (NULL: none) takes. */
+const struct conf_template *conf_member_template(const struct conf_zone *cat, const char *group);
 
 /** The zone entry whose apex is `apex` (lowercased wire), or NULL. */
 const struct conf_zone *conf_zone_find(const struct conf *c, const uint8_t *apex, size_t len);

@@ -168,8 +168,7 @@ out:
 	return rc;
 }
 
-/* The whole file at `path`, or NULL (none, unreadable, too large). */
-static char *read_all(const char *path, size_t *len)
+char *catalog_file_read(const char *path, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -218,9 +217,7 @@ static int fail(char *why, size_t whysize, int err, const char *what, const char
 	return -err;
 }
 
-/* text to path through path.tmp: write, fsync, rename, fsync the folder. */
-static int write_atomic(const char *path, const char *text, size_t len, char *why,
-			size_t whysize)
+int catalog_file_write(const char *path, const char *text, size_t len, char *why, size_t whysize)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
@@ -299,7 +296,7 @@ int catalog_update(const char *path, const uint8_t *cat, size_t cat_len,
 	size_t oldlen = 0, len = 0;
 	uint32_t prev = 0, next = (uint32_t)now;
 	int rc;
-	old = read_all(path, &oldlen);
+	old = catalog_file_read(path, &oldlen);
 	bool have_prev = old && file_serial(old, &prev);
 	if (have_prev) {
 		/* The same content at the file's serial: nothing to do. */
@@ -319,7 +316,7 @@ int catalog_update(const char *path, const uint8_t *cat, size_t cat_len,
 	}
 	if ((rc = catalog_render(cat, cat_len, members, n, next, &text, &len)) < 0)
 		goto render_failed;
-	if ((rc = write_atomic(path, text, len, why, whysize)) < 0)
+	if ((rc = catalog_file_write(path, text, len, why, whysize)) < 0)
 		goto out;
 	if (serial)
 		*serial = next;

@@ -91,4 +91,16 @@ int catalog_update(const char *path, const uint8_t *cat, size_t cat_len,
 int catalog_update_conf(const struct conf *c, const struct conf_zone *cz, const char *path,
 			time_t now, uint32_t *serial, char *why, size_t whysize);
 
+/** The whole file at `path`, NUL-terminated (malloc'd), or NULL (none,
+ * unreadable, not a regular file, over 1 GiB). */
+char *catalog_file_read(const char *path, size_t *len);
+
+/**
+ * `text` to `path` through `path`.tmp: write, fsync, rename, fsync of the
+ * folder; mode 0644. Whatever was at the temporary name is replaced, never
+ * written through.
+ * \return 0 or -errno (`why` says what failed; the old file stays)
+ */
+int catalog_file_write(const char *path, const char *text, size_t len, char *why, size_t whysize);
+
 #endif

@@ -57,6 +57,7 @@ struct sec_zone {
 	bool again;			/* a NOTIFY came while busy: check once more */
 	bool force_axfr;
 	bool gone;			/* dropped by secondary_sync while busy: free when done */
+	bool purge;			/* gone, and its copy and timers deleted when done */
 	bool dirty;			/* cur not saved yet */
 	int64_t save_due;
 	bool mark;			/* secondary_sync's */
@@ -78,6 +79,10 @@ struct secondary {
 	int efd;
 	struct secondary_update *head, *tail;
 	bool changed;			/* an expiry state changed: secondary_take_changed */
+	/* purged zones a thread still works on: a zone of the same name is
+	 * not worked on until they are done (its files are theirs to delete) */
+	struct sec_zone **purging;
+	size_t npurging;
 	secondary_clock_fn now;
 };
 
@@ -841,6 +846,16 @@ static void save(struct secondary *sec, struct sec_zone *z)
 	}
 }
 
+/* A purged zone of the same name is still being worked on. */
+static bool purge_pending(const struct secondary *sec, const struct sec_zone *z)
+{
+	for (size_t i = 0; i < sec->npurging; i++)
+		if (sec->purging[i]->apex_len == z->apex_len &&
+		    !memcmp(sec->purging[i]->apex, z->apex, z->apex_len))
+			return true;
+	return false;
+}
+
 /* Mark zones whose expiry passed, and find the due work. Under the lock.
  * \return the zone to work on (busy set), or NULL with *wake the next due time */
 static struct sec_zone *pick(struct secondary *sec, int64_t now, bool *is_save, int64_t *wake)
@@ -858,6 +873,8 @@ static struct sec_zone *pick(struct secondary *sec, int64_t now, bool *is_save, 
 		}
 		if (!z->expired && z->expire_at && z->expire_at < *wake)
 			*wake = z->expire_at;
+		if (sec->npurging && purge_pending(sec, z))
+			continue;
 		if (!z->busy) {
 			if (z->next_check <= now) {
 				*is_save = false;
@@ -880,14 +897,76 @@ static struct sec_zone *pick(struct secondary *sec, int64_t now, bool *is_save, 
 	return NULL;
 }
 
-static void done(struct sec_zone *z, bool is_save)
+/* A purged zone's copy and timers. Under the lock (two unlinks). */
+static void purge_files(const struct sec_zone *z)
+{
+	if (z->file && unlink(z->file) < 0 && errno != ENOENT)
+		log_warn("zone %s: deleting its copy %s: %s", z->name, z->file, strerror(errno));
+	if (z->timers_path && unlink(z->timers_path) < 0 && errno != ENOENT)
+		log_warn("zone %s: deleting %s: %s", z->name, z->timers_path, strerror(errno));
+}
+
+static void done(struct secondary *sec, struct sec_zone *z, bool is_save)
 {
 	if (is_save)
 		z->saving = false;
 	else
 		z->busy = false;
-	if (z->gone && !z->busy && !z->saving)
+	if (!z->gone || z->busy || z->saving)
+		return;
+	if (z->purge) {
+		purge_files(z);
+		for (size_t i = 0; i < sec->npurging; i++)
+			if (sec->purging[i] == z) {
+				sec->purging[i] = sec->purging[--sec->npurging];
+				break;
+			}
+		pthread_cond_broadcast(&sec->cond); /* a zone of that name may go on */
+	}
+	zone_entry_free(z);
+}
+
+void secondary_purge(struct secondary *sec, const uint8_t *apex, size_t apex_len)
+{
+	if (!sec)
+		return;
+	pthread_mutex_lock(&sec->lock);
+	struct sec_zone *z = NULL;
+	for (size_t i = 0; i < sec->n && !z; i++)
+		if (sec->z[i]->apex_len == apex_len && !memcmp(sec->z[i]->apex, apex, apex_len)) {
+			z = sec->z[i];
+			sec->z[i] = sec->z[--sec->n];
+		}
+	/* versions queued for the main thread are dropped with it */
+	for (struct secondary_update **u = &sec->head; *u;) {
+		if ((*u)->apex_len == apex_len && !memcmp((*u)->apex, apex, apex_len)) {
+			struct secondary_update *x = *u;
+			*u = x->next;
+			x->next = NULL;
+			secondary_updates_free(x);
+		} else {
+			u = &(*u)->next;
+		}
+	}
+	sec->tail = NULL;
+	for (struct secondary_update *u = sec->head; u; u = u->next)
+		sec->tail = u;
+	if (z && (z->busy || z->saving)) {
+		struct sec_zone **v = realloc(sec->purging, (sec->npurging + 1) * sizeof(*v));
+		z->gone = true;
+		if (v) {
+			sec->purging = v;
+			sec->purging[sec->npurging++] = z;
+			z->purge = true;
+		} else {
+			log_err("zone %s: out of memory: its copy %s is not deleted", z->name,
+				z->file);
+		}
+	} else if (z) {
+		purge_files(z);
 		zone_entry_free(z);
+	}
+	pthread_mutex_unlock(&sec->lock);
 }
 
 void secondary_run_once(struct secondary *sec)
@@ -901,7 +980,7 @@ void secondary_run_once(struct secondary *sec)
 			save(sec, z);
 		else
 			refresh(sec, z);
-		done(z, is_save);
+		done(sec, z, is_save);
 	}
 	pthread_mutex_unlock(&sec->lock);
 }
@@ -923,7 +1002,7 @@ static void *worker(void *arg)
 			save(sec, z);
 		else
 			refresh(sec, z);
-		done(z, is_save);
+		done(sec, z, is_save);
 	}
 	pthread_mutex_unlock(&sec->lock);
 	return NULL;
@@ -989,6 +1068,7 @@ void secondary_free(struct secondary *sec)
 	for (size_t i = 0; i < sec->n; i++)
 		zone_entry_free(sec->z[i]);
 	free(sec->z);
+	free(sec->purging);
 	secondary_updates_free(sec->head);
 	if (sec->efd >= 0)
 		close(sec->efd);

@@ -76,6 +76,15 @@ struct secondary *secondary_new(const struct secondary_cfg *cfg);
  */
 void secondary_sync(struct secondary *sec, const struct conf *conf, const struct zoneset *set);
 
+/**
+ * Stop following `apex` and delete its copy and timers (a catalog member
+ * removed, or about to be transferred afresh): at once, or when the thread
+ * working on it is done (a zone of that name waits until then). Versions
+ * queued for the main thread are dropped. Main thread; the zone must be
+ * gone from what secondary_sync is given next.
+ */
+void secondary_purge(struct secondary *sec, const uint8_t *apex, size_t apex_len);
+
 /** The eventfd the main thread polls: readable when secondary_collect has
  * something. -1 for a NULL secondary. */
 int secondary_fd(const struct secondary *sec);

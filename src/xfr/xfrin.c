@@ -1616,8 +1616,10 @@ int xfrin_soa(const struct xfrin_remote *r, const uint8_t *apex, size_t apex_len
 		if (get16(buf + 4) == 1 &&
 		    question_check(buf, (size_t)n, DNS_HDR, lapex, RRTYPE_SOA) != NULL)
 			continue;
-		if (buf[2] & 0x02) {
-			/* RFC 7766 §5: truncated, ask again over TCP */
+		if ((buf[2] & 0x02) || (buf[3] & 0x0f) == 5 /* REFUSED */) {
+			/* RFC 7766 §5: truncated, ask again over TCP; and a
+			 * REFUSED too: Knot answers a catalog zone's SOA only
+			 * over TCP, to a client it allows to transfer it */
 			close(fd);
 			fd = -1;
 			ret = soa_tcp(r, rq, lapex, apex_len, timeout_ms, out, why, whysize);

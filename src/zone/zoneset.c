@@ -107,7 +107,9 @@ static void load_one(const struct zoneset *set, struct zone_state *s, bool force
 		st->unchanged++;
 		return;
 	}
-	if (s->secondary && access(s->file, F_OK) < 0 && errno == ENOENT) {
+	bool fresh = s->fresh;
+	s->fresh = false;
+	if (s->secondary && (fresh || (access(s->file, F_OK) < 0 && errno == ENOENT))) {
 		/* no copy yet: SERVFAIL until the first transfer */
 		if (!s->zone) {
 			struct zone *stub = zone_stub_new(s->apex);
@@ -198,6 +200,7 @@ static int state_init(struct zone_state *s, const struct zone_spec *sp)
 	char nb[DNAME_STR_MAX];
 	memset(s, 0, sizeof(*s));
 	s->secondary = sp->secondary;
+	s->fresh = sp->fresh;
 	memcpy(s->apex, sp->apex, sp->apex_len);
 	s->apex_len = sp->apex_len;
 	s->name = strdup(dname_to_str(sp->apex, nb, sizeof(nb)));

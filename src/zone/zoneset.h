@@ -49,6 +49,9 @@ struct zone_spec {
 	const char *where;		/* where it was defined: "shoal.conf:12", "--zones DIR" */
 	bool secondary;			/* its data comes from a primary (xfr/secondary.h):
 					 * `file` is our saved copy, read once, at start */
+	bool fresh;			/* a secondary new to the set starts from nothing
+					 * (a stub), whatever `file` holds: a catalog
+					 * member whose data is being deleted */
 };
 
 enum zone_outcome {
@@ -74,6 +77,7 @@ struct zone_state {
 	size_t nmsgs;
 	void *xfr;		/* the hooks' state for this zone (xfr/primary.c), or NULL */
 	bool secondary;		/* zone_spec.secondary */
+	bool fresh;		/* zone_spec.fresh, until the first load */
 };
 
 /** What the owner of a zoneset does with each version a file gives (the

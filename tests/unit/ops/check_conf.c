@@ -811,24 +811,118 @@ START_TEST(acl_forms)
 }
 END_TEST
 
-/* The keys later features will read: known, and refused until then. */
-START_TEST(reserved_keys)
+/* Catalog zones, the consumer side: catalog-template (its own, its
+ * template's, or "default"), catalog-max-members, and what is refused. */
+START_TEST(catalog_interpret_keys)
 {
-	static const char *const reserved[] = {
-	    "catalog-template",
+	static const char *head = "remote:\n  - id: p\n    address: 192.0.2.1\n"
+	                          "template:\n  - id: t1\n    primary: p\n"
+	                          "  - id: t2\n    primary: p\n    storage: /var/m2\n";
+	char text[1024];
+	snprintf(text, sizeof(text), "%szone:\n  - domain: cat.test\n    primary: p\n"
+	         "    catalog-role: interpret\n    catalog-template: [t2, t1]\n"
+	         "    catalog-max-members: 5\n", head);
+	struct conf *c = load_ok(text);
+	const struct conf_zone *z = &c->zones[0];
+	ck_assert_int_eq(z->set.catalog_role, CONF_CATALOG_INTERPRET);
+	ck_assert_uint_eq(z->ncatalog_tpl, 2);
+	ck_assert_str_eq(z->catalog_tpl[0]->id, "t2");
+	ck_assert_str_eq(z->catalog_tpl[1]->id, "t1");
+	ck_assert_uint_eq(z->catalog_max_members, 5);
+	/* a group picks the template of its id, anything else the first */
+	ck_assert_str_eq(conf_member_template(z, "t1")->id, "t1");
+	ck_assert_str_eq(conf_member_template(z, "T1")->id, "t2");
+	ck_assert_str_eq(conf_member_template(z, NULL)->id, "t2");
+	conf_free(c);
+
+	/* one template alone, and the default cap */
+	snprintf(text, sizeof(text), "%szone:\n  - domain: cat.test\n    catalog-role: interpret\n"
+	         "    catalog-template: t1\n", head);
+	c = load_ok(text);
+	ck_assert_uint_eq(c->zones[0].ncatalog_tpl, 1);
+	ck_assert_uint_eq(c->zones[0].catalog_max_members, CONF_CATALOG_MAX_MEMBERS_DEFAULT);
+	conf_free(c);
+
+	/* none written: the template "default" */
+	c = load_ok("remote:\n  - id: p\n    address: 192.0.2.1\n"
+	            "template:\n  - id: default\n    primary: p\n"
+	            "zone:\n  - domain: cat.test\n    catalog-role: interpret\n");
+	ck_assert_uint_eq(c->zones[0].ncatalog_tpl, 1);
+	ck_assert_str_eq(c->zones[0].catalog_tpl[0]->id, "default");
+	conf_free(c);
+
+	snprintf(text, sizeof(text), "%szone:\n  - domain: cat.test\n    catalog-role: interpret\n"
+	         "    catalog-template: [t1, nope]\n", head);
+	expect_error(text, "t.conf:13:23: zone 'cat.test': catalog-template 'nope': no such "
+	                   "template");
+	snprintf(text, sizeof(text), "%szone:\n  - domain: a.test\n    catalog-template: t1\n", head);
+	expect_error(text, "t.conf:12:23: zone 'a.test': catalog-template without catalog-role "
+	                   "interpret");
+	snprintf(text, sizeof(text), "%szone:\n  - domain: a.test\n    catalog-max-members: 3\n",
+	         head);
+	expect_error(text, "t.conf:11:13: zone 'a.test': catalog-max-members without catalog-role "
+	                   "interpret");
+	snprintf(text, sizeof(text), "%szone:\n  - domain: c.test\n    catalog-role: interpret\n"
+	         "    catalog-template: [t1, t1]\n", head);
+	expect_error(text, "t.conf:13:28: zone.catalog-template 't1': listed twice");
+	expect_error("zone:\n  - domain: c.test\n    catalog-max-members: 0\n",
+	             "t.conf:3:26: zone.catalog-max-members '0': expected a count from 1 to 10000000");
+}
+END_TEST
+
+/* conf_derive: the file's zones and keys, plus one entry per member with
+ * its template's settings, found by conf_zone_find. */
+START_TEST(derive_members)
+{
+	struct conf *base = load_ok("key:\n  - id: k\n    algorithm: hmac-sha256\n"
+	                            "    secret: Zm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm8=\n"
+	                            "remote:\n  - id: p\n    address: 192.0.2.1\n    key: k\n"
+	                            "  - id: q\n    address: 192.0.2.2\n"
+	                            "template:\n  - id: t1\n    primary: p\n    storage: /var/m1\n"
+	                            "  - id: t2\n    primary: q\n    storage: /var/m2\n"
+	                            "    file: \"x-%s\"\n    refresh-min-interval: 30\n"
+	                            "zone:\n  - domain: cat.test\n    primary: p\n"
+	                            "    catalog-role: interpret\n    catalog-template: [t1, t2]\n"
+	                            "  - domain: file.test\n");
+	uint8_t a[DNAME_MAX], b[DNAME_MAX];
+	size_t al = dname_from_str("a.example", a), bl = dname_from_str("b.example", b);
+	const struct conf_zone *cat = &base->zones[0];
+	struct conf_member m[2] = {
+	    {.apex = a, .apex_len = al, .catalog = cat, .id = (const uint8_t *)"\x03" "abc"},
+	    {.apex = b, .apex_len = bl, .catalog = cat, .id = (const uint8_t *)"\x02" "i2",
+	     .group = "t2"},
 	};
-	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
-		char text[256], msg[256];
-		snprintf(text, sizeof(text), "zone:\n  - domain: example.com\n    %s: x\n",
-		         reserved[i]);
-		snprintf(msg, sizeof(msg), "t.conf:3:5: zone: '%s' is not supported yet",
-		         reserved[i]);
-		expect_error(text, msg);
-		snprintf(text, sizeof(text), "template:\n  - id: t\n    %s: [a, b]\n", reserved[i]);
-		snprintf(msg, sizeof(msg), "t.conf:3:5: template: '%s' is not supported yet",
-		         reserved[i]);
-		expect_error(text, msg);
-	}
+	struct conf *c = conf_derive(base, m, 2);
+	ck_assert_ptr_nonnull(c);
+	conf_free(base); /* the derived one holds it */
+	ck_assert_uint_eq(c->nzones, 4);
+	ck_assert_uint_eq(c->nkeys, 1);
+	ck_assert_ptr_nonnull(conf_zone_find(c, c->zones[1].apex, c->zones[1].apex_len));
+	const struct conf_zone *za = conf_zone_find(c, a, al), *zb = conf_zone_find(c, b, bl);
+	ck_assert_ptr_nonnull(za);
+	ck_assert_ptr_nonnull(zb);
+	ck_assert_str_eq(za->name, "a.example.");
+	ck_assert_str_eq(za->file, "/var/m1/a.example.zone");
+	ck_assert_str_eq(za->tpl->id, "t1");
+	ck_assert_uint_eq(za->set.nprimary, 1);
+	ck_assert_str_eq(za->set.primary[0]->id, "p");
+	ck_assert_ptr_eq(za->set.primary[0]->key, &c->keys[0]);
+	ck_assert_str_eq(za->member_of, "cat.test.");
+	ck_assert_str_eq(za->member_id, "abc");
+	ck_assert_ptr_null(za->member_group);
+	ck_assert_str_eq(za->where, "catalog cat.test., member abc");
+	ck_assert_str_eq(zb->file, "/var/m2/x-b.example");
+	ck_assert_str_eq(zb->set.primary[0]->id, "q");
+	ck_assert_uint_eq(zb->set.refresh_min, 30);
+	ck_assert_str_eq(zb->member_group, "t2");
+	ck_assert_int_eq(zb->set.catalog_role, CONF_CATALOG_NONE);
+	char *t = conf_storage_file(zb, ".timers");
+	ck_assert_str_eq(t, "/var/m2/b.example.timers");
+	free(t);
+	uint8_t x[DNAME_MAX];
+	size_t xl = dname_from_str("nope.example", x);
+	ck_assert_ptr_null(conf_zone_find(c, x, xl));
+	conf_free(c);
 }
 END_TEST
 
@@ -871,10 +965,11 @@ START_TEST(catalog_keys)
 	             "t.conf:5:13: zone 'c.test': catalog-role generate with primary (shoal "
 	             "writes the catalog, it cannot also transfer it in)");
 	expect_error("zone:\n  - domain: c.test\n    catalog-role: interpret\n",
-	             "t.conf:3:19: zone.catalog-role 'interpret': not supported yet (shoal "
-	             "generates catalogs, it does not consume them)");
+	             "t.conf:2:13: zone 'c.test': catalog-role interpret without catalog-template "
+	             "(and no template 'default'): its members would have no primary");
 	expect_error("template:\n  - id: t\n    catalog-role: producer\n",
-	             "t.conf:3:19: template.catalog-role 'producer': expected generate or member");
+	             "t.conf:3:19: template.catalog-role 'producer': expected generate, member or "
+	             "interpret");
 	expect_error("zone:\n  - domain: c.test\n    catalog-zone: \"a..b\"\n",
 	             "t.conf:3:19: zone.catalog-zone 'a..b': not a domain name");
 	char text[600];
@@ -913,12 +1008,13 @@ START_TEST(too_many_errors)
 	struct conf *c = NULL;
 	ck_assert_int_eq(load_n("t.conf", text, n, &c), -1);
 	ck_assert_uint_eq(D.n, CONF_ERRORS_MAX);
-	ck_assert_str_eq(D.msg[0], "t.conf:3:5: zone: 'catalog-template' is not supported yet");
-	ck_assert_str_eq(D.msg[CONF_ERRORS_MAX - 2],
-	                 "t.conf:99:5: zone: 'catalog-template' is not supported yet");
+	ck_assert_str_eq(D.msg[0], "t.conf:3:23: zone 'z0.example': catalog-template without "
+	                           "catalog-role interpret");
+	ck_assert_str_eq(D.msg[CONF_ERRORS_MAX - 2], "t.conf:99:23: zone 'z48.example': "
+	                                             "catalog-template without catalog-role interpret");
 	ck_assert_str_eq(D.msg[CONF_ERRORS_MAX - 1],
-	                 "t.conf:101:5: zone: 'catalog-template' is not supported yet (50 errors: stopping "
-	                 "here)");
+	                 "t.conf:101:23: zone 'z49.example': catalog-template without catalog-role "
+	                 "interpret (50 errors: stopping here)");
 }
 END_TEST
 
@@ -1260,8 +1356,9 @@ static Suite *conf_suite(void)
 	tcase_add_test(t, duplicate_entries);
 	tcase_add_test(t, undefined_references);
 	tcase_add_test(t, key_errors);
-	tcase_add_test(t, reserved_keys);
 	tcase_add_test(t, catalog_keys);
+	tcase_add_test(t, catalog_interpret_keys);
+	tcase_add_test(t, derive_members);
 	tcase_add_test(t, second_document);
 	tcase_add_test(t, too_many_errors);
 	suite_add_tcase(s, t);
