@@ -906,6 +906,9 @@ static void put_zone(struct control_reply *rep, bool json, const struct zone_sta
 			if (secondary_status(D.sec, z->apex, z->apex_len, true, xfr, sizeof(xfr)) <
 			    sizeof(xfr))
 				control_printf(rep, "%s", xfr);
+			if (catalog_consumer_status(D.catz, z->apex, z->apex_len, true, xfr,
+						    sizeof(xfr)) < sizeof(xfr))
+				control_printf(rep, "%s", xfr);
 		}
 		control_printf(rep, ", \"errors\": ");
 		json_msgs(rep, zone_failed(z) ? z->msgs : NULL, zone_failed(z) ? z->nmsgs : 0);
@@ -938,6 +941,8 @@ static void put_zone(struct control_reply *rep, bool json, const struct zone_sta
 	if (detail) {
 		static char xfr[16384];
 		if (secondary_status(D.sec, z->apex, z->apex_len, false, xfr, sizeof(xfr)))
+			control_printf(rep, "%s", xfr);
+		if (catalog_consumer_status(D.catz, z->apex, z->apex_len, false, xfr, sizeof(xfr)))
 			control_printf(rep, "%s", xfr);
 		if (primary_status(D.primary, z, xfr, sizeof(xfr)))
 			control_printf(rep, "%s", xfr);

@@ -487,6 +487,7 @@ struct catalog_state {
 	bool configured;		/* in the last configuration */
 	bool just_read;			/* a new version read since the last resolve:
 					 * members may move to it by coo (§4.3.1) */
+	char result[600];		/* of the last version read */
 };
 
 struct catalog_consumer {
@@ -631,8 +632,12 @@ bool catalog_consumer_read(struct catalog_consumer *cc, const struct conf *fc,
 			log_err("catalog %s serial %u: not applied: %s; its %zu member%s stay as they "
 				"were", s->name, z->serial, why, s->applied.n,
 				s->applied.n == 1 ? "" : "s");
+			snprintf(s->result, sizeof(s->result), "serial %u not applied: %s", z->serial,
+				 why);
 			continue;
 		}
+		snprintf(s->result, sizeof(s->result), "serial %u read: %zu member%s listed",
+			 z->serial, got.n, got.n == 1 ? "" : "s");
 		log_info("catalog %s serial %u: %zu member%s listed", s->name, z->serial, got.n,
 			 got.n == 1 ? "" : "s");
 		catalog_in_set_free(&s->parsed);
@@ -1049,4 +1054,34 @@ int catalog_consumer_members(const struct catalog_consumer *cc, const struct con
 	*out = m;
 	*nout = k;
 	return 0;
+}
+
+size_t catalog_consumer_status(const struct catalog_consumer *cc, const uint8_t *apex,
+			       size_t apex_len, bool json, char *out, size_t size)
+{
+	const struct catalog_state *s = cc ? state_find(cc, apex, apex_len) : NULL;
+	if (size)
+		out[0] = 0;
+	if (!s)
+		return 0;
+	const char *res = s->result[0] ? s->result : "not read yet";
+	int n;
+	if (!json) {
+		n = snprintf(out, size, "    catalog of %zu member%s (saved in %s); last version %s\n",
+			     s->applied.n, s->applied.n == 1 ? "" : "s", s->members_path, res);
+		return n < 0 ? 0 : (size_t)n;
+	}
+	/* a JSON string: the result holds names and reasons, no control
+	 * characters, but may hold quotes and backslashes */
+	char esc[sizeof(s->result) * 2];
+	size_t k = 0;
+	for (const char *p = res; *p && k + 2 < sizeof(esc); p++) {
+		if (*p == '"' || *p == '\\')
+			esc[k++] = '\\';
+		esc[k++] = (unsigned char)*p < 0x20 ? ' ' : *p;
+	}
+	esc[k] = 0;
+	n = snprintf(out, size, ", \"catalog\": {\"members\": %zu, \"last\": \"%s\"}",
+		     s->applied.n, esc);
+	return n < 0 ? 0 : (size_t)n;
 }

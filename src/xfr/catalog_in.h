@@ -168,4 +168,10 @@ int catalog_consumer_resolve(struct catalog_consumer *cc, const struct conf *fc,
 int catalog_consumer_members(const struct catalog_consumer *cc, const struct conf *fc,
 			     struct conf_member **m, size_t *n);
 
+/** `shoalctl zone-status` for a catalog (nothing for another zone): its
+ * members and the last version read. json: `, "catalog": {...}`.
+ * \return octets written (snprintf-like) */
+size_t catalog_consumer_status(const struct catalog_consumer *cc, const uint8_t *apex,
+			       size_t apex_len, bool json, char *out, size_t size);
+
 #endif

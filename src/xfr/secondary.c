@@ -123,7 +123,12 @@ void secondary_soa_timers(const struct zone *z, uint32_t *refresh, uint32_t *ret
 	*expire = (uint32_t)t[8] << 24 | (uint32_t)t[9] << 16 | (uint32_t)t[10] << 8 | t[11];
 }
 
-/* Persisted timers: a small text file, rewritten whole through a rename. */
+/* Persisted timers: a small text file, rewritten whole through a rename
+ * after each check. Not synced: a crash may bring back an older file (the
+ * rename reaches the disk with the data it names, ext4's auto_da_alloc),
+ * whose last refresh is earlier: the copy then expires sooner, never
+ * later. A sync per check cost thousands of catalog members their first
+ * transfers' time (Knot writes its timers at shutdown only). */
 static void timers_write(const struct sec_zone *z, const char *path, int64_t last_ok,
 			 int64_t expire_at, uint32_t serial)
 {
@@ -139,7 +144,7 @@ static void timers_write(const struct sec_zone *z, const char *path, int64_t las
 	fprintf(f, "# shoal: the refresh timers of secondary zone %s\n"
 		   "last-refresh %" PRId64 "\nexpire %" PRId64 "\nserial %" PRIu32 "\n",
 		z->name, last_ok, expire_at, serial);
-	bool ok = fflush(f) == 0 && fdatasync(fileno(f)) == 0;
+	bool ok = fflush(f) == 0;
 	ok = fclose(f) == 0 && ok;
 	if (!ok || rename(tmp, path) < 0) {
 		log_warn("zone %s: writing %s: %s", z->name, path, strerror(errno));

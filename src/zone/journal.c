@@ -40,6 +40,8 @@ struct journal {
 	bool dirty;	  /* the file is not ents: the next write rewrites it whole */
 	size_t file_size; /* octets of the file (when not dirty) */
 	size_t dead;	  /* entries before ents in the file, dropped from memory */
+	bool empty_file;  /* the file is 0 octets: an empty journal (a new one)
+			   * until the first write gives it a header */
 	size_t max_depth, max_usage;
 	journal_log_fn log;
 	void *log_ctx;
@@ -303,6 +305,7 @@ static int file_rewrite(struct journal *j, const struct jentry *ents, size_t n,
 		close(j->fd);
 	j->fd = fd;
 	j->dirty = false;
+	j->empty_file = false;
 	j->file_size = (size_t)off;
 	j->dead = 0;
 	if ((rc = fsync_dir_of(j->path)) < 0)
@@ -421,7 +424,10 @@ static void chain_clear(struct journal *j)
 		release_all(gone, n);
 		free(gone);
 	}
-	int rc = file_rewrite(j, NULL, 0, NULL);
+	/* a file that is an empty journal already is left alone */
+	bool empty = n == 0 && (j->empty_file || (!j->dirty && !j->dead &&
+						  j->file_size == JOURNAL_HEADER_LEN));
+	int rc = empty ? 0 : file_rewrite(j, NULL, 0, NULL);
 	if (rc < 0) {
 		j->dirty = true;
 		jlog(j, LOG_LVL_ERR, "emptying the file: %s (done at the next change)",
@@ -596,9 +602,13 @@ static int journal_load(struct journal *j, uint32_t served, bool ahead)
 	if (fstat(j->fd, &st) < 0)
 		return -errno;
 	if (st.st_size == 0) {
-		/* new: the header only, through a rename so that a crash never
-		 * leaves a file without one */
+		/* new, or never written: an empty journal. The first write
+		 * gives it its header, through a rename so that a crash never
+		 * leaves a file without one; until then it stays as it is (a
+		 * secondary's first AXFR, thousands of catalog members, cost
+		 * no write) */
 		j->dirty = true;
+		j->empty_file = true;
 		return 0;
 	}
 	size_t size = (size_t)st.st_size;
@@ -706,7 +716,8 @@ static struct journal *open_journal(const char *path, uint32_t served_serial, bo
 		jlog(j, LOG_LVL_ERR, "reading: %s: no IXFR from it", strerror(-rc));
 		goto fail;
 	}
-	if (j->dirty && (rc = file_rewrite(j, j->ents, j->n, NULL)) < 0) {
+	if (j->dirty && !(j->empty_file && j->n == 0) &&
+	    (rc = file_rewrite(j, j->ents, j->n, NULL)) < 0) {
 		/* what was read is sound; the file is rewritten at the next
 		 * change, and until then a restart repeats this */
 		jlog(j, LOG_LVL_ERR, "rewriting: %s (done again at the next change)", strerror(-rc));

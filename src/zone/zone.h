@@ -30,7 +30,7 @@
  * Memory per record of the 1.25M-record bench zone (2 records per name):
  * the node is 64 bytes where it was 80 (parent and `above` pointers gone,
  * a child count added), the table 32 bytes per name as before (at most
- * half full) plus 8 bytes per 512 slots of directory. */
+ * half full) plus 8 bytes per 64 slots of directory. */
 #ifndef SHOAL_ZONE_H
 #define SHOAL_ZONE_H
 
@@ -162,8 +162,12 @@ struct nsec3_chain {
 	struct zvec v;
 };
 
-/* Slots per page of the name table: 512 × 16 bytes, 8 KiB. */
-#define ZONE_PAGE_SHIFT 9
+/* Slots per page of the name table: 64 × 16 bytes, 1 KiB, and the
+ * smallest table is one page: a zone of a few names (thousands of them,
+ * catalog members) takes 1 KiB of table, not 16; an IXFR copies 1 KiB per
+ * page it changes; a 4M-slot table (1.25M records) has a directory of
+ * 512 KiB, copied once per version. */
+#define ZONE_PAGE_SHIFT 6
 #define ZONE_PAGE_SLOTS ((size_t)1 << ZONE_PAGE_SHIFT)
 
 struct arena_chunk;

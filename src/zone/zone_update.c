@@ -5,7 +5,7 @@
  * from the lineage's newest version, collects the changed names ("drafts":
  * the records each name will hold), and commits a new version that:
  *  - copies the base's `struct zone` and, on first write, its page
- *    directory; copies each table page it writes (8 KiB), once;
+ *    directory; copies each table page it writes (1 KiB), once;
  *  - gives every changed name a new node in an allocation of its own
  *    (NODE_OWN), and the parent of a name added or removed, or of a
  *    changed `*` child, too (its child count or wildcard pointer changes);
