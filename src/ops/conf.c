@@ -718,6 +718,21 @@ const char *conf_serial_policy_name(enum conf_serial_policy p)
 	return serial_policy_names[p];
 }
 
+/* A list of CONF_LIST_MAX pointers in the pool, made on its first item. */
+static bool list_ready(struct reader *r, void *listp)
+{
+	void **list = listp;
+	if (*list)
+		return true;
+	char *mem = calloc(CONF_LIST_MAX, sizeof(void *));
+	if (!mem || !pool_add(r->c->pool, mem)) { /* pool_add frees it on failure */
+		r->oom = true;
+		return false;
+	}
+	*list = mem;
+	return true;
+}
+
 static void zone_acl(struct reader *r, yaml_node_t *n, const char *v, void *arg)
 {
 	struct zone_fields *f = arg;
@@ -726,7 +741,7 @@ static void zone_acl(struct reader *r, yaml_node_t *n, const char *v, void *arg)
 			continue;
 		if (f->set.nacl == CONF_LIST_MAX)
 			ERR(r, n, "%s.acl: at most %d rules", f->section, CONF_LIST_MAX);
-		else
+		else if (list_ready(r, &f->set.acl))
 			f->set.acl[f->set.nacl++] = &r->c->acls[i];
 		return;
 	}
@@ -746,7 +761,7 @@ static void zone_notify(struct reader *r, yaml_node_t *n, const char *v, void *a
 			}
 		if (f->set.nnotify == CONF_LIST_MAX)
 			ERR(r, n, "%s.notify: at most %d remotes", f->section, CONF_LIST_MAX);
-		else
+		else if (list_ready(r, &f->set.notify))
 			f->set.notify[f->set.nnotify++] = &r->c->remotes[i];
 		return;
 	}
@@ -768,7 +783,7 @@ static void zone_primary(struct reader *r, yaml_node_t *n, const char *v, void *
 		if (f->set.nprimary == CONF_LIST_MAX)
 			ERR(r, n, "%s.%s: at most %d remotes", f->section, f->primary_key,
 			    CONF_LIST_MAX);
-		else
+		else if (list_ready(r, &f->set.primary))
 			f->set.primary[f->set.nprimary++] = &r->c->remotes[i];
 		return;
 	}
@@ -969,17 +984,17 @@ static struct conf_zone_settings zone_settings(const struct conf_zone_settings *
 	const struct conf_zone_settings *t = tpl ? &tpl->set : &none;
 	struct conf_zone_settings s = *own;
 	if (!own->has_acl && t->has_acl) {
-		memcpy(s.acl, t->acl, sizeof(s.acl));
+		s.acl = t->acl;
 		s.nacl = t->nacl;
 	}
 	if (!own->has_notify && t->has_notify) {
-		memcpy(s.notify, t->notify, sizeof(s.notify));
+		s.notify = t->notify;
 		s.nnotify = t->nnotify;
 	}
 	if (!own->has_serial_policy)
 		s.serial_policy = t->serial_policy;
 	if (!own->has_primary && t->has_primary) {
-		memcpy(s.primary, t->primary, sizeof(s.primary));
+		s.primary = t->primary;
 		s.nprimary = t->nprimary;
 	}
 #define INHERIT(field, has, def) \

@@ -126,12 +126,14 @@ enum conf_catalog_role {
 /** What zones and templates share. A zone takes each setting from itself,
  * else from its template, else the default. */
 struct conf_zone_settings {
-	const struct conf_acl *acl[CONF_LIST_MAX];	/* in order: the first match decides */
+	/* Lists (up to CONF_LIST_MAX), in the configuration's pool, shared
+	 * by every zone that takes them from one template: NULL when empty. */
+	const struct conf_acl **acl;	/* in order: the first match decides */
 	size_t nacl;
-	const struct conf_remote *notify[CONF_LIST_MAX];
+	const struct conf_remote **notify;
 	size_t nnotify;
 	/* A secondary zone: the primaries, asked in this order. */
-	const struct conf_remote *primary[CONF_LIST_MAX];
+	const struct conf_remote **primary;
 	size_t nprimary;
 	/* Bounds of the SOA's REFRESH and RETRY, in seconds (Knot's names
 	 * and defaults: 2 s to one day). */

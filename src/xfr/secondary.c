@@ -34,7 +34,8 @@ struct sec_primary {
 struct sec_zone {
 	uint8_t apex[DNAME_MAX];
 	size_t apex_len;
-	char name[DNAME_STR_MAX];
+	char *name;			/* presentation (malloc'd: a catalog's thousands
+					 * of members each have one) */
 	struct sec_primary *prim;	/* in order */
 	size_t nprim;
 	struct sec_primary *next_prim;	/* new ones from a reload while busy */
@@ -189,6 +190,7 @@ static void zone_entry_free(struct sec_zone *z)
 	if (!z)
 		return;
 	zone_unref(z->cur);
+	free(z->name);
 	free(z->prim);
 	free(z->next_prim);
 	free(z->file);
@@ -265,11 +267,11 @@ static struct sec_zone *entry_new(const struct conf_zone *cz, const struct zone_
 		return NULL;
 	memcpy(z->apex, cz->apex, cz->apex_len);
 	z->apex_len = cz->apex_len;
-	snprintf(z->name, sizeof(z->name), "%s", cz->name);
+	z->name = strdup(cz->name);
 	z->prim = primaries_of(cz, &z->nprim);
 	z->file = strdup(s->file); /* the path as the server sees it (chroot) */
 	z->timers_path = conf_storage_file(cz, ".timers");
-	if (!z->prim || !z->file) {
+	if (!z->name || !z->prim || !z->file) {
 		zone_entry_free(z);
 		return NULL;
 	}

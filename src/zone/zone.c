@@ -19,7 +19,7 @@
  * moved into transparent huge pages (zone_hugepages). A lookup in a big
  * zone is a few random reads over tens of MiB: with 4 KiB pages each one
  * also misses the TLB, and in a VM a TLB miss walks two sets of page
- * tables. Small zones never get here (arena chunks start at 4 KiB), so a
+ * tables. Small zones never get here (arena chunks start at 2 KiB), so a
  * server with thousands of small zones does not round each one up. */
 #define HUGE_SIZE ((size_t)2 << 20)
 
@@ -77,14 +77,14 @@ void big_free(void *p, size_t size)
 /* A load builds a zone once and its nodes are freed together (with the
  * last version of the lineage), so their bytes come from a bump allocator:
  * no per-object malloc header (a 1.25M-record zone is millions of small
- * objects), one free per chunk. Chunks double from 4 KiB (a zone of a
+ * objects), one free per chunk. Chunks double from 2 KiB (a zone of a
  * few records, a catalog member, takes one) to 2 MiB, the
  * huge page size (see above). A node an update makes has an allocation of
  * its own instead (zone_update.c), freed when a later version replaces it:
  * a node of the load that an update replaces stays in the arena until the
  * lineage ends, so a zone kept for months by IXFR alone holds at most one
  * load's worth of such garbage. */
-#define ARENA_FIRST ((size_t)4 << 10)
+#define ARENA_FIRST ((size_t)2 << 10)
 #define ARENA_MAX HUGE_SIZE
 
 struct arena_chunk {
