@@ -632,7 +632,7 @@ bool catalog_consumer_read(struct catalog_consumer *cc, const struct conf *fc,
 			log_err("catalog %s serial %u: not applied: %s; its %zu member%s stay as they "
 				"were", s->name, z->serial, why, s->applied.n,
 				s->applied.n == 1 ? "" : "s");
-			snprintf(s->result, sizeof(s->result), "serial %u not applied: %s", z->serial,
+			snprintf(s->result, sizeof(s->result), "serial %u not applied: %.500s", z->serial,
 				 why);
 			continue;
 		}

@@ -529,7 +529,7 @@ static int table_resize(struct zone *z, size_t nsize)
 	 * fresh mapping would take a read fault on the zero page first and
 	 * then a copy-on-write fault when the probe loop stores. */
 	struct zone_slot *nt = big_alloc(nsize * sizeof(*nt));
-	size_t npages = nsize >> ZONE_PAGE_SHIFT;
+	size_t npages = zone_table_pages(nsize);
 	struct zone_slot **dir = malloc(npages * sizeof(*dir));
 	if (!nt || !dir) {
 		big_free(nt, nsize * sizeof(*nt));
@@ -560,12 +560,12 @@ static int table_resize(struct zone *z, size_t nsize)
 
 static int table_grow(struct zone *z)
 {
-	return table_resize(z, z->pages ? (z->mask + 1) * 2 : ZONE_PAGE_SLOTS);
+	return table_resize(z, z->pages ? (z->mask + 1) * 2 : ZONE_TABLE_MIN);
 }
 
 int zone_builder_expect(struct zone_builder *b, size_t names)
 {
-	size_t nsize = ZONE_PAGE_SLOTS;
+	size_t nsize = ZONE_TABLE_MIN;
 	while (nsize < names * 2 && nsize < ((size_t)1 << 40))
 		nsize *= 2; /* at most half full, as builder_node keeps it */
 	if (nsize <= b->z->mask + 1)

@@ -30,7 +30,7 @@
  * Memory per record of the 1.25M-record bench zone (2 records per name):
  * the node is 64 bytes where it was 80 (parent and `above` pointers gone,
  * a child count added), the table 32 bytes per name as before (at most
- * half full) plus 8 bytes per 64 slots of directory. */
+ * half full) plus 8 bytes per 512 slots of directory. */
 #ifndef SHOAL_ZONE_H
 #define SHOAL_ZONE_H
 
@@ -162,13 +162,24 @@ struct nsec3_chain {
 	struct zvec v;
 };
 
-/* Slots per page of the name table: 64 × 16 bytes, 1 KiB, and the
- * smallest table is one page: a zone of a few names (thousands of them,
- * catalog members) takes 1 KiB of table, not 16; an IXFR copies 1 KiB per
- * page it changes; a 4M-slot table (1.25M records) has a directory of
- * 512 KiB, copied once per version. */
-#define ZONE_PAGE_SHIFT 6
+/* Slots per page of the name table: 512 × 16 bytes, 8 KiB. A table
+ * smaller than a page (ZONE_TABLE_MIN slots and up: a zone of a few names,
+ * thousands of them catalog members) is one page of its own size. */
+#define ZONE_PAGE_SHIFT 9
 #define ZONE_PAGE_SLOTS ((size_t)1 << ZONE_PAGE_SHIFT)
+#define ZONE_TABLE_MIN ((size_t)64)
+
+/** Pages of a table of `slots` slots (a power of two). */
+static inline size_t zone_table_pages(size_t slots)
+{
+	return (slots + ZONE_PAGE_SLOTS - 1) >> ZONE_PAGE_SHIFT;
+}
+
+/** Slots in each page of a table of `slots` slots. */
+static inline size_t zone_page_len(size_t slots)
+{
+	return slots < ZONE_PAGE_SLOTS ? slots : ZONE_PAGE_SLOTS;
+}
 
 struct arena_chunk;
 struct arena {

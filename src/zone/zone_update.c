@@ -5,7 +5,7 @@
  * from the lineage's newest version, collects the changed names ("drafts":
  * the records each name will hold), and commits a new version that:
  *  - copies the base's `struct zone` and, on first write, its page
- *    directory; copies each table page it writes (1 KiB), once;
+ *    directory; copies each table page it writes (8 KiB), once;
  *  - gives every changed name a new node in an allocation of its own
  *    (NODE_OWN), and the parent of a name added or removed, or of a
  *    changed `*` child, too (its child count or wildcard pointer changes);
@@ -83,7 +83,7 @@ static void free_reachable(struct zone *z)
 			if (n && (n->flags & NODE_OWN))
 				free((void *)n);
 		}
-		for (size_t p = 0; p < (z->mask + 1) >> ZONE_PAGE_SHIFT; p++)
+		for (size_t p = 0; p < zone_table_pages(z->mask + 1); p++)
 			if (!in_base(sh, z->pages[p]))
 				free(z->pages[p]);
 		free(z->pages);
@@ -391,10 +391,11 @@ static struct zone_slot *slot_w(struct commit *c, size_t i)
 		z->pages_gen = z->gen;
 	}
 	if (!page_fresh(c, p)) {
-		struct zone_slot *np = malloc(ZONE_PAGE_SLOTS * sizeof(*np));
+		size_t len = zone_page_len(z->mask + 1);
+		struct zone_slot *np = malloc(len * sizeof(*np));
 		if (!np)
 			return NULL;
-		memcpy(np, z->pages[p], ZONE_PAGE_SLOTS * sizeof(*np));
+		memcpy(np, z->pages[p], len * sizeof(*np));
 		if (!in_base(z->shared, z->pages[p]))
 			retire(c, z->pages[p]);
 		z->pages[p] = np;
@@ -414,13 +415,13 @@ static size_t slot_of(const struct zone *z, const struct node *n)
 static int table_double(struct commit *c)
 {
 	struct zone *z = c->z;
-	size_t nslots = (z->mask + 1) * 2, np = nslots >> ZONE_PAGE_SHIFT;
+	size_t nslots = (z->mask + 1) * 2, np = zone_table_pages(nslots);
 	struct zone_slot **d = calloc(np, sizeof(*d));
 	uint8_t *fresh = calloc((np + 7) / 8, 1);
 	if (!d || !fresh)
 		goto fail;
 	for (size_t p = 0; p < np; p++)
-		if (!(d[p] = calloc(ZONE_PAGE_SLOTS, sizeof(struct zone_slot))))
+		if (!(d[p] = calloc(zone_page_len(nslots), sizeof(struct zone_slot))))
 			goto fail;
 	for (size_t i = 0; i <= z->mask; i++) {
 		const struct zone_slot *s = zone_slot_at(z, i);
@@ -770,7 +771,7 @@ struct zone *zone_update_commit(struct zone_update *u, char *msg, size_t msgsize
 	if (base->nsec3)
 		z->nsec3 = &z->nsec3c;
 	c.z = z;
-	c.npages = (z->mask + 1) >> ZONE_PAGE_SHIFT;
+	c.npages = zone_table_pages(z->mask + 1);
 	c.fresh = calloc((c.npages + 7) / 8, 1);
 	if (!c.fresh) {
 		free(z->source);

@@ -16,7 +16,8 @@
  * xfrin_parse_error gives; up to date means not newer than the base; a
  * finished version has the answer's serial, and an incremental one's
  * changesets pass changeset_check, follow each other from the base's
- * serial, and zone_diff of the base and the version works.
+ * serial, and zone_diff of the base and the version works; read as a
+ * catalog zone (catalog_in_read), it gives sound members or a reason.
  *
  * Built normally (without libFuzzer) it replays tests/fuzz/corpus-xfrin.
  * FUZZ_XFRIN_SEEDS=DIR makes it write its seed answers (shoal's own AXFR
@@ -35,6 +36,7 @@
 #include "dns/tsig.h"
 #include "fuzz.h"
 #include "xfr/axfr.h"
+#include "xfr/catalog_in.h"
 #include "xfr/ixfr.h"
 #include "xfr/xfrin.h"
 #include "zone/serial.h"
@@ -186,6 +188,29 @@ static void quiet(void *ctx, const char *reason)
 	(void)reason;
 }
 
+/* Every version is also read as a catalog zone (xfr/catalog_in.c), as a
+ * consumer reads what its producer sent: a member set sorted, without
+ * duplicates, none the root or inside the catalog; or a reason. */
+static void read_as_catalog(const struct zone *z)
+{
+	struct catalog_in_set set;
+	char why[512] = "";
+	int r = catalog_in_read(z, NULL, 50, NULL, NULL, &set, why, sizeof(why));
+	if (r < 0) {
+		check(r == -EINVAL || r == -E2BIG || r == -ENOMEM, "catalog: an unexpected error");
+		check(why[0] != 0, "catalog: refused without a reason");
+		return;
+	}
+	check(set.n <= 50, "catalog: over its cap");
+	for (size_t i = 0; i < set.n; i++) {
+		const struct catalog_in_member *m = &set.v[i];
+		check(m->apex_len > 1 && !dname_is_subdomain(m->apex, z->apex), "catalog: a bad member");
+		check(catalog_in_find(&set, m->apex, m->apex_len) == m, "catalog: not found again");
+		check(m->id[0] >= 1 && m->id[0] <= 63, "catalog: an id's length");
+	}
+	catalog_in_set_free(&set);
+}
+
 /* A complete answer's version, checked. */
 static void finished(struct xfrin_parse *p, struct zone *base)
 {
@@ -199,6 +224,7 @@ static void finished(struct xfrin_parse *p, struct zone *base)
 		return;
 	}
 	check(res.zone && res.zone->serial == res.serial, "the version's serial");
+	read_as_catalog(res.zone);
 	check(res.serial == xfrin_parse_serial(p), "the answer's serial");
 	if (!res.full) {
 		check(base && res.ncs > 0, "an incremental answer without differences");

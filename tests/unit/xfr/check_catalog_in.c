@@ -271,7 +271,7 @@ struct world {
  * the file f.example.; storage in the test's folder. */
 static struct conf *world_conf(bool with_a)
 {
-	char text[2048], a[512] = "";
+	char text[32768], a[4608] = "";
 	if (with_a)
 		snprintf(a, sizeof(a),
 			 "  - domain: a.cat\n    primary: p\n    catalog-role: interpret\n"
@@ -356,7 +356,7 @@ static const char *served(struct world *w)
 	for (size_t i = 0; i < n; i++) {
 		char nb[DNAME_STR_MAX];
 		dname_to_str(m[i].apex, nb, sizeof(nb));
-		snprintf(lines[i], sizeof(lines[i]), "%s@%s/%.*s", nb, m[i].catalog->name,
+		snprintf(lines[i], sizeof(lines[i]), "%.100s@%.100s/%.*s", nb, m[i].catalog->name,
 			 (int)m[i].id[0], (const char *)m[i].id + 1);
 	}
 	free(m);
@@ -485,7 +485,7 @@ START_TEST(consumer_file_wins)
 	static const char *const v1[] = {"f.zones PTR g.example.", NULL};
 	ck_assert_int_eq(version(&w, 0, v1), 1);
 	ck_assert_str_eq(served(&w), "g.example.@a.cat./f");
-	char text[2048];
+	char text[8192];
 	snprintf(text, sizeof(text),
 		 "remote:\n  - id: p\n    address: 192.0.2.1\n"
 		 "template:\n  - id: m\n    primary: p\n"
