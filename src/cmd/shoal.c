@@ -702,21 +702,6 @@ static void do_reload(struct reload *r)
 	for (size_t i = 0; i < r->config_msgs.n; i++)
 		log_warn("%s", r->config_msgs.v[i]);
 	apply_settings(&s.opt);
-	/* Names of the zones about to go, for the report. */
-	for (size_t i = 0; i < D.zones.n; i++) {
-		bool kept = false;
-		for (size_t k = 0; k < s.nspecs && !kept; k++)
-			kept = s.specs[k].apex_len == D.zones.v[i].apex_len &&
-			       !memcmp(s.specs[k].apex, D.zones.v[i].apex, s.specs[k].apex_len);
-		if (kept)
-			continue;
-		char **v = realloc(r->removed, (r->nremoved + 1) * sizeof(*v));
-		if (v) {
-			r->removed = v;
-			if ((v[r->nremoved] = strdup(D.zones.v[i].name)))
-				r->nremoved++;
-		}
-	}
 	catalogs_generate(s.conf);
 	/* catalogs added or dropped, members now in the file: their
 	 * members change with this reload (catalog_in.h) */
@@ -724,6 +709,23 @@ static void do_reload(struct reload *r)
 	if (catalog_consumer_resolve(D.catz, s.conf, &ch) > 0)
 		paths = purge_begin(&ch, &np);
 	r->err = expand(&s, &ch, false, &ex);
+	/* Names of the zones about to go, for the report: neither in the
+	 * served configuration (the file's and the catalogs') nor in --zones */
+	for (size_t i = 0; r->err == 0 && i < D.zones.n; i++) {
+		const struct zone_state *z = &D.zones.v[i];
+		bool kept = conf_zone_find(ex.conf, z->apex, z->apex_len) != NULL;
+		for (size_t k = 0; k < s.ndir && !kept; k++)
+			kept = s.dir_specs[k].apex_len == z->apex_len &&
+			       !memcmp(s.dir_specs[k].apex, z->apex, z->apex_len);
+		if (kept)
+			continue;
+		char **v = realloc(r->removed, (r->nremoved + 1) * sizeof(*v));
+		if (v) {
+			r->removed = v;
+			if ((v[r->nremoved] = strdup(z->name)))
+				r->nremoved++;
+		}
+	}
 	if (r->err == 0) {
 		primary_set_conf(D.primary, ex.conf);
 		r->err = zoneset_update(&D.zones, ex.specs, ex.n, r->force, NULL, 0, zone_diag_log,
@@ -754,14 +756,15 @@ publish:
 		return;
 	}
 	publish(db, r->st.failed + r->st.kept);
+	log_zones(db, &r->st);
+	/* db may be gone after this (a catalog's members applied) */
+	db = NULL;
 	if (paths) {
 		purge_journals(paths, np);
 		if (ch.nfresh)
 			apply_members(&ch, true);
 	}
 	catalog_changes_free(&ch);
-	log_zones(db, &r->st);
-	/* db may be gone after this (a catalog's members applied) */
 	catalogs_process();
 	const struct zonedb *cur = zonedb_current();
 	clock_gettime(CLOCK_MONOTONIC, &t1);

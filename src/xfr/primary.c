@@ -73,6 +73,7 @@ struct closing {
 struct primary {
 	struct notifier *notifier;
 	const struct conf *conf;
+	bool relocate;	/* a new configuration: storage may have moved */
 	struct closing *closing; /* journals of zones gone, closed after a grace period */
 };
 
@@ -95,6 +96,38 @@ void primary_set_conf(struct primary *p, const struct conf *c)
 	if (!p)
 		return;
 	p->conf = c;
+	p->relocate = true;
+}
+
+/* A zone's storage moved (a reload, a catalog member taking another
+ * template): its journal and serial file follow, renamed. */
+static void relocate(struct primary_zone *pz, const struct conf_zone *cz)
+{
+	char *j = conf_storage_file(cz, ".journal"), *sp = conf_storage_file(cz, ".serial");
+	if (j && pz->journal_path && strcmp(j, pz->journal_path)) {
+		int r = pz->journal ? journal_move(pz->journal, j)
+				    : rename(pz->journal_path, j) < 0 && errno != ENOENT ? -errno : 0;
+		if (r < 0) {
+			log_warn("zone %s: moving its journal %s to %s: %s; it stays there",
+				 cz->name, pz->journal_path, j, strerror(-r));
+		} else {
+			free(pz->journal_path);
+			pz->journal_path = j;
+			j = NULL;
+		}
+	}
+	if (sp && pz->serial_path && strcmp(sp, pz->serial_path)) {
+		if (rename(pz->serial_path, sp) < 0 && errno != ENOENT) {
+			log_warn("zone %s: moving %s to %s: %s", cz->name, pz->serial_path, sp,
+				 strerror(errno));
+		} else {
+			free(pz->serial_path);
+			pz->serial_path = sp;
+			sp = NULL;
+		}
+	}
+	free(j);
+	free(sp);
 }
 
 static const struct conf_zone *zone_conf(const struct primary *p, const struct zone_state *s)
@@ -569,10 +602,14 @@ void primary_prepare(struct primary *p, const struct zoneset *set)
 {
 	if (!p)
 		return;
+	bool relocating = p->relocate;
+	p->relocate = false;
 	for (size_t i = 0; i < set->n; i++) {
 		const struct zone_state *s = &set->v[i];
 		struct primary_zone *pz = s->xfr;
 		const struct conf_zone *cz;
+		if (relocating && pz && (cz = zone_conf(p, s)))
+			relocate(pz, cz);
 		if (!pz || !s->zone || s->zone->stub || !(cz = zone_conf(p, s)) ||
 		    (!has_transfers(cz) && !cz->set.nprimary))
 			continue;

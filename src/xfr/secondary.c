@@ -317,6 +317,26 @@ static struct sec_zone *entry_new(const struct conf_zone *cz, const struct zone_
 	return z;
 }
 
+/* The copy and timers renamed to their new paths; a copy that cannot be
+ * (another filesystem) is written there soon instead, the old one
+ * deleted. A save or check running writes the old path: it deletes what
+ * it wrote once done (save, refresh). Under the lock. */
+static void relocate(struct sec_zone *z, const char *file, const char *timers, int64_t now)
+{
+	if (z->timers_path && strcmp(z->timers_path, timers) && rename(z->timers_path, timers) < 0 &&
+	    errno != ENOENT)
+		unlink(z->timers_path); /* the next check writes the new one */
+	if (!z->file || !strcmp(z->file, file))
+		return;
+	bool moved = rename(z->file, file) == 0;
+	if (!moved && errno != ENOENT)
+		unlink(z->file);
+	if ((!moved || z->saving) && z->cur && !z->cur->stub) {
+		z->dirty = true;
+		z->save_due = now;
+	}
+}
+
 void secondary_sync(struct secondary *sec, const struct conf *conf, const struct zoneset *set)
 {
 	if (!sec)
@@ -365,8 +385,10 @@ void secondary_sync(struct secondary *sec, const struct conf *conf, const struct
 			settings_of(z, cz);
 			char *f = strdup(s->file), *t = conf_storage_file(cz, ".timers");
 			if (f && t) {
-				/* the storage may have moved: the copy and the
-				 * timers go there from now on */
+				/* the storage may have moved (a reload, a catalog
+				 * member taking another template): the copy and
+				 * the timers move there */
+				relocate(z, f, t, now);
 				free(z->file);
 				free(z->timers_path);
 				z->file = f;
@@ -826,8 +848,11 @@ static void refresh(struct secondary *sec, struct sec_zone *z)
 	zone_unref(base);
 	if (timers)
 		timers_write(z, timers, last_ok, expire_at, serial);
-	free(timers);
 	pthread_mutex_lock(&sec->lock);
+	if (timers && z->timers_path && strcmp(timers, z->timers_path) &&
+	    rename(timers, z->timers_path) < 0)
+		unlink(timers); /* the storage moved meanwhile */
+	free(timers);
 }
 
 static void save(struct secondary *sec, struct sec_zone *z)
@@ -844,9 +869,11 @@ static void save(struct secondary *sec, struct sec_zone *z)
 			file ? file : "?", file ? why : "out of memory", SAVE_RETRY_S);
 	else
 		log_debug("zone %s: serial %u saved to %s", z->name, v->serial, file);
-	free(file);
 	zone_unref(v);
 	pthread_mutex_lock(&sec->lock);
+	if (r == 0 && z->file && strcmp(file, z->file))
+		unlink(file); /* the storage moved meanwhile: the copy goes there (dirty) */
+	free(file);
 	if (r < 0 && !z->dirty) {
 		z->dirty = true;
 		z->save_due = sec->now() + SAVE_RETRY_S;

@@ -865,6 +865,25 @@ void journal_chain_free(struct changeset **chain, size_t n)
 	free(chain);
 }
 
+int journal_move(struct journal *j, const char *path)
+{
+	char *np = strdup(path);
+	if (!np)
+		return -ENOMEM;
+	if (rename(j->path, path) < 0 && errno != ENOENT) {
+		int e = errno;
+		free(np);
+		return -e;
+	}
+	/* the open descriptor follows the file; rewrites go to the new name */
+	free(j->path);
+	j->path = np;
+	int rc = fsync_dir_of(path);
+	if (rc < 0)
+		jlog(j, LOG_LVL_WARN, "fsync of its directory: %s", strerror(-rc));
+	return 0;
+}
+
 void journal_break(struct journal *j, uint32_t serial)
 {
 	if (j->n)

@@ -180,6 +180,14 @@ size_t journal_usage(const struct journal *j);
  * is gone after). NULL is ignored. */
 void journal_close(struct journal *j);
 
+/**
+ * The journal's file renamed to `path` (its zone's storage moved): the
+ * writer's; the same filesystem only.
+ * \return 0 (a file missing is no error), or -errno: the journal stays
+ *         where it was
+ */
+int journal_move(struct journal *j, const char *path);
+
 /* ---- the format, for tests and tools ---- */
 
 #define JOURNAL_MAGIC "SHOALJNL"
