@@ -13,6 +13,7 @@
 #include "dns/dname.h"
 #include "zone/zonedb.h"
 
+static struct MHD_Daemon *daemon_;
 static pthread_mutex_t zones_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *zones_text; /* pre-rendered zone gauges, replaced on reload */
 
@@ -29,6 +30,10 @@ static void put_zone_label(FILE *f, const char *metric, const struct zone *z)
 
 void metrics_set_zones(const struct zonedb *db, unsigned load_failures)
 {
+	/* Without --metrics, nothing reads it: not rendered (with thousands
+	 * of zones, each publish would pay for it) */
+	if (!daemon_)
+		return;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -83,7 +88,6 @@ void metrics_set_zones(const struct zonedb *db, unsigned load_failures)
 #if HAVE_MICROHTTPD
 #include <microhttpd.h>
 
-static struct MHD_Daemon *daemon_;
 static struct stats_worker *g_w;
 static unsigned g_n;
 

@@ -84,6 +84,7 @@ struct secondary {
 	 * not worked on until they are done (its files are theirs to delete) */
 	struct sec_zone **purging;
 	size_t npurging;
+	size_t cursor;			/* where pick goes on */
 	secondary_clock_fn now;
 };
 
@@ -895,8 +896,15 @@ static bool purge_pending(const struct secondary *sec, const struct sec_zone *z)
 static struct sec_zone *pick(struct secondary *sec, int64_t now, bool *is_save, int64_t *wake)
 {
 	*wake = now + IDLE_WAKE_S;
-	for (size_t i = 0; i < sec->n; i++) {
+	/* From where the last pick stopped, round the table: when thousands
+	 * are due at once (a catalog's new members) each pick finds the
+	 * next at once instead of scanning them all; the full round, and
+	 * the wake time, when nothing is due. */
+	size_t n = sec->n, start = sec->cursor < n ? sec->cursor : 0;
+	for (size_t k = 0; k < n; k++) {
+		size_t i = start + k < n ? start + k : start + k - n;
 		struct sec_zone *z = sec->z[i];
+		sec->cursor = i + 1;
 		if (!z->expired && z->expire_at && now >= z->expire_at && z->cur) {
 			log_err("zone %s: expired (no successful refresh for its EXPIRE, since %s): "
 				"answering SERVFAIL until a primary answers",
