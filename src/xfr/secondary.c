@@ -346,12 +346,33 @@ void secondary_sync(struct secondary *sec, const struct conf *conf, const struct
 	pthread_mutex_lock(&sec->lock);
 	for (size_t i = 0; i < sec->n; i++)
 		sec->z[i]->mark = false;
+	/* the table by apex, for this sync (thousands of catalog members:
+	 * no scan per zone); none when out of memory: find scans */
+	size_t slots = 16;
+	while (slots < 2 * sec->n)
+		slots *= 2;
+	struct sec_zone **ix = calloc(slots, sizeof(*ix));
+	for (size_t i = 0; ix && i < sec->n; i++) {
+		size_t h = (size_t)dname_hash(sec->z[i]->apex, sec->z[i]->apex_len) & (slots - 1);
+		while (ix[h])
+			h = (h + 1) & (slots - 1);
+		ix[h] = sec->z[i];
+	}
 	for (size_t i = 0; i < set->n; i++) {
 		const struct zone_state *s = &set->v[i];
 		const struct conf_zone *cz = conf ? conf_zone_find(conf, s->apex, s->apex_len) : NULL;
 		if (!cz || !cz->set.nprimary)
 			continue;
-		struct sec_zone *z = find(sec, s->apex, s->apex_len);
+		struct sec_zone *z = NULL;
+		if (ix) {
+			size_t h = (size_t)dname_hash(s->apex, s->apex_len) & (slots - 1);
+			for (; ix[h] && !z; h = (h + 1) & (slots - 1))
+				if (ix[h]->apex_len == s->apex_len &&
+				    !memcmp(ix[h]->apex, s->apex, s->apex_len))
+					z = ix[h];
+		} else {
+			z = find(sec, s->apex, s->apex_len);
+		}
 		if (!z) {
 			if (sec->n == sec->cap) {
 				size_t cap = sec->cap ? sec->cap * 2 : 16;
@@ -401,6 +422,7 @@ void secondary_sync(struct secondary *sec, const struct conf *conf, const struct
 		}
 		z->mark = true;
 	}
+	free(ix);
 	for (size_t i = 0; i < sec->n;) {
 		struct sec_zone *z = sec->z[i];
 		if (z->mark) {

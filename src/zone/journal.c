@@ -40,8 +40,8 @@ struct journal {
 	bool dirty;	  /* the file is not ents: the next write rewrites it whole */
 	size_t file_size; /* octets of the file (when not dirty) */
 	size_t dead;	  /* entries before ents in the file, dropped from memory */
-	bool empty_file;  /* the file is 0 octets: an empty journal (a new one)
-			   * until the first write gives it a header */
+	bool empty_file;  /* no file, or one of 0 octets: an empty journal (a
+			   * new one) until the first write makes it */
 	size_t max_depth, max_usage;
 	journal_log_fn log;
 	void *log_ctx;
@@ -701,7 +701,24 @@ static struct journal *open_journal(const char *path, uint32_t served_serial, bo
 		rc = -ENOMEM;
 		goto fail;
 	}
-	j->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	j->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (j->fd < 0 && errno == ENOENT) {
+		/* none yet: an empty journal, made by its first write (a
+		 * secondary's first AXFR, thousands of catalog members, make
+		 * no file); a folder it could not be made in is said now */
+		char dir[4096];
+		const char *slash = strrchr(path, '/');
+		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + (slash == path) : 1,
+			 slash ? path : ".");
+		if (access(dir, W_OK | X_OK) == 0) {
+			j->dirty = true;
+			j->empty_file = true;
+			return j;
+		}
+		rc = -errno;
+		jlog(j, LOG_LVL_ERR, "open: %s: no IXFR from it", strerror(-rc));
+		goto fail;
+	}
 	if (j->fd < 0) {
 		rc = -errno;
 		jlog(j, LOG_LVL_ERR, "open: %s: no IXFR from it", strerror(-rc));

@@ -25,9 +25,10 @@
  *
  * How: "<path>.tmp" is made anew (mode 0640 less the umask; whatever was
  * at that name, a file left by a crash or a symlink, is removed first, never
- * written through), written, fsync()ed, renamed over `path`, and the
- * directory fsync()ed: `path` is the old file or the whole new one at every
- * instant, also across a crash.
+ * written through), written, fsync()ed and renamed over `path`: `path` is
+ * the old file or the whole new one at every instant, also across a crash
+ * (the folder is not synced: after a crash the old one may be back, a
+ * stale copy that the refresh brings up to date).
  *
  * Costs, measured on the 1.25M-record bench zone (scripts/benchlib/zones.py:
  * 625,000 names with an A and an AAAA, 1,000 CNAMEs and a few more; 57 MB
@@ -64,9 +65,7 @@
  *                  NULL)
  * \return 0; or -errno, with the temporary file removed and `path`
  *         untouched: -ENOENT (no such directory), -EACCES, -ENOSPC, -EIO,
- *         -ENAMETOOLONG, -ENOMEM, ...; except when only the final fsync of
- *         the directory fails: `path` is then the new file already, whose
- *         directory entry a crash may still lose
+ *         -ENAMETOOLONG, -ENOMEM, ...
  */
 int zone_save(const struct zone *z, const char *path, char *why, size_t whysize);
 

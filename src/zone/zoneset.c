@@ -23,10 +23,40 @@ const char *zone_outcome_name(enum zone_outcome o)
 
 struct zone_state *zoneset_find(const struct zoneset *set, const uint8_t *apex, size_t len)
 {
-	for (size_t i = 0; i < set->n; i++)
-		if (set->v[i].apex_len == len && !memcmp(set->v[i].apex, apex, len))
-			return &set->v[i];
+	if (!set->idx) {
+		for (size_t i = 0; i < set->n; i++)
+			if (set->v[i].apex_len == len && !memcmp(set->v[i].apex, apex, len))
+				return &set->v[i];
+		return NULL;
+	}
+	size_t h = (size_t)dname_hash(apex, len) & set->idx_mask;
+	for (uint32_t k; (k = set->idx[h]); h = (h + 1) & set->idx_mask) {
+		struct zone_state *s = &set->v[k - 1];
+		if (s->apex_len == len && !memcmp(s->apex, apex, len))
+			return s;
+	}
 	return NULL;
+}
+
+/* zoneset_find's index of set->v (none when out of memory: a scan). */
+static void index_build(struct zoneset *set)
+{
+	free(set->idx);
+	set->idx = NULL;
+	size_t slots = 16;
+	while (slots < 2 * set->n)
+		slots *= 2;
+	uint32_t *t = calloc(slots, sizeof(*t));
+	if (!t)
+		return;
+	for (size_t i = 0; i < set->n; i++) {
+		size_t h = (size_t)dname_hash(set->v[i].apex, set->v[i].apex_len) & (slots - 1);
+		while (t[h])
+			h = (h + 1) & (slots - 1);
+		t[h] = (uint32_t)i + 1;
+	}
+	set->idx = t;
+	set->idx_mask = slots - 1;
 }
 
 static void msgs_clear(struct zone_state *s)
@@ -55,6 +85,8 @@ void zoneset_clear(struct zoneset *set)
 	free(set->v);
 	set->v = NULL;
 	set->n = 0;
+	free(set->idx);
+	set->idx = NULL;
 }
 
 /* The file is the one `z` was read from, and has not changed since. */
@@ -298,6 +330,7 @@ int zoneset_update(struct zoneset *set, const struct zone_spec *specs, size_t ns
 	free(set->v);
 	set->v = nv;
 	set->n = nspecs;
+	index_build(set);
 	for (size_t i = 0; i < set->n; i++)
 		set->v[i].touched = false;
 	for (size_t i = 0; i < set->n; i++)

@@ -103,6 +103,10 @@ struct zoneset_hooks {
 struct zoneset {
 	struct zone_state *v;
 	size_t n;
+	/* zoneset_find's index (positions + 1 by apex hash, 0 empty),
+	 * rebuilt by each update: thousands of catalog members */
+	uint32_t *idx;
+	size_t idx_mask;
 	struct zoneset_hooks hooks;	/* all NULL: every file is served as read */
 };
 
