@@ -17,6 +17,9 @@ the runs; what the benchmark measures is in its docstring and --help).
   fleet     --fleet: a Knot primary and fleets of shoal, Knot and NSD
             secondaries (convergence after each change, queries lost, an
             outage of the primary, a restarted secondary)
+  catalog   --catalog: a Knot primary of a catalog of small member zones,
+            and shoal, Knot and BIND consumers of it (time until every
+            member answers, memory per member zone)
 """
 import sys
 
