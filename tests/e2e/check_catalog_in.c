@@ -153,31 +153,6 @@ static void remove_marked_dirs(void)
 	closedir(d);
 }
 
-static void random_secret(char *out, size_t size)
-{
-	uint8_t raw[32];
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
-		for (size_t i = 0; i < sizeof(raw); i++)
-			raw[i] = (uint8_t)(i * 37 + time(NULL));
-	}
-	static const char b64[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t o = 0;
-	for (size_t i = 0; i < sizeof(raw) && o + 5 < size; i += 3) {
-		uint32_t v = (uint32_t)raw[i] << 16;
-		size_t left = sizeof(raw) - i;
-		if (left > 1)
-			v |= (uint32_t)raw[i + 1] << 8;
-		if (left > 2)
-			v |= raw[i + 2];
-		out[o++] = b64[v >> 18 & 63];
-		out[o++] = b64[v >> 12 & 63];
-		out[o++] = left > 1 ? b64[v >> 6 & 63] : '=';
-		out[o++] = left > 2 ? b64[v & 63] : '=';
-	}
-	out[o] = '\0';
-}
-
 static void sleep_ms(int ms)
 {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -839,38 +814,12 @@ static void file_unchanged(const char *dir, const char *name, const char *text)
 
 /* ---- shoal's log ------------------------------------------------------------------------ */
 
-static long log_mark(const struct harness_server *s)
-{
-	struct stat st;
-	return stat(s->log, &st) == 0 ? (long)st.st_size : 0;
-}
-
-/* The log from offset `from` on (free() it; "" when none). */
-static char *log_since(const struct harness_server *s, long from)
-{
-	FILE *f = fopen(s->log, "r");
-	char *t = NULL;
-	size_t len = 0;
-	if (f != NULL && fseek(f, from, SEEK_SET) == 0) {
-		FILE *m = open_memstream(&t, &len);
-		char buf[4096];
-		size_t r;
-		while (m != NULL && (r = fread(buf, 1, sizeof(buf), f)) > 0)
-			fwrite(buf, 1, r, m);
-		if (m != NULL)
-			fclose(m);
-	}
-	if (f != NULL)
-		fclose(f);
-	return t != NULL ? t : strdup("");
-}
-
 /* Wait until the log since `mark` contains `text`; ms bound. */
 static void wait_log_since(long mark, const char *text, int ms)
 {
 	double t0 = harness_now_ms();
 	for (;;) {
-		char *t = log_since(&g_shoal.srv, mark);
+		char *t = harness_log_since(&g_shoal.srv, mark);
 		bool found = strstr(t, text) != NULL;
 		free(t);
 		if (found)
@@ -890,7 +839,7 @@ static void wait_log_since(long mark, const char *text, int ms)
  * zone Z ... for 127.0.0.1@P"), printed. */
 static unsigned axfr_lines(long mark, const char *zone)
 {
-	char *t = log_since(&g_shoal.srv, mark);
+	char *t = harness_log_since(&g_shoal.srv, mark);
 	char *z = lower_dup(zone);
 	unsigned n = 0;
 	char *save = NULL;
@@ -933,7 +882,7 @@ static bool sanitizer_report(const struct harness_server *s)
 {
 	if (s->log[0] == '\0')
 		return false;
-	char *t = log_since(s, 0);
+	char *t = harness_log_since(s, 0);
 	const char *hit = NULL;
 	static const char *const marks[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
 	                                    "runtime error:", NULL};
@@ -1029,7 +978,7 @@ START_TEST(generate)
 	 * nothing is transferred again, no file deleted */
 	static const char *const four[] = {"a.test.", "b.test.", "c.test.", "x.test."};
 	sleep_ms(300);
-	long mark = log_mark(&g_shoal.srv);
+	long mark = harness_log_mark(&g_shoal.srv);
 	shoal_reload(&g_shoal);
 	for (unsigned i = 0; i < 4; i++) {
 		char q[300];
@@ -1195,7 +1144,7 @@ START_TEST(handmade)
 	 * reset: removed and added again, so transferred again by AXFR */
 	uint32_t serial = 2;
 	sleep_ms(300); /* the first transfers' log lines written */
-	long mark = log_mark(&g_shoal.srv);
+	long mark = harness_log_mark(&g_shoal.srv);
 	knot_catalog(&g_knot, "cat.test.", serial, NULL,
 	             "version TXT \"2\"\n"
 	             "b1.zones PTR m1.test.\n"
@@ -1220,7 +1169,7 @@ START_TEST(handmade)
 		serial++;
 		printf("catalog-in: serial %u: %s\n", serial, bv->what);
 		fflush(stdout);
-		mark = log_mark(&g_shoal.srv);
+		mark = harness_log_mark(&g_shoal.srv);
 		knot_catalog(&g_knot, "cat.test.", serial, NULL, bv->body);
 		wait_serial("cat.test.", serial);
 		/* shoal reads a catalog right after it serves its new version:
@@ -1300,7 +1249,7 @@ START_TEST(handmade)
 	 * up, serving it): the members applied before it, not the broken
 	 * version's (its copy on disk is the broken one) */
 	serial++;
-	mark = log_mark(&g_shoal.srv);
+	mark = harness_log_mark(&g_shoal.srv);
 	knot_catalog(&g_knot, "cat.test.", serial, NULL,
 	             "version TXT \"1\"\n"
 	             "b1.zones PTR m1.test.\n"
@@ -1311,7 +1260,7 @@ START_TEST(handmade)
 	wait_log_since(mark, want, FOLLOW_MS);
 	ck_assert_int_eq(harness_server_stop(&g_shoal.srv, 0), 0);
 	ck_assert(!sanitizer_report(&g_shoal.srv));
-	mark = log_mark(&g_shoal.srv);
+	mark = harness_log_mark(&g_shoal.srv);
 	shoal_launch(&g_shoal);
 	wait_serial("cat.test.", serial);
 	wait_log_since(mark, want, FOLLOW_MS);
@@ -1465,7 +1414,7 @@ START_TEST(two_catalogs)
 	/* cat2 updated, still listing them: they move. m1 with the same id
 	 * keeps its data (no new AXFR), m2 (other2, was id2) starts afresh. */
 	sleep_ms(300);
-	long mark = log_mark(&g_shoal.srv);
+	long mark = harness_log_mark(&g_shoal.srv);
 	knot_catalog(&g_knot, "cat2.test.", 3, NULL,
 	             "version TXT \"2\"\n"
 	             "id1.zones PTR m1.test.\n"
@@ -1497,7 +1446,7 @@ START_TEST(two_catalogs)
 	/* shoal restarted (knotd up): both still cat2's, not transferred */
 	ck_assert_int_eq(harness_server_stop(&g_shoal.srv, 0), 0);
 	ck_assert(!sanitizer_report(&g_shoal.srv));
-	mark = log_mark(&g_shoal.srv);
+	mark = harness_log_mark(&g_shoal.srv);
 	shoal_launch(&g_shoal);
 	wait_rcode("www.m1.test.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, SAVED_MS,
 	           "restarted after the move");
@@ -1513,7 +1462,7 @@ START_TEST(two_catalogs)
 
 	/* a reload that changes nothing: both stay in cat2, not transferred */
 	sleep_ms(300);
-	mark = log_mark(&g_shoal.srv);
+	mark = harness_log_mark(&g_shoal.srv);
 	shoal_reload(&g_shoal);
 	sleep_ms(1000);
 	shoal_wait_status(&g_shoal, "m1.test.", "defined at catalog cat2.test., member id1", 0);
@@ -1872,7 +1821,7 @@ int main(void)
 		return EXIT_FAILURE;
 	}
 	g_main_pid = getpid();
-	random_secret(g_secret, sizeof(g_secret));
+	harness_random_secret(g_secret, sizeof(g_secret));
 	Suite *s = suite_create("catalog-in");
 	tcase_add_test(tcase(s, "generate", 120), generate);
 	tcase_add_test(tcase(s, "handmade", 150), handmade);

@@ -203,36 +203,11 @@ static void set_error(const char *fmt, ...)
 	va_end(ap);
 }
 
-static void random_secret(char *out, size_t size)
-{
-	uint8_t raw[32];
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
-		for (size_t i = 0; i < sizeof(raw); i++)
-			raw[i] = (uint8_t)(i * 37 + time(NULL));
-	}
-	static const char b64[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t o = 0;
-	for (size_t i = 0; i < sizeof(raw) && o + 5 < size; i += 3) {
-		uint32_t v = (uint32_t)raw[i] << 16;
-		size_t left = sizeof(raw) - i;
-		if (left > 1)
-			v |= (uint32_t)raw[i + 1] << 8;
-		if (left > 2)
-			v |= raw[i + 2];
-		out[o++] = b64[v >> 18 & 63];
-		out[o++] = b64[v >> 12 & 63];
-		out[o++] = left > 1 ? b64[v >> 6 & 63] : '=';
-		out[o++] = left > 2 ? b64[v & 63] : '=';
-	}
-	out[o] = '\0';
-}
-
 static void setup_once(void)
 {
 	const char *s = getenv("SHOAL_XFR_SECONDARY");
 	g_knot_sec = s != NULL && strcmp(s, "knot") == 0;
-	random_secret(g_secret, sizeof(g_secret));
+	harness_random_secret(g_secret, sizeof(g_secret));
 	int rc = harness_tmpdir(g_work, sizeof(g_work), "xfr-in");
 	if (rc < 0) {
 		set_error("temporary folder: %s", strerror(-rc));
@@ -1176,34 +1151,6 @@ static void sec_wait_serial(const struct sec *s, const struct harness_server *pr
 	fflush(stdout);
 }
 
-/* The size of the server's log now: where the lines of what comes next
- * start (log_serial_scan). */
-static long log_mark(const struct harness_server *s)
-{
-	struct stat st;
-	return stat(s->log, &st) == 0 ? (long)st.st_size : 0;
-}
-
-/* The server's log from offset `from` on (free() it; "" when none). */
-static char *log_since(const struct harness_server *s, long from)
-{
-	FILE *f = fopen(s->log, "r");
-	char *t = NULL;
-	size_t len = 0;
-	if (f != NULL && fseek(f, from, SEEK_SET) == 0) {
-		FILE *m = open_memstream(&t, &len);
-		char buf[4096];
-		size_t r;
-		while (m != NULL && (r = fread(buf, 1, sizeof(buf), f)) > 0)
-			fwrite(buf, 1, r, m);
-		if (m != NULL)
-			fclose(m);
-	}
-	if (f != NULL)
-		fclose(f);
-	return t != NULL ? t : strdup("");
-}
-
 /* What the secondary's log says about the transfer that brought serial. */
 struct xfr_seen {
 	bool ixfr, axfr; /* a line about it names it (any case) */
@@ -1230,7 +1177,7 @@ static struct xfr_seen log_serial_scan(const struct harness_server *s, long mark
 	struct xfr_seen seen = {0};
 	char want[16];
 	snprintf(want, sizeof(want), "%u", serial);
-	char *t = log_since(s, mark);
+	char *t = harness_log_since(s, mark);
 	char *save = NULL;
 	for (char *line = strtok_r(t, "\n", &save); line != NULL;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -1283,7 +1230,7 @@ static bool sec_came_by_ixfr(const struct sec *s, long mark, uint32_t serial)
  * out (see log_serial_scan). */
 static unsigned log_axfr_lines(const struct harness_server *s, long mark)
 {
-	char *t = log_since(s, mark);
+	char *t = harness_log_since(s, mark);
 	unsigned n = 0;
 	char *save = NULL;
 	for (char *line = strtok_r(t, "\n", &save); line != NULL;
@@ -1317,7 +1264,7 @@ static bool sanitizer_report(const struct harness_server *s)
 {
 	if (g_knot_sec || s->log[0] == '\0')
 		return false;
-	char *t = log_since(s, 0);
+	char *t = harness_log_since(s, 0);
 	const char *hit = NULL;
 	static const char *const marks[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
 	                                    "runtime error:", NULL};
@@ -1403,7 +1350,7 @@ START_TEST(follow)
 	bool peer_inc[2] = {false, false}, by_ixfr[2] = {false, false};
 	for (int step = 0; step < 2; step++) {
 		uint32_t from = g_peer.serial;
-		long mark = log_mark(&g_sec.srv);
+		long mark = harness_log_mark(&g_sec.srv);
 		if (k == PEER_KNOT && step == 0)
 			peer_update(&g_peer);
 		else
@@ -1490,7 +1437,7 @@ START_TEST(restart)
 	peer_start(&g_peer);
 	struct timespec one = {1, 0};
 	nanosleep(&one, NULL);
-	long mark = log_mark(&g_sec.srv);
+	long mark = harness_log_mark(&g_sec.srv);
 	peer_update(&g_peer);
 	sec_wait_serial(&g_sec, &g_peer.srv, ZONE, g_peer.serial, FOLLOW_MS);
 	bool ixfr = sec_came_by_ixfr(&g_sec, mark, g_peer.serial);
@@ -1682,7 +1629,7 @@ START_TEST(ctl)
 	/* zone-retransfer: a new AXFR line */
 	struct timespec ts = {0, 500 * 1000000L};
 	nanosleep(&ts, NULL);
-	long mark = log_mark(&g_sec.srv);
+	long mark = harness_log_mark(&g_sec.srv);
 	struct harness_run r;
 	int ex = sec_ctl(&g_sec, "zone-retransfer", ZONE, &r);
 	harness_run_free(&r);
@@ -1718,7 +1665,7 @@ START_TEST(ctl)
 		printf(
 		    "ctl: 2 s after the update the secondary still has serial %u, as it should\n",
 		    serial);
-	mark = log_mark(&g_sec.srv);
+	mark = harness_log_mark(&g_sec.srv);
 	ex = sec_ctl(&g_sec, "zone-refresh", ZONE, &r);
 	harness_run_free(&r);
 	ck_assert_msg(ex == 0, "zone-refresh %s: exit %d", ZONE, ex);
@@ -1750,7 +1697,7 @@ START_TEST(chain)
 	sec_wait_zone(&g_sec, &g_peer.srv, ZONE, FIRST_MS);
 	sec_wait_zone(&g_sec2, &g_sec.srv, ZONE, FIRST_MS);
 	ck_assert(zones_equal(g_peer.srv.port, g_sec2.srv.port, ZONE, "chain B"));
-	long mark_a = log_mark(&g_sec.srv), mark_b = log_mark(&g_sec2.srv);
+	long mark_a = harness_log_mark(&g_sec.srv), mark_b = harness_log_mark(&g_sec2.srv);
 	peer_update(&g_peer);
 	sec_wait_serial(&g_sec, &g_peer.srv, ZONE, g_peer.serial, FOLLOW_MS);
 	sec_wait_serial(&g_sec2, &g_sec.srv, ZONE, g_peer.serial, FOLLOW_MS);

@@ -184,33 +184,6 @@ static void set_error(const char *fmt, ...)
 	va_end(ap);
 }
 
-static void random_secret(char *out, size_t size)
-{
-	uint8_t raw[32];
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
-		/* not fatal for a test: a fixed pattern mixed with the time */
-		for (size_t i = 0; i < sizeof(raw); i++)
-			raw[i] = (uint8_t)(i * 37 + time(NULL));
-	}
-	/* base64 (RFC 4648 §4), as keys are written in the files */
-	static const char b64[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t o = 0;
-	for (size_t i = 0; i < sizeof(raw) && o + 5 < size; i += 3) {
-		uint32_t v = (uint32_t)raw[i] << 16;
-		size_t left = sizeof(raw) - i;
-		if (left > 1)
-			v |= (uint32_t)raw[i + 1] << 8;
-		if (left > 2)
-			v |= raw[i + 2];
-		out[o++] = b64[v >> 18 & 63];
-		out[o++] = b64[v >> 12 & 63];
-		out[o++] = left > 1 ? b64[v >> 6 & 63] : '=';
-		out[o++] = left > 2 ? b64[v & 63] : '=';
-	}
-	out[o] = '\0';
-}
-
 /* The file name of a zone: origin without the final dot + ".zone"
  * ("example.com.zone"), as shoal --zones and the harness's knotd expect. */
 static void zone_file_name(char *out, size_t size, const char *origin)
@@ -296,8 +269,8 @@ static void zones_make(void)
 {
 	const char *p = getenv("SHOAL_XFR_PRIMARY");
 	g_knot_primary = p != NULL && strcmp(p, "knot") == 0;
-	random_secret(g_secret, sizeof(g_secret));
-	random_secret(g_wrong_secret, sizeof(g_wrong_secret));
+	harness_random_secret(g_secret, sizeof(g_secret));
+	harness_random_secret(g_wrong_secret, sizeof(g_wrong_secret));
 	int rc = harness_tmpdir(g_work, sizeof(g_work), "xfr-out");
 	if (rc < 0) {
 		set_error("temporary folder: %s", strerror(-rc));

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -2649,3 +2650,56 @@ int harness_suite_main(const struct harness_suite *s)
 	srunner_free(sr);
 	return failed ? 1 : 0;
 }
+
+/* ---- shared by the transfer tests (check_xfr_in.c, check_xfr_out.c, check_catalog_in.c) ---- */
+
+void harness_random_secret(char *out, size_t size)
+{
+	uint8_t raw[32];
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+		for (size_t i = 0; i < sizeof(raw); i++)
+			raw[i] = (uint8_t)(i * 37 + time(NULL));
+	}
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t o = 0;
+	for (size_t i = 0; i < sizeof(raw) && o + 5 < size; i += 3) {
+		uint32_t v = (uint32_t)raw[i] << 16;
+		size_t left = sizeof(raw) - i;
+		if (left > 1)
+			v |= (uint32_t)raw[i + 1] << 8;
+		if (left > 2)
+			v |= raw[i + 2];
+		out[o++] = b64[v >> 18 & 63];
+		out[o++] = b64[v >> 12 & 63];
+		out[o++] = left > 1 ? b64[v >> 6 & 63] : '=';
+		out[o++] = left > 2 ? b64[v & 63] : '=';
+	}
+	out[o] = '\0';
+}
+
+long harness_log_mark(const struct harness_server *s)
+{
+	struct stat st;
+	return stat(s->log, &st) == 0 ? (long)st.st_size : 0;
+}
+
+char *harness_log_since(const struct harness_server *s, long from)
+{
+	FILE *f = fopen(s->log, "r");
+	char *t = NULL;
+	size_t len = 0;
+	if (f != NULL && fseek(f, from, SEEK_SET) == 0) {
+		FILE *m = open_memstream(&t, &len);
+		char buf[4096];
+		size_t r;
+		while (m != NULL && (r = fread(buf, 1, sizeof(buf), f)) > 0)
+			fwrite(buf, 1, r, m);
+		if (m != NULL)
+			fclose(m);
+	}
+	if (f != NULL)
+		fclose(f);
+	return t != NULL ? t : strdup("");
+}
+

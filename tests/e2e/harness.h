@@ -763,4 +763,14 @@ struct harness_suite {
  */
 int harness_suite_main(const struct harness_suite *s);
 
+/** A random 32-octet TSIG secret in base64 (RFC 4648 §4), as key files
+ * write it, NUL-terminated into `out` (at least 45 octets). */
+void harness_random_secret(char *out, size_t size);
+
+/** Where a server's log ends now, for harness_log_since. */
+long harness_log_mark(const struct harness_server *s);
+
+/** The server's log from offset `from` on (free() it; "" when none). */
+char *harness_log_since(const struct harness_server *s, long from);
+
 #endif /* SHOAL_E2E_HARNESS_H */
