@@ -19,8 +19,9 @@
  * moved into transparent huge pages (zone_hugepages). A lookup in a big
  * zone is a few random reads over tens of MiB: with 4 KiB pages each one
  * also misses the TLB, and in a VM a TLB miss walks two sets of page
- * tables. Small zones never get here (arena chunks start at 2 KiB), so a
- * server with thousands of small zones does not round each one up. */
+ * tables. Small zones never get here (their arena chunks and tables are
+ * far smaller), so a server with thousands of small zones does not round
+ * each one up. */
 #define HUGE_SIZE ((size_t)2 << 20)
 
 #ifndef MADV_COLLAPSE
@@ -77,25 +78,79 @@ void big_free(void *p, size_t size)
 /* A load builds a zone once and its nodes are freed together (with the
  * last version of the lineage), so their bytes come from a bump allocator:
  * no per-object malloc header (a 1.25M-record zone is millions of small
- * objects), one free per chunk. Chunks double from 2 KiB (a zone of a
- * few records, a catalog member, takes one) to 2 MiB, the
- * huge page size (see above). A node an update makes has an allocation of
+ * objects), one free per chunk. Chunks double, up to 2 MiB, the huge page
+ * size (see above); a temporary arena (a builder's pending records, an
+ * update's drafts) starts at ARENA_FIRST, 2 KiB. A load's own arena is
+ * sized to its zone instead, since a server may hold thousands of zones of
+ * a few names (catalog members) for as long as it runs: its first chunk is
+ * ARENA_NODES, 256 bytes, which holds the nodes and names of a zone of two
+ * names, and zone_builder_finish, which can tell from the pending records
+ * what it is about to allocate (RRsets, their wire, glue, the negative
+ * SOA: finish_bytes), reserves one chunk of exactly that (arena_reserve)
+ * when the zone is small. So a catalog member ends in two chunks holding
+ * what it uses, where a 2 KiB chunk was three quarters empty. A big zone
+ * is not measured, and its chunks double from the first to the huge-page
+ * mappings as they did. A node an update makes has an allocation of
  * its own instead (zone_update.c), freed when a later version replaces it:
  * a node of the load that an update replaces stays in the arena until the
  * lineage ends, so a zone kept for months by IXFR alone holds at most one
  * load's worth of such garbage. */
 #define ARENA_FIRST ((size_t)2 << 10)
+#define ARENA_NODES ((size_t)256)
 #define ARENA_MAX HUGE_SIZE
+/* zone_builder_finish measures what it will allocate when the pending
+ * records take at most this much (20,000 A records take 470 KiB). */
+#define FINISH_MEASURE_MAX (ARENA_MAX / 4)
 
+/* Every piece is rounded to 8 bytes and nothing stored needs more
+ * alignment, so the data follows the 24-byte header directly. */
 struct arena_chunk {
 	struct arena_chunk *next;
 	size_t size, used;
-	max_align_t data[];
+	uint64_t data[];
 };
+
+static inline size_t round8(size_t size)
+{
+	return (size + 7u) & ~(size_t)7u;
+}
+
+/* A new chunk of `csize` data bytes at the head of `a`. */
+static struct arena_chunk *chunk_new(struct arena *a, size_t csize)
+{
+	struct arena_chunk *c = big_alloc(sizeof(*c) + csize);
+	if (!c)
+		return NULL;
+	c->size = csize;
+	c->used = 0;
+	c->next = a->head;
+	a->head = c;
+	return c;
+}
+
+int arena_reserve(struct arena *a, size_t size)
+{
+	size = round8(size);
+	if (!size || (a->head && a->head->size - a->head->used >= size))
+		return 0;
+	return chunk_new(a, size) ? 0 : -1;
+}
+
+bool arena_chunk_info(const struct arena *a, size_t i, size_t *bytes, size_t *used)
+{
+	const struct arena_chunk *c = a->head;
+	for (; c && i; i--)
+		c = c->next;
+	if (!c)
+		return false;
+	*bytes = sizeof(*c) + c->size;
+	*used = c->used;
+	return true;
+}
 
 void *arena_alloc(struct arena *a, size_t size)
 {
-	size = (size + 7u) & ~(size_t)7u;
+	size = round8(size);
 	struct arena_chunk *c = a->head;
 	if (!c || c->size - c->used < size) {
 		/* The next size: double the current chunk's, up to ARENA_MAX
@@ -275,7 +330,9 @@ static const uint8_t *chain_nsec3(const struct nsec3_chain *ch, const struct nod
 	return NULL;
 }
 
-/* The parameters of one NSEC3PARAM record's rdata. */
+/* The parameters of one NSEC3PARAM record's rdata, the salt left where it
+ * is: `rd` is the record's at the apex node of the version that is to
+ * hold the chain (struct nsec3_chain). */
 static bool nsec3_params_of(const uint8_t *rd, uint16_t rdlen, struct nsec3_chain *ch)
 {
 	/* ALG(1) FLAGS(1) ITERATIONS(2) SALT LENGTH(1) SALT */
@@ -284,7 +341,7 @@ static bool nsec3_params_of(const uint8_t *rd, uint16_t rdlen, struct nsec3_chai
 	memset(ch, 0, sizeof(*ch));
 	ch->iterations = (uint16_t)(rd[2] << 8 | rd[3]);
 	ch->salt_len = rd[4];
-	memcpy(ch->salt, rd + 5, ch->salt_len);
+	ch->salt = rd + 5; /* also without a salt: never NULL with parameters */
 	ch->v.esize = sizeof(struct nsec3_entry);
 	return true;
 }
@@ -627,6 +684,7 @@ static struct node *builder_node(struct zone_builder *b, const uint8_t *name, si
 
 struct zone_builder *zone_builder_new(const uint8_t *apex)
 {
+	uint8_t lower[DNAME_MAX];
 	size_t len = dname_wire_len(apex, DNAME_MAX);
 	if (!len)
 		return NULL;
@@ -644,14 +702,18 @@ struct zone_builder *zone_builder_new(const uint8_t *apex)
 	pthread_mutex_init(&b->z->shared->lock, NULL);
 	b->z->shared->oldest = b->z;
 	b->z->shared->alive = 1;
-	if (table_grow(b->z) < 0)
+	/* The load's nodes start in a chunk of ARENA_NODES (see there). */
+	if (arena_reserve(&b->z->shared->arena, ARENA_NODES - sizeof(struct arena_chunk)) < 0 ||
+	    table_grow(b->z) < 0)
 		goto fail;
-	dname_lower(b->z->apex, apex, len);
+	dname_lower(lower, apex, len);
 	b->z->apex_len = (uint8_t)len;
 	b->z->apex_labels = (uint8_t)dname_label_count(apex);
-	b->z->apex_node = builder_node(b, b->z->apex, len, NULL);
+	b->z->apex_node = builder_node(b, lower, len, NULL);
 	if (!b->z->apex_node)
 		goto fail;
+	/* the node's name, in the arena: every version keeps it */
+	b->z->apex = b->z->apex_node->name;
 	return b;
 fail:
 	zone_builder_free(b);
@@ -947,6 +1009,25 @@ size_t node_build_size(size_t n, size_t bytes, size_t name_len, size_t nns)
 	       2 * (n * RR_FIXED_LEN + bytes) + nns * (sizeof(struct glue) + DNAME_MAX + 16);
 }
 
+/* One name server target of a cut's NS set into names[*ng], lowercased,
+ * when it is inside the zone and not there yet (a cut's glue). \return its
+ * length when taken, else 0 */
+static size_t glue_take(const struct zone *z, const uint8_t *target, uint16_t rdlen,
+			uint8_t names[][DNAME_MAX], const uint8_t *lens, size_t *ng)
+{
+	size_t len = dname_wire_len(target, rdlen);
+	if (!len)
+		return 0;
+	dname_lower(names[*ng], target, len);
+	if (!dname_is_subdomain(names[*ng], z->apex))
+		return 0; /* out of zone: no glue of ours */
+	for (size_t k = 0; k < *ng; k++)
+		if (lens[k] == len && !memcmp(names[k], names[*ng], len))
+			return 0;
+	(*ng)++;
+	return len;
+}
+
 /* A cut's glue: the name servers named by its NS set that are inside the
  * zone (their addresses are looked up when a referral is written).
  * \return 0 or -1 (out of memory) */
@@ -954,28 +1035,21 @@ static int node_build_glue(const struct zone *z, struct zalloc *al, struct node 
 {
 	const struct rrset *ns = node_rrset(cut, RRTYPE_NS);
 	struct glue tmp[GLUE_MAX];
-	uint8_t names[GLUE_MAX][DNAME_MAX];
+	uint8_t names[GLUE_MAX][DNAME_MAX], lens[GLUE_MAX];
 	size_t ng = 0;
 	const uint8_t *w = ns->wire, *end = ns->wire + ns->wire_len;
 	while (w < end && ng < GLUE_MAX) {
 		uint16_t rdlen = (uint16_t)(w[8] << 8 | w[9]);
 		const uint8_t *target = w + RR_FIXED_LEN;
 		w += RR_FIXED_LEN + rdlen;
-		size_t len = dname_wire_len(target, rdlen);
+		size_t len = glue_take(z, target, rdlen, names, lens, &ng);
 		if (!len)
 			continue;
-		dname_lower(names[ng], target, len);
-		if (!dname_is_subdomain(names[ng], z->apex))
-			continue; /* out of zone: no glue of ours */
-		bool dup = false;
-		for (size_t k = 0; k < ng; k++)
-			dup |= tmp[k].name_len == len && !memcmp(names[k], names[ng], len);
-		if (dup)
-			continue;
-		tmp[ng].hash = dname_hash(names[ng], len);
-		tmp[ng].name_len = (uint8_t)len;
-		tmp[ng].in_domain = dname_is_subdomain(names[ng], cut->name);
-		ng++;
+		size_t k = ng - 1;
+		lens[k] = (uint8_t)len;
+		tmp[k].hash = dname_hash(names[k], len);
+		tmp[k].name_len = (uint8_t)len;
+		tmp[k].in_domain = dname_is_subdomain(names[k], cut->name);
 	}
 	if (ng == 0)
 		return 0;
@@ -994,31 +1068,27 @@ static int node_build_glue(const struct zone *z, struct zalloc *al, struct node 
 	return 0;
 }
 
-int node_build(const struct zone *z, struct zalloc *al, struct node *n, size_t *nrrsigs)
+/* n's pending records sorted by type, in `stack` (64 places) or, for
+ * more, an array the caller frees when it is not `stack`.
+ * \return the array (*cnt records, none: `stack`), or NULL (no memory) */
+static struct pending_rr **pending_sorted(const struct node *n, struct pending_rr **stack,
+					  size_t *cnt)
 {
-	struct pending_rr *stack[64], **v = stack;
-	size_t cnt = 0, i;
-	*nrrsigs = 0;
-	n->flags &= NODE_OWN;
-	n->rrsets = NULL;
-	n->nrrsets = 0;
-	n->glue = NULL;
-	n->nglue = 0;
+	struct pending_rr **v = stack;
+	size_t i = 0;
 	for (struct pending_rr *p = n->tmp; p; p = p->next)
-		cnt++;
-	if (cnt == 0)
-		return 0;
-	if (cnt > 64 && !(v = malloc(cnt * sizeof(*v))))
-		return -1;
-	i = cnt;
+		i++;
+	*cnt = i;
+	if (i > 64 && !(v = malloc(i * sizeof(*v))))
+		return NULL;
 	/* The list is newest first; fill from the back to keep file order. */
 	for (struct pending_rr *p = n->tmp; p; p = p->next)
 		v[--i] = p;
 	/* By type. A few records (the usual case) by insertion, which keeps
 	 * file order; many by qsort, which may reorder records within a set:
 	 * order within an RRset carries no meaning (RFC 2181 §5). */
-	if (cnt <= 16) {
-		for (i = 1; i < cnt; i++) {
+	if (*cnt <= 16) {
+		for (i = 1; i < *cnt; i++) {
 			struct pending_rr *x = v[i];
 			size_t j = i;
 			for (; j > 0 && v[j - 1]->type > x->type; j--)
@@ -1026,8 +1096,63 @@ int node_build(const struct zone *z, struct zalloc *al, struct node *n, size_t *
 			v[j] = x;
 		}
 	} else {
-		qsort(v, cnt, sizeof(*v), cmp_pending);
+		qsort(v, *cnt, sizeof(*v), cmp_pending);
 	}
+	return v;
+}
+
+/* The node's RRSIGs in sorted v (one run): v[*sig_i, *sig_j), or empty at
+ * cnt, to be copied behind each set they cover. */
+static void sig_run(struct pending_rr *const *v, size_t cnt, size_t *sig_i, size_t *sig_j)
+{
+	*sig_i = *sig_j = cnt;
+	for (size_t i = 0; i < cnt; i++) {
+		if (v[i]->type == RRTYPE_RRSIG) {
+			if (*sig_i == cnt)
+				*sig_i = i;
+			*sig_j = i + 1;
+		}
+	}
+}
+
+/* The set of v[i]'s type in sorted v: its records' bytes, and the bytes
+ * and number of the RRSIGs of v[sig_i, sig_j) that cover it (none for
+ * the RRSIG set itself, and none when they pass sig_len's 16 bits: they
+ * could not be sent beside the set anyway). \return the end of the set */
+static size_t set_span(struct pending_rr *const *v, size_t i, size_t cnt, size_t sig_i,
+		       size_t sig_j, size_t *bytes, size_t *sbytes, size_t *scount)
+{
+	size_t j = i;
+	*bytes = *sbytes = *scount = 0;
+	while (j < cnt && v[j]->type == v[i]->type) {
+		*bytes += RR_FIXED_LEN + v[j]->rdlen;
+		j++;
+	}
+	for (size_t k = sig_i; k < sig_j && v[i]->type != RRTYPE_RRSIG; k++) {
+		if (rrsig_covers(v[k]->rdata, v[k]->rdlen, v[i]->type)) {
+			*sbytes += RR_FIXED_LEN + v[k]->rdlen;
+			(*scount)++;
+		}
+	}
+	if (*sbytes > UINT16_MAX)
+		*sbytes = *scount = 0;
+	return j;
+}
+
+int node_build(const struct zone *z, struct zalloc *al, struct node *n, size_t *nrrsigs)
+{
+	struct pending_rr *stack[64], **v;
+	size_t cnt, i;
+	*nrrsigs = 0;
+	n->flags &= NODE_OWN;
+	n->rrsets = NULL;
+	n->nrrsets = 0;
+	n->glue = NULL;
+	n->nglue = 0;
+	if (!n->tmp)
+		return 0;
+	if (!(v = pending_sorted(n, stack, &cnt)))
+		return -1;
 	size_t nsets = 1;
 	for (i = 1; i < cnt; i++)
 		if (v[i]->type != v[i - 1]->type)
@@ -1037,32 +1162,13 @@ int node_build(const struct zone *z, struct zalloc *al, struct node *n, size_t *
 	n->rrsets = zalloc(al, nsets * sizeof(struct rrset));
 	if (!n->rrsets)
 		goto fail;
-	/* The node's RRSIGs (sorted by type, they are one run), to be copied
-	 * behind each set they cover. */
-	size_t sig_i = cnt, sig_j = cnt;
-	for (i = 0; i < cnt; i++) {
-		if (v[i]->type == RRTYPE_RRSIG) {
-			if (sig_i == cnt)
-				sig_i = i;
-			sig_j = i + 1;
-		}
-	}
+	size_t sig_i, sig_j;
+	sig_run(v, cnt, &sig_i, &sig_j);
 	for (i = 0; i < cnt;) {
-		size_t j = i, bytes = 0, sbytes = 0, scount = 0;
-		while (j < cnt && v[j]->type == v[i]->type) {
-			bytes += RR_FIXED_LEN + v[j]->rdlen;
-			j++;
-		}
+		size_t bytes, sbytes, scount;
+		size_t j = set_span(v, i, cnt, sig_i, sig_j, &bytes, &sbytes, &scount);
 		if (j - i > UINT16_MAX || bytes > UINT32_MAX)
 			goto fail;
-		for (size_t k = sig_i; k < sig_j && v[i]->type != RRTYPE_RRSIG; k++) {
-			if (rrsig_covers(v[k]->rdata, v[k]->rdlen, v[i]->type)) {
-				sbytes += RR_FIXED_LEN + v[k]->rdlen;
-				scount++;
-			}
-		}
-		if (sbytes > UINT16_MAX)
-			sbytes = scount = 0; /* cannot be sent beside the set anyway */
 		uint8_t *w = zalloc(al, bytes + sbytes);
 		if (!w)
 			goto fail;
@@ -1115,6 +1221,62 @@ fail:
 	if (v != stack)
 		free(v);
 	return -1;
+}
+
+/* What zone_builder_finish takes from the load's arena after its node
+ * walk, counted from the pending records the way it will take it, piece
+ * by rounded piece: each node_build (RRsets, their wire, a cut's glue
+ * names), the negative SOA (zone_set_soa) and, when the apex has an
+ * NSEC3PARAM and some name an NSEC3, the hashes of every other node
+ * (nsec3_precompute; counted even if no NSEC3 turns out to be of the
+ * parameters). Kept in step with those, or the reservation it sizes
+ * falls short and the rest goes to a chunk of its own.
+ * \return the bytes, or SIZE_MAX when out of memory */
+static size_t finish_bytes(const struct zone *z, struct node *const *nodes, size_t nnodes)
+{
+	struct pending_rr *stack[64], **v;
+	size_t total = 0, n3 = 0, cnt;
+	bool param = false;
+	for (size_t x = 0; x < nnodes; x++) {
+		const struct node *n = nodes[x];
+		if (!n->tmp)
+			continue;
+		if (!(v = pending_sorted(n, stack, &cnt)))
+			return SIZE_MAX;
+		size_t sig_i, sig_j, nsets = 0;
+		sig_run(v, cnt, &sig_i, &sig_j);
+		for (size_t i = 0; i < cnt; nsets++) {
+			size_t bytes, sbytes, scount;
+			size_t j = set_span(v, i, cnt, sig_i, sig_j, &bytes, &sbytes, &scount);
+			uint16_t type = v[i]->type;
+			total += round8(bytes + sbytes);
+			if (type == RRTYPE_SOA)
+				total += round8(bytes + sbytes); /* the negative SOA's copy */
+			n3 += type == RRTYPE_NSEC3;
+			param |= type == RRTYPE_NSEC3PARAM && n == z->apex_node;
+			if (type == RRTYPE_NS && n->labels != z->apex_labels) {
+				/* the glue of a cut, as node_build_glue takes it */
+				uint8_t names[GLUE_MAX][DNAME_MAX], lens[GLUE_MAX];
+				size_t ng = 0;
+				for (size_t k = i; k < j && ng < GLUE_MAX; k++) {
+					size_t len = glue_take(z, v[k]->rdata, v[k]->rdlen, names,
+							       lens, &ng);
+					if (len) {
+						lens[ng - 1] = (uint8_t)len;
+						total += round8(len);
+					}
+				}
+				total += round8(ng * sizeof(struct glue));
+			}
+			i = j;
+		}
+		total += round8(nsets * sizeof(struct rrset));
+		if (v != stack)
+			free(v);
+	}
+	if (param && n3)
+		total += (nnodes - n3) * round8(sizeof(struct node_n3));
+	return total;
 }
 
 int zone_set_soa(struct zone *z, struct zalloc *al)
@@ -1187,6 +1349,17 @@ struct zone *zone_builder_finish(struct zone_builder *b, char *msg, size_t msgsi
 		if (n->name[0] == 1 && n->name[1] == '*')
 			p->wildcard = n;
 	}
+	/* A small zone's RRsets and the rest in one chunk of their size (see
+	 * ARENA_NODES); a big one's are not counted (a pass over every
+	 * record) and go to chunks that double as the nodes' did. */
+	if (b->tmp.used <= FINISH_MEASURE_MAX) {
+		size_t need = finish_bytes(z, b->nodes, b->nnodes);
+		if (need < HUGE_SIZE - sizeof(struct arena_chunk) &&
+		    arena_reserve(&z->shared->arena, need) < 0) {
+			snprintf(msg, msgsize, "out of memory");
+			goto out;
+		}
+	}
 	for (size_t i = 0; i < b->nnodes; i++) {
 		struct node *n = b->nodes[i];
 		size_t sigs;
@@ -1214,7 +1387,7 @@ struct zone *zone_builder_finish(struct zone_builder *b, char *msg, size_t msgsi
 	{
 		/* A zone_builder_expect that guessed high left the table
 		 * sparse: give the memory back. */
-		size_t fit = 1024;
+		size_t fit = ZONE_TABLE_MIN;
 		while (fit < z->nnodes * 2)
 			fit *= 2;
 		if (fit * 4 <= z->mask + 1 && table_resize(z, fit) < 0) {

@@ -153,21 +153,26 @@ struct nsec3_entry {
 
 /** An NSEC3 chain: its hash parameters (from NSEC3PARAM) and its records
  * sorted by hash (zvec of struct nsec3_entry), for the match and cover
- * searches of denial. */
+ * searches of denial. The salt is not copied: `salt` points into the
+ * rdata of the NSEC3PARAM record that named the chain, at the apex node
+ * of the version that holds the chain, which lives as long as that
+ * version (a version made with a new apex node and the same NSEC3PARAM
+ * set points it into the new node's: zone_update.c). */
 struct nsec3_chain {
+	const uint8_t *salt; /* salt_len bytes */
 	uint32_t tag;	/* changes with the parameters: node_n3.tag */
 	uint16_t iterations;
 	uint8_t salt_len;
-	uint8_t salt[255];
 	struct zvec v;
 };
 
 /* Slots per page of the name table: 512 × 16 bytes, 8 KiB. A table
  * smaller than a page (ZONE_TABLE_MIN slots and up: a zone of a few names,
- * thousands of them catalog members) is one page of its own size. */
+ * thousands of them catalog members) is one page of its own size: 8 slots,
+ * 128 bytes, for a zone of up to 4 names (a table is at most half full). */
 #define ZONE_PAGE_SHIFT 9
 #define ZONE_PAGE_SLOTS ((size_t)1 << ZONE_PAGE_SHIFT)
-#define ZONE_TABLE_MIN ((size_t)64)
+#define ZONE_TABLE_MIN ((size_t)8)
 
 /** Pages of a table of `slots` slots (a power of two). */
 static inline size_t zone_table_pages(size_t slots)
@@ -181,23 +186,20 @@ static inline size_t zone_page_len(size_t slots)
 	return slots < ZONE_PAGE_SLOTS ? slots : ZONE_PAGE_SLOTS;
 }
 
-struct arena_chunk;
-struct arena {
-	struct arena_chunk *head;
-	size_t used;   /* bytes handed out (for statistics) */
-};
-
 struct zone_shared; /* what the versions of one load share (zone_update.c) */
 struct zone_retired;
 
 struct zone {
-	uint8_t apex[DNAME_MAX]; /* lowercased wire */
-	uint8_t apex_len;
-	uint8_t apex_labels;
+	/* Lowercased wire: the name of the load's apex node, in the load's
+	 * arena, so every version of the lineage has it (an update that
+	 * replaces the apex node keeps this pointer). */
+	const uint8_t *apex;
 	struct node *apex_node;
 	const struct rrset *soa;
 	struct rrset neg_soa;	/* the SOA with TTL min(SOA TTL, MINIMUM), RFC 2308 §3 */
 	uint32_t serial;
+	uint8_t apex_len;
+	uint8_t apex_labels;
 	/* The name table: open addressing, linear probing, at most half
 	 * full; slot i is pages[i >> ZONE_PAGE_SHIFT][i % ZONE_PAGE_SLOTS]. */
 	struct zone_slot **pages;
@@ -205,7 +207,6 @@ struct zone {
 	size_t nnodes;
 	size_t nrecords;
 	size_t nblockers;	/* nodes that are cuts or own a DNAME */
-	struct arena arena;	/* the load's nodes (the first version's) */
 	char *source;		/* file it was loaded from (for logs) */
 	/* The file as it was when reading began, so a reload can tell an
 	 * unchanged file without reading it (zoneset.c). $INCLUDEd files
@@ -242,13 +243,13 @@ struct zone {
 	 * (CLOCK_REALTIME seconds), for EDNS EXPIRE (RFC 7314); 0 in a zone
 	 * read from its own file, whose EXPIRE is the SOA's. `stub`: no data,
 	 * only the apex's name (zone_stub_new). */
+	_Atomic int64_t expire_at;
 	_Atomic bool expired;
 	bool stub;
-	_Atomic int64_t expire_at;
 	/* Versions (zone_update.c). */
-	uint64_t gen;		 /* this version's number in its lineage, from 1 */
-	unsigned refs;		 /* atomic: zone databases, transfers holding it */
 	bool dead;		 /* released: freed once older versions are */
+	unsigned refs;		 /* atomic: zone databases, transfers holding it */
+	uint64_t gen;		 /* this version's number in its lineage, from 1 */
 	struct zone_shared *shared;
 	struct zone *newer;	 /* the version made from this one */
 	struct zone_retired *retired; /* what this version replaced of the older one */

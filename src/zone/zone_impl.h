@@ -7,6 +7,13 @@
 
 #include "zone/zone.h"
 
+/* A bump allocator (zone.c): chunks, newest first. */
+struct arena_chunk;
+struct arena {
+	struct arena_chunk *head;
+	size_t used;   /* bytes handed out (for statistics) */
+};
+
 /* What the versions of one load share: the load's nodes (its arena) and
  * its table pages (one block), freed with the lineage's last version. */
 struct zone_shared {
@@ -29,7 +36,16 @@ struct zalloc {
 
 void *zalloc(struct zalloc *a, size_t size);
 void *arena_alloc(struct arena *a, size_t size);
+/** Make the next `size` bytes `a` hands out (in pieces rounded as
+ * arena_alloc rounds them) come from one chunk: the current one when they
+ * fit in what it has left, else a new one of exactly that size, from which
+ * later chunks double as usual. \return 0, or -1 when out of memory */
+int arena_reserve(struct arena *a, size_t size);
 void arena_free(struct arena *a);
+/** Chunk `i` of `a` (0: the current one, where allocations go): *bytes its
+ * size with its header, *used the bytes handed out from it; for tests.
+ * \return false when `a` has no such chunk */
+bool arena_chunk_info(const struct arena *a, size_t i, size_t *bytes, size_t *used);
 void big_free(void *p, size_t size);
 
 /* One record waiting to become part of a node's RRsets. */
@@ -97,7 +113,8 @@ bool base32hex_hash(const uint8_t *label, uint8_t out[NSEC3_HASH_LEN]);
 bool nsec3_member(const struct zone *z, const struct nsec3_chain *ch, const struct node *n,
 		  uint8_t hash[NSEC3_HASH_LEN]);
 
-/** Read the apex NSEC3PARAM into `ch` (zvec left empty).
+/** Read the apex NSEC3PARAM into `ch` (zvec left empty), its salt
+ * pointing into the record at z->apex_node.
  * \return false when there is none usable (not SHA-1, malformed) */
 bool nsec3_params(const struct zone *z, struct nsec3_chain *ch);
 

@@ -714,7 +714,7 @@ static int rebuild_chain(struct commit *c)
 	memset(&z->nsec3c, 0, sizeof(z->nsec3c));
 	z->nsec3 = NULL;
 	z->nsec3c.tag = tag;
-	if (!nsec3_params(z, &z->nsec3c))
+	if (!nsec3_params(z, &z->nsec3c)) /* its salt in the new apex node */
 		return 0;
 	z->nsec3c.tag = tag;
 	return nsec3_chain_from_table(z, &z->nsec3c);
@@ -726,6 +726,20 @@ static bool same_rrset(const struct node *a, const struct node *b, uint16_t type
 	if (!x || !y)
 		return x == y;
 	return x->wire_len == y->wire_len && !memcmp(x->wire, y->wire, x->wire_len);
+}
+
+/* The apex is a new node with the same NSEC3PARAM set: the chain's salt,
+ * which points into the old node's set (struct nsec3_chain), moves to the
+ * same place in the new node's (same bytes), since the old node goes when
+ * the base does and this version may outlive it. */
+static void chain_salt_move(struct zone *z, const struct node *old_apex)
+{
+	const struct rrset *o = node_rrset(old_apex, RRTYPE_NSEC3PARAM);
+	const struct rrset *n = node_rrset(z->apex_node, RRTYPE_NSEC3PARAM);
+	if (!z->nsec3c.salt || !o || !n)
+		return; /* no parameters: nothing points there */
+	assert(z->nsec3c.salt >= o->wire && z->nsec3c.salt <= o->wire + o->wire_len);
+	z->nsec3c.salt = n->wire + (z->nsec3c.salt - o->wire);
 }
 
 /* Undo a failed commit: free what it made, keep what it retired. */
@@ -806,6 +820,8 @@ struct zone *zone_update_commit(struct zone_update *u, char *msg, size_t msgsize
 			if (rebuild_chain(&c) < 0)
 				goto fail_oom;
 			chain_rebuilt = true;
+		} else {
+			chain_salt_move(z, base->apex_node);
 		}
 	}
 	if (update_indexes(&c, chain_rebuilt) < 0)

@@ -15,6 +15,7 @@
 
 #include "unit.h"
 #include "zone/zone.h"
+#include "zone/zone_impl.h"
 #include "zone/zone_load.h"
 
 static char g_dir[4096];
@@ -320,7 +321,7 @@ START_TEST(table_sized_from_file_then_fitted)
 	struct zone *z = load("example.com.zone", "example.com.", text, &d, NULL);
 	ck_assert_ptr_nonnull(z);
 	ck_assert_uint_eq(z->nnodes, 3);
-	ck_assert_uint_eq(z->mask + 1, 1024);
+	ck_assert_uint_eq(z->mask + 1, 8); /* at most half full */
 	ck_assert_ptr_nonnull(ut_node(z, "www.example.com."));
 	zone_free(z);
 
@@ -408,6 +409,124 @@ START_TEST(good_table_glue)
 	/* only cuts have glue */
 	ck_assert_uint_eq(z->apex_node->nglue, 0);
 	ck_assert_ptr_null(z->apex_node->glue);
+	zone_free(z);
+}
+END_TEST
+
+/* A load's arena chunk header: next, size, used. */
+#define CHUNK_HEADER (sizeof(void *) + 2 * sizeof(size_t))
+
+/* The newest chunk of z's arena is the one zone_builder_finish reserved
+ * for what it allocates, counted ahead from the pending records: it must
+ * come out exactly full (else the count and the allocations disagree). */
+static void finish_chunk_full(const struct zone *z, const char *what)
+{
+	size_t bytes, used;
+	ck_assert(arena_chunk_info(&z->shared->arena, 0, &bytes, &used));
+	ck_assert_msg(used + CHUNK_HEADER == bytes, "%s: a chunk of %zu bytes holds %zu", what,
+		      bytes - CHUNK_HEADER, used);
+}
+
+/* A catalog member (two names: SOA, two NS, two A) costs its table of 8
+ * slots and an arena of two chunks: 256 bytes for its nodes, then one of
+ * what the rest takes. Zones of other shapes (a cut with glue, RRSIGs
+ * copied behind their sets, empty non-terminals, an NSEC3 chain and its
+ * hashes, a name with more records than node_build sorts in place) fill
+ * the chunk finish reserves exactly, too. */
+START_TEST(small_zone_memory_fits)
+{
+	static const char member[] =
+		"$TTL 3600\n"
+		"@ SOA ns1.cat.test. hostmaster.cat.test. 1 3600 600 86400 3600\n"
+		"@ NS ns1.cat.test.\n@ NS ns2.cat.test.\n@ A 192.0.2.1\nwww A 192.0.2.2\n";
+	struct ut_diag d;
+	struct zone *z = load("m00001.cat.test.zone", "m00001.cat.test.", member, &d, NULL);
+	ck_assert_ptr_nonnull(z);
+	ck_assert_uint_eq(z->nnodes, 2);
+	ck_assert_uint_eq(z->mask + 1, ZONE_TABLE_MIN);
+	finish_chunk_full(z, "member");
+	size_t bytes, used;
+	ck_assert(arena_chunk_info(&z->shared->arena, 1, &bytes, &used));
+	ck_assert_uint_eq(bytes, 256);
+	ck_assert_uint_le(used, bytes - CHUNK_HEADER);
+	ck_assert(!arena_chunk_info(&z->shared->arena, 2, &bytes, &used));
+	ck_assert_ptr_nonnull(ut_node(z, "www.m00001.cat.test."));
+	ck_assert_mem_eq(z->apex, "\6m00001\3cat\4test", 17);
+	ck_assert_ptr_eq(z->apex, z->apex_node->name);
+	zone_free(z);
+
+	static const char *const cut[] = {
+		"@ 3600 SOA ns1 hostmaster 1 7200 3600 1209600 300",
+		"@ 3600 NS ns1",
+		"@ 3600 RRSIG SOA 8 2 3600 20300101000000 20200101000000 1 example.com. AAAAAAAA",
+		"@ 3600 RRSIG NS 8 2 3600 20300101000000 20200101000000 1 example.com. AAAA",
+		"ns1 3600 A 192.0.2.1",
+		"sub 3600 NS ns.sub",
+		"sub 3600 NS NS2.SUB",
+		"sub 3600 NS ns1",
+		"sub 3600 NS ns.elsewhere.",
+		"sub 3600 NS x.y.longer.name.out.of.the.zone.example.",
+		"ns.sub 3600 A 192.0.2.53",
+		"ns2.sub 3600 AAAA 2001:db8::53",
+		"a.b.c.d 3600 TXT \"under three empty non-terminals\"",
+		"*.w 3600 MX 10 mail",
+		NULL,
+	};
+	z = ut_zone("example.com.", cut);
+	finish_chunk_full(z, "cut");
+	ck_assert_uint_eq(ut_node(z, "sub.example.com.")->nglue, 3);
+	zone_free(z);
+
+	static const char *const n3[] = {
+		"@ 3600 SOA ns1 hostmaster 1 7200 3600 1209600 300",
+		"@ 3600 NS ns1",
+		"@ 300 NSEC3PARAM 1 0 3 abcdef",
+		"ns1 3600 A 192.0.2.1",
+		"x.y 3600 A 192.0.2.2",
+		"0123456789abcdefghijklmnopqrstuv 300 NSEC3 1 0 3 abcdef "
+		"1123456789abcdefghijklmnopqrstuv A",
+		"1123456789abcdefghijklmnopqrstuv 300 NSEC3 1 0 3 abcdef "
+		"0123456789abcdefghijklmnopqrstuv A",
+		"1123456789abcdefghijklmnopqrstuv 300 RRSIG NSEC3 8 3 300 20300101000000 "
+		"20200101000000 1 example.com. AAAA",
+		NULL,
+	};
+	z = ut_zone("example.com.", n3);
+	ck_assert_ptr_nonnull(z->nsec3);
+	ck_assert_ptr_nonnull(ut_node(z, "y.example.com.")->n3);
+	finish_chunk_full(z, "nsec3");
+	zone_free(z);
+
+	/* 90 records at one name: sorted by qsort, in an array of their own */
+	char *many[100], rr[128];
+	size_t n = 0;
+	many[n++] = strdup("@ 3600 SOA ns1 hostmaster 1 7200 3600 1209600 300");
+	many[n++] = strdup("@ 3600 NS ns1");
+	for (int i = 0; i < 90; i++) {
+		if (i % 3 == 0)
+			snprintf(rr, sizeof(rr), "t 3600 A 10.0.0.%d", i);
+		else if (i % 3 == 1)
+			snprintf(rr, sizeof(rr), "t 3600 TXT \"%0*d\"", i, i);
+		else
+			snprintf(rr, sizeof(rr), "t 3600 RRSIG %s 8 3 3600 20300101000000 "
+				 "20200101000000 %d example.com. AAAA", i % 2 ? "A" : "TXT", i);
+		many[n++] = strdup(rr);
+	}
+	many[n] = NULL;
+	z = ut_zone("example.com.", (const char *const *)many);
+	finish_chunk_full(z, "many");
+	ck_assert_uint_eq(ut_node(z, "t.example.com.")->nrrsets, 3);
+	zone_free(z);
+	for (size_t i = 0; i < n; i++)
+		free(many[i]);
+
+	/* a secondary's zone before its first transfer */
+	uint8_t apex[DNAME_MAX];
+	ut_name("sec.test.", apex);
+	z = zone_stub_new(apex);
+	ck_assert_ptr_nonnull(z);
+	ck_assert_uint_eq(z->mask + 1, ZONE_TABLE_MIN);
+	finish_chunk_full(z, "stub");
 	zone_free(z);
 }
 END_TEST
@@ -1729,6 +1848,7 @@ static Suite *zone_load_suite(void)
 	tcase_add_test(t, good_table_cuts_dname_above);
 	tcase_add_test(t, good_table_glue);
 	tcase_add_test(t, table_sized_from_file_then_fitted);
+	tcase_add_test(t, small_zone_memory_fits);
 	tcase_add_test(t, lookup_closest_encloser);
 	tcase_add_test(t, ttl_mismatch_warns_and_uses_first);
 	tcase_add_test(t, good_cname_duplicate_and_rrsig);

@@ -5,6 +5,7 @@
  * change, the base of an update never changes, and a version held by a
  * reader stays whole while newer ones are made and released. */
 #include <check.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -528,6 +529,233 @@ START_TEST(nsec3param_change_rebuilds_the_chain)
 }
 END_TEST
 
+/* A zone of two names (a catalog member's: SOA, two NS, two A) starts
+ * with the smallest table, one page of ZONE_TABLE_MIN slots; updates that
+ * add names double it again and again, past one full page (512 slots) to
+ * several, and take names away again. Every version reads as a fresh
+ * build of its records, also the older ones, held all along. */
+START_TEST(small_table_grows_by_updates)
+{
+	static const char *const member[] = {
+		"@ 3600 SOA ns1.cat.test. hostmaster.cat.test. 1 3600 600 86400 3600",
+		"@ 3600 NS ns1.cat.test.",
+		"@ 3600 NS ns2.cat.test.",
+		"@ 3600 A 192.0.2.1",
+		"www 3600 A 192.0.2.2",
+		NULL,
+	};
+	/* names in the zone after each step (added, then taken away) */
+	static const size_t total[] = {3, 5, 9, 17, 40, 200, 300, 700, 1500, 600, 2};
+	enum { STEPS = sizeof(total) / sizeof(total[0]) };
+	struct rrlist l = {0};
+	struct rrlist kept[STEPS + 1];
+	struct zone *v[STEPS + 1];
+	memset(kept, 0, sizeof(kept));
+	for (size_t i = 0; member[i]; i++)
+		rl_add(&l, member[i]);
+	v[0] = ut_zone(ORIGIN, (const char *const *)l.v);
+	ck_assert_uint_eq(v[0]->nnodes, 2);
+	ck_assert_uint_eq(v[0]->mask + 1, ZONE_TABLE_MIN);
+	rl_copy(&kept[0], &l);
+	zone_ref(v[0]);
+	size_t names = 2, grew = 0;
+	char soa_del[128], soa_add[128];
+	for (size_t s = 1; s <= STEPS; s++) {
+		size_t want = total[s - 1];
+		char **adds = calloc(want + 2, sizeof(*adds)), **dels = calloc(names + 2, sizeof(*dels));
+		size_t na = 0, nd = 0;
+		ck_assert_ptr_nonnull(adds);
+		ck_assert_ptr_nonnull(dels);
+		/* an IXFR's shape: the SOA out and in, then the changes */
+		snprintf(soa_del, sizeof(soa_del),
+			 "@ 3600 SOA ns1.cat.test. hostmaster.cat.test. %zu 3600 600 86400 3600", s);
+		snprintf(soa_add, sizeof(soa_add),
+			 "@ 3600 SOA ns1.cat.test. hostmaster.cat.test. %zu 3600 600 86400 3600",
+			 s + 1);
+		dels[nd++] = soa_del;
+		adds[na++] = soa_add;
+		for (; names < want; names++) {
+			adds[na] = malloc(64);
+			snprintf(adds[na++], 64, "h%zu 3600 A 10.%zu.%zu.1", names, names / 256,
+				 names % 256);
+		}
+		for (; names > want; names--) {
+			dels[nd] = malloc(64);
+			snprintf(dels[nd++], 64, "h%zu 3600 A 10.%zu.%zu.1", names - 1,
+				 (names - 1) / 256, (names - 1) % 256);
+		}
+		size_t before = v[s - 1]->mask + 1;
+		v[s] = apply(v[s - 1], &l, (const char *const *)dels, (const char *const *)adds);
+		zone_ref(v[s]);
+		for (size_t i = 1; i < na; i++)
+			free(adds[i]);
+		for (size_t i = 1; i < nd; i++)
+			free(dels[i]);
+		free(adds);
+		free(dels);
+		ck_assert_uint_eq(v[s]->nnodes, want);
+		ck_assert_uint_le(2 * v[s]->nnodes, v[s]->mask + 1); /* at most half full */
+		ck_assert_uint_ge(v[s]->mask + 1, before);	     /* an update never shrinks it */
+		grew += v[s]->mask + 1 > before;
+		same_as_built(v[s], &l);
+		rl_copy(&kept[s], &l);
+	}
+	ck_assert_uint_ge(grew, 6);
+	ck_assert_uint_ge(v[STEPS]->mask + 1, 4 * ZONE_PAGE_SLOTS);
+	ck_assert_uint_eq(zone_versions_alive(v[STEPS]), STEPS + 1);
+	for (size_t s = 0; s <= STEPS; s++)
+		same_as_built(v[s], &kept[s]);
+	/* released out of order: each left still reads the same */
+	for (size_t k = 0; k <= STEPS; k++) {
+		size_t i = (k * 5) % (STEPS + 1);
+		zone_unref(v[i]);
+		v[i] = NULL;
+		for (size_t s = 0; s <= STEPS; s++)
+			if (v[s])
+				same_as_built(v[s], &kept[s]);
+	}
+	for (size_t s = 0; s <= STEPS; s++)
+		rl_free(&kept[s]);
+	rl_free(&l);
+}
+END_TEST
+
+/* The NSEC3 hash label (base32hex, lowercase) of `name` with SHA-1. */
+static void n3_label(const char *name, unsigned iter, const char *salt_hex, char out[64])
+{
+	uint8_t salt[255];
+	uint8_t salt_len = 0;
+	if (strcmp(salt_hex, "-") != 0)
+		for (; salt_hex[2 * salt_len]; salt_len++)
+			ck_assert_int_eq(sscanf(salt_hex + 2 * salt_len, "%2hhx", &salt[salt_len]),
+					 1);
+	ldns_rdf *dn = ldns_dname_new_frm_str(name);
+	ck_assert_ptr_nonnull(dn);
+	ldns_rdf *h = ldns_nsec3_hash_name(dn, 1, (uint16_t)iter, salt_len, salt);
+	ck_assert_ptr_nonnull(h);
+	char *t = ldns_rdf2str(h);
+	snprintf(out, 64, "%.*s", (int)strcspn(t, "."), t);
+	for (char *c = out; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	free(t);
+	ldns_rdf_deep_free(h);
+	ldns_rdf_deep_free(dn);
+}
+
+static const char *const N3_NAMES[] = {ORIGIN, "www." ORIGIN, "ns1." ORIGIN};
+enum { N3_COUNT = sizeof(N3_NAMES) / sizeof(N3_NAMES[0]) };
+
+/* The NSEC3 records of N3_NAMES with these parameters, into `out` (the
+ * next hashed owner is not checked here). */
+static void n3_records(unsigned iter, const char *salt_hex, char out[N3_COUNT][256])
+{
+	char label[64];
+	for (size_t i = 0; i < N3_COUNT; i++) {
+		n3_label(N3_NAMES[i], iter, salt_hex, label);
+		snprintf(out[i], 256, "%s 300 NSEC3 1 0 %u %s 0123456789abcdefghijklmnopqrstuv A",
+			 label, iter, salt_hex);
+	}
+}
+
+/* Each name hashes, with the version's own chain parameters, to the
+ * NSEC3 of these parameters that the version holds. */
+static void hashes_match(const struct zone *z, unsigned iter, const char *salt_hex,
+			 uint8_t salt_len)
+{
+	ck_assert_ptr_nonnull(z->nsec3);
+	ck_assert_uint_eq(z->nsec3->iterations, iter);
+	ck_assert_uint_eq(z->nsec3->salt_len, salt_len);
+	/* the salt is the apex's NSEC3PARAM's (struct nsec3_chain) */
+	const struct rrset *param = node_rrset(z->apex_node, RRTYPE_NSEC3PARAM);
+	ck_assert_ptr_nonnull(param);
+	ck_assert(z->nsec3->salt >= param->wire &&
+		  z->nsec3->salt + salt_len <= param->wire + param->wire_len);
+	for (size_t i = 0; i < N3_COUNT; i++) {
+		uint8_t w[DNAME_MAX], lc[DNAME_MAX], h[NSEC3_HASH_LEN];
+		char label[64], got[DNAME_STR_MAX];
+		size_t len = ut_name(N3_NAMES[i], w);
+		dname_lower(lc, w, len);
+		zone_nsec3_hash(z, lc, h);
+		bool match = false;
+		const struct node *n = zone_nsec3_find(z, h, &match);
+		n3_label(N3_NAMES[i], iter, salt_hex, label);
+		ck_assert_msg(match, "%s: no NSEC3 of its hash", N3_NAMES[i]);
+		dname_to_str(n->name, got, sizeof(got));
+		ck_assert_msg(!strncmp(got, label, strlen(label)), "%s: %s, want %s", N3_NAMES[i],
+			      got, label);
+	}
+}
+
+/* A chain's salt lives in the apex node's NSEC3PARAM. Versions made by
+ * updates have apex nodes of their own (every IXFR changes the SOA), freed
+ * with the version; so a new salt (the parameters changed), then SOA
+ * changes that keep it, each version read while older ones are held and
+ * after they are released (under ASan, a salt left pointing into a freed
+ * apex is caught here). */
+START_TEST(nsec3_salt_changes_while_older_versions_are_held)
+{
+	struct rrlist l = {0};
+	char a[N3_COUNT][256], b[N3_COUNT][256];
+	load_base(&l, 3);
+	rl_add(&l, "@ 300 NSEC3PARAM 1 0 5 aabbcc");
+	n3_records(5, "aabbcc", a);
+	n3_records(2, "d00dfeed42", b);
+	for (size_t i = 0; i < N3_COUNT; i++)
+		rl_add(&l, a[i]);
+	struct zone *v[5];
+	v[0] = ut_zone(ORIGIN, (const char *const *)l.v);
+	zone_ref(v[0]);
+	hashes_match(v[0], 5, "aabbcc", 3);
+	/* the new parameters and their chain, the old chain still there */
+	const char *dels1[] = {"@ 300 NSEC3PARAM 1 0 5 aabbcc",
+			       "@ 3600 SOA ns1 hostmaster 1 7200 3600 1209600 300", NULL};
+	const char *adds1[] = {"@ 300 NSEC3PARAM 1 0 2 d00dfeed42",
+			       "@ 3600 SOA ns1 hostmaster 2 7200 3600 1209600 300",
+			       b[0], b[1], b[2], NULL};
+	v[1] = apply(v[0], &l, dels1, adds1);
+	zone_ref(v[1]);
+	hashes_match(v[1], 2, "d00dfeed42", 5);
+	/* the old chain goes; then the SOA alone, twice: new apex nodes,
+	 * the same NSEC3PARAM */
+	const char *dels2[] = {"@ 3600 SOA ns1 hostmaster 2 7200 3600 1209600 300",
+			       a[0], a[1], a[2], NULL};
+	const char *adds2[] = {"@ 3600 SOA ns1 hostmaster 3 7200 3600 1209600 300", NULL};
+	v[2] = apply(v[1], &l, dels2, adds2);
+	zone_ref(v[2]);
+	const char *dels3[] = {"@ 3600 SOA ns1 hostmaster 3 7200 3600 1209600 300", NULL};
+	const char *adds3[] = {"@ 3600 SOA ns1 hostmaster 4 7200 3600 1209600 300",
+			       "new 3600 A 192.0.2.77", NULL};
+	v[3] = apply(v[2], &l, dels3, adds3);
+	zone_ref(v[3]);
+	const char *dels4[] = {"@ 3600 SOA ns1 hostmaster 4 7200 3600 1209600 300", NULL};
+	const char *adds4[] = {"@ 3600 SOA ns1 hostmaster 5 7200 3600 1209600 300", NULL};
+	v[4] = apply(v[3], &l, dels4, adds4);
+	zone_ref(v[4]);
+	same_as_built(v[4], &l);
+	for (int i = 1; i <= 4; i++) {
+		ck_assert_ptr_ne(v[i]->apex_node, v[i - 1]->apex_node);
+		hashes_match(v[i], 2, "d00dfeed42", 5);
+	}
+	hashes_match(v[0], 5, "aabbcc", 3); /* the oldest, held, keeps its own */
+	/* released oldest first: each one's apex node goes with it */
+	for (int i = 0; i < 4; i++) {
+		zone_unref(v[i]);
+		for (int k = i + 1; k <= 4; k++)
+			hashes_match(v[k], 2, "d00dfeed42", 5);
+	}
+	ck_assert_uint_eq(zone_versions_alive(v[4]), 1);
+	/* and a version made after that still finds the salt */
+	const char *dels5[] = {"@ 3600 SOA ns1 hostmaster 5 7200 3600 1209600 300", NULL};
+	const char *adds5[] = {"@ 3600 SOA ns1 hostmaster 6 7200 3600 1209600 300", NULL};
+	struct zone *v5 = apply(v[4], &l, dels5, adds5);
+	zone_unref(v[4]);
+	hashes_match(v5, 2, "d00dfeed42", 5);
+	same_as_built(v5, &l);
+	zone_free(v5);
+	rl_free(&l);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("zone_update");
@@ -539,6 +767,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, readers_keep_their_version);
 	tcase_add_test(tc, random_changes_match_fresh_builds);
 	tcase_add_test(tc, nsec3param_change_rebuilds_the_chain);
+	tcase_add_test(tc, small_table_grows_by_updates);
+	tcase_add_test(tc, nsec3_salt_changes_while_older_versions_are_held);
 	suite_add_tcase(s, tc);
 	return s;
 }
