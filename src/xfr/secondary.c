@@ -25,32 +25,64 @@
  * a missed one. */
 #define IDLE_WAKE_S 60
 
-struct sec_primary {
-	struct xfrin_remote r;
-	struct conf_key key;	/* a copy: the configuration may go while we transfer */
-	char name[160];
+/* The primaries of a zone, one per address of its remotes, in order.
+ * Zones whose primaries are the same (addresses, keys, names: a catalog's
+ * members all take theirs from one template) share one set, interned in
+ * secondary.prims by a hash of that content. A set is never changed once
+ * made: the thread checking a zone reads it without the lock (refresh
+ * holds a reference for it). refs and next are under the lock; the last
+ * reference dropped frees it (prims_put). One allocation: the remotes,
+ * then copies of their keys (the configuration may go while we transfer),
+ * then their names ("primary1 192.0.2.1:53", as the logs show them). */
+struct sec_prims {
+	struct sec_prims *next;		/* in its bucket of secondary.prims */
+	uint64_t hash;			/* prims_hash */
+	size_t refs;			/* zones' prim, next_prim and last_set */
+	size_t n;
+	struct xfrin_remote r[];	/* key, name: in this allocation */
 };
 
+/* The outcome of a check, as zone-status shows it (result_text): with the
+ * primary it names (last_primary), a serial, a failure's reason. */
+enum sec_result {
+	SEC_NOT_CHECKED,		/* not checked yet */
+	SEC_NO_PRIMARY,			/* no primary */
+	SEC_SOA_FAILED,			/* SOA query to P: WHY */
+	SEC_OLDER,			/* P has serial S, older than ours: not followed */
+	SEC_UP_TO_DATE,			/* up to date with P (serial S) */
+	SEC_XFR_FAILED,			/* transfer from P failed: WHY */
+	SEC_IXFR,			/* IXFR from P, serial S */
+	SEC_AXFR,			/* AXFR from P, serial S */
+};
+
+/* A secondary zone: a catalog brings thousands, so what is the same for
+ * many is shared (the primaries), texts are kept at their size or made
+ * when shown, and the members are ordered by size (no holes). */
 struct sec_zone {
-	uint8_t apex[DNAME_MAX];
-	size_t apex_len;
-	char *name;			/* presentation (malloc'd: a catalog's thousands
-					 * of members each have one) */
-	struct sec_primary *prim;	/* in order */
-	size_t nprim;
-	struct sec_primary *next_prim;	/* new ones from a reload while busy */
-	size_t next_nprim;
-	bool has_next_prim;
+	char *name;			/* presentation, in this allocation after apex */
+	struct sec_prims *prim;		/* a reference; not changed while busy */
+	struct sec_prims *next_prim;	/* a reload's while busy (a reference), NULL: none */
+	struct sec_prims *last_set;	/* holds last_primary (a reference), NULL: none */
+	const char *last_primary;	/* the primary the last check asked last */
 	char *file, *timers_path;
-	uint32_t refresh_min, refresh_max, retry_min, retry_max;
+	struct zone *cur;		/* the newest version (a reference), NULL: none */
+	char *why;			/* a failed check's reason, NULL: none (or no memory) */
 	uint64_t max_size;
 	int64_t zonefile_sync;
-	struct zone *cur;		/* the newest version (a reference), NULL: none */
 	/* timers, CLOCK_REALTIME seconds */
 	int64_t last_ok;		/* the last successful check, 0: never */
 	int64_t expire_at;		/* 0: not known */
 	int64_t next_check;
 	int64_t last_try;
+	int64_t save_due;
+	uint32_t refresh_min, refresh_max, retry_min, retry_max;
+	uint32_t primary_serial;
+	uint32_t result_serial;		/* the serial `result` names */
+	uint8_t result;			/* enum sec_result: of the last check */
+	/* flags: each its own byte (no bit-fields), as check writes
+	 * backwards_logged without the lock */
+	bool has_primary_serial;
+	bool backwards_logged;
 	bool expired;
 	bool busy;			/* a thread refreshes it */
 	bool saving;			/* a thread writes its copy (beside a refresh:
@@ -60,14 +92,12 @@ struct sec_zone {
 	bool gone;			/* dropped by secondary_sync while busy: free when done */
 	bool purge;			/* gone, and its copy and timers deleted when done */
 	bool dirty;			/* cur not saved yet */
-	int64_t save_due;
 	bool mark;			/* secondary_sync's */
-	char result[512];		/* of the last check */
-	char last_primary[160];
-	uint32_t primary_serial;
-	bool has_primary_serial;
-	bool backwards_logged;
+	uint8_t apex_len;
+	uint8_t apex[];			/* apex_len octets, then name */
 };
+
+_Static_assert(DNAME_MAX <= UINT8_MAX, "sec_zone.apex_len is one octet");
 
 struct secondary {
 	pthread_mutex_t lock;
@@ -86,6 +116,10 @@ struct secondary {
 	size_t npurging;
 	size_t cursor;			/* where pick goes on */
 	secondary_clock_fn now;
+	/* the primaries' sets (struct sec_prims) by content: a chain per
+	 * bucket, nbuckets a power of two, at least one per set */
+	struct sec_prims **prims;
+	size_t prims_nbuckets, nprims;
 };
 
 static int64_t clock_real(void)
@@ -176,6 +210,172 @@ static bool timers_read(const char *path, int64_t *last_ok, int64_t *expire_at)
 	return a && b;
 }
 
+/* ---------------------------------------------------------------- primaries */
+
+/* FNV-1a, 64 bits: the sets' hash (the configuration's content, not a
+ * network's: nobody chooses it to collide). */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The hash of the set cz's primaries make: what prims_match compares. */
+static uint64_t prims_hash(const struct conf_zone *cz)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < cz->set.nprimary; i++) {
+		const struct conf_remote *rm = cz->set.primary[i];
+		const struct conf_key *k = rm->key;
+		for (size_t a = 0; a < rm->naddr; a++) {
+			h = fnv(h, &rm->addr[a].len, sizeof(rm->addr[a].len));
+			h = fnv(h, &rm->addr[a].ss, rm->addr[a].len);
+			if (k) {
+				h = fnv(h, k->name, k->name_len);
+				h = fnv(h, &k->alg, sizeof(k->alg));
+				h = fnv(h, k->secret, k->secret_len);
+			}
+			h = fnv(h, rm->id, strlen(rm->id) + 1);
+			h = fnv(h, rm->addr[a].text, strlen(rm->addr[a].text) + 1);
+		}
+	}
+	return h;
+}
+
+/* The same TSIG key (or none for both): name, algorithm, secret. */
+static bool key_same(const struct conf_key *a, const struct conf_key *b)
+{
+	if (!a || !b)
+		return a == b;
+	return a->name_len == b->name_len && !memcmp(a->name, b->name, a->name_len) &&
+	       a->alg == b->alg && a->secret_len == b->secret_len &&
+	       !memcmp(a->secret, b->secret, a->secret_len);
+}
+
+/* Set `s` is what cz's primaries make: the same addresses in the same
+ * order, keys and names. */
+static bool prims_match(const struct sec_prims *s, const struct conf_zone *cz)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < cz->set.nprimary; i++) {
+		const struct conf_remote *rm = cz->set.primary[i];
+		size_t idl = strlen(rm->id);
+		for (size_t a = 0; a < rm->naddr; a++, k++) {
+			const struct xfrin_remote *r = &s->r[k];
+			if (k == s->n || r->addr_len != rm->addr[a].len ||
+			    memcmp(&r->addr, &rm->addr[a].ss, r->addr_len) || !key_same(r->key, rm->key) ||
+			    strncmp(r->name, rm->id, idl) || r->name[idl] != ' ' ||
+			    strcmp(r->name + idl + 1, rm->addr[a].text))
+				return false;
+		}
+	}
+	return k == s->n;
+}
+
+/* A new set of cz's primaries, one per address (refs 0, not interned).
+ * NULL: out of memory. */
+static struct sec_prims *prims_make(const struct conf_zone *cz, uint64_t hash)
+{
+	size_t n = 0, nkeys = 0, text = 0;
+	for (size_t i = 0; i < cz->set.nprimary; i++) {
+		const struct conf_remote *rm = cz->set.primary[i];
+		n += rm->naddr;
+		nkeys += rm->key && rm->naddr;
+		for (size_t a = 0; a < rm->naddr; a++)
+			text += strlen(rm->id) + 1 + strlen(rm->addr[a].text) + 1;
+	}
+	struct sec_prims *s = calloc(1, sizeof(*s) + n * sizeof(s->r[0]) +
+						nkeys * sizeof(struct conf_key) + text);
+	if (!s)
+		return NULL;
+	/* the keys after the remotes: both 8-octet aligned */
+	struct conf_key *key = (struct conf_key *)(void *)&s->r[n];
+	char *t = (char *)(key + nkeys), *end = t + text;
+	for (size_t i = 0; i < cz->set.nprimary; i++) {
+		const struct conf_remote *rm = cz->set.primary[i];
+		const struct conf_key *k = NULL;
+		if (rm->key && rm->naddr) {
+			*key = *rm->key;
+			key->id = NULL;
+			key->where = NULL;
+			k = key++;
+		}
+		for (size_t a = 0; a < rm->naddr; a++) {
+			struct xfrin_remote *r = &s->r[s->n++];
+			r->addr = rm->addr[a].ss;
+			r->addr_len = rm->addr[a].len;
+			r->key = k;
+			r->name = t;
+			t += snprintf(t, (size_t)(end - t), "%s %s", rm->id, rm->addr[a].text) + 1;
+		}
+	}
+	s->hash = hash;
+	return s;
+}
+
+/* Twice the buckets (16 at first). \return false: out of memory */
+static bool prims_grow(struct secondary *sec)
+{
+	size_t nb = sec->prims_nbuckets ? 2 * sec->prims_nbuckets : 16;
+	struct sec_prims **b = calloc(nb, sizeof(*b));
+	if (!b)
+		return false;
+	for (size_t i = 0; i < sec->prims_nbuckets; i++) {
+		for (struct sec_prims *s = sec->prims[i], *next; s; s = next) {
+			next = s->next;
+			s->next = b[s->hash & (nb - 1)];
+			b[s->hash & (nb - 1)] = s;
+		}
+	}
+	free(sec->prims);
+	sec->prims = b;
+	sec->prims_nbuckets = nb;
+	return true;
+}
+
+/* The set of cz's primaries, a reference taken (prims_put): the one a
+ * zone with the same primaries holds, else a new one. A hash lookup: a
+ * catalog's thousands of members cost one set and no scan each. NULL: out
+ * of memory. Under the lock. */
+static struct sec_prims *prims_get(struct secondary *sec, const struct conf_zone *cz)
+{
+	uint64_t h = prims_hash(cz);
+	struct sec_prims *s = NULL;
+	if (sec->prims_nbuckets)
+		for (s = sec->prims[h & (sec->prims_nbuckets - 1)]; s; s = s->next)
+			if (s->hash == h && prims_match(s, cz)) {
+				s->refs++;
+				return s;
+			}
+	/* more sets than buckets: twice the buckets (without: longer chains) */
+	if (sec->nprims >= sec->prims_nbuckets && !prims_grow(sec) && !sec->prims_nbuckets)
+		return NULL;
+	if (!(s = prims_make(cz, h)))
+		return NULL;
+	struct sec_prims **b = &sec->prims[h & (sec->prims_nbuckets - 1)];
+	s->next = *b;
+	*b = s;
+	s->refs = 1;
+	sec->nprims++;
+	return s;
+}
+
+/* Drop a reference to `s` (NULL: none); the last one frees it. Under the
+ * lock. */
+static void prims_put(struct secondary *sec, struct sec_prims *s)
+{
+	if (!s || --s->refs)
+		return;
+	struct sec_prims **p = &sec->prims[s->hash & (sec->prims_nbuckets - 1)];
+	while (*p != s)
+		p = &(*p)->next;
+	*p = s->next;
+	sec->nprims--;
+	free(s);
+}
+
 /* ---------------------------------------------------------------- table */
 
 static struct sec_zone *find(const struct secondary *sec, const uint8_t *apex, size_t len)
@@ -186,47 +386,19 @@ static struct sec_zone *find(const struct secondary *sec, const uint8_t *apex, s
 	return NULL;
 }
 
-static void zone_entry_free(struct sec_zone *z)
+/* Under the lock (or with no thread left). */
+static void zone_entry_free(struct secondary *sec, struct sec_zone *z)
 {
 	if (!z)
 		return;
 	zone_unref(z->cur);
-	free(z->name);
-	free(z->prim);
-	free(z->next_prim);
+	prims_put(sec, z->prim);
+	prims_put(sec, z->next_prim);
+	prims_put(sec, z->last_set);
+	free(z->why);
 	free(z->file);
 	free(z->timers_path);
 	free(z);
-}
-
-/* The primaries of a configured zone, one per address. */
-static struct sec_primary *primaries_of(const struct conf_zone *cz, size_t *n)
-{
-	size_t cnt = 0;
-	for (size_t i = 0; i < cz->set.nprimary; i++)
-		cnt += cz->set.primary[i]->naddr;
-	struct sec_primary *v = calloc(cnt ? cnt : 1, sizeof(*v));
-	if (!v)
-		return NULL;
-	size_t k = 0;
-	for (size_t i = 0; i < cz->set.nprimary; i++) {
-		const struct conf_remote *rm = cz->set.primary[i];
-		for (size_t a = 0; a < rm->naddr; a++, k++) {
-			struct sec_primary *p = &v[k];
-			p->r.addr = rm->addr[a].ss;
-			p->r.addr_len = rm->addr[a].len;
-			if (rm->key) {
-				p->key = *rm->key;
-				p->key.id = NULL;
-				p->key.where = NULL;
-				p->r.key = &p->key;
-			}
-			snprintf(p->name, sizeof(p->name), "%s %s", rm->id, rm->addr[a].text);
-			p->r.name = p->name;
-		}
-	}
-	*n = cnt;
-	return v;
 }
 
 static void settings_of(struct sec_zone *z, const struct conf_zone *cz)
@@ -259,25 +431,27 @@ static void set_expiry(struct sec_zone *z, int64_t expire_at, bool expired)
 	}
 }
 
-static struct sec_zone *entry_new(const struct conf_zone *cz, const struct zone_state *s,
-				  int64_t now)
+/* Under the lock. */
+static struct sec_zone *entry_new(struct secondary *sec, const struct conf_zone *cz,
+				  const struct zone_state *s, int64_t now)
 {
 	struct zone *v = s->zone;
-	struct sec_zone *z = calloc(1, sizeof(*z));
+	size_t name_size = strlen(cz->name) + 1;
+	struct sec_zone *z = calloc(1, sizeof(*z) + cz->apex_len + name_size);
 	if (!z)
 		return NULL;
 	memcpy(z->apex, cz->apex, cz->apex_len);
-	z->apex_len = cz->apex_len;
-	z->name = strdup(cz->name);
-	z->prim = primaries_of(cz, &z->nprim);
+	z->apex_len = (uint8_t)cz->apex_len;
+	z->name = memcpy(z->apex + cz->apex_len, cz->name, name_size);
+	z->prim = prims_get(sec, cz);
 	z->file = strdup(s->file); /* the path as the server sees it (chroot) */
 	z->timers_path = conf_storage_file(cz, ".timers");
-	if (!z->name || !z->prim || !z->file) {
-		zone_entry_free(z);
+	if (!z->prim || !z->file) {
+		zone_entry_free(sec, z);
 		return NULL;
 	}
 	settings_of(z, cz);
-	snprintf(z->result, sizeof(z->result), "not checked yet");
+	z->result = SEC_NOT_CHECKED;
 	if (v && !v->stub) {
 		zone_ref(v);
 		z->cur = v;
@@ -311,7 +485,8 @@ static struct sec_zone *entry_new(const struct conf_zone *cz, const struct zone_
 			z->cur = v; /* the stub: served as SERVFAIL */
 		}
 		log_info("zone %s: no copy yet: SERVFAIL until the first transfer from %s%s", z->name,
-			 z->nprim ? z->prim[0].name : "(no primary)", z->nprim > 1 ? " or another" : "");
+			 z->prim->n ? z->prim->r[0].name : "(no primary)",
+			 z->prim->n > 1 ? " or another" : "");
 		z->expired = true;
 	}
 	z->next_check = now;
@@ -384,25 +559,20 @@ void secondary_sync(struct secondary *sec, const struct conf *conf, const struct
 				sec->z = v;
 				sec->cap = cap;
 			}
-			if (!(z = entry_new(cz, s, now))) {
+			if (!(z = entry_new(sec, cz, s, now))) {
 				log_err("zone %s: out of memory: not followed", cz->name);
 				continue;
 			}
 			sec->z[sec->n++] = z;
 		} else {
-			size_t np = 0;
-			struct sec_primary *p = primaries_of(cz, &np);
+			/* the thread checking a busy zone reads its prim
+			 * without the lock: the new set waits in next_prim
+			 * until the check is done (refresh) */
+			struct sec_prims *p = prims_get(sec, cz);
+			struct sec_prims **to = z->busy ? &z->next_prim : &z->prim;
 			if (p) {
-				if (z->busy) {
-					free(z->next_prim);
-					z->next_prim = p;
-					z->next_nprim = np;
-					z->has_next_prim = true;
-				} else {
-					free(z->prim);
-					z->prim = p;
-					z->nprim = np;
-				}
+				prims_put(sec, *to);
+				*to = p;
 			}
 			settings_of(z, cz);
 			char *f = strdup(s->file), *t = conf_storage_file(cz, ".timers");
@@ -433,7 +603,7 @@ void secondary_sync(struct secondary *sec, const struct conf *conf, const struct
 		if (z->busy || z->saving)
 			z->gone = true; /* its thread frees it */
 		else
-			zone_entry_free(z);
+			zone_entry_free(sec, z);
 	}
 	pthread_cond_broadcast(&sec->cond);
 	pthread_mutex_unlock(&sec->lock);
@@ -542,6 +712,39 @@ int secondary_refresh(struct secondary *sec, const uint8_t *apex, size_t apex_le
 	return z ? 0 : -ENOENT;
 }
 
+/* The text of a check's result (enum sec_result). \param prim  the
+ * primary it names, why  a failure's reason */
+static void result_text(enum sec_result r, const char *prim, uint32_t serial, const char *why,
+			char *buf, size_t size)
+{
+	switch (r) {
+	case SEC_NOT_CHECKED:
+		snprintf(buf, size, "not checked yet");
+		break;
+	case SEC_NO_PRIMARY:
+		snprintf(buf, size, "no primary");
+		break;
+	case SEC_SOA_FAILED:
+		snprintf(buf, size, "SOA query to %s: %s", prim, why);
+		break;
+	case SEC_OLDER:
+		snprintf(buf, size, "%s has serial %" PRIu32 ", older than ours: not followed", prim,
+			 serial);
+		break;
+	case SEC_UP_TO_DATE:
+		snprintf(buf, size, "up to date with %s (serial %" PRIu32 ")", prim, serial);
+		break;
+	case SEC_XFR_FAILED:
+		snprintf(buf, size, "transfer from %s failed: %s", prim, why);
+		break;
+	case SEC_IXFR:
+	case SEC_AXFR:
+		snprintf(buf, size, "%s from %s, serial %" PRIu32, r == SEC_IXFR ? "IXFR" : "AXFR",
+			 prim, serial);
+		break;
+	}
+}
+
 static void put_in(int64_t when, int64_t now, char *buf, size_t size)
 {
 	char t[32];
@@ -614,9 +817,12 @@ size_t secondary_status(struct secondary *sec, const uint8_t *apex, size_t apex_
 	put_in(z->busy ? now : z->next_check, now, next, sizeof(next));
 	put_in(z->expire_at, now, exp, sizeof(exp));
 	put_in(z->last_ok, now, ok, sizeof(ok));
-	const char *prim = z->last_primary[0] ? z->last_primary
-			   : z->nprim		  ? z->prim[0].name
-						  : "(none)";
+	const char *prim = z->last_primary ? z->last_primary
+			   : z->prim->n	   ? z->prim->r[0].name
+					   : "(none)";
+	char result[512];
+	result_text(z->result, prim, z->result_serial, z->why ? z->why : "out of memory",
+		    result, sizeof(result));
 	bool has = z->cur && !z->cur->stub;
 	if (json) {
 		if (has)
@@ -625,7 +831,7 @@ size_t secondary_status(struct secondary *sec, const uint8_t *apex, size_t apex_
 			appendf(out, size, &n, ", \"secondary\": {\"serial\": null");
 		const char *names[] = {"primary", "last_check", "result", "last_success", "next_check",
 				       "expires"};
-		const char *vals[] = {prim, last, z->result, ok, next, exp};
+		const char *vals[] = {prim, last, result, ok, next, exp};
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 			appendf(out, size, &n, ", \"%s\": ", names[i]);
 			json_str(out, size, &n, vals[i]);
@@ -642,7 +848,7 @@ size_t secondary_status(struct secondary *sec, const uint8_t *apex, size_t apex_
 				 "    last success %s\n"
 				 "    next check %s\n"
 				 "    expires %s%s\n",
-				 prim, ps, has ? "" : ", no data yet", last, z->result, ok,
+				 prim, ps, has ? "" : ", no data yet", last, result, ok,
 				 z->busy ? "now (refreshing)" : next, exp,
 				 z->expired ? " (expired: answering SERVFAIL)" : "");
 		n = k > 0 ? (size_t)k : 0;
@@ -685,32 +891,34 @@ struct outcome {
 	struct xfrin_result res;
 	uint32_t expire_opt;
 	bool has_expire_opt;
-	const char *primary;
+	const char *primary;		/* the last asked: a name in the set checked */
 	bool has_primary_serial;	/* the last primary asked said its serial */
 	uint32_t primary_serial;
-	char result[512];
+	enum sec_result result;
+	uint32_t result_serial;
+	char why[256];			/* the reason of a failed result */
 };
 
-/* One check of zone `z` (not under the lock): every primary in turn until
- * one answers. */
-static void check(struct sec_zone *z, struct zone *base, bool axfr, struct outcome *o)
+/* One check of zone `z` (not under the lock): each of `prims` in turn
+ * until one answers. */
+static void check(struct sec_zone *z, const struct sec_prims *prims, struct zone *base, bool axfr,
+		  uint64_t max_size, struct outcome *o)
 {
-	struct xfrin_limits lim = {.max_size = z->max_size};
-	char why[256], note[256];
+	struct xfrin_limits lim = {.max_size = max_size};
+	char note[256];
 	bool have = base && !base->stub;
 	memset(o, 0, sizeof(*o));
-	snprintf(o->result, sizeof(o->result), "no primary");
-	for (size_t i = 0; i < z->nprim; i++) {
-		const struct sec_primary *p = &z->prim[i];
+	o->result = SEC_NO_PRIMARY;
+	for (size_t i = 0; i < prims->n; i++) {
+		const struct xfrin_remote *p = &prims->r[i];
 		o->primary = p->name;
 		if (have && !axfr) {
 			struct xfrin_soa_answer soa;
-			int r = xfrin_soa(&p->r, z->apex, z->apex_len, XFRIN_SOA_TIMEOUT_MS, &soa, why,
-					  sizeof(why));
+			int r = xfrin_soa(p, z->apex, z->apex_len, XFRIN_SOA_TIMEOUT_MS, &soa, o->why,
+					  sizeof(o->why));
 			if (r < 0) {
-				snprintf(o->result, sizeof(o->result), "SOA query to %s: %s", p->name,
-					 why);
-				log_info("zone %s: %s", z->name, o->result);
+				o->result = SEC_SOA_FAILED;
+				log_info("zone %s: SOA query to %s: %s", z->name, p->name, o->why);
 				continue;
 			}
 			o->has_expire_opt = soa.has_expire_opt;
@@ -724,14 +932,12 @@ static void check(struct sec_zone *z, struct zone *base, bool axfr, struct outco
 							 "takes its copy)",
 							 z->name, p->name, soa.serial, base->serial);
 					z->backwards_logged = true;
-					snprintf(o->result, sizeof(o->result),
-						 "%s has serial %u, older than ours: not followed",
-						 p->name, soa.serial);
+					o->result = SEC_OLDER;
 				} else {
 					z->backwards_logged = false;
-					snprintf(o->result, sizeof(o->result), "up to date with %s (serial %u)",
-						 p->name, soa.serial);
+					o->result = SEC_UP_TO_DATE;
 				}
+				o->result_serial = soa.serial;
 				o->primary_serial = soa.serial;
 				o->has_primary_serial = true;
 				return;
@@ -742,22 +948,21 @@ static void check(struct sec_zone *z, struct zone *base, bool axfr, struct outco
 		struct timespec t0, t1;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		note[0] = 0;
-		int r = xfrin_transfer(&p->r, z->apex, z->apex_len, have && !axfr ? base : NULL,
-				       axfr || !have, &lim, &o->res, note, sizeof(note), why,
-				       sizeof(why));
+		int r = xfrin_transfer(p, z->apex, z->apex_len, have && !axfr ? base : NULL,
+				       axfr || !have, &lim, &o->res, note, sizeof(note), o->why,
+				       sizeof(o->why));
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 		if (r == 1) {
 			o->ok = true;
-			snprintf(o->result, sizeof(o->result), "up to date with %s (serial %u)", p->name,
-				 o->res.serial);
+			o->result = SEC_UP_TO_DATE;
+			o->result_serial = o->res.serial;
 			xfrin_result_free(&o->res);
 			return;
 		}
 		if (r < 0) {
-			snprintf(o->result, sizeof(o->result), "transfer from %s failed: %s", p->name,
-				 why);
-			log_err("zone %s: transfer from %s failed: %s; %s", z->name, p->name, why,
+			o->result = SEC_XFR_FAILED;
+			log_err("zone %s: transfer from %s failed: %s; %s", z->name, p->name, o->why,
 				have ? "the version served stays" : "still no data");
 			continue;
 		}
@@ -768,8 +973,8 @@ static void check(struct sec_zone *z, struct zone *base, bool axfr, struct outco
 			o->expire_opt = o->res.expire_opt;
 		}
 		bool incremental = !o->res.full;
-		snprintf(o->result, sizeof(o->result), "%s from %s, serial %u",
-			 incremental ? "IXFR" : "AXFR", p->name, o->res.serial);
+		o->result = incremental ? SEC_IXFR : SEC_AXFR;
+		o->result_serial = o->res.serial;
 		if (have)
 			log_info("zone %s: transferred %s from %s, serial %u -> %u, %zu messages, "
 				 "%zu records, %.3f s%s%s",
@@ -787,24 +992,37 @@ static void check(struct sec_zone *z, struct zone *base, bool axfr, struct outco
 
 static void refresh(struct secondary *sec, struct sec_zone *z)
 {
-	/* under the lock: what the check needs */
+	/* under the lock: what the check needs (prim is not changed while
+	 * busy: a reload's waits in next_prim) */
 	struct zone *base = z->cur;
 	if (base)
 		zone_ref(base);
+	struct sec_prims *prims = z->prim;
+	uint64_t max_size = z->max_size;
 	bool axfr = z->force_axfr;
 	z->force_axfr = false;
 	z->again = false;
 	pthread_mutex_unlock(&sec->lock);
 
 	struct outcome o;
-	check(z, base, axfr, &o);
+	check(z, prims, base, axfr, max_size, &o);
 	int64_t now = sec->now();
 
 	pthread_mutex_lock(&sec->lock);
 	z->last_try = now;
-	snprintf(z->result, sizeof(z->result), "%s", o.result);
-	if (o.primary)
-		snprintf(z->last_primary, sizeof(z->last_primary), "%s", o.primary);
+	z->result = (uint8_t)o.result;
+	z->result_serial = o.result_serial;
+	free(z->why);
+	z->why = NULL;
+	if (o.result == SEC_SOA_FAILED || o.result == SEC_XFR_FAILED)
+		z->why = strdup(o.why); /* NULL: shown as out of memory */
+	if (o.primary) {
+		/* a name in prims: the zone keeps the set while it shows it */
+		prims->refs++;
+		prims_put(sec, z->last_set);
+		z->last_set = prims;
+		z->last_primary = o.primary;
+	}
 	if (o.have_new) {
 		o.has_primary_serial = true;
 		o.primary_serial = o.res.serial;
@@ -855,12 +1073,10 @@ static void refresh(struct secondary *sec, struct sec_zone *z)
 	}
 	if (z->again)
 		z->next_check = 0;
-	if (z->has_next_prim) {
-		free(z->prim);
+	if (z->next_prim) {
+		prims_put(sec, z->prim);
 		z->prim = z->next_prim;
-		z->nprim = z->next_nprim;
 		z->next_prim = NULL;
-		z->has_next_prim = false;
 	}
 	/* a copy of the path: a reload may move the storage meanwhile */
 	char *timers = o.ok && !z->gone && z->cur && !z->cur->stub && z->timers_path
@@ -987,7 +1203,7 @@ static void done(struct secondary *sec, struct sec_zone *z, bool is_save)
 			}
 		pthread_cond_broadcast(&sec->cond); /* a zone of that name may go on */
 	}
-	zone_entry_free(z);
+	zone_entry_free(sec, z);
 }
 
 void secondary_purge(struct secondary *sec, const uint8_t *apex, size_t apex_len)
@@ -1028,7 +1244,7 @@ void secondary_purge(struct secondary *sec, const uint8_t *apex, size_t apex_len
 		}
 	} else if (z) {
 		purge_files(z);
-		zone_entry_free(z);
+		zone_entry_free(sec, z);
 	}
 	pthread_mutex_unlock(&sec->lock);
 }
@@ -1130,8 +1346,9 @@ void secondary_free(struct secondary *sec)
 	}
 	pthread_mutex_unlock(&sec->lock);
 	for (size_t i = 0; i < sec->n; i++)
-		zone_entry_free(sec->z[i]);
+		zone_entry_free(sec, sec->z[i]);
 	free(sec->z);
+	free(sec->prims); /* empty: each set went with its last zone */
 	free(sec->purging);
 	secondary_updates_free(sec->head);
 	if (sec->efd >= 0)
@@ -1139,4 +1356,17 @@ void secondary_free(struct secondary *sec)
 	pthread_cond_destroy(&sec->cond);
 	pthread_mutex_destroy(&sec->lock);
 	free(sec);
+}
+
+/* ---------------------------------------------------------------- the tests' */
+
+const void *secondary_primaries_of(struct secondary *sec, const uint8_t *apex, size_t apex_len,
+				   size_t *nsets)
+{
+	pthread_mutex_lock(&sec->lock);
+	struct sec_zone *z = find(sec, apex, apex_len);
+	const void *p = z ? z->prim : NULL;
+	*nsets = sec->nprims;
+	pthread_mutex_unlock(&sec->lock);
+	return p;
 }

@@ -72,7 +72,9 @@ struct secondary *secondary_new(const struct secondary_cfg *cfg);
  * for one finishes and is discarded), the others take their new settings
  * and primaries and keep their timers. A zone's version is taken from the
  * set when the table has none (at start, the copy read from disk, or a
- * stub). Main thread, after a reload or the start has published.
+ * stub). Zones whose primaries are the same (addresses in order, keys,
+ * names) share one copy of them. Main thread, after a reload or the start
+ * has published.
  */
 void secondary_sync(struct secondary *sec, const struct conf *conf, const struct zoneset *set);
 
@@ -142,6 +144,18 @@ void secondary_run_once(struct secondary *sec);
 /** Stop the threads (a transfer in progress is abandoned at its next
  * read), save every copy that changed since its last save, free. */
 void secondary_free(struct secondary *sec);
+
+/* ---- for the tests ---- */
+
+/**
+ * The primaries `apex` follows (zones with the same primaries share one
+ * set: the same pointer; NULL: not a secondary zone), not those a reload
+ * gave while a check runs (taken when it ends).
+ * \param[out] nsets  how many sets the table holds (each zone's, those a
+ *                    reload gave, those the last checks named)
+ */
+const void *secondary_primaries_of(struct secondary *sec, const uint8_t *apex, size_t apex_len,
+				   size_t *nsets);
 
 /* ---- pure timer logic, for the tests ---- */
 

@@ -119,6 +119,8 @@ struct prim {
 	struct answer_cfg acfg;
 	atomic_uint queries, soa, axfr, ixfr;
 	atomic_bool tcp_close; /* accept a connection and close it at once */
+	atomic_bool hold;      /* a query over UDP waits (counted in held) until cleared */
+	atomic_uint held;
 };
 
 static void diag_print(void *ctx, const char *msg)
@@ -247,6 +249,11 @@ static void prim_udp(struct prim *p)
 	enum query_status st = query_parse(&q, req, (size_t)n, false);
 	q.addr = (const struct sockaddr *)&from;
 	count(p, &q, st);
+	if (atomic_load(&p->hold)) {
+		atomic_fetch_add(&p->held, 1);
+		while (atomic_load(&p->hold))
+			usleep(1000);
+	}
 	size_t len = prim_answer(p, &q, st, req, (size_t)n, out, sizeof(out), NULL);
 	if (len)
 		sendto(p->udp, out, len, 0, (struct sockaddr *)&from, fl);
@@ -323,6 +330,8 @@ static void prim_start(struct prim *p, const struct soa_t *t)
 	p->acfg.xfr_max = 4;
 	atomic_init(&p->stop, false);
 	atomic_init(&p->tcp_close, false);
+	atomic_init(&p->hold, false);
+	atomic_init(&p->held, 0);
 	prim_set(p, t);
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	p->tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -1284,6 +1293,246 @@ START_TEST(storage_move_keeps_timers)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- shared primaries */
+
+#define KEY_A "c2hvYWwtc2Vjb25kYXJ5LXRlc3Qta2V5LWEtMDEyMzQ="
+#define KEY_B "c2hvYWwtc2Vjb25kYXJ5LXRlc3Qta2V5LWItOTg3NjU="
+
+/* sec.test a secondary of remote `sec_prim` (NULL: not in the
+ * configuration), prim.test one of `other_prim`: p and q the primary
+ * under two names, pk p signed with key k (its secret `secret`). */
+static struct conf *conf_both(struct fix *f, uint16_t port, const char *sec_prim,
+                              const char *other_prim, const char *secret)
+{
+	char text[4096];
+	int n = snprintf(text, sizeof(text),
+	                 "key:\n  - id: k\n    algorithm: hmac-sha256\n    secret: %s\n"
+	                 "remote:\n"
+	                 "  - id: p\n    address: 127.0.0.1@%u\n"
+	                 "  - id: q\n    address: 127.0.0.1@%u\n"
+	                 "  - id: pk\n    address: 127.0.0.1@%u\n    key: k\n"
+	                 "zone:\n  - domain: " OTHER "\n    primary: %s\n    storage: %s\n",
+	                 secret, port, port, port, other_prim, f->dir);
+	if (sec_prim)
+		n += snprintf(text + n, sizeof(text) - (size_t)n,
+		              "  - domain: " ORIGIN "\n    primary: %s\n    storage: %s\n", sec_prim,
+		              f->dir);
+	ck_assert_int_lt(n, (int)sizeof(text));
+	struct conf *c = NULL;
+	ck_assert_int_eq(conf_load_buf("both.conf", text, strlen(text), diag_print, NULL, &c), 0);
+	return c;
+}
+
+/* fix_start with both zones secondaries (conf_both), their copies at `t`. */
+static void fix_both(struct fix *f, const struct soa_t *t, uint16_t port, const char *sec_prim,
+                     const char *other_prim)
+{
+	memset(f, 0, sizeof(*f));
+	ut_tmpdir(f->dir, sizeof(f->dir));
+	f->apex_len = ut_name(ORIGIN, f->apex);
+	f->other_len = ut_name(OTHER, f->other);
+	write_zone(f->dir, t);
+	write_other(f->dir);
+	f->conf = conf_both(f, port, sec_prim, other_prim, KEY_A);
+	set_load(f, true);
+	g_now = T0;
+	f->sec = sec_new();
+	secondary_sync(f->sec, f->conf, &f->set);
+}
+
+/* A reload to `c`; the configuration before is freed (the secondary keeps
+ * nothing of it). */
+static void reload(struct fix *f, struct conf *c)
+{
+	secondary_sync(f->sec, c, &f->set);
+	conf_free(f->conf);
+	f->conf = c;
+}
+
+static const void *prims_of(struct fix *f, const uint8_t *apex, size_t len, size_t *nsets)
+{
+	return secondary_primaries_of(f->sec, apex, len, nsets);
+}
+
+static void *run_once_thread(void *arg)
+{
+	secondary_run_once(arg);
+	return NULL;
+}
+
+/* sec.test checked at `t` on a thread of its own, held by the primary
+ * (busy) until prim_release. */
+static void check_held(struct fix *f, struct prim *p, int64_t t, pthread_t *th)
+{
+	ck_assert_int_eq(secondary_refresh(f->sec, f->apex, f->apex_len, false), 0);
+	atomic_store(&p->held, 0);
+	atomic_store(&p->hold, true);
+	g_now = t;
+	ck_assert_int_eq(pthread_create(th, NULL, run_once_thread, f->sec), 0);
+	while (!atomic_load(&p->held))
+		usleep(1000);
+}
+
+static void prim_release(struct prim *p, pthread_t th)
+{
+	atomic_store(&p->hold, false);
+	pthread_join(th, NULL);
+}
+
+/* Zones with the same primaries (addresses in order, key, names) share
+ * one set, whichever configuration they came from; a zone whose primaries
+ * change takes a set of its own, the other keeps the one it had. */
+START_TEST(primaries_shared)
+{
+	struct soa_t t = {5, 3600, 600, 86400};
+	struct prim p;
+	prim_start(&p, &t);
+	struct fix f;
+	fix_both(&f, &t, p.port, "p", "p");
+	size_t nsets = 0;
+	const void *shared = prims_of(&f, f.apex, f.apex_len, &nsets);
+	ck_assert_ptr_nonnull(shared);
+	ck_assert_ptr_eq(prims_of(&f, f.other, f.other_len, &nsets), shared);
+	ck_assert_uint_eq(nsets, 1);
+	run_at(&f, T0);
+	ck_assert_ptr_nonnull(strstr(status(&f), "up to date with p 127.0.0.1"));
+
+	/* the same primaries from a new configuration: the same set */
+	reload(&f, conf_both(&f, p.port, "p", "p", KEY_A));
+	ck_assert_ptr_eq(prims_of(&f, f.apex, f.apex_len, &nsets), shared);
+	ck_assert_ptr_eq(prims_of(&f, f.other, f.other_len, &nsets), shared);
+	ck_assert_uint_eq(nsets, 1);
+
+	/* sec.test's changed (the same address, another name): its own */
+	reload(&f, conf_both(&f, p.port, "q", "p", KEY_A));
+	const void *q = prims_of(&f, f.apex, f.apex_len, &nsets);
+	ck_assert_ptr_ne(q, shared);
+	ck_assert_ptr_eq(prims_of(&f, f.other, f.other_len, &nsets), shared);
+	ck_assert_uint_eq(nsets, 2); /* p's still held: sec.test's status names it */
+
+	/* both signed with k: one set again; q's freed, p's kept while the
+	 * zones' statuses name it (until their next checks) */
+	reload(&f, conf_both(&f, p.port, "pk", "pk", KEY_A));
+	const void *ka = prims_of(&f, f.apex, f.apex_len, &nsets);
+	ck_assert_ptr_ne(ka, shared);
+	ck_assert_ptr_ne(ka, q);
+	ck_assert_ptr_eq(prims_of(&f, f.other, f.other_len, &nsets), ka);
+	ck_assert_uint_eq(nsets, 2);
+
+	/* k's secret changed: not the same primaries */
+	reload(&f, conf_both(&f, p.port, "pk", "pk", KEY_B));
+	const void *kb = prims_of(&f, f.apex, f.apex_len, &nsets);
+	ck_assert_ptr_ne(kb, ka);
+	ck_assert_ptr_eq(prims_of(&f, f.other, f.other_len, &nsets), kb);
+	ck_assert_uint_eq(nsets, 2);
+
+	/* a check signed with the set's copy of k (the configuration it came
+	 * from is gone): the status names pk; p's set dropped */
+	ck_assert_int_eq(secondary_refresh(f.sec, f.apex, f.apex_len, false), 0);
+	run_at(&f, T0 + 1);
+	ck_assert_ptr_nonnull(strstr(status(&f), "    secondary of pk 127.0.0.1"));
+	prims_of(&f, f.apex, f.apex_len, &nsets);
+	ck_assert_uint_eq(nsets, 2); /* kb, and p's that prim.test's status names */
+	ck_assert_int_eq(secondary_refresh(f.sec, f.other, f.other_len, false), 0);
+	run_at(&f, T0 + 2);
+	prims_of(&f, f.apex, f.apex_len, &nsets);
+	ck_assert_uint_eq(nsets, 1);
+	fix_stop(&f);
+	prim_free(&p);
+}
+END_TEST
+
+/* A reload while sec.test's check runs: the check goes on with the set it
+ * has (the thread reads it without the lock), the new one is taken when
+ * it ends; a second reload meanwhile replaces the first's (freed). */
+START_TEST(primaries_reload_while_busy)
+{
+	struct soa_t t = {5, 3600, 600, 86400};
+	struct prim p;
+	prim_start(&p, &t);
+	struct fix f;
+	fix_both(&f, &t, p.port, "p", "p");
+	run_at(&f, T0);
+	size_t nsets = 0;
+	const void *shared = prims_of(&f, f.apex, f.apex_len, &nsets);
+
+	pthread_t th;
+	check_held(&f, &p, T0 + 1, &th);
+	reload(&f, conf_both(&f, p.port, "q", "p", KEY_A));
+	ck_assert_ptr_eq(prims_of(&f, f.apex, f.apex_len, &nsets), shared);
+	ck_assert_uint_eq(nsets, 2); /* p's, and q's waiting */
+	reload(&f, conf_both(&f, p.port, "pk", "p", KEY_A));
+	ck_assert_ptr_eq(prims_of(&f, f.apex, f.apex_len, &nsets), shared);
+	ck_assert_uint_eq(nsets, 2); /* p's, and pk's waiting: q's freed */
+	ck_assert_ptr_eq(prims_of(&f, f.other, f.other_len, &nsets), shared);
+	prim_release(&p, th);
+
+	/* the check asked p; sec.test follows pk from now on */
+	ck_assert_ptr_nonnull(strstr(status(&f), "up to date with p 127.0.0.1"));
+	const void *mine = prims_of(&f, f.apex, f.apex_len, &nsets);
+	ck_assert_ptr_nonnull(mine);
+	ck_assert_ptr_ne(mine, shared);
+	ck_assert_ptr_eq(prims_of(&f, f.other, f.other_len, &nsets), shared);
+	ck_assert_uint_eq(nsets, 2);
+
+	/* held again, signed with pk's copy of k; the configuration it came
+	 * from freed meanwhile (sec.test back to p) */
+	check_held(&f, &p, T0 + 2, &th);
+	reload(&f, conf_both(&f, p.port, "p", "p", KEY_B));
+	ck_assert_ptr_eq(prims_of(&f, f.apex, f.apex_len, &nsets), mine);
+	ck_assert_uint_eq(nsets, 2); /* pk's, and p's shared and waiting */
+	prim_release(&p, th);
+	ck_assert_ptr_nonnull(strstr(status(&f), "    secondary of pk 127.0.0.1"));
+	ck_assert_ptr_eq(prims_of(&f, f.apex, f.apex_len, &nsets), shared);
+	ck_assert_uint_eq(nsets, 2); /* pk's while sec.test's status names it */
+	fix_stop(&f);
+	prim_free(&p);
+}
+END_TEST
+
+/* A set is freed when its last zone drops it: the zone dropped by a
+ * reload, gone while a check runs (freed when it ends), or purged. */
+START_TEST(primaries_freed_with_last_zone)
+{
+	struct soa_t t = {5, 3600, 600, 86400};
+	struct prim p;
+	prim_start(&p, &t);
+	struct fix f;
+	fix_both(&f, &t, p.port, "p", "p");
+	run_at(&f, T0);
+	size_t nsets = 0;
+	reload(&f, conf_both(&f, p.port, "q", "p", KEY_A));
+	ck_assert_ptr_nonnull(prims_of(&f, f.apex, f.apex_len, &nsets));
+	ck_assert_uint_eq(nsets, 2);
+
+	/* sec.test gone from the configuration: q's set with it */
+	reload(&f, conf_both(&f, p.port, NULL, "p", KEY_A));
+	ck_assert_ptr_null(prims_of(&f, f.apex, f.apex_len, &nsets));
+	ck_assert_uint_eq(nsets, 1);
+
+	/* back, and gone again while busy: q's set stays until the check
+	 * ends */
+	reload(&f, conf_both(&f, p.port, "q", "p", KEY_A));
+	ck_assert_ptr_nonnull(prims_of(&f, f.apex, f.apex_len, &nsets));
+	ck_assert_uint_eq(nsets, 2);
+	pthread_t th;
+	check_held(&f, &p, T0 + 1, &th);
+	reload(&f, conf_both(&f, p.port, NULL, "p", KEY_A));
+	ck_assert_ptr_null(prims_of(&f, f.apex, f.apex_len, &nsets));
+	ck_assert_uint_eq(nsets, 2);
+	prim_release(&p, th);
+	ck_assert_ptr_null(prims_of(&f, f.apex, f.apex_len, &nsets));
+	ck_assert_uint_eq(nsets, 1);
+
+	/* prim.test purged: none left */
+	secondary_purge(f.sec, f.other, f.other_len);
+	ck_assert_ptr_null(prims_of(&f, f.other, f.other_len, &nsets));
+	ck_assert_uint_eq(nsets, 0);
+	fix_stop(&f);
+	prim_free(&p);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- main */
 
 static Suite *suite(void)
@@ -1310,6 +1559,13 @@ static Suite *suite(void)
 	tcase_add_test(tc, serial_arithmetic);
 	tcase_add_test(tc, second_primary_answers);
 	tcase_add_test(tc, restart_expiry_runs_on);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("shared primaries");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, primaries_shared);
+	tcase_add_test(tc, primaries_reload_while_busy);
+	tcase_add_test(tc, primaries_freed_with_last_zone);
 	suite_add_tcase(s, tc);
 
 	/* bugs these found, fixed */
