@@ -63,6 +63,8 @@ struct primary_zone {
 	char *serial_path;
 	bool notify_pending; /* a new serial to announce once published */
 	bool break_at_open;  /* the journal's chain leads to content gone */
+	bool no_file;	     /* journal_path was found absent: the journal is
+			      * opened when a difference is to be written */
 };
 
 struct closing {
@@ -113,6 +115,7 @@ static void relocate(struct primary_zone *pz, const struct conf_zone *cz)
 		} else {
 			free(pz->journal_path);
 			pz->journal_path = j;
+			pz->no_file = false; /* looked for again there */
 			j = NULL;
 		}
 	}
@@ -305,10 +308,22 @@ static struct primary_zone *zone_state_of(struct zone_state *s, const struct con
 	return pz;
 }
 
-static void open_journal(struct primary_zone *pz, const struct conf_zone *cz, uint32_t served)
+/* Open the zone's journal, unless it has no file and nothing is to be
+ * written to it (`write` false): an empty journal serves no IXFR, so a
+ * zone of a catalog's thousands that only ever gets AXFRs holds none
+ * (NULL, like a zone without transfers: the workers answer an IXFR with
+ * the whole zone either way). Once found absent, the file is not looked
+ * for again: only this zone's journal makes it. */
+static void open_journal(struct primary_zone *pz, const struct conf_zone *cz, uint32_t served,
+			 bool write)
 {
 	if (pz->journal || !pz->journal_path)
 		return;
+	if (!write && (pz->no_file || (access(pz->journal_path, F_OK) < 0 && errno == ENOENT))) {
+		pz->no_file = true;
+		return;
+	}
+	pz->no_file = false;
 	pz->journal = journal_open(pz->journal_path, served, cz->set.journal_depth,
 				   (size_t)cz->set.journal_usage, journal_log, NULL);
 }
@@ -412,6 +427,10 @@ static struct zone *secondary_first(struct primary_zone *pz, const struct conf_z
 {
 	if (pz->journal || !pz->journal_path)
 		return fresh;
+	if (access(pz->journal_path, F_OK) < 0 && errno == ENOENT) {
+		pz->no_file = true; /* nothing to replay: opened by a first write */
+		return fresh;
+	}
 	pz->journal = journal_open_ahead(pz->journal_path, fresh->serial, cz->set.journal_depth,
 					 (size_t)cz->set.journal_usage, journal_log, NULL);
 	uint32_t last;
@@ -487,7 +506,7 @@ static struct zone *accept_version(void *ctx, struct zone_state *s, struct zone 
 	if (r < 0) {
 		log_err("zone %s: cannot compute the difference to serial %u (%s); served without "
 			"IXFR from before it", s->name, fresh->serial, strerror(-r));
-		open_journal(pz, cz, old->serial);
+		open_journal(pz, cz, old->serial, false);
 		if (pz->journal)
 			journal_break(pz->journal, fresh->serial);
 		fresh->journal = pz->journal;
@@ -535,7 +554,7 @@ static struct zone *accept_version(void *ctx, struct zone_state *s, struct zone 
 	if (use != fresh)
 		release(fresh);
 	remember(pz, file_serial, use);
-	open_journal(pz, cz, old->serial);
+	open_journal(pz, cz, old->serial, true);
 	if (pz->journal && journal_append(pz->journal, cs) < 0)
 		journal_break(pz->journal, use->serial);
 	changeset_unref(cs);
@@ -613,7 +632,7 @@ void primary_prepare(struct primary *p, const struct zoneset *set)
 		if (!pz || !s->zone || s->zone->stub || !(cz = zone_conf(p, s)) ||
 		    (!has_transfers(cz) && !cz->set.nprimary))
 			continue;
-		open_journal(pz, cz, s->zone->serial);
+		open_journal(pz, cz, s->zone->serial, false);
 		if (pz->break_at_open && pz->journal)
 			journal_break(pz->journal, s->zone->serial);
 		pz->break_at_open = false;
@@ -632,7 +651,9 @@ int primary_received(struct primary *p, struct zone_state *s, struct zone *z,
 	if (!pz)
 		return -ENOMEM;
 	uint32_t from = s->zone && !s->zone->stub ? s->zone->serial : z->serial;
-	open_journal(pz, cz, from);
+	/* a whole zone, or no difference, only breaks the chain: a journal
+	 * without a file stays so */
+	open_journal(pz, cz, from, !full && ncs > 0);
 	if (pz->journal) {
 		bool broken = full || ncs == 0;
 		for (size_t i = 0; i < ncs && !broken; i++)
@@ -707,6 +728,10 @@ size_t primary_status(struct primary *p, const struct zone_state *s, char *out, 
 				     journal_depth(pz->journal), journal_usage(pz->journal));
 		else
 			n = snprintf(out, size, "    journal empty\n");
+		if (n > 0)
+			c.len = (size_t)n;
+	} else if (pz && pz->no_file) {
+		int n = snprintf(out, size, "    journal empty\n");
 		if (n > 0)
 			c.len = (size_t)n;
 	}

@@ -4,7 +4,8 @@
  * newer serial served with its difference journaled, an unchanged serial
  * refused or raised by serial-policy (and the raise kept across a
  * restart), a touched file left alone, no journal for a zone without
- * transfers, a journal dropped when the file changed while "down".
+ * transfers, a journal dropped when the file changed while "down"; beside
+ * it, the zone set's record of a failed load (its first messages).
  *
  * Each case drives the main thread's reload sequence by hand:
  * zoneset_update, primary_prepare, (the zonedb it gives is freed instead
@@ -245,8 +246,9 @@ static void expect_www_change(const struct zone *z, uint32_t from, int old_www, 
 	journal_chain_free(chain, n);
 }
 
-/* The first load opens storage/<zone>.journal (made by the first change)
- * and attaches it. */
+/* The first load leaves storage/<zone>.journal unopened while it has no
+ * file (an empty journal serves no IXFR); the first change makes the file
+ * and attaches the journal. */
 START_TEST(first_load_opens_journal)
 {
 	struct pfix f;
@@ -256,17 +258,25 @@ START_TEST(first_load_opens_journal)
 	ck_assert_uint_eq(st.added, 2);
 	const struct zone *z = served(&f, ZNAME);
 	ck_assert_uint_eq(z->serial, 7);
-	ck_assert_ptr_nonnull(z->journal);
-	/* an empty journal: its file is made by the first change */
+	ck_assert_ptr_null(z->journal);
 	ck_assert(!exists(&f, "p.test.journal"));
-	ck_assert_uint_eq(journal_depth(z->journal), 0);
 	ck_assert_int_eq(state(&f, ZNAME)->outcome, ZONE_OUTCOME_LOADED);
+	char status[512];
+	primary_status(f.p, state(&f, ZNAME), status, sizeof(status));
+	ck_assert_ptr_nonnull(strstr(status, "journal empty"));
 	/* nothing transferred out: no journal, no file */
 	ck_assert_ptr_null(served(&f, PLAIN)->journal);
 	ck_assert(!exists(&f, "plain.test.journal"));
 	ck_assert(!exists(&f, "plain.test.serial"));
 	/* what is served for the file, for the next start (every policy) */
 	ck_assert(exists(&f, "p.test.serial"));
+	/* a change: the journal is opened, its file made, and attached */
+	write_zone(&f, ZNAME, 8, 81, NULL);
+	step(&f);
+	z = served(&f, ZNAME);
+	ck_assert_ptr_nonnull(z->journal);
+	ck_assert(exists(&f, "p.test.journal"));
+	ck_assert_uint_eq(journal_depth(z->journal), 1);
 	pfix_free(&f);
 }
 END_TEST
@@ -317,7 +327,7 @@ START_TEST(same_serial_refused)
 	ck_assert_ptr_eq(z, before);
 	ck_assert_uint_eq(z->serial, 7);
 	ck_assert_int_eq(www_of(z), 80);
-	ck_assert_uint_eq(journal_depth(z->journal), 0);
+	ck_assert_ptr_null(z->journal); /* nothing written: none opened (no file) */
 	/* an older serial as well */
 	write_zone(&f, ZNAME, 6, 81, NULL);
 	step(&f);
@@ -948,6 +958,45 @@ START_TEST(restart_raised_serial_reused)
 }
 END_TEST
 
+/* A file that fails: the previous version stays, the zone's state keeps
+ * the first ZONESET_MSGS_MAX messages and counts every error; a load
+ * that works drops them. The state's apex is the spec's. */
+START_TEST(failed_load_messages)
+{
+	struct pfix f;
+	pfix_new(&f, NULL);
+	step(&f);
+	struct zone_state *s = state(&f, ZNAME);
+	ck_assert_str_eq(s->name, ZNAME);
+	ck_assert_uint_eq(s->apex_len, f.specs[0].apex_len);
+	ck_assert_mem_eq(s->apex, f.specs[0].apex, s->apex_len);
+	ck_assert_ptr_null(s->msgs);
+	ck_assert_uint_eq(s->nmsgs, 0);
+	char bad[2048] = "";
+	for (int i = 0; i < ZONESET_MSGS_MAX + 5; i++)
+		snprintf(bad + strlen(bad), sizeof(bad) - strlen(bad), "bad%d A 192.0.2.300\n", i);
+	write_zone(&f, ZNAME, 8, 81, bad);
+	struct zoneset_stats st = step(&f);
+	ck_assert_uint_eq(st.kept, 1);
+	s = state(&f, ZNAME);
+	ck_assert_int_eq(s->outcome, ZONE_OUTCOME_KEPT);
+	ck_assert_uint_eq(served(&f, ZNAME)->serial, 7);
+	ck_assert_uint_ge(s->nerrors, ZONESET_MSGS_MAX + 5);
+	ck_assert_uint_eq(s->nmsgs, ZONESET_MSGS_MAX);
+	ck_assert_ptr_nonnull(s->msgs);
+	for (size_t i = 0; i < s->nmsgs; i++)
+		ck_assert_ptr_nonnull(strstr(s->msgs[i], "zone:"));
+	write_zone(&f, ZNAME, 9, 82, NULL);
+	step(&f);
+	s = state(&f, ZNAME);
+	ck_assert_int_eq(s->outcome, ZONE_OUTCOME_LOADED);
+	ck_assert_ptr_null(s->msgs);
+	ck_assert_uint_eq(s->nmsgs, 0);
+	ck_assert_uint_eq(s->nerrors, 0);
+	pfix_free(&f);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("primary");
@@ -975,6 +1024,7 @@ int main(void)
 	tcase_add_test(tc, restart_after_touch_keeps_journal);
 	tcase_add_test(tc, touch_after_raise_changes_nothing);
 	tcase_add_test(tc, restart_raised_serial_reused);
+	tcase_add_test(tc, failed_load_messages);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
