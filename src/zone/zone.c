@@ -1799,6 +1799,15 @@ static void choose_denial(struct checker *c, struct zone *z)
 	if (candidates < 2)
 		return;
 	dname_to_str(z->apex, nb, sizeof(nb));
+	if (z->gen > 1) {
+		/* A version an update made (an IXFR) shares its chains' chunks
+		 * with the version still served (zvec.h): replacing its chain
+		 * here would free what the workers read. It keeps the one the
+		 * update built; the next load chooses. */
+		say(c, &one, "%s holds more than one denial chain: serving %s", nb,
+		    z->nsec3 ? "the NSEC3 chain of its first NSEC3PARAM" : "the NSEC chain");
+		return;
+	}
 	const uint8_t *w = param ? param->wire : NULL;
 	for (uint16_t k = 0; param && k < param->count; k++) {
 		uint16_t rl = rr_rdlen(w);

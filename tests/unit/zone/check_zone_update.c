@@ -529,6 +529,43 @@ START_TEST(nsec3param_change_rebuilds_the_chain)
 }
 END_TEST
 
+/* A zone holding two denial chains (NSEC beside an NSEC3PARAM, a signer
+ * moving between them) updated by IXFR: zone_dnssec_check on the new
+ * version, as xfrin runs it before publishing, must leave the chain it
+ * shares with the version still served alone (ASan saw that version's
+ * NSEC3 chunks freed under a reader). */
+START_TEST(dnssec_check_of_an_update_keeps_shared_chains)
+{
+	/* a complete NSEC chain (@ -> ns1 -> @) and an NSEC3 one */
+	struct rrlist l = {0};
+	rl_add(&l, "@ 3600 SOA ns1 hostmaster 1 7200 3600 1209600 300");
+	rl_add(&l, "@ 3600 NS ns1");
+	rl_add(&l, "@ 300 NSEC3PARAM 1 0 0 -");
+	rl_add(&l, "@ 300 NSEC ns1." ORIGIN " SOA NS NSEC NSEC3PARAM");
+	rl_add(&l, "ns1 3600 A 192.0.2.1");
+	rl_add(&l, "ns1 300 NSEC " ORIGIN " A NSEC");
+	rl_add(&l, "0123456789abcdefghijklmnopqrstuv 300 NSEC3 1 0 0 - 0123456789abcdefghijklmnopqrstuv A");
+	struct zone *v1 = ut_zone(ORIGIN, (const char *const *)l.v);
+	ck_assert_ptr_nonnull(v1->nsec3);
+	size_t entries = v1->nsec3->v.n;
+	zone_ref(v1); /* published: the workers read it */
+	const char *dels[] = {"ns1 3600 A 192.0.2.1", NULL};
+	const char *adds[] = {"ns1 3600 A 192.0.2.2", NULL};
+	struct zone *v2 = apply(v1, &l, dels, adds);
+	ck_assert_uint_gt(zone_dnssec_check(v2, time(NULL), 3600, NULL, NULL), 0);
+	/* the served version's chain, read as a worker would */
+	ck_assert_uint_eq(v1->nsec3->v.n, entries);
+	uint8_t h[NSEC3_HASH_LEN] = {0};
+	bool match;
+	ck_assert_ptr_nonnull(zone_nsec3_find(v1, h, &match));
+	/* and the new version keeps the chain the update built */
+	ck_assert_ptr_nonnull(v2->nsec3);
+	zone_free(v2);
+	zone_unref(v1);
+	rl_free(&l);
+}
+END_TEST
+
 /* A zone of two names (a catalog member's: SOA, two NS, two A) starts
  * with the smallest table, one page of ZONE_TABLE_MIN slots; updates that
  * add names double it again and again, past one full page (512 slots) to
@@ -769,6 +806,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, nsec3param_change_rebuilds_the_chain);
 	tcase_add_test(tc, small_table_grows_by_updates);
 	tcase_add_test(tc, nsec3_salt_changes_while_older_versions_are_held);
+	tcase_add_test(tc, dnssec_check_of_an_update_keeps_shared_chains);
 	suite_add_tcase(s, tc);
 	return s;
 }
