@@ -440,15 +440,6 @@ static void expanded_free(struct expanded *ex)
 	memset(ex, 0, sizeof(*ex));
 }
 
-static bool in_names(uint8_t (*v)[DNAME_MAX], const uint8_t *lens, size_t n, const uint8_t *apex,
-		     size_t len)
-{
-	for (size_t i = 0; i < n; i++)
-		if (lens[i] == len && !memcmp(v[i], apex, len))
-			return true;
-	return false;
-}
-
 /*
  * The setup `s` with the catalogs' members (D.catz). With `ch`, its fresh
  * members are left out (`fresh_too` false: their data is being deleted)
@@ -466,8 +457,7 @@ static int expand(const struct setup *s, const struct catalog_changes *ch, bool 
 		return -ENOMEM;
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (ch && !fresh_too && in_names(ch->fresh, ch->fresh_len, ch->nfresh, m[i].apex,
-						 m[i].apex_len))
+		if (ch && !fresh_too && catalog_names_has(&ch->fresh, m[i].apex, m[i].apex_len))
 			continue;
 		bool dup = false;
 		for (size_t d = 0; d < s->ndir && !dup; d++)
@@ -500,8 +490,7 @@ static int expand(const struct setup *s, const struct catalog_changes *ch, bool 
 		sp->file = z->file;
 		sp->where = z->where;
 		sp->secondary = z->set.nprimary > 0;
-		sp->fresh = ch && fresh_too &&
-			    in_names(ch->fresh, ch->fresh_len, ch->nfresh, z->apex, z->apex_len);
+		sp->fresh = ch && fresh_too && catalog_names_has(&ch->fresh, z->apex, z->apex_len);
 		const char *in = in_root(z->file, pb, sizeof(pb));
 		if (in != z->file) {
 			if (!(ex->owned[ex->nowned] = strdup(in))) {
@@ -572,10 +561,11 @@ static void purge_journals(char **paths, size_t n)
  * in the configuration served now. */
 static char **purge_begin(const struct catalog_changes *ch, size_t *n)
 {
-	char **paths = calloc(2 * ch->npurge + 1, sizeof(*paths));
+	char **paths = calloc(2 * ch->purge.n + 1, sizeof(*paths));
+	size_t at = 0, len;
 	*n = 0;
-	for (size_t i = 0; paths && i < ch->npurge; i++) {
-		const struct conf_zone *cz = conf_zone_find(D.conf, ch->purge[i], ch->purge_len[i]);
+	for (const uint8_t *apex; paths && (apex = catalog_names_next(&ch->purge, &at, &len));) {
+		const struct conf_zone *cz = conf_zone_find(D.conf, apex, len);
 		if (!cz)
 			continue;
 		secondary_purge(D.sec, cz->apex, cz->apex_len);
@@ -605,7 +595,7 @@ static void catalogs_process(void)
 	char **paths = purge_begin(&ch, &np);
 	if (apply_members(&ch, false) == 0) {
 		purge_journals(paths, np);
-		if (ch.nfresh)
+		if (ch.fresh.n)
 			apply_members(&ch, true);
 	} else {
 		for (size_t i = 0; i < np; i++)
@@ -761,7 +751,7 @@ publish:
 	db = NULL;
 	if (paths) {
 		purge_journals(paths, np);
-		if (ch.nfresh)
+		if (ch.fresh.n)
 			apply_members(&ch, true);
 	}
 	catalog_changes_free(&ch);

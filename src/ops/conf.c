@@ -57,6 +57,15 @@ static const char *pool_printf(struct conf_pool *p, const char *fmt, ...)
 	return r < 0 ? NULL : pool_add(p, s);
 }
 
+/* A copy of `len` octets (a wire name) in the pool, or NULL. */
+static const uint8_t *pool_copy(struct conf_pool *p, const uint8_t *mem, size_t len)
+{
+	char *s = malloc(len ? len : 1);
+	if (s)
+		memcpy(s, mem, len);
+	return (const uint8_t *)pool_add(p, s);
+}
+
 /* ---------------------------------------------------------------- reader */
 
 struct reader {
@@ -945,8 +954,11 @@ static void zone_pair(struct reader *r, const char *name, yaml_node_t *k, yaml_n
 		}
 		f->set.has_catalog_role = true;
 	} else if (!strcmp(name, "catalog-zone")) {
-		if (!parse_dname(s, f->set.catalog_zone, &f->set.catalog_zone_len))
+		uint8_t cat[DNAME_MAX];
+		if (!parse_dname(s, cat, &f->set.catalog_zone_len))
 			ERR(r, v, "%s.catalog-zone '%s': not a domain name", f->section, s);
+		else if (!(f->set.catalog_zone = pool_copy(r->c->pool, cat, f->set.catalog_zone_len)))
+			r->oom = true;
 		f->set.catalog_zone_line = v->start_mark.line + 1;
 		f->set.catalog_zone_col = v->start_mark.column + 1;
 		f->set.has_catalog_zone = true;
@@ -1010,7 +1022,7 @@ static struct conf_zone_settings zone_settings(const struct conf_zone_settings *
 	if (!own->has_catalog_role)
 		s.catalog_role = t->catalog_role;
 	if (!own->has_catalog_zone) {
-		memcpy(s.catalog_zone, t->catalog_zone, sizeof(s.catalog_zone));
+		s.catalog_zone = t->catalog_zone;
 		s.catalog_zone_len = t->catalog_zone_len;
 		s.catalog_zone_line = t->catalog_zone_line;
 		s.catalog_zone_col = t->catalog_zone_col;
@@ -1193,7 +1205,10 @@ static void zone_entry(struct reader *r, yaml_node_t *e)
 				.storage = storage,
 				.set = zone_settings(&f.set, tpl),
 				.where = where(r, dn)};
-	memcpy(z->apex, apex, apex_len);
+	if (!(z->apex = pool_copy(r->c->pool, apex, apex_len))) {
+		r->oom = true;
+		return;
+	}
 	z->file = zone_file(r, storage, pattern, name);
 	if (z->set.refresh_min > z->set.refresh_max || z->set.retry_min > z->set.retry_max) {
 		ERR(r, dn, "zone '%s': a %s-min-interval above its %s-max-interval", domain,
@@ -1407,13 +1422,14 @@ struct conf *conf_derive(struct conf *base, const struct conf_member *m, size_t 
 			.member_group = m[i].group ? pool_printf(c->pool, "%s", m[i].group) : NULL,
 		};
 		z->name = z->domain;
-		memcpy(z->apex, m[i].apex, m[i].apex_len);
+		z->apex = pool_copy(c->pool, m[i].apex, m[i].apex_len);
 		z->file = zone_file(&r, storage, pattern, name);
 		/* a member is a member of its catalog only, never of a generated one */
 		z->set.catalog_role = CONF_CATALOG_NONE;
+		z->set.catalog_zone = NULL;
 		z->set.catalog_zone_len = 0;
 		z->set.catalog_group = NULL;
-		if (!z->domain || !z->where || !z->member_id || !z->file ||
+		if (!z->domain || !z->apex || !z->where || !z->member_id || !z->file ||
 		    (m[i].group && !z->member_group)) {
 			conf_free(c);
 			return NULL;

@@ -144,11 +144,13 @@ struct conf_zone_settings {
 	enum conf_serial_policy serial_policy;
 	uint32_t journal_depth;		/* differences kept, >= 1 */
 	uint64_t journal_usage;		/* octets of the journal file */
-	enum conf_catalog_role catalog_role;
-	uint8_t catalog_zone[DNAME_MAX];	/* a member's catalog, lowercased wire */
+	/* a member's catalog, lowercased wire in the configuration's pool
+	 * (NULL: none), and where it was written, 1-based */
+	const uint8_t *catalog_zone;
 	size_t catalog_zone_len;		/* 0: none */
-	size_t catalog_zone_line, catalog_zone_col;	/* where it was written, 1-based */
+	size_t catalog_zone_line, catalog_zone_col;
 	const char *catalog_group;	/* a member's group, or NULL */
+	enum conf_catalog_role catalog_role;
 	/* which of the above the entry wrote */
 	bool has_acl, has_notify, has_serial_policy, has_journal_depth, has_journal_usage;
 	bool has_primary, has_refresh_min, has_refresh_max, has_retry_min, has_retry_max;
@@ -171,7 +173,8 @@ struct conf_template {
 
 struct conf_zone {
 	const char *domain;		/* as written */
-	uint8_t apex[DNAME_MAX];	/* lowercased wire */
+	const uint8_t *apex;		/* lowercased wire, in the pool (conf_derive:
+					 * a zone of the base, in the base's) */
 	size_t apex_len;
 	const char *name;		/* presentation, with the final dot */
 	const struct conf_template *tpl;	/* NULL when none applies */
@@ -206,7 +209,7 @@ struct conf {
 	size_t ntemplates;
 	struct conf_zone *zones;
 	size_t nzones;
-	struct conf_pool *pool;	/* every string above */
+	struct conf_pool *pool;	/* every string and name above */
 	_Atomic unsigned refs;	/* 1 from conf_load; conf_ref, conf_free */
 	/* conf_zone_find's index: zone numbers + 1 by apex hash, 0 empty */
 	uint32_t *zindex;

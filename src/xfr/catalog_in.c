@@ -90,12 +90,51 @@ static int member_cmp(const void *a, const void *b)
 	return memcmp(x->apex, y->apex, x->apex_len);
 }
 
+/* Make `m`: its apex, id, coo (NULL: none) and group (NULL: none) copied
+ * into one allocation (member_clear frees it). \return 0 or -ENOMEM */
+static int member_make(struct catalog_in_member *m, const uint8_t *apex, size_t apex_len,
+		       const uint8_t *id, const uint8_t *coo, size_t coo_len, const char *group)
+{
+	size_t idl = (size_t)id[0] + 1, gl = group ? strlen(group) + 1 : 0;
+	uint8_t *p = malloc(apex_len + idl + coo_len + gl);
+	if (!p)
+		return -ENOMEM;
+	*m = (struct catalog_in_member){.apex = p, .apex_len = (uint8_t)apex_len};
+	memcpy(p, apex, apex_len);
+	p += apex_len;
+	memcpy(p, id, idl);
+	m->id = p;
+	p += idl;
+	if (coo_len) {
+		memcpy(p, coo, coo_len);
+		m->coo = p;
+		m->coo_len = (uint8_t)coo_len;
+		p += coo_len;
+	}
+	if (group) {
+		memcpy(p, group, gl);
+		m->group = (const char *)p;
+	}
+	return 0;
+}
+
 static void member_clear(struct catalog_in_member *m)
 {
-	free(m->group);
-	free(m->coo);
-	m->group = NULL;
-	m->coo = NULL;
+	free((void *)m->apex);
+	*m = (struct catalog_in_member){0};
+}
+
+/* Drop the slack of a set's array grown by doubling. */
+static void set_fit(struct catalog_in_set *set)
+{
+	if (!set->n) {
+		free(set->v);
+		set->v = NULL;
+		return;
+	}
+	struct catalog_in_member *v = realloc(set->v, set->n * sizeof(*v));
+	if (v)
+		set->v = v;
 }
 
 void catalog_in_set_free(struct catalog_in_set *set)
@@ -112,10 +151,9 @@ void catalog_in_set_free(struct catalog_in_set *set)
 const struct catalog_in_member *catalog_in_find(const struct catalog_in_set *set,
 						const uint8_t *apex, size_t len)
 {
-	struct catalog_in_member key = {.apex_len = (uint8_t)len};
+	struct catalog_in_member key = {.apex = apex, .apex_len = (uint8_t)len};
 	if (!set->n || len > DNAME_MAX)
 		return NULL;
-	memcpy(key.apex, apex, len);
 	return bsearch(&key, set->v, set->n, sizeof(*set->v), member_cmp);
 }
 
@@ -154,11 +192,20 @@ static char *txt_value(const uint8_t *rd, size_t len)
 	return v;
 }
 
+/* A member being read, before member_make packs it. */
+struct draft {
+	const uint8_t *apex;	/* lowercased wire */
+	const uint8_t *id;	/* its node's first label */
+	char *group;		/* malloc'd, or NULL */
+	uint8_t coo[DNAME_MAX];
+	size_t coo_len;		/* 0: none */
+};
+
 /* The properties of member `m`, whose node is <id>.zones.<cat>: group
  * (the value naming one of `cat`'s templates when it has several, else
- * the first) and coo. \return 0, -EINVAL (a broken coo: `why`), -ENOMEM */
-static int member_properties(struct reading *rd, const struct conf_zone *cat,
-			     struct catalog_in_member *m, char *why, size_t whysize)
+ * the first) and coo. \return 0, -EINVAL (a broken coo: `why`) */
+static int member_properties(struct reading *rd, const struct conf_zone *cat, struct draft *m,
+			     char *why, size_t whysize)
 {
 	uint8_t rel[2 * 64 + sizeof(ZONES_LABEL)];
 	char ids[256], mn[DNAME_STR_MAX];
@@ -204,15 +251,9 @@ static int member_properties(struct reading *rd, const struct conf_zone *cat,
 	memcpy(rel + 4, m->id, idl);
 	memcpy(rel + 4 + idl, ZONES_LABEL, 6);
 	const struct node *c = below(rd->z, rel, 10 + idl);
-	uint8_t coo[DNAME_MAX];
 	unsigned count;
-	size_t cl = ptr_target(c, coo, &count);
-	if (cl) {
-		if (!(m->coo = malloc(cl)))
-			return -ENOMEM;
-		memcpy(m->coo, coo, cl);
-		m->coo_len = (uint8_t)cl;
-	} else if (count > 1) {
+	m->coo_len = ptr_target(c, m->coo, &count);
+	if (!m->coo_len && count > 1) {
 		snprintf(why, whysize, "member %s (id %s) has %u coo properties (RFC 9432 §4.3.1: "
 				       "one PTR record)",
 			 dname_to_str(m->apex, mn, sizeof(mn)), id_str(m->id, ids, sizeof(ids)), count);
@@ -301,13 +342,15 @@ int catalog_in_read(const struct zone *z, const struct conf_zone *cat, size_t ma
 			set.v = v;
 			cap = nc;
 		}
-		struct catalog_in_member *m = &set.v[set.n++];
-		memset(m, 0, sizeof(*m));
-		memcpy(m->apex, target, tl);
-		m->apex_len = (uint8_t)tl;
-		memcpy(m->id, n->name, (size_t)n->name[0] + 1); /* lowercased already */
-		if ((rc = member_properties(&rd, cat, m, why, whysize)) < 0)
+		/* the id: lowercased already */
+		struct draft d = {.apex = target, .id = n->name};
+		rc = member_properties(&rd, cat, &d, why, whysize);
+		if (rc == 0)
+			rc = member_make(&set.v[set.n], target, tl, d.id, d.coo, d.coo_len, d.group);
+		free(d.group);
+		if (rc < 0)
 			goto fail;
+		set.n++;
 		if (set.n > max_members) {
 			snprintf(why, whysize, "more than catalog-max-members (%zu) members", max_members);
 			rc = -E2BIG;
@@ -327,6 +370,7 @@ int catalog_in_read(const struct zone *z, const struct conf_zone *cat, size_t ma
 		rc = -EINVAL;
 		goto fail;
 	}
+	set_fit(&set);
 	*out = set;
 	return 0;
 fail:
@@ -434,16 +478,10 @@ int catalog_in_load(const char *path, struct catalog_in_set *out, char *why, siz
 			set.v = v;
 			cap = nc;
 		}
-		struct catalog_in_member *m = &set.v[set.n];
-		memset(m, 0, sizeof(*m));
-		memcpy(m->apex, apex, al);
-		m->apex_len = (uint8_t)al;
-		memcpy(m->id, idn, (size_t)idn[0] + 1);
-		set.n++;
+		char g[256];
 		if (k == 3) {
 			size_t gl = strcmp(group, "-") ? strlen(group) : 0;
 			bool ok = gl % 2 == 0;
-			char g[256];
 			for (size_t i = 0; ok && i < gl / 2; i++) {
 				int a = hexval(group[2 * i]), b = hexval(group[2 * i + 1]);
 				ok = a >= 0 && b >= 0 && (a | b);
@@ -455,11 +493,10 @@ int catalog_in_load(const char *path, struct catalog_in_set *out, char *why, siz
 				rc = -EINVAL;
 				break;
 			}
-			if (!(m->group = strdup(g))) {
-				rc = -ENOMEM;
-				break;
-			}
 		}
+		if ((rc = member_make(&set.v[set.n], apex, al, idn, NULL, 0, k == 3 ? g : NULL)) < 0)
+			break;
+		set.n++;
 	}
 	free(text);
 	if (rc < 0) {
@@ -470,6 +507,7 @@ int catalog_in_load(const char *path, struct catalog_in_set *out, char *why, siz
 	}
 	if (set.n)
 		qsort(set.v, set.n, sizeof(*set.v), member_cmp);
+	set_fit(&set);
 	*out = set;
 	return 0;
 }
@@ -524,11 +562,8 @@ static int set_copy(struct catalog_in_set *dst, const struct catalog_in_set *src
 	if (src->n && !(s.v = calloc(src->n, sizeof(*s.v))))
 		return -ENOMEM;
 	for (; s.n < src->n; s.n++) {
-		s.v[s.n] = src->v[s.n];
-		s.v[s.n].group = NULL;
-		s.v[s.n].coo = NULL;
-		s.v[s.n].coo_len = 0;
-		if (src->v[s.n].group && !(s.v[s.n].group = strdup(src->v[s.n].group))) {
+		const struct catalog_in_member *m = &src->v[s.n];
+		if (member_make(&s.v[s.n], m->apex, m->apex_len, m->id, NULL, 0, m->group) < 0) {
 			catalog_in_set_free(&s);
 			return -ENOMEM;
 		}
@@ -727,10 +762,7 @@ static int assign(struct resolving *rs, uint32_t c, const struct catalog_in_memb
 	if (s->n == rs->cap[c])
 		return -ENOMEM;
 	struct catalog_in_member *d = &s->v[s->n];
-	*d = *m;
-	d->coo = NULL;
-	d->coo_len = 0;
-	if (m->group && !(d->group = strdup(m->group)))
+	if (member_make(d, m->apex, m->apex_len, m->id, NULL, 0, m->group) < 0)
 		return -ENOMEM;
 	s->n++;
 	struct owner *w = owners_slot(&rs->neu, d->apex, d->apex_len);
@@ -751,29 +783,48 @@ static bool coo_to(const struct catalog_state *from, const struct catalog_state 
 	return p && p->coo && p->coo_len == to->apex_len && !memcmp(p->coo, to->apex, to->apex_len);
 }
 
-static int push_name(uint8_t (**v)[DNAME_MAX], uint8_t **lens, size_t *n, const uint8_t *apex,
-		     size_t len)
+static int names_push(struct catalog_names *v, const uint8_t *apex, size_t len)
 {
-	uint8_t(*nv)[DNAME_MAX] = realloc(*v, (*n + 1) * sizeof(*nv));
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	uint8_t *nl = realloc(*lens, *n + 1);
-	if (!nl)
-		return -ENOMEM;
-	*lens = nl;
-	memcpy(nv[*n], apex, len);
-	nl[*n] = (uint8_t)len;
-	(*n)++;
+	if (v->len + 1 + len > v->cap) {
+		size_t cap = v->cap ? v->cap : 1024;
+		while (cap < v->len + 1 + len)
+			cap *= 2;
+		uint8_t *w = realloc(v->wire, cap);
+		if (!w)
+			return -ENOMEM;
+		v->wire = w;
+		v->cap = cap;
+	}
+	v->wire[v->len] = (uint8_t)len;
+	memcpy(v->wire + v->len + 1, apex, len);
+	v->len += 1 + len;
+	v->n++;
 	return 0;
+}
+
+const uint8_t *catalog_names_next(const struct catalog_names *v, size_t *at, size_t *len)
+{
+	if (*at >= v->len)
+		return NULL;
+	const uint8_t *p = v->wire + *at;
+	*len = p[0];
+	*at += 1 + *len;
+	return p + 1;
+}
+
+bool catalog_names_has(const struct catalog_names *v, const uint8_t *apex, size_t len)
+{
+	size_t at = 0, l;
+	for (const uint8_t *p; (p = catalog_names_next(v, &at, &l));)
+		if (l == len && !memcmp(p, apex, len))
+			return true;
+	return false;
 }
 
 void catalog_changes_free(struct catalog_changes *ch)
 {
-	free(ch->purge);
-	free(ch->purge_len);
-	free(ch->fresh);
-	free(ch->fresh_len);
+	free(ch->purge.wire);
+	free(ch->fresh.wire);
 	memset(ch, 0, sizeof(*ch));
 }
 
@@ -897,10 +948,8 @@ static int resolve_diff(struct resolving *rs)
 				       id_str(m->id, a, sizeof(a)), id_str(was->m->id, b, sizeof(b)),
 				       was->cat != c ? " in catalog " : "",
 				       was->cat != c ? cc->v[was->cat]->name : "");
-				if ((r = push_name(&ch->purge, &ch->purge_len, &ch->npurge, m->apex,
-						   m->apex_len)) < 0 ||
-				    (r = push_name(&ch->fresh, &ch->fresh_len, &ch->nfresh, m->apex,
-						   m->apex_len)) < 0)
+				if ((r = names_push(&ch->purge, m->apex, m->apex_len)) < 0 ||
+				    (r = names_push(&ch->fresh, m->apex, m->apex_len)) < 0)
 					return r;
 				continue;
 			}
@@ -935,8 +984,7 @@ static int resolve_diff(struct resolving *rs)
 			change(rs, false, "catalog %s: member %s removed%s: no longer served, its data "
 					  "deleted", cc->v[c]->name, mn,
 			       cc->v[c]->configured ? "" : " (the catalog is no longer configured)");
-			if ((r = push_name(&ch->purge, &ch->purge_len, &ch->npurge, m->apex,
-					   m->apex_len)) < 0)
+			if ((r = names_push(&ch->purge, m->apex, m->apex_len)) < 0)
 				return r;
 		}
 	}
@@ -981,6 +1029,7 @@ int catalog_consumer_resolve(struct catalog_consumer *cc, const struct conf *fc,
 		struct catalog_in_set *n = &rs.next[c];
 		if (n->n)
 			qsort(n->v, n->n, sizeof(*n->v), member_cmp);
+		set_fit(n); /* sized for every member listed: some may have been left out */
 		bool same = n->n == s->applied.n;
 		for (size_t i = 0; same && i < n->n; i++)
 			same = n->v[i].apex_len == s->applied.v[i].apex_len &&

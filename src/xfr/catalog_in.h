@@ -56,20 +56,23 @@
 /** Octets of a member's id: one label. */
 #define CATALOG_IN_ID_MAX 63
 
-/** One member of a catalog, as read. */
+/** One member of a catalog, as read. Its apex, id, coo and group are one
+ * allocation, in that order (catalog_in_set_free frees it): a set of
+ * thousands of members holds their octets, not DNAME_MAX for each. */
 struct catalog_in_member {
-	uint8_t apex[DNAME_MAX];	/* lowercased wire */
+	const uint8_t *apex;		/* lowercased wire */
+	const uint8_t *id;		/* the unique-N label, lowercased: its length,
+					 * then its octets */
+	const uint8_t *coo;		/* the coo property's catalog, lowercased wire,
+					 * or NULL */
+	const char *group;		/* NULL: none */
 	uint8_t apex_len;
-	uint8_t id[CATALOG_IN_ID_MAX + 1];	/* the unique-N label, lowercased:
-						 * its length, then its octets */
-	char *group;			/* NULL: none (malloc'd) */
-	uint8_t *coo;			/* the coo property's catalog, lowercased wire (malloc'd), or NULL */
 	uint8_t coo_len;
 };
 
 /** A catalog's members, sorted by apex (catalog_in_find). */
 struct catalog_in_set {
-	struct catalog_in_member *v;
+	struct catalog_in_member *v;	/* exactly `n` (NULL: none) */
 	size_t n;
 };
 
@@ -134,18 +137,31 @@ void catalog_consumer_configure(struct catalog_consumer *cc, const struct conf *
 bool catalog_consumer_read(struct catalog_consumer *cc, const struct conf *fc,
 			   const struct zoneset *set);
 
+/** Names one after the other in one buffer, each a length octet then the
+ * name (lowercased wire): catalog_names_next walks them. */
+struct catalog_names {
+	uint8_t *wire;
+	size_t len, cap;	/* octets used, allocated */
+	size_t n;		/* names */
+};
+
+/**
+ * The name at `*at` of `v` (0: the first), and `*at` moved past it.
+ * \return it (`*len` its length), or NULL after the last
+ */
+const uint8_t *catalog_names_next(const struct catalog_names *v, size_t *at, size_t *len);
+
+/** `apex` is one of `v`. */
+bool catalog_names_has(const struct catalog_names *v, const uint8_t *apex, size_t len);
+
 /** What catalog_consumer_resolve changed. */
 struct catalog_changes {
 	unsigned added, removed, reset, moved, ignored;
 	/* zones whose data, journal and timers the caller deletes: removed
 	 * ones, and (first) those being transferred afresh (`fresh`) */
-	uint8_t (*purge)[DNAME_MAX];
-	uint8_t *purge_len;
-	size_t npurge;
+	struct catalog_names purge;
 	/* of `purge`, those that stay members: served again, from nothing */
-	uint8_t (*fresh)[DNAME_MAX];
-	uint8_t *fresh_len;
-	size_t nfresh;
+	struct catalog_names fresh;
 };
 
 void catalog_changes_free(struct catalog_changes *ch);

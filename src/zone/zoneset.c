@@ -63,6 +63,8 @@ static void msgs_clear(struct zone_state *s)
 {
 	for (size_t i = 0; i < s->nmsgs; i++)
 		free(s->msgs[i]);
+	free(s->msgs);
+	s->msgs = NULL;
 	s->nmsgs = 0;
 	s->nerrors = 0;
 }
@@ -117,10 +119,15 @@ static void collect_diag(void *ctx, enum zone_diag_severity sev, const char *fil
 	struct collect *c = ctx;
 	struct zone_state *s = c->s;
 	if (s->nmsgs < ZONESET_MSGS_MAX) {
+		/* most zones have none: the array grows by one */
 		char m[2048];
 		zone_diag_format(m, sizeof(m), sev, file, line, reason);
-		if ((s->msgs[s->nmsgs] = strdup(m)))
-			s->nmsgs++;
+		char **v = realloc(s->msgs, (s->nmsgs + 1) * sizeof(*v));
+		if (v) {
+			s->msgs = v;
+			if ((v[s->nmsgs] = strdup(m)))
+				s->nmsgs++;
+		}
 	}
 	if (c->diag)
 		c->diag(c->ctx, sev, file, line, reason);
@@ -233,9 +240,14 @@ static int state_init(struct zone_state *s, const struct zone_spec *sp)
 	memset(s, 0, sizeof(*s));
 	s->secondary = sp->secondary;
 	s->fresh = sp->fresh;
-	memcpy(s->apex, sp->apex, sp->apex_len);
-	s->apex_len = sp->apex_len;
-	s->name = strdup(dname_to_str(sp->apex, nb, sizeof(nb)));
+	/* the name, then the apex: one allocation */
+	size_t nl = strlen(dname_to_str(sp->apex, nb, sizeof(nb))) + 1;
+	if ((s->name = malloc(nl + sp->apex_len))) {
+		memcpy(s->name, nb, nl);
+		memcpy(s->name + nl, sp->apex, sp->apex_len);
+		s->apex = (const uint8_t *)s->name + nl;
+		s->apex_len = sp->apex_len;
+	}
 	s->file = strdup(sp->file);
 	s->where = strdup(sp->where ? sp->where : "");
 	if (!s->name || !s->file || !s->where) {

@@ -63,19 +63,20 @@ enum zone_outcome {
 };
 
 struct zone_state {
-	uint8_t apex[DNAME_MAX];
+	const uint8_t *apex;	/* lowercased wire, in `name`'s allocation */
 	size_t apex_len;
-	char *name;		/* presentation, with the final dot */
+	char *name;		/* presentation, with the final dot; then the apex */
 	char *file;
 	char *where;
 	struct zone *zone;	/* the version served (a reference), or NULL */
 	enum zone_outcome outcome;	/* of the last load attempt */
-	bool touched;		/* looked at by the last update */
-	struct timespec attempt;	/* when the last attempt ran (CLOCK_REALTIME) */
 	unsigned nerrors;	/* errors in the last attempt */
-	char *msgs[ZONESET_MSGS_MAX];	/* the last attempt's messages, "file:line: reason" */
+	struct timespec attempt;	/* when the last attempt ran (CLOCK_REALTIME) */
+	char **msgs;		/* the last attempt's messages, "file:line: reason"
+				 * (at most ZONESET_MSGS_MAX; NULL: none) */
 	size_t nmsgs;
 	void *xfr;		/* the hooks' state for this zone (xfr/primary.c), or NULL */
+	bool touched;		/* looked at by the last update */
 	bool secondary;		/* zone_spec.secondary */
 	bool fresh;		/* zone_spec.fresh, until the first load */
 };

@@ -884,18 +884,43 @@ START_TEST(derive_members)
 	                            "zone:\n  - domain: cat.test\n    primary: p\n"
 	                            "    catalog-role: interpret\n    catalog-template: [t1, t2]\n"
 	                            "  - domain: file.test\n");
-	uint8_t a[DNAME_MAX], b[DNAME_MAX];
+	uint8_t a[DNAME_MAX], b[DNAME_MAX], l[DNAME_MAX], lid[64];
 	size_t al = dname_from_str("a.example", a), bl = dname_from_str("b.example", b);
+	/* the longest: a 255-octet name (labels of 63, 63, 63, 61), a 63-octet id */
+	char ln[300] = "";
+	for (int k = 0; k < 4; k++)
+		snprintf(ln + strlen(ln), sizeof(ln) - strlen(ln), "%.*s.", k < 3 ? 63 : 61,
+		         "lllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll");
+	size_t ll = dname_from_str(ln, l);
+	ck_assert_uint_eq(ll, 255);
+	lid[0] = 63;
+	memset(lid + 1, 'i', 63);
 	const struct conf_zone *cat = &base->zones[0];
-	struct conf_member m[2] = {
+	const uint8_t *cat_apex = cat->apex;
+	struct conf_member m[3] = {
 	    {.apex = a, .apex_len = al, .catalog = cat, .id = (const uint8_t *)"\x03" "abc"},
 	    {.apex = b, .apex_len = bl, .catalog = cat, .id = (const uint8_t *)"\x02" "i2",
 	     .group = "t2"},
+	    {.apex = l, .apex_len = ll, .catalog = cat, .id = lid},
 	};
-	struct conf *c = conf_derive(base, m, 2);
+	struct conf *c = conf_derive(base, m, 3);
 	ck_assert_ptr_nonnull(c);
 	conf_free(base); /* the derived one holds it */
-	ck_assert_uint_eq(c->nzones, 4);
+	ck_assert_uint_eq(c->nzones, 5);
+	/* the file's entries point into the base's pool, the members' into
+	 * the derived one's: copies, the callers' names may go */
+	ck_assert_ptr_eq(c->zones[0].apex, cat_apex);
+	uint8_t lcopy[DNAME_MAX];
+	memcpy(lcopy, l, ll);
+	memset(l, 0, sizeof(l));
+	const struct conf_zone *zl = conf_zone_find(c, lcopy, ll);
+	ck_assert_ptr_nonnull(zl);
+	ck_assert_ptr_ne(zl->apex, l);
+	ck_assert_uint_eq(zl->apex_len, 255);
+	ck_assert_mem_eq(zl->apex, lcopy, 255);
+	ck_assert_uint_eq(strlen(zl->member_id), 63);
+	ck_assert_ptr_null(zl->set.catalog_zone);
+	ck_assert_uint_eq(zl->set.catalog_zone_len, 0);
 	ck_assert_uint_eq(c->nkeys, 1);
 	ck_assert_ptr_nonnull(conf_zone_find(c, c->zones[1].apex, c->zones[1].apex_len));
 	const struct conf_zone *za = conf_zone_find(c, a, al), *zb = conf_zone_find(c, b, bl);
@@ -947,6 +972,11 @@ START_TEST(catalog_keys)
 	ck_assert_str_eq(c->zones[2].set.catalog_group, "own");
 	ck_assert_ptr_null(c->zones[3].set.catalog_group);
 	ck_assert_int_eq(memcmp(c->zones[3].set.catalog_zone, c->zones[0].apex, c->zones[0].apex_len), 0);
+	/* the template's name, in the pool, shared by the zones taking it */
+	ck_assert_ptr_eq(c->zones[1].set.catalog_zone, c->zones[2].set.catalog_zone);
+	ck_assert_ptr_eq(c->zones[1].set.catalog_zone, c->templates[0].set.catalog_zone);
+	ck_assert_ptr_null(c->zones[0].set.catalog_zone);
+	ck_assert_uint_eq(c->zones[0].set.catalog_zone_len, 0);
 	conf_free(c);
 
 	expect_error("zone:\n  - domain: a.test\n    catalog-role: member\n",

@@ -3,12 +3,12 @@
  * Reading a version (RFC 9432 §4): members, groups, coo, what is ignored
  * (§3), what makes the catalog broken (§4.1, §4.2.1, §4.3.1: nothing of it
  * applied), what only leaves one member out; the cap. The saved member set
- * round-trips. The consumer: members added, removed and transferred
- * afresh when their id changes (§5.3, §5.4), a zone of the file never
- * taken (§5.2), a member of one catalog ignored in another until the
- * first one's coo names it (§4.3.1, §5.2), a broken version changing
- * nothing (§5.1), the set kept across a restart, and dropped with its
- * catalog. */
+ * round-trips. The longest names, ids and groups come out whole. The
+ * consumer: members added, removed and transferred afresh when their id
+ * changes (§5.3, §5.4), a zone of the file never taken (§5.2), a member of
+ * one catalog ignored in another until the first one's coo names it
+ * (§4.3.1, §5.2), a broken version changing nothing (§5.1), the set kept
+ * across a restart, and dropped with its catalog. */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -258,11 +258,94 @@ START_TEST(save_load)
 }
 END_TEST
 
+/* A name of the longest, 255 octets: labels of 63, 63, 63 and 61 `c`s
+ * (presentation, absolute). */
+static const char *long_name(char *out, char c)
+{
+	size_t k = 0;
+	for (int l = 0; l < 4; l++) {
+		for (int i = 0; i < (l < 3 ? 63 : 61); i++)
+			out[k++] = c;
+		out[k++] = '.';
+	}
+	out[k] = 0;
+	return out;
+}
+
+/* A 63-octet label. */
+static const char *long_id(char *out)
+{
+	for (int i = 0; i < 63; i++)
+		out[i] = (char)('a' + i % 26);
+	out[63] = 0;
+	return out;
+}
+
+/* Each member's octets are one allocation sized to them: ids of 63
+ * octets, apexes and coo names of 255, groups of 255 come out whole,
+ * beside a short member; saved and loaded back (the coo aside). */
+START_TEST(read_long)
+{
+	char apex[300], coo[300], id[64], group[256], rr[3][1024];
+	long_name(apex, 'm');
+	long_name(coo, 'o');
+	long_id(id);
+	memset(group, 'g', 255);
+	group[255] = 0;
+	snprintf(rr[0], sizeof(rr[0]), "%s.zones.cat.test. 0 PTR %s", id, apex);
+	snprintf(rr[1], sizeof(rr[1]), "group.%s.zones.cat.test. 0 TXT \"%s\"", id, group);
+	snprintf(rr[2], sizeof(rr[2]), "coo.%s.zones.cat.test. 0 PTR %s", id, coo);
+	const char *const rrs[] = {"version.cat.test. 0 TXT \"2\"",
+				   rr[0], rr[1], rr[2],
+				   "s.zones.cat.test. 0 PTR s.example.",
+				   "group.s.zones.cat.test. 0 TXT \"g\"",
+				   "coo.s.zones.cat.test. 0 PTR o.test.",
+				   NULL};
+	struct catalog_in_set s, t;
+	char why[512] = "", path[4096];
+	ck_assert_int_eq(read_cat(rrs, 100, &s, why, sizeof(why)), 0);
+	ck_assert_uint_eq(s.n, 2);
+	uint8_t a[DNAME_MAX], o[DNAME_MAX];
+	ck_assert_uint_eq(ut_name(apex, a), 255);
+	ck_assert_uint_eq(ut_name(coo, o), 255);
+	const struct catalog_in_member *m = member(&s, apex), *sm = member(&s, "s.example.");
+	ck_assert_ptr_nonnull(m);
+	ck_assert_ptr_nonnull(sm);
+	ck_assert_uint_eq(m->apex_len, 255);
+	ck_assert_mem_eq(m->apex, a, 255);
+	ck_assert_uint_eq(m->id[0], 63);
+	ck_assert_mem_eq(m->id + 1, id, 63);
+	ck_assert_str_eq(m->group, group);
+	ck_assert_uint_eq(m->coo_len, 255);
+	ck_assert_mem_eq(m->coo, o, 255);
+	ck_assert_uint_eq(sm->id[0], 1);
+	ck_assert_str_eq(sm->group, "g");
+	ck_assert_uint_eq(sm->coo_len, ut_name("o.test.", o));
+	ck_assert_mem_eq(sm->coo, o, sm->coo_len);
+
+	ut_path(path, sizeof(path), g_dir, "cat.test.members");
+	ck_assert_int_eq(catalog_in_save(path, "cat.test.", &s, why, sizeof(why)), 0);
+	ck_assert_int_eq(catalog_in_load(path, &t, why, sizeof(why)), 0);
+	ck_assert_uint_eq(t.n, 2);
+	for (size_t i = 0; i < s.n; i++) {
+		ck_assert_uint_eq(t.v[i].apex_len, s.v[i].apex_len);
+		ck_assert_mem_eq(t.v[i].apex, s.v[i].apex, s.v[i].apex_len);
+		ck_assert_mem_eq(t.v[i].id, s.v[i].id, (size_t)s.v[i].id[0] + 1);
+		ck_assert_str_eq(t.v[i].group, s.v[i].group);
+		ck_assert_ptr_null(t.v[i].coo);
+		ck_assert_uint_eq(t.v[i].coo_len, 0);
+	}
+	catalog_in_set_free(&t);
+	catalog_in_set_free(&s);
+}
+END_TEST
+
 /* ---- the consumer ---- */
 
 struct world {
 	struct conf *conf;
 	struct zoneset set;
+	uint8_t apex[2][DNAME_MAX];	/* the set's entries' */
 	struct catalog_consumer *cc;
 	struct catalog_changes ch;
 };
@@ -295,8 +378,10 @@ static void world_init(struct world *w)
 	w->conf = world_conf(true);
 	w->set.v = calloc(2, sizeof(*w->set.v));
 	w->set.n = 2;
-	w->set.v[0].apex_len = ut_name("a.cat.", w->set.v[0].apex);
-	w->set.v[1].apex_len = ut_name("b.cat.", w->set.v[1].apex);
+	w->set.v[0].apex_len = ut_name("a.cat.", w->apex[0]);
+	w->set.v[0].apex = w->apex[0];
+	w->set.v[1].apex_len = ut_name("b.cat.", w->apex[1]);
+	w->set.v[1].apex = w->apex[1];
 	w->cc = catalog_consumer_new();
 	catalog_consumer_configure(w->cc, w->conf, NULL);
 }
@@ -316,7 +401,7 @@ static void world_free(struct world *w)
 static int version(struct world *w, int k, const char *const *rel)
 {
 	const char *cat = k ? "b.cat." : "a.cat.";
-	char buf[32][256];
+	static char buf[32][1024];
 	const char *rrs[34];
 	size_t n = 0;
 	snprintf(buf[n], sizeof(buf[n]), "%s 0 SOA invalid. invalid. 1 3600 600 86400 0", cat);
@@ -371,14 +456,7 @@ static bool purged(const struct world *w, const char *name, bool fresh)
 {
 	uint8_t a[DNAME_MAX];
 	size_t l = ut_name(name, a);
-	size_t n = fresh ? w->ch.nfresh : w->ch.npurge;
-	for (size_t i = 0; i < n; i++) {
-		const uint8_t *v = fresh ? w->ch.fresh[i] : w->ch.purge[i];
-		size_t vl = fresh ? w->ch.fresh_len[i] : w->ch.purge_len[i];
-		if (vl == l && !memcmp(v, a, l))
-			return true;
-	}
-	return false;
+	return catalog_names_has(fresh ? &w->ch.fresh : &w->ch.purge, a, l);
 }
 
 START_TEST(consumer_changes)
@@ -391,7 +469,7 @@ START_TEST(consumer_changes)
 					 NULL};
 	ck_assert_int_eq(version(&w, 0, v1), 1);
 	ck_assert_uint_eq(w.ch.added, 2);
-	ck_assert_uint_eq(w.ch.npurge, 0);
+	ck_assert_uint_eq(w.ch.purge.n, 0);
 	ck_assert_str_eq(served(&w), "one.example.@a.cat./m1 two.example.@a.cat./m2");
 	/* the same again: nothing */
 	ck_assert_int_eq(version(&w, 0, v1), 0);
@@ -439,7 +517,7 @@ START_TEST(consumer_changes)
 	ck_assert_int_eq(version(&w, 1, b2), 0);
 	ck_assert_int_eq(version(&w, 0, v4), 1);
 	ck_assert_uint_eq(w.ch.moved, 1);
-	ck_assert_uint_eq(w.ch.npurge, 0);
+	ck_assert_uint_eq(w.ch.purge.n, 0);
 	ck_assert_str_eq(served(&w), "b1.example.@b.cat./b1 three.example.@a.cat./t "
 				     "two.example.@a.cat./n2");
 
@@ -497,10 +575,103 @@ START_TEST(consumer_file_wins)
 	catalog_changes_free(&w.ch);
 	ck_assert_int_eq(catalog_consumer_resolve(w.cc, c2, &w.ch), 1);
 	ck_assert_uint_eq(w.ch.removed, 1);
-	ck_assert_uint_eq(w.ch.npurge, 0);
+	ck_assert_uint_eq(w.ch.purge.n, 0);
 	conf_free(w.conf);
 	w.conf = c2;
 	ck_assert_str_eq(served(&w), "");
+	world_free(&w);
+}
+END_TEST
+
+/* The longest member read, applied, saved, loaded at a restart and read
+ * again: the same member, nothing changed; its entry derived whole. */
+START_TEST(consumer_long)
+{
+	struct world w;
+	world_init(&w);
+	char apex[300], id[64], group[256], rr[2][1024];
+	long_name(apex, 'm');
+	long_id(id);
+	memset(group, 'g', 255);
+	group[255] = 0;
+	snprintf(rr[0], sizeof(rr[0]), "%s.zones PTR %s", id, apex);
+	snprintf(rr[1], sizeof(rr[1]), "group.%s.zones TXT \"%s\"", id, group);
+	const char *const v1[] = {rr[0], rr[1], "s.zones PTR s.example.", NULL};
+	ck_assert_int_eq(version(&w, 0, v1), 1);
+	ck_assert_uint_eq(w.ch.added, 2);
+	uint8_t a[DNAME_MAX];
+	ck_assert_uint_eq(ut_name(apex, a), 255);
+	for (int round = 0; round < 2; round++) {
+		struct conf_member *m;
+		size_t n;
+		ck_assert_int_eq(catalog_consumer_members(w.cc, w.conf, &m, &n), 0);
+		ck_assert_uint_eq(n, 2);
+		const struct conf_member *l = m[0].apex_len == 255 ? &m[0] : &m[1];
+		ck_assert_uint_eq(l->apex_len, 255);
+		ck_assert_mem_eq(l->apex, a, 255);
+		ck_assert_uint_eq(l->id[0], 63);
+		ck_assert_mem_eq(l->id + 1, id, 63);
+		ck_assert_str_eq(l->group, group);
+		struct conf *d = conf_derive(w.conf, m, n);
+		free(m);
+		ck_assert_ptr_nonnull(d);
+		const struct conf_zone *z = conf_zone_find(d, a, 255);
+		ck_assert_ptr_nonnull(z);
+		ck_assert_str_eq(z->member_id, id);
+		ck_assert_str_eq(z->member_group, group);
+		conf_free(d);
+		if (round)
+			break;
+		/* a restart: the saved set, then the same version read again */
+		catalog_consumer_free(w.cc);
+		w.cc = catalog_consumer_new();
+		catalog_consumer_configure(w.cc, w.conf, NULL);
+		ck_assert_int_eq(version(&w, 0, v1), 0);
+	}
+	world_free(&w);
+}
+END_TEST
+
+/* Many long names to delete: every one listed whole (the list grows). */
+START_TEST(consumer_many_purged)
+{
+	struct world w;
+	world_init(&w);
+	enum { N = 25 };
+	static char names[N][300], rr[2][N][1024];
+	const char *v1[N + 1], *v2[N + 1];
+	for (int i = 0; i < N; i++) {
+		long_name(names[i], (char)('a' + i));
+		snprintf(rr[0][i], sizeof(rr[0][i]), "m%d.zones PTR %s", i, names[i]);
+		snprintf(rr[1][i], sizeof(rr[1][i]), "n%d.zones PTR %s", i, names[i]);
+		v1[i] = rr[0][i];
+		v2[i] = rr[1][i];
+	}
+	v1[N] = v2[N] = NULL;
+	ck_assert_int_eq(version(&w, 0, v1), 1);
+	ck_assert_uint_eq(w.ch.added, N);
+	/* every id new: each deleted, and served again from nothing */
+	ck_assert_int_eq(version(&w, 0, v2), 1);
+	ck_assert_uint_eq(w.ch.reset, N);
+	ck_assert_uint_eq(w.ch.purge.n, N);
+	ck_assert_uint_eq(w.ch.fresh.n, N);
+	size_t at = 0, len, k = 0;
+	for (const uint8_t *p; (p = catalog_names_next(&w.ch.fresh, &at, &len)); k++)
+		ck_assert_uint_eq(len, 255);
+	ck_assert_uint_eq(k, N);
+	for (int i = 0; i < N; i++) {
+		ck_assert(purged(&w, names[i], false));
+		ck_assert(purged(&w, names[i], true));
+	}
+	/* all removed */
+	static const char *const none[] = {NULL};
+	ck_assert_int_eq(version(&w, 0, none), 1);
+	ck_assert_uint_eq(w.ch.removed, N);
+	ck_assert_uint_eq(w.ch.purge.n, N);
+	ck_assert_uint_eq(w.ch.fresh.n, 0);
+	for (int i = 0; i < N; i++)
+		ck_assert(purged(&w, names[i], false));
+	ck_assert(!purged(&w, "s.example.", false));
 	world_free(&w);
 }
 END_TEST
@@ -515,11 +686,14 @@ int main(void)
 	tcase_add_test(t, read_left_out);
 	tcase_add_test(t, read_groups);
 	tcase_add_test(t, save_load);
+	tcase_add_test(t, read_long);
 	suite_add_tcase(s, t);
 	t = tcase_create("consumer");
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, consumer_changes);
 	tcase_add_test(t, consumer_file_wins);
+	tcase_add_test(t, consumer_long);
+	tcase_add_test(t, consumer_many_purged);
 	suite_add_tcase(s, t);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
