@@ -503,37 +503,17 @@ static void shoal_write_conf(struct shoal *s, uint16_t knot_port, const char *zo
 	ck_assert_int_eq(fclose(f), 0);
 }
 
-/* Start shoal and wait until it answers at all (its zones come later). */
+static int shoal_start(struct harness_server *srv, void *ctx)
+{
+	return harness_shoal_start_config(srv, ctx);
+}
+
+/* Start shoal and wait until it answers at all (its zones come later).
+ * The port is in the configuration, and knotd notifies it: a port held a
+ * moment is tried again, not another. */
 static void shoal_launch(struct shoal *s)
 {
-	const char *args[] = {"--config", s->conf, NULL};
-	struct harness_shoal_opts o = {.no_zones = true,
-	                               .no_listen = true,
-	                               .no_threads = true,
-	                               .port_fixed = true,
-	                               .args = args,
-	                               .no_wait = true};
-	int rc;
-	/* The port is in the configuration, and knotd notifies it: when
-	 * something holds it a moment (a TCP connection of another test
-	 * whose local port it happens to be), try it again, a bounded
-	 * number of times, rather than another port. */
-	for (int attempt = 1;; attempt++) {
-		rc = harness_shoal_launch(&s->srv, &o);
-		if (rc == 0)
-			rc = harness_server_wait_ready(&s->srv, HARNESS_READY_TIMEOUT_MS);
-		if (rc == 0 || attempt >= 20)
-			break;
-		char *tail = harness_server_log_tail(&s->srv, 8192);
-		bool in_use = tail && strstr(tail, "in use");
-		free(tail);
-		if (!in_use)
-			break;
-		harness_server_stop(&s->srv, 0);
-		printf("catalog-in: port %u in use, trying it again (%d)\n", s->srv.port, attempt);
-		fflush(stdout);
-		usleep(250 * 1000);
-	}
+	int rc = harness_start_same_port(&s->srv, shoal_start, s->conf, "catalog-in");
 	if (rc != 0) {
 		harness_server_dump_log(&s->srv, stdout, 4000);
 		fflush(stdout);

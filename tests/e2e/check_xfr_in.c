@@ -1057,46 +1057,26 @@ static void sec_write_conf(struct sec *s, const struct sec_conf *c)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
+static int sec_start(struct harness_server *srv, void *ctx)
+{
+	struct sec *s = ctx;
+	if (g_knot_sec) {
+		s->argv[0] = (char *)harness_knotd_path();
+		s->argv[1] = "-c";
+		s->argv[2] = s->conf;
+		s->argv[3] = NULL;
+		return harness_server_start(srv, s->argv);
+	}
+	return harness_shoal_start_config(srv, s->conf);
+}
+
 /* Start the secondary and wait until it answers at all (its zones may not
- * be there yet: the caller waits for them). */
+ * be there yet: the caller waits for them). The port is in the
+ * configuration, and the primary notifies it: a port held a moment is
+ * tried again, not another. */
 static void sec_launch(struct sec *s)
 {
-	int rc;
-	/* The port is in the configuration, and the primary notifies it:
-	 * when something holds it a moment (a TCP connection of another
-	 * test whose local port it happens to be), try it again, a bounded
-	 * number of times, rather than another port. */
-	for (int attempt = 1;; attempt++) {
-		if (g_knot_sec) {
-			s->argv[0] = (char *)harness_knotd_path();
-			s->argv[1] = "-c";
-			s->argv[2] = s->conf;
-			s->argv[3] = NULL;
-			rc = harness_server_start(&s->srv, s->argv);
-		} else {
-			const char *args[] = {"--config", s->conf, NULL};
-			struct harness_shoal_opts o = {.no_zones = true,
-			                               .no_listen = true,
-			                               .no_threads = true,
-			                               .port_fixed = true,
-			                               .args = args,
-			                               .no_wait = true};
-			rc = harness_shoal_launch(&s->srv, &o);
-			if (rc == 0)
-				rc = harness_server_wait_ready(&s->srv, HARNESS_READY_TIMEOUT_MS);
-		}
-		if (rc == 0 || attempt >= 20)
-			break;
-		char *tail = harness_server_log_tail(&s->srv, 8192);
-		bool in_use = tail && strstr(tail, "in use");
-		free(tail);
-		if (!in_use)
-			break;
-		harness_server_stop(&s->srv, 0);
-		printf("xfr-in: port %u in use, trying it again (%d)\n", s->srv.port, attempt);
-		fflush(stdout);
-		usleep(250 * 1000);
-	}
+	int rc = harness_start_same_port(&s->srv, sec_start, s, "xfr-in");
 	if (rc != 0) {
 		harness_server_dump_log(&s->srv, stdout, 4000);
 		fflush(stdout);

@@ -553,6 +553,39 @@ void harness_server_cleanup(struct harness_server *srv)
 	srv->exit_status = -1;
 }
 
+int harness_shoal_start_config(struct harness_server *srv, const char *conf)
+{
+	const char *args[] = {"--config", conf, NULL};
+	struct harness_shoal_opts o = {.no_zones = true,
+	                               .no_listen = true,
+	                               .no_threads = true,
+	                               .port_fixed = true,
+	                               .args = args,
+	                               .no_wait = true};
+	int rc = harness_shoal_launch(srv, &o);
+	return rc ? rc : harness_server_wait_ready(srv, HARNESS_READY_TIMEOUT_MS);
+}
+
+int harness_start_same_port(struct harness_server *srv, harness_start_fn start, void *ctx,
+                            const char *tag)
+{
+	int rc;
+	for (int attempt = 1;; attempt++) {
+		rc = start(srv, ctx);
+		if (rc == 0 || attempt >= 20)
+			return rc;
+		char *tail = harness_server_log_tail(srv, 8192);
+		bool in_use = tail && strstr(tail, "in use");
+		free(tail);
+		if (!in_use)
+			return rc;
+		harness_server_stop(srv, 0);
+		printf("%s: port %u in use, trying it again (%d)\n", tag, srv->port, attempt);
+		fflush(stdout);
+		usleep(250 * 1000);
+	}
+}
+
 char *harness_server_log_tail(const struct harness_server *srv, size_t max_bytes)
 {
 	char *s = NULL;

@@ -254,6 +254,28 @@ void harness_server_dump_log(const struct harness_server *srv, FILE *out, size_t
 char *harness_server_log_tail(const struct harness_server *srv, size_t max_bytes);
 
 /*
+ * Start shoal with --config `conf` alone (no --zones, --listen, --threads:
+ * the file says them; srv->port is the one it names) and wait until it
+ * answers at all, its zones perhaps not yet. \return 0 or a start error
+ */
+int harness_shoal_start_config(struct harness_server *srv, const char *conf);
+
+/* Start srv and wait until it is up: start(srv, ctx) returns 0 or a
+ * harness start error. */
+typedef int (*harness_start_fn)(struct harness_server *srv, void *ctx);
+
+/*
+ * start(srv, ctx) on srv->port, which a configuration names and peers
+ * notify: when it fails and srv's log says the port is in use (something
+ * held it a moment, such as another test's TCP connection whose local
+ * port it happens to be), stop srv and try the same port again, up to 20
+ * times, 250 ms apart. Each retry is printed with `tag`.
+ * \return start's last result
+ */
+int harness_start_same_port(struct harness_server *srv, harness_start_fn start, void *ctx,
+                            const char *tag);
+
+/*
  * Explain a failed harness_shoal_start()/harness_knot_start() in words, e.g.
  * "exited during start-up with status 1" or "did not answer within 10000 ms".
  * \return a static string (overwritten by the next call).
