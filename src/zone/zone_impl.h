@@ -47,6 +47,11 @@ void arena_free(struct arena *a);
  * \return false when `a` has no such chunk */
 bool arena_chunk_info(const struct arena *a, size_t i, size_t *bytes, size_t *used);
 void big_free(void *p, size_t size);
+/** Free a zone_stub_new's stub (refs 0). */
+void zone_stub_free(struct zone *z);
+/** The slabs of stubs mapped now (one while stubs were ever made, more
+ * while stubs of earlier slabs live); for tests. */
+size_t zone_stub_slabs(void);
 
 /* One record waiting to become part of a node's RRsets. */
 struct pending_rr {

@@ -118,6 +118,10 @@ static bool collect(struct zone_shared *sh)
 static void release(struct zone *z)
 {
 	struct zone_shared *sh = z->shared;
+	if (z->stub) {
+		zone_stub_free(z);
+		return;
+	}
 	if (!sh) {
 		free(z->source);
 		free(z);

@@ -6,6 +6,7 @@
 #include <check.h>
 #include <errno.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -520,14 +521,71 @@ START_TEST(small_zone_memory_fits)
 	for (size_t i = 0; i < n; i++)
 		free(many[i]);
 
-	/* a secondary's zone before its first transfer */
-	uint8_t apex[DNAME_MAX];
-	ut_name("sec.test.", apex);
-	z = zone_stub_new(apex);
+}
+END_TEST
+
+/* A secondary's zone before its first transfer: its apex (found in its
+ * table, the closest encloser of names below it), an SOA of serial 0 and
+ * an NS that queries never reach (it is expired). */
+START_TEST(stub_zone)
+{
+	uint8_t apex[DNAME_MAX], w[DNAME_MAX], l[DNAME_MAX];
+	size_t len = ut_name("Sec.Test.", apex);
+	struct zone *z = zone_stub_new(apex);
 	ck_assert_ptr_nonnull(z);
-	ck_assert_uint_eq(z->mask + 1, ZONE_TABLE_MIN);
-	finish_chunk_full(z, "stub");
-	zone_free(z);
+	ck_assert(z->stub);
+	ck_assert(atomic_load(&z->expired));
+	ck_assert_uint_eq(z->apex_len, len);
+	ck_assert_mem_eq(z->apex, "\003sec\004test", len);
+	ck_assert_uint_eq(z->apex_labels, 2);
+	ck_assert_uint_eq(z->serial, 0);
+	ck_assert_ptr_nonnull(z->soa);
+	ck_assert_uint_eq(z->soa->type, RRTYPE_SOA);
+	ck_assert_uint_eq(z->neg_soa.ttl, 0);
+	const struct rrset *ns = node_rrset(z->apex_node, RRTYPE_NS);
+	ck_assert_ptr_nonnull(ns);
+	ck_assert_uint_eq(ns->count, 1);
+	ck_assert_mem_eq(ns->wire + RR_FIXED_LEN, z->apex, len);
+	static const char *const q[] = {"sec.test.", "www.sec.test.", "a.b.SEC.test."};
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		size_t ql = ut_name(q[i], w);
+		dname_lower(l, w, ql);
+		struct dname_split s;
+		dname_split(&s, l, ql);
+		bool exact = false;
+		ck_assert_ptr_eq(zone_lookup(z, l, &s, &exact), z->apex_node);
+		ck_assert(exact == (i == 0));
+	}
+	zone_ref(z);
+	zone_unref(z);
+}
+END_TEST
+
+/* Stubs are made by the thousand when a catalog adds members, and freed
+ * one by one as the members are transferred: a slab of them is unmapped
+ * when its last stub is freed, whatever the order. */
+START_TEST(stub_slabs_are_unmapped)
+{
+	enum { N = 1000 };
+	static struct zone *z[N];
+	size_t before = zone_stub_slabs();
+	for (int i = 0; i < N; i++) {
+		char name[64];
+		uint8_t apex[DNAME_MAX];
+		snprintf(name, sizeof(name), "m%05d.catalog-member.example.", i);
+		ut_name(name, apex);
+		ck_assert_ptr_nonnull(z[i] = zone_stub_new(apex));
+	}
+	size_t during = zone_stub_slabs();
+	ck_assert_uint_ge(during, before + 5); /* 1,000 stubs do not fit in a few slabs */
+	/* odd ones first, then the even ones backwards */
+	for (int i = 1; i < N; i += 2)
+		zone_free(z[i]);
+	ck_assert_uint_eq(zone_stub_slabs(), during);
+	for (int i = N - 2; i >= 0; i -= 2)
+		zone_free(z[i]);
+	/* what stays is the slab new stubs go to */
+	ck_assert_uint_le(zone_stub_slabs(), 1);
 }
 END_TEST
 
@@ -1862,6 +1920,8 @@ static Suite *zone_load_suite(void)
 	tcase_add_test(t, include_relative_origin_nested);
 	tcase_add_test(t, include_missing_file);
 	tcase_add_test(t, include_missing_file_with_origin);
+	tcase_add_test(t, stub_zone);
+	tcase_add_test(t, stub_slabs_are_unmapped);
 	tcase_add_test(t, include_self_depth_limit);
 	tcase_add_test(t, include_depth_max_is_allowed);
 	tcase_add_test(t, include_depth_max_plus_one_fails);
