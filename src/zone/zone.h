@@ -168,11 +168,11 @@ struct nsec3_chain {
 
 /* Slots per page of the name table: 512 × 16 bytes, 8 KiB. A table
  * smaller than a page (ZONE_TABLE_MIN slots and up: a zone of a few names,
- * thousands of them catalog members) is one page of its own size: 8 slots,
- * 128 bytes, for a zone of up to 4 names (a table is at most half full). */
+ * thousands of them catalog members) is one page of its own size: 4 slots,
+ * 64 bytes, for a zone of up to 2 names (a table is at most half full). */
 #define ZONE_PAGE_SHIFT 9
 #define ZONE_PAGE_SLOTS ((size_t)1 << ZONE_PAGE_SHIFT)
-#define ZONE_TABLE_MIN ((size_t)8)
+#define ZONE_TABLE_MIN ((size_t)4)
 
 /** Pages of a table of `slots` slots (a power of two). */
 static inline size_t zone_table_pages(size_t slots)

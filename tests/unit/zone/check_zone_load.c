@@ -428,7 +428,7 @@ static void finish_chunk_full(const struct zone *z, const char *what)
 		      bytes - CHUNK_HEADER, used);
 }
 
-/* A catalog member (two names: SOA, two NS, two A) costs its table of 8
+/* A catalog member (two names: SOA, two NS, two A) costs its table of 4
  * slots and an arena of two chunks: 256 bytes for its nodes, then one of
  * what the rest takes. Zones of other shapes (a cut with glue, RRSIGs
  * copied behind their sets, empty non-terminals, an NSEC3 chain and its
