@@ -207,7 +207,7 @@ static enum options_result setup_read(int argc, char **argv, struct setup *s, st
 		sp->apex_len = z->apex_len;
 		sp->file = z->file;
 		sp->where = z->where;
-		sp->secondary = z->set.nprimary > 0;
+		sp->secondary = z->set->nprimary > 0;
 		const char *in = in_root(z->file, pb, sizeof(pb));
 		if (in != z->file) {
 			char **o = realloc(s->owned, (s->nowned + 1) * sizeof(*o));
@@ -243,7 +243,7 @@ static void catalogs_generate(const struct conf *c)
 	char pb[4096], why[512];
 	for (size_t i = 0; c && i < c->nzones; i++) {
 		const struct conf_zone *z = &c->zones[i];
-		if (z->set.catalog_role != CONF_CATALOG_GENERATE)
+		if (z->set->catalog_role != CONF_CATALOG_GENERATE)
 			continue;
 		uint32_t serial = 0;
 		int r = catalog_update_conf(c, z, in_root(z->file, pb, sizeof(pb)), time(NULL),
@@ -489,7 +489,7 @@ static int expand(const struct setup *s, const struct catalog_changes *ch, bool 
 		sp->apex_len = z->apex_len;
 		sp->file = z->file;
 		sp->where = z->where;
-		sp->secondary = z->set.nprimary > 0;
+		sp->secondary = z->set->nprimary > 0;
 		sp->fresh = ch && fresh_too && catalog_names_has(&ch->fresh, z->apex, z->apex_len);
 		const char *in = in_root(z->file, pb, sizeof(pb));
 		if (in != z->file) {

@@ -22,48 +22,119 @@ _Static_assert(sizeof(((struct conf *)0)->server_set) >= 64, "server_set: one pe
 
 /* ---------------------------------------------------------------- strings */
 
-struct conf_pool {
-	char **v;
-	size_t n, cap;
+/*
+ * The pool: a bump allocator for every string, name, list and zone
+ * settings of one configuration. Blocks start at POOL_BLOCK_MIN octets
+ * (header included) and double up to POOL_BLOCK_MAX; a request above a
+ * quarter of the next block's room gets a block of its own, so the block
+ * being carved keeps its room. Nothing is freed alone: pool_free frees
+ * every block. A catalog member's entry costs its strings' octets and no
+ * malloc of its own.
+ */
+#define POOL_BLOCK_MIN 4096
+#define POOL_BLOCK_MAX 65536
+
+struct pool_block {
+	struct pool_block *next;
+	size_t size, used;	/* octets of mem, and of those carved */
+	_Alignas(max_align_t) unsigned char mem[];
 };
 
-static const char *pool_add(struct conf_pool *p, char *s)
+struct conf_pool {
+	struct pool_block *head;	/* the block being carved, then the others */
+	size_t next;			/* the next block's size, header included */
+};
+
+static void pool_free(struct conf_pool *p)
 {
-	if (!s)
-		return NULL;
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 64;
-		char **v = realloc(p->v, cap * sizeof(*v));
-		if (!v) {
-			free(s);
-			return NULL;
-		}
-		p->v = v;
-		p->cap = cap;
+	if (!p)
+		return;
+	for (struct pool_block *b = p->head, *nb; b; b = nb) {
+		nb = b->next;
+		free(b);
 	}
-	p->v[p->n++] = s;
-	return s;
+	free(p);
+}
+
+/* `len` octets aligned to `align` (a power of two, at most max_align_t's),
+ * not zeroed, or NULL: out of memory. */
+static void *pool_alloc(struct conf_pool *p, size_t len, size_t align)
+{
+	struct pool_block *b = p->head;
+	if (b) {
+		size_t at = (b->used + align - 1) & ~(align - 1);
+		if (at <= b->size && len <= b->size - at) {
+			b->used = at + len;
+			return b->mem + at;
+		}
+	}
+	size_t total = p->next ? p->next : POOL_BLOCK_MIN;
+	bool own = len > (total - sizeof(*b)) / 4;
+	if (own) {
+		if (len > SIZE_MAX - sizeof(*b))
+			return NULL;
+		total = sizeof(*b) + len;
+	}
+	struct pool_block *nb = malloc(total);
+	if (!nb)
+		return NULL;
+	nb->size = total - sizeof(*nb);
+	nb->used = len;
+	if (own && b) {
+		/* behind the head, which keeps being carved */
+		nb->next = b->next;
+		b->next = nb;
+	} else {
+		nb->next = b;
+		p->head = nb;
+		if (!own && total < POOL_BLOCK_MAX)
+			p->next = total * 2;
+	}
+	return nb->mem;
+}
+
+/* `n` zeroed pointers (or smaller elements) of `size` octets, or NULL. */
+static void *pool_calloc(struct conf_pool *p, size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		return NULL;
+	void *v = pool_alloc(p, n * size, _Alignof(void *));
+	if (v)
+		memset(v, 0, n * size);
+	return v;
 }
 
 static const char *pool_printf(struct conf_pool *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static const char *pool_printf(struct conf_pool *p, const char *fmt, ...)
 {
+	/* written straight into the head block's room when it fits; else
+	 * measured there, then written into room of that size */
+	struct pool_block *b = p->head;
+	size_t room = b ? b->size - b->used : 0;
 	char *s = NULL;
-	va_list ap;
+	va_list ap, aq;
 	va_start(ap, fmt);
-	int r = vasprintf(&s, fmt, ap);
+	va_copy(aq, ap);
+	int n = vsnprintf(room ? (char *)b->mem + b->used : NULL, room, fmt, aq);
+	va_end(aq);
+	if (n >= 0 && (size_t)n < room) {
+		s = (char *)b->mem + b->used;
+		b->used += (size_t)n + 1;
+	} else if (n >= 0 && (s = pool_alloc(p, (size_t)n + 1, 1))) {
+		vsnprintf(s, (size_t)n + 1, fmt, ap);
+	}
 	va_end(ap);
-	return r < 0 ? NULL : pool_add(p, s);
+	return s;
 }
 
 /* A copy of `len` octets (a wire name) in the pool, or NULL. */
 static const uint8_t *pool_copy(struct conf_pool *p, const uint8_t *mem, size_t len)
 {
-	char *s = malloc(len ? len : 1);
-	if (s)
+	uint8_t *s = pool_alloc(p, len ? len : 1, 1);
+	if (s && len)
 		memcpy(s, mem, len);
-	return (const uint8_t *)pool_add(p, s);
+	return s;
 }
 
 /* ---------------------------------------------------------------- reader */
@@ -733,8 +804,8 @@ static bool list_ready(struct reader *r, void *listp)
 	void **list = listp;
 	if (*list)
 		return true;
-	char *mem = calloc(CONF_LIST_MAX, sizeof(void *));
-	if (!mem || !pool_add(r->c->pool, mem)) { /* pool_add frees it on failure */
+	void *mem = pool_calloc(r->c->pool, CONF_LIST_MAX, sizeof(void *));
+	if (!mem) {
 		r->oom = true;
 		return false;
 	}
@@ -813,13 +884,11 @@ static void zone_catalog_template(struct reader *r, yaml_node_t *n, const char *
 		return;
 	}
 	if (!f->ctpl) {
-		/* the pool frees it with the strings (pool_add frees it on failure) */
-		char *mem = calloc(CONF_LIST_MAX, sizeof(*f->ctpl));
-		if (!mem || !pool_add(r->c->pool, mem)) {
+		f->ctpl = pool_calloc(r->c->pool, CONF_LIST_MAX, sizeof(*f->ctpl));
+		if (!f->ctpl) {
 			r->oom = true;
 			return;
 		}
-		f->ctpl = (const char **)(void *)mem;
 	}
 	f->ctpl[f->nctpl++] = pool_printf(r->c->pool, "%s", v);
 }
@@ -1036,6 +1105,17 @@ static struct conf_zone_settings zone_settings(const struct conf_zone_settings *
 	return s;
 }
 
+/* A copy of `s` in the pool, or NULL: out of memory. */
+static const struct conf_zone_settings *pool_settings(struct conf_pool *p,
+						      struct conf_zone_settings s)
+{
+	struct conf_zone_settings *v =
+		pool_alloc(p, sizeof(*v), _Alignof(struct conf_zone_settings));
+	if (v)
+		*v = s;
+	return v;
+}
+
 static const char *template_id_at(const struct conf *c, size_t i)
 {
 	return c->templates[i].id;
@@ -1108,7 +1188,7 @@ static bool catalog_templates(struct reader *r, struct conf_zone *z, const struc
 	z->catalog_max_members = f->max_members ? f->max_members
 				 : z->tpl && z->tpl->catalog_max_members ? z->tpl->catalog_max_members
 									 : CONF_CATALOG_MAX_MEMBERS_DEFAULT;
-	if (z->set.catalog_role != CONF_CATALOG_INTERPRET) {
+	if (z->set->catalog_role != CONF_CATALOG_INTERPRET) {
 		if (f->nctpl || f->max_members) {
 			ERR(r, f->nctpl ? at : dn, "zone '%s': %s without catalog-role interpret",
 			    z->domain, f->nctpl ? "catalog-template" : "catalog-max-members");
@@ -1122,13 +1202,11 @@ static bool catalog_templates(struct reader *r, struct conf_zone *z, const struc
 		ids = (const char **)dflt;
 		n = 1;
 	}
-	const struct conf_template **v = NULL;
-	char *mem = calloc(n, sizeof(*v));
-	if (!mem || !pool_add(r->c->pool, mem)) {
+	const struct conf_template **v = pool_calloc(r->c->pool, n, sizeof(*v));
+	if (!v) {
 		r->oom = true;
 		return false;
 	}
-	v = (const struct conf_template **)(void *)mem;
 	for (size_t i = 0; i < n; i++) {
 		for (size_t t = 0; t < r->c->ntemplates && !v[i]; t++)
 			if (!strcmp(r->c->templates[t].id, ids[i]))
@@ -1203,30 +1281,30 @@ static void zone_entry(struct reader *r, yaml_node_t *e)
 				.name = pool_printf(r->c->pool, "%s", name),
 				.tpl = tpl,
 				.storage = storage,
-				.set = zone_settings(&f.set, tpl),
+				.set = pool_settings(r->c->pool, zone_settings(&f.set, tpl)),
 				.where = where(r, dn)};
-	if (!(z->apex = pool_copy(r->c->pool, apex, apex_len))) {
+	if (!z->set || !(z->apex = pool_copy(r->c->pool, apex, apex_len))) {
 		r->oom = true;
 		return;
 	}
 	z->file = zone_file(r, storage, pattern, name);
-	if (z->set.refresh_min > z->set.refresh_max || z->set.retry_min > z->set.retry_max) {
+	if (z->set->refresh_min > z->set->refresh_max || z->set->retry_min > z->set->retry_max) {
 		ERR(r, dn, "zone '%s': a %s-min-interval above its %s-max-interval", domain,
-		    z->set.refresh_min > z->set.refresh_max ? "refresh" : "retry",
-		    z->set.refresh_min > z->set.refresh_max ? "refresh" : "retry");
+		    z->set->refresh_min > z->set->refresh_max ? "refresh" : "retry",
+		    z->set->refresh_min > z->set->refresh_max ? "refresh" : "retry");
 		return;
 	}
-	if (z->set.catalog_role == CONF_CATALOG_MEMBER && !z->set.catalog_zone_len) {
+	if (z->set->catalog_role == CONF_CATALOG_MEMBER && !z->set->catalog_zone_len) {
 		ERR(r, dn, "zone '%s': catalog-role member without catalog-zone", domain);
 		return;
 	}
-	if (z->set.catalog_role != CONF_CATALOG_MEMBER && z->set.catalog_zone_len) {
+	if (z->set->catalog_role != CONF_CATALOG_MEMBER && z->set->catalog_zone_len) {
 		ERR(r, dn, "zone '%s': catalog-zone without catalog-role member", domain);
 		return;
 	}
 	if (!catalog_templates(r, z, &f, dn))
 		return;
-	if (z->set.catalog_role == CONF_CATALOG_GENERATE && z->set.nprimary) {
+	if (z->set->catalog_role == CONF_CATALOG_GENERATE && z->set->nprimary) {
 		ERR(r, dn, "zone '%s': catalog-role generate with %s (shoal writes the catalog, "
 			   "it cannot also transfer it in)", domain, f.primary_key ? f.primary_key
 										: "primary");
@@ -1241,16 +1319,16 @@ static void check_catalogs(struct reader *r)
 {
 	for (size_t i = 0; i < r->c->nzones; i++) {
 		const struct conf_zone *z = &r->c->zones[i];
-		if (z->set.catalog_role != CONF_CATALOG_MEMBER)
+		if (z->set->catalog_role != CONF_CATALOG_MEMBER)
 			continue;
 		const struct conf_zone *cat =
-			conf_zone_find(r->c, z->set.catalog_zone, z->set.catalog_zone_len);
-		if (cat && cat->set.catalog_role == CONF_CATALOG_GENERATE)
+			conf_zone_find(r->c, z->set->catalog_zone, z->set->catalog_zone_len);
+		if (cat && cat->set->catalog_role == CONF_CATALOG_GENERATE)
 			continue;
 		char name[DNAME_STR_MAX];
-		dname_to_str(z->set.catalog_zone, name, sizeof(name));
-		yaml_mark_t m = {.line = z->set.catalog_zone_line - 1,
-				 .column = z->set.catalog_zone_col - 1};
+		dname_to_str(z->set->catalog_zone, name, sizeof(name));
+		yaml_mark_t m = {.line = z->set->catalog_zone_line - 1,
+				 .column = z->set->catalog_zone_col - 1};
 		if (!cat)
 			report(r, &m, "zone '%s': catalog-zone '%s': no such zone", z->domain, name);
 		else
@@ -1318,12 +1396,7 @@ void conf_free(struct conf *c)
 {
 	if (!c || atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	if (c->pool) {
-		for (size_t i = 0; i < c->pool->n; i++)
-			free(c->pool->v[i]);
-		free(c->pool->v);
-		free(c->pool);
-	}
+	pool_free(c->pool);
 	if (c->base) {
 		/* the keys, remotes, acls and templates are the base's */
 		conf_free(c->base);
@@ -1370,6 +1443,19 @@ const struct conf_template *conf_member_template(const struct conf_zone *cat, co
 	return cat->catalog_tpl[0];
 }
 
+/* The settings of a member that takes `tpl` (NULL: none), in the pool. */
+static const struct conf_zone_settings *member_settings(struct conf_pool *p,
+							const struct conf_template *tpl)
+{
+	struct conf_zone_settings s = zone_settings(&(struct conf_zone_settings){0}, tpl);
+	/* a member is a member of its catalog only, never of a generated one */
+	s.catalog_role = CONF_CATALOG_NONE;
+	s.catalog_zone = NULL;
+	s.catalog_zone_len = 0;
+	s.catalog_group = NULL;
+	return pool_settings(p, s);
+}
+
 struct conf *conf_derive(struct conf *base, const struct conf_member *m, size_t n)
 {
 	struct conf *c = calloc(1, sizeof(*c));
@@ -1395,8 +1481,24 @@ struct conf *conf_derive(struct conf *base, const struct conf_member *m, size_t 
 	c->nzones = base->nzones;
 	/* a reader whose pool the entries below live in */
 	struct reader r = {.c = c};
+	/* the members' settings, made once per template (the last: none) and
+	 * shared by every member that takes it */
+	const struct conf_zone_settings **shared = calloc(c->ntemplates + 1, sizeof(*shared));
+	if (!shared) {
+		conf_free(c);
+		return NULL;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct conf_template *tpl = conf_member_template(m[i].catalog, m[i].group);
+		/* one of the base's templates, as catalog_templates picks them */
+		size_t t = 0;
+		while (t < c->ntemplates && &c->templates[t] != tpl)
+			t++;
+		const struct conf_zone_settings *set;
+		if (tpl && t == c->ntemplates)
+			set = member_settings(c->pool, tpl); /* not the base's: not shared */
+		else if (!(set = shared[t]))
+			set = shared[t] = member_settings(c->pool, tpl);
 		struct conf_zone *z = &c->zones[c->nzones];
 		char name[DNAME_STR_MAX], id[DNAME_STR_MAX];
 		uint8_t label[DNAME_MAX];
@@ -1408,13 +1510,12 @@ struct conf *conf_derive(struct conf *base, const struct conf_member *m, size_t 
 		id[strlen(id) > 1 ? strlen(id) - 1 : 0] = 0;
 		const char *storage = tpl && tpl->storage ? tpl->storage : CONF_STORAGE_DEFAULT;
 		const char *pattern = tpl && tpl->file ? tpl->file : CONF_FILE_DEFAULT;
-		static const struct conf_zone_settings none = {0};
 		*z = (struct conf_zone){
 			.domain = pool_printf(c->pool, "%s", name),
 			.apex_len = m[i].apex_len,
 			.tpl = tpl,
 			.storage = storage,
-			.set = zone_settings(&none, tpl),
+			.set = set,
 			.where = pool_printf(c->pool, "catalog %s, member %s", m[i].catalog->name, id),
 			.catalog_max_members = 0,
 			.member_of = m[i].catalog->name,
@@ -1424,18 +1525,15 @@ struct conf *conf_derive(struct conf *base, const struct conf_member *m, size_t 
 		z->name = z->domain;
 		z->apex = pool_copy(c->pool, m[i].apex, m[i].apex_len);
 		z->file = zone_file(&r, storage, pattern, name);
-		/* a member is a member of its catalog only, never of a generated one */
-		z->set.catalog_role = CONF_CATALOG_NONE;
-		z->set.catalog_zone = NULL;
-		z->set.catalog_zone_len = 0;
-		z->set.catalog_group = NULL;
-		if (!z->domain || !z->apex || !z->where || !z->member_id || !z->file ||
+		if (!z->set || !z->domain || !z->apex || !z->where || !z->member_id || !z->file ||
 		    (m[i].group && !z->member_group)) {
+			free(shared);
 			conf_free(c);
 			return NULL;
 		}
 		c->nzones++;
 	}
+	free(shared);
 	if (!index_zones(c)) {
 		conf_free(c);
 		return NULL;

@@ -124,7 +124,9 @@ enum conf_catalog_role {
 #define CONF_CATALOG_GROUP_MAX 255
 
 /** What zones and templates share. A zone takes each setting from itself,
- * else from its template, else the default. */
+ * else from its template, else the default. A template holds its own; a
+ * zone points to its resolved copy (conf_zone.set), which catalog members
+ * of one template share. */
 struct conf_zone_settings {
 	/* Lists (up to CONF_LIST_MAX), in the configuration's pool, shared
 	 * by every zone that takes them from one template: NULL when empty. */
@@ -180,7 +182,11 @@ struct conf_zone {
 	const struct conf_template *tpl;	/* NULL when none applies */
 	const char *storage;		/* absolute */
 	const char *file;		/* absolute: storage joined with the file name */
-	struct conf_zone_settings set;	/* the template's filled in, then defaults */
+	/* its own, the template's filled in, then defaults; never NULL. In
+	 * the pool of the configuration that made the entry: one per zone of
+	 * the file, one per template shared by every member conf_derive adds
+	 * with that template (and one for members without a template). */
+	const struct conf_zone_settings *set;
 	const char *where;
 	/* catalog-role interpret: the templates its members may take
 	 * (catalog-template; a member's group picks the one of that id, the
@@ -209,7 +215,10 @@ struct conf {
 	size_t ntemplates;
 	struct conf_zone *zones;
 	size_t nzones;
-	struct conf_pool *pool;	/* every string and name above */
+	/* every string, name, list and zone settings above, carved from a few
+	 * large blocks (conf.c) and freed together with the configuration; a
+	 * derived one's pool holds only what its members added */
+	struct conf_pool *pool;
 	_Atomic unsigned refs;	/* 1 from conf_load; conf_ref, conf_free */
 	/* conf_zone_find's index: zone numbers + 1 by apex hash, 0 empty */
 	uint32_t *zindex;

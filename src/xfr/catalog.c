@@ -343,12 +343,12 @@ int catalog_update_conf(const struct conf *c, const struct conf_zone *cz, const 
 	size_t n = 0;
 	for (size_t i = 0; i < c->nzones; i++) {
 		const struct conf_zone *z = &c->zones[i];
-		if (z->set.catalog_role != CONF_CATALOG_MEMBER ||
-		    z->set.catalog_zone_len != cz->apex_len ||
-		    memcmp(z->set.catalog_zone, cz->apex, cz->apex_len))
+		if (z->set->catalog_role != CONF_CATALOG_MEMBER ||
+		    z->set->catalog_zone_len != cz->apex_len ||
+		    memcmp(z->set->catalog_zone, cz->apex, cz->apex_len))
 			continue;
 		m[n++] = (struct catalog_member){
-			.apex = z->apex, .apex_len = z->apex_len, .group = z->set.catalog_group};
+			.apex = z->apex, .apex_len = z->apex_len, .group = z->set->catalog_group};
 	}
 	int rc = catalog_update(path, cz->apex, cz->apex_len, m, n, now, serial, why, whysize);
 	free(m);

@@ -589,7 +589,7 @@ void catalog_consumer_configure(struct catalog_consumer *cc, const struct conf *
 		cc->v[i]->configured = false;
 	for (size_t i = 0; fc && i < fc->nzones; i++) {
 		const struct conf_zone *cz = &fc->zones[i];
-		if (cz->set.catalog_role != CONF_CATALOG_INTERPRET)
+		if (cz->set->catalog_role != CONF_CATALOG_INTERPRET)
 			continue;
 		char *path = conf_storage_file(cz, ".members"), pb[PATH_MAX];
 		const char *in = path && in_root ? in_root(path, pb, sizeof(pb)) : path;
@@ -1087,7 +1087,7 @@ int catalog_consumer_members(const struct catalog_consumer *cc, const struct con
 	for (size_t c = 0; c < cc->n; c++) {
 		const struct catalog_state *s = cc->v[c];
 		const struct conf_zone *cz = conf_zone_find(fc, s->apex, s->apex_len);
-		if (!cz || cz->set.catalog_role != CONF_CATALOG_INTERPRET)
+		if (!cz || cz->set->catalog_role != CONF_CATALOG_INTERPRET)
 			continue;
 		for (size_t i = 0; i < s->applied.n; i++) {
 			const struct catalog_in_member *e = &s->applied.v[i];

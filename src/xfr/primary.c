@@ -57,14 +57,18 @@ static int file_digest(const char *path, uint8_t out[32])
 	return ret;
 }
 
+/* A zone's state: one allocation with its paths (a catalog's thousands of
+ * members), until a relocation gives a path a malloc'd one of its own. */
 struct primary_zone {
 	struct journal *journal;
-	char *journal_path;
-	char *serial_path;
+	char *journal_path;  /* in `paths`, or malloc'd (journal_own); NULL: none */
+	char *serial_path;   /* in `paths`, or malloc'd (serial_own); NULL: none */
 	bool notify_pending; /* a new serial to announce once published */
 	bool break_at_open;  /* the journal's chain leads to content gone */
 	bool no_file;	     /* journal_path was found absent: the journal is
 			      * opened when a difference is to be written */
+	bool journal_own, serial_own; /* the path was malloc'd by relocate */
+	char paths[];	     /* the paths the zone started with */
 };
 
 struct closing {
@@ -113,8 +117,10 @@ static void relocate(struct primary_zone *pz, const struct conf_zone *cz)
 			log_warn("zone %s: moving its journal %s to %s: %s; it stays there",
 				 cz->name, pz->journal_path, j, strerror(-r));
 		} else {
-			free(pz->journal_path);
+			if (pz->journal_own)
+				free(pz->journal_path);
 			pz->journal_path = j;
+			pz->journal_own = true;
 			pz->no_file = false; /* looked for again there */
 			j = NULL;
 		}
@@ -124,8 +130,10 @@ static void relocate(struct primary_zone *pz, const struct conf_zone *cz)
 			log_warn("zone %s: moving %s to %s: %s", cz->name, pz->serial_path, sp,
 				 strerror(errno));
 		} else {
-			free(pz->serial_path);
+			if (pz->serial_own)
+				free(pz->serial_path);
 			pz->serial_path = sp;
+			pz->serial_own = true;
 			sp = NULL;
 		}
 	}
@@ -144,10 +152,10 @@ static bool has_transfers(const struct conf_zone *cz)
 {
 	if (!cz)
 		return false;
-	if (cz->set.nnotify)
+	if (cz->set->nnotify)
 		return true;
-	for (size_t i = 0; i < cz->set.nacl; i++)
-		if ((cz->set.acl[i]->actions & CONF_ACTION_TRANSFER) && !cz->set.acl[i]->deny)
+	for (size_t i = 0; i < cz->set->nacl; i++)
+		if ((cz->set->acl[i]->actions & CONF_ACTION_TRANSFER) && !cz->set->acl[i]->deny)
 			return true;
 	return false;
 }
@@ -299,12 +307,20 @@ static struct primary_zone *zone_state_of(struct zone_state *s, const struct con
 	struct primary_zone *pz = s->xfr;
 	if (pz)
 		return pz;
-	pz = calloc(1, sizeof(*pz));
-	if (!pz)
-		return NULL;
-	pz->journal_path = conf_storage_file(cz, ".journal");
-	pz->serial_path = conf_storage_file(cz, ".serial");
-	s->xfr = pz;
+	/* the paths after the state, in its allocation (one that cannot be
+	 * made, too long: none) */
+	char *j = conf_storage_file(cz, ".journal"), *sp = conf_storage_file(cz, ".serial");
+	size_t jl = j ? strlen(j) + 1 : 0, sl = sp ? strlen(sp) + 1 : 0;
+	pz = calloc(1, sizeof(*pz) + jl + sl);
+	if (pz) {
+		if (j)
+			pz->journal_path = memcpy(pz->paths, j, jl);
+		if (sp)
+			pz->serial_path = memcpy(pz->paths + jl, sp, sl);
+		s->xfr = pz;
+	}
+	free(j);
+	free(sp);
 	return pz;
 }
 
@@ -324,8 +340,8 @@ static void open_journal(struct primary_zone *pz, const struct conf_zone *cz, ui
 		return;
 	}
 	pz->no_file = false;
-	pz->journal = journal_open(pz->journal_path, served, cz->set.journal_depth,
-				   (size_t)cz->set.journal_usage, journal_log, NULL);
+	pz->journal = journal_open(pz->journal_path, served, cz->set->journal_depth,
+				   (size_t)cz->set->journal_usage, journal_log, NULL);
 }
 
 /* Remember what is served for the file: its serial and identity, and the
@@ -359,7 +375,7 @@ static struct zone *first_version(struct primary_zone *pz, const struct conf_zon
 {
 	struct zone *use = fresh;
 	uint32_t file_serial = fresh->serial;
-	enum conf_serial_policy pol = cz->set.serial_policy;
+	enum conf_serial_policy pol = cz->set->serial_policy;
 	struct serial_state st;
 	if (pz->serial_path && serial_read(pz->serial_path, &st)) {
 		bool same_file = st.file_serial == fresh->serial &&
@@ -431,8 +447,8 @@ static struct zone *secondary_first(struct primary_zone *pz, const struct conf_z
 		pz->no_file = true; /* nothing to replay: opened by a first write */
 		return fresh;
 	}
-	pz->journal = journal_open_ahead(pz->journal_path, fresh->serial, cz->set.journal_depth,
-					 (size_t)cz->set.journal_usage, journal_log, NULL);
+	pz->journal = journal_open_ahead(pz->journal_path, fresh->serial, cz->set->journal_depth,
+					 (size_t)cz->set->journal_usage, journal_log, NULL);
 	uint32_t last;
 	if (!pz->journal || !journal_last_serial(pz->journal, &last) || last == fresh->serial)
 		return fresh;
@@ -472,7 +488,7 @@ static struct zone *accept_version(void *ctx, struct zone_state *s, struct zone 
 {
 	struct primary *p = ctx;
 	const struct conf_zone *cz = zone_conf(p, s);
-	if (cz && cz->set.nprimary) {
+	if (cz && cz->set->nprimary) {
 		/* a secondary's copy, read once at start (zoneset.h) */
 		struct primary_zone *pz = old ? NULL : zone_state_of(s, cz);
 		if (!pz)
@@ -523,7 +539,7 @@ static struct zone *accept_version(void *ctx, struct zone_state *s, struct zone 
 	}
 	use = fresh;
 	if (order != SERIAL_NEWER) {
-		if (cz->set.serial_policy == CONF_SERIAL_KEEP) {
+		if (cz->set->serial_policy == CONF_SERIAL_KEEP) {
 			log_err("zone %s: %s changed but its serial %u is not newer than the serial "
 				"served, %u: secondaries would not see the change; the version with "
 				"serial %u stays served (raise the serial, or set serial-policy: "
@@ -534,7 +550,7 @@ static struct zone *accept_version(void *ctx, struct zone_state *s, struct zone 
 			*refused = true;
 			return old;
 		}
-		uint32_t serial = next_serial(cz->set.serial_policy, old->serial);
+		uint32_t serial = next_serial(cz->set->serial_policy, old->serial);
 		struct zone *n = with_serial(fresh, serial, s->name);
 		changeset_unref(cs);
 		cs = NULL;
@@ -548,7 +564,7 @@ static struct zone *accept_version(void *ctx, struct zone_state *s, struct zone 
 		use = n;
 		log_info("zone %s: %s changed with serial %u; served with serial %u (serial-policy %s)",
 			 s->name, s->file, fresh->serial, serial,
-			 conf_serial_policy_name(cz->set.serial_policy));
+			 conf_serial_policy_name(cz->set->serial_policy));
 	}
 	uint32_t file_serial = fresh->serial;
 	if (use != fresh)
@@ -582,8 +598,10 @@ static void forget(void *ctx, struct zone_state *s)
 	}
 	if (p->notifier)
 		notifier_forget(p->notifier, s->apex, s->apex_len);
-	free(pz->journal_path);
-	free(pz->serial_path);
+	if (pz->journal_own)
+		free(pz->journal_path);
+	if (pz->serial_own)
+		free(pz->serial_path);
 	free(pz);
 }
 
@@ -597,13 +615,13 @@ static int send_notify(struct primary *p, const struct zone_state *s)
 	const struct conf_zone *cz = zone_conf(p, s);
 	if (!s->zone)
 		return -ENOENT;
-	if (!cz || !cz->set.nnotify || !p->notifier)
+	if (!cz || !cz->set->nnotify || !p->notifier)
 		return 0;
-	size_t n = notify_targets_of(cz->set.notify, cz->set.nnotify, NULL, 0);
+	size_t n = notify_targets_of(cz->set->notify, cz->set->nnotify, NULL, 0);
 	struct notify_target *t = calloc(n ? n : 1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	notify_targets_of(cz->set.notify, cz->set.nnotify, t, n);
+	notify_targets_of(cz->set->notify, cz->set->nnotify, t, n);
 	const struct zone *z = s->zone;
 	const uint8_t *w = z->soa->wire;
 	struct notify_zone nz = {.apex = z->apex,
@@ -630,7 +648,7 @@ void primary_prepare(struct primary *p, const struct zoneset *set)
 		if (relocating && pz && (cz = zone_conf(p, s)))
 			relocate(pz, cz);
 		if (!pz || !s->zone || s->zone->stub || !(cz = zone_conf(p, s)) ||
-		    (!has_transfers(cz) && !cz->set.nprimary))
+		    (!has_transfers(cz) && !cz->set->nprimary))
 			continue;
 		open_journal(pz, cz, s->zone->serial, false);
 		if (pz->break_at_open && pz->journal)

@@ -64,7 +64,10 @@ struct sec_zone {
 	struct sec_prims *next_prim;	/* a reload's while busy (a reference), NULL: none */
 	struct sec_prims *last_set;	/* holds last_primary (a reference), NULL: none */
 	const char *last_primary;	/* the primary the last check asked last */
-	char *file, *timers_path;
+	/* the copy and the timers (NULL: its path could not be made), in
+	 * this allocation after name, or, once the storage moved, in `moved` */
+	const char *file, *timers_path;
+	char *moved;			/* file and timers_path's allocation, NULL: this one */
 	struct zone *cur;		/* the newest version (a reference), NULL: none */
 	char *why;			/* a failed check's reason, NULL: none (or no memory) */
 	uint64_t max_size;
@@ -94,7 +97,7 @@ struct sec_zone {
 	bool dirty;			/* cur not saved yet */
 	bool mark;			/* secondary_sync's */
 	uint8_t apex_len;
-	uint8_t apex[];			/* apex_len octets, then name */
+	uint8_t apex[];			/* apex_len octets, then name, file, timers_path */
 };
 
 _Static_assert(DNAME_MAX <= UINT8_MAX, "sec_zone.apex_len is one octet");
@@ -226,8 +229,8 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 static uint64_t prims_hash(const struct conf_zone *cz)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
-	for (size_t i = 0; i < cz->set.nprimary; i++) {
-		const struct conf_remote *rm = cz->set.primary[i];
+	for (size_t i = 0; i < cz->set->nprimary; i++) {
+		const struct conf_remote *rm = cz->set->primary[i];
 		const struct conf_key *k = rm->key;
 		for (size_t a = 0; a < rm->naddr; a++) {
 			h = fnv(h, &rm->addr[a].len, sizeof(rm->addr[a].len));
@@ -259,8 +262,8 @@ static bool key_same(const struct conf_key *a, const struct conf_key *b)
 static bool prims_match(const struct sec_prims *s, const struct conf_zone *cz)
 {
 	size_t k = 0;
-	for (size_t i = 0; i < cz->set.nprimary; i++) {
-		const struct conf_remote *rm = cz->set.primary[i];
+	for (size_t i = 0; i < cz->set->nprimary; i++) {
+		const struct conf_remote *rm = cz->set->primary[i];
 		size_t idl = strlen(rm->id);
 		for (size_t a = 0; a < rm->naddr; a++, k++) {
 			const struct xfrin_remote *r = &s->r[k];
@@ -279,8 +282,8 @@ static bool prims_match(const struct sec_prims *s, const struct conf_zone *cz)
 static struct sec_prims *prims_make(const struct conf_zone *cz, uint64_t hash)
 {
 	size_t n = 0, nkeys = 0, text = 0;
-	for (size_t i = 0; i < cz->set.nprimary; i++) {
-		const struct conf_remote *rm = cz->set.primary[i];
+	for (size_t i = 0; i < cz->set->nprimary; i++) {
+		const struct conf_remote *rm = cz->set->primary[i];
 		n += rm->naddr;
 		nkeys += rm->key && rm->naddr;
 		for (size_t a = 0; a < rm->naddr; a++)
@@ -293,8 +296,8 @@ static struct sec_prims *prims_make(const struct conf_zone *cz, uint64_t hash)
 	/* the keys after the remotes: both 8-octet aligned */
 	struct conf_key *key = (struct conf_key *)(void *)&s->r[n];
 	char *t = (char *)(key + nkeys), *end = t + text;
-	for (size_t i = 0; i < cz->set.nprimary; i++) {
-		const struct conf_remote *rm = cz->set.primary[i];
+	for (size_t i = 0; i < cz->set->nprimary; i++) {
+		const struct conf_remote *rm = cz->set->primary[i];
 		const struct conf_key *k = NULL;
 		if (rm->key && rm->naddr) {
 			*key = *rm->key;
@@ -396,19 +399,18 @@ static void zone_entry_free(struct secondary *sec, struct sec_zone *z)
 	prims_put(sec, z->next_prim);
 	prims_put(sec, z->last_set);
 	free(z->why);
-	free(z->file);
-	free(z->timers_path);
+	free(z->moved);
 	free(z);
 }
 
 static void settings_of(struct sec_zone *z, const struct conf_zone *cz)
 {
-	z->refresh_min = cz->set.refresh_min;
-	z->refresh_max = cz->set.refresh_max;
-	z->retry_min = cz->set.retry_min;
-	z->retry_max = cz->set.retry_max;
-	z->max_size = cz->set.zone_max_size;
-	z->zonefile_sync = cz->set.zonefile_sync;
+	z->refresh_min = cz->set->refresh_min;
+	z->refresh_max = cz->set->refresh_max;
+	z->retry_min = cz->set->retry_min;
+	z->retry_max = cz->set->retry_max;
+	z->max_size = cz->set->zone_max_size;
+	z->zonefile_sync = cz->set->zonefile_sync;
 }
 
 static void wake_main(struct secondary *sec)
@@ -436,17 +438,26 @@ static struct sec_zone *entry_new(struct secondary *sec, const struct conf_zone 
 				  const struct zone_state *s, int64_t now)
 {
 	struct zone *v = s->zone;
-	size_t name_size = strlen(cz->name) + 1;
-	struct sec_zone *z = calloc(1, sizeof(*z) + cz->apex_len + name_size);
-	if (!z)
+	/* the file: the path as the server sees it (chroot); the timers: none
+	 * when its path cannot be made */
+	char *timers = conf_storage_file(cz, ".timers");
+	size_t name_size = strlen(cz->name) + 1, file_size = strlen(s->file) + 1;
+	size_t timers_size = timers ? strlen(timers) + 1 : 0;
+	struct sec_zone *z =
+		calloc(1, sizeof(*z) + cz->apex_len + name_size + file_size + timers_size);
+	if (!z) {
+		free(timers);
 		return NULL;
+	}
 	memcpy(z->apex, cz->apex, cz->apex_len);
 	z->apex_len = (uint8_t)cz->apex_len;
 	z->name = memcpy(z->apex + cz->apex_len, cz->name, name_size);
+	z->file = memcpy(z->name + name_size, s->file, file_size);
+	if (timers)
+		z->timers_path = memcpy(z->name + name_size + file_size, timers, timers_size);
+	free(timers);
 	z->prim = prims_get(sec, cz);
-	z->file = strdup(s->file); /* the path as the server sees it (chroot) */
-	z->timers_path = conf_storage_file(cz, ".timers");
-	if (!z->prim || !z->file) {
+	if (!z->prim) {
 		zone_entry_free(sec, z);
 		return NULL;
 	}
@@ -536,7 +547,7 @@ void secondary_sync(struct secondary *sec, const struct conf *conf, const struct
 	for (size_t i = 0; i < set->n; i++) {
 		const struct zone_state *s = &set->v[i];
 		const struct conf_zone *cz = conf ? conf_zone_find(conf, s->apex, s->apex_len) : NULL;
-		if (!cz || !cz->set.nprimary)
+		if (!cz || !cz->set->nprimary)
 			continue;
 		struct sec_zone *z = NULL;
 		if (ix) {
@@ -575,20 +586,26 @@ void secondary_sync(struct secondary *sec, const struct conf *conf, const struct
 				*to = p;
 			}
 			settings_of(z, cz);
-			char *f = strdup(s->file), *t = conf_storage_file(cz, ".timers");
-			if (f && t) {
-				/* the storage may have moved (a reload, a catalog
-				 * member taking another template): the copy and
-				 * the timers move there */
-				relocate(z, f, t, now);
-				free(z->file);
-				free(z->timers_path);
-				z->file = f;
-				z->timers_path = t;
-			} else {
-				free(f);
-				free(t);
+			/* the storage may have moved (a reload, a catalog
+			 * member taking another template): the copy and the
+			 * timers move there, their paths in one new allocation
+			 * (out of memory, or no timers path: they stay) */
+			char *t = conf_storage_file(cz, ".timers");
+			if (t && (strcmp(z->file, s->file) || !z->timers_path ||
+				  strcmp(z->timers_path, t))) {
+				size_t fl = strlen(s->file) + 1, tl = strlen(t) + 1;
+				char *m = malloc(fl + tl);
+				if (m) {
+					memcpy(m, s->file, fl);
+					memcpy(m + fl, t, tl);
+					relocate(z, m, m + fl, now);
+					free(z->moved);
+					z->moved = m;
+					z->file = m;
+					z->timers_path = m + fl;
+				}
 			}
+			free(t);
 		}
 		z->mark = true;
 	}

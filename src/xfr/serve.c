@@ -235,7 +235,7 @@ static size_t notify_in(const struct answer_cfg *cfg, const struct zonedb *db,
 		return bare_answer(cfg, q, RCODE_FORMERR, -1, out, limit, info);
 	const struct conf_zone *cz =
 		db->conf ? conf_zone_find(db->conf, q->lname, q->qname_len) : NULL;
-	if (!cz || !cz->set.nprimary) {
+	if (!cz || !cz->set->nprimary) {
 		/* ours as its primary (configured, or a --zones file): nothing
 		 * to refresh; not ours at all: NOTAUTH */
 		const struct zone *z = cz ? NULL : zonedb_find(db, &q->split, q->lname, 0);
@@ -244,11 +244,11 @@ static size_t notify_in(const struct answer_cfg *cfg, const struct zonedb *db,
 				   info);
 	}
 	bool ok = false;
-	for (size_t i = 0; i < cz->set.nprimary && !ok; i++)
-		ok = remote_has(cz->set.primary[i], q->addr);
+	for (size_t i = 0; i < cz->set->nprimary && !ok; i++)
+		ok = remote_has(cz->set->primary[i], q->addr);
 	const struct conf_acl *rule = NULL;
 	if (!ok)
-		ok = acl_check(&cz->set, CONF_ACTION_NOTIFY, q->addr, keyed ? ts->key : NULL,
+		ok = acl_check(cz->set, CONF_ACTION_NOTIFY, q->addr, keyed ? ts->key : NULL,
 			       &rule) == ACL_ALLOWED;
 	if (!ok) {
 		dname_to_str(q->lname, zone, sizeof(zone));
@@ -385,7 +385,7 @@ size_t serve_request(const struct answer_cfg *cfg, const struct zonedb *db, cons
 	}
 	const struct conf_zone *cz = db->conf ? conf_zone_find(db->conf, z->apex, z->apex_len) : NULL;
 	const struct conf_acl *rule = NULL;
-	enum acl_verdict v = acl_check(cz ? &cz->set : NULL, CONF_ACTION_TRANSFER, q->addr,
+	enum acl_verdict v = acl_check(cz ? cz->set : NULL, CONF_ACTION_TRANSFER, q->addr,
 				       keyed ? ts.key : NULL, &rule);
 	if (v != ACL_ALLOWED) {
 		char why[128];

@@ -65,9 +65,11 @@ enum zone_outcome {
 struct zone_state {
 	const uint8_t *apex;	/* lowercased wire, in `name`'s allocation */
 	size_t apex_len;
-	char *name;		/* presentation, with the final dot; then the apex */
-	char *file;
-	char *where;
+	char *name;		/* presentation, with the final dot; then the apex,
+				 * the file and where: one allocation (a reload
+				 * that changes the file or where makes another) */
+	const char *file;	/* in `name`'s allocation */
+	const char *where;	/* in `name`'s allocation */
 	struct zone *zone;	/* the version served (a reference), or NULL */
 	enum zone_outcome outcome;	/* of the last load attempt */
 	unsigned nerrors;	/* errors in the last attempt */

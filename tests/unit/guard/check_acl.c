@@ -40,7 +40,7 @@ static enum acl_verdict check(const struct conf *c, size_t zone, unsigned action
 			      const struct conf_key *key)
 {
 	struct sockaddr_storage ss = addr(a);
-	return acl_check(&c->zones[zone].set, action, (struct sockaddr *)&ss, key, NULL);
+	return acl_check(c->zones[zone].set, action, (struct sockaddr *)&ss, key, NULL);
 }
 
 static const char base[] =
@@ -135,7 +135,7 @@ START_TEST(conf_references)
 	struct conf *c = load(base);
 	ck_assert_ptr_eq(conf_ref(c), c);
 	conf_free(c);
-	ck_assert_str_eq(c->zones[0].set.acl[0]->id, "block"); /* still there */
+	ck_assert_str_eq(c->zones[0].set->acl[0]->id, "block"); /* still there */
 	conf_free(c);
 }
 END_TEST

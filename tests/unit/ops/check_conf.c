@@ -824,7 +824,7 @@ START_TEST(catalog_interpret_keys)
 	         "    catalog-max-members: 5\n", head);
 	struct conf *c = load_ok(text);
 	const struct conf_zone *z = &c->zones[0];
-	ck_assert_int_eq(z->set.catalog_role, CONF_CATALOG_INTERPRET);
+	ck_assert_int_eq(z->set->catalog_role, CONF_CATALOG_INTERPRET);
 	ck_assert_uint_eq(z->ncatalog_tpl, 2);
 	ck_assert_str_eq(z->catalog_tpl[0]->id, "t2");
 	ck_assert_str_eq(z->catalog_tpl[1]->id, "t1");
@@ -919,8 +919,8 @@ START_TEST(derive_members)
 	ck_assert_uint_eq(zl->apex_len, 255);
 	ck_assert_mem_eq(zl->apex, lcopy, 255);
 	ck_assert_uint_eq(strlen(zl->member_id), 63);
-	ck_assert_ptr_null(zl->set.catalog_zone);
-	ck_assert_uint_eq(zl->set.catalog_zone_len, 0);
+	ck_assert_ptr_null(zl->set->catalog_zone);
+	ck_assert_uint_eq(zl->set->catalog_zone_len, 0);
 	ck_assert_uint_eq(c->nkeys, 1);
 	ck_assert_ptr_nonnull(conf_zone_find(c, c->zones[1].apex, c->zones[1].apex_len));
 	const struct conf_zone *za = conf_zone_find(c, a, al), *zb = conf_zone_find(c, b, bl);
@@ -929,24 +929,69 @@ START_TEST(derive_members)
 	ck_assert_str_eq(za->name, "a.example.");
 	ck_assert_str_eq(za->file, "/var/m1/a.example.zone");
 	ck_assert_str_eq(za->tpl->id, "t1");
-	ck_assert_uint_eq(za->set.nprimary, 1);
-	ck_assert_str_eq(za->set.primary[0]->id, "p");
-	ck_assert_ptr_eq(za->set.primary[0]->key, &c->keys[0]);
+	ck_assert_uint_eq(za->set->nprimary, 1);
+	ck_assert_str_eq(za->set->primary[0]->id, "p");
+	ck_assert_ptr_eq(za->set->primary[0]->key, &c->keys[0]);
 	ck_assert_str_eq(za->member_of, "cat.test.");
 	ck_assert_str_eq(za->member_id, "abc");
 	ck_assert_ptr_null(za->member_group);
 	ck_assert_str_eq(za->where, "catalog cat.test., member abc");
 	ck_assert_str_eq(zb->file, "/var/m2/x-b.example");
-	ck_assert_str_eq(zb->set.primary[0]->id, "q");
-	ck_assert_uint_eq(zb->set.refresh_min, 30);
+	ck_assert_str_eq(zb->set->primary[0]->id, "q");
+	ck_assert_uint_eq(zb->set->refresh_min, 30);
 	ck_assert_str_eq(zb->member_group, "t2");
-	ck_assert_int_eq(zb->set.catalog_role, CONF_CATALOG_NONE);
+	ck_assert_int_eq(zb->set->catalog_role, CONF_CATALOG_NONE);
+	/* one settings object per template, shared by its members */
+	ck_assert_ptr_eq(za->set, zl->set);
+	ck_assert_ptr_ne(za->set, zb->set);
+	ck_assert_ptr_ne(za->set, c->zones[0].set);
 	char *t = conf_storage_file(zb, ".timers");
 	ck_assert_str_eq(t, "/var/m2/b.example.timers");
 	free(t);
 	uint8_t x[DNAME_MAX];
 	size_t xl = dname_from_str("nope.example", x);
 	ck_assert_ptr_null(conf_zone_find(c, x, xl));
+	conf_free(c);
+}
+END_TEST
+
+/* The pool: thousands of entries span blocks as they grow, a string
+ * larger than a block gets one of its own, and every one stays whole. */
+START_TEST(pool_many_and_large)
+{
+	enum { N = 3000 };
+	char storage[3001];
+	memset(storage, 's', sizeof(storage) - 1);
+	storage[0] = '/';
+	storage[sizeof(storage) - 1] = 0;
+	size_t cap = (size_t)N * 64 + 2 * sizeof(storage) + 256, len = 0;
+	char *text = malloc(cap);
+	ck_assert_ptr_nonnull(text);
+	len += (size_t)snprintf(text + len, cap - len,
+	                        "template:\n  - id: big\n    storage: %s\nzone:\n", storage);
+	for (int i = 0; i < N; i++)
+		len += (size_t)snprintf(text + len, cap - len, "  - domain: z%d.test\n%s", i,
+		                        i % 1000 ? "" : "    template: big\n");
+	struct conf *c = load_ok(text);
+	free(text);
+	ck_assert_uint_eq(c->nzones, N);
+	for (int i = 0; i < N; i++) {
+		char want[64];
+		const struct conf_zone *z = &c->zones[i];
+		snprintf(want, sizeof(want), "z%d.test.", i);
+		ck_assert_str_eq(z->name, want);
+		snprintf(want, sizeof(want), "z%d.test", i);
+		ck_assert_str_eq(z->domain, want);
+		ck_assert_ptr_nonnull(z->set);
+		ck_assert_uint_eq(z->set->refresh_max, CONF_REFRESH_MAX_DEFAULT);
+		ck_assert_ptr_eq(conf_zone_find(c, z->apex, z->apex_len), z);
+		if (i % 1000 == 0) {
+			ck_assert_str_eq(z->storage, storage);
+			ck_assert_uint_eq(strlen(z->file), strlen(storage) + strlen(want) + 6);
+		} else {
+			ck_assert_str_eq(z->storage, CONF_STORAGE_DEFAULT);
+		}
+	}
 	conf_free(c);
 }
 END_TEST
@@ -964,19 +1009,19 @@ START_TEST(catalog_keys)
 	                         "  - domain: b.test\n    template: m\n    catalog-group: own\n"
 	                         "  - domain: c.test\n    catalog-role: member\n"
 	                         "    catalog-zone: CAT.test.\n");
-	ck_assert_int_eq(c->zones[0].set.catalog_role, CONF_CATALOG_GENERATE);
-	ck_assert_int_eq(c->zones[1].set.catalog_role, CONF_CATALOG_MEMBER);
-	ck_assert_uint_eq(c->zones[1].set.catalog_zone_len, c->zones[0].apex_len);
-	ck_assert_int_eq(memcmp(c->zones[1].set.catalog_zone, c->zones[0].apex, c->zones[0].apex_len), 0);
-	ck_assert_str_eq(c->zones[1].set.catalog_group, "g1");
-	ck_assert_str_eq(c->zones[2].set.catalog_group, "own");
-	ck_assert_ptr_null(c->zones[3].set.catalog_group);
-	ck_assert_int_eq(memcmp(c->zones[3].set.catalog_zone, c->zones[0].apex, c->zones[0].apex_len), 0);
+	ck_assert_int_eq(c->zones[0].set->catalog_role, CONF_CATALOG_GENERATE);
+	ck_assert_int_eq(c->zones[1].set->catalog_role, CONF_CATALOG_MEMBER);
+	ck_assert_uint_eq(c->zones[1].set->catalog_zone_len, c->zones[0].apex_len);
+	ck_assert_int_eq(memcmp(c->zones[1].set->catalog_zone, c->zones[0].apex, c->zones[0].apex_len), 0);
+	ck_assert_str_eq(c->zones[1].set->catalog_group, "g1");
+	ck_assert_str_eq(c->zones[2].set->catalog_group, "own");
+	ck_assert_ptr_null(c->zones[3].set->catalog_group);
+	ck_assert_int_eq(memcmp(c->zones[3].set->catalog_zone, c->zones[0].apex, c->zones[0].apex_len), 0);
 	/* the template's name, in the pool, shared by the zones taking it */
-	ck_assert_ptr_eq(c->zones[1].set.catalog_zone, c->zones[2].set.catalog_zone);
-	ck_assert_ptr_eq(c->zones[1].set.catalog_zone, c->templates[0].set.catalog_zone);
-	ck_assert_ptr_null(c->zones[0].set.catalog_zone);
-	ck_assert_uint_eq(c->zones[0].set.catalog_zone_len, 0);
+	ck_assert_ptr_eq(c->zones[1].set->catalog_zone, c->zones[2].set->catalog_zone);
+	ck_assert_ptr_eq(c->zones[1].set->catalog_zone, c->templates[0].set.catalog_zone);
+	ck_assert_ptr_null(c->zones[0].set->catalog_zone);
+	ck_assert_uint_eq(c->zones[0].set->catalog_zone_len, 0);
 	conf_free(c);
 
 	expect_error("zone:\n  - domain: a.test\n    catalog-role: member\n",
@@ -1067,8 +1112,8 @@ START_TEST(zone_secondary_settings)
 	struct conf *c = NULL;
 	ck_assert_int_eq(load_n("t.conf", text, sizeof(text) - 1, &c), 0);
 	ck_assert_uint_eq(c->nzones, 3);
-	const struct conf_zone_settings *one = &c->zones[0].set, *two = &c->zones[1].set,
-					*three = &c->zones[2].set;
+	const struct conf_zone_settings *one = c->zones[0].set, *two = c->zones[1].set,
+					*three = c->zones[2].set;
 	ck_assert_uint_eq(one->nprimary, 2);
 	ck_assert_str_eq(one->primary[0]->id, "a");
 	ck_assert_str_eq(one->primary[1]->id, "b");
@@ -1126,7 +1171,7 @@ START_TEST(zone_transfer_settings)
 	    "    journal-max-depth: 5\n    serial-policy: increment\n";
 	struct conf *c = NULL;
 	ck_assert_int_eq(load_n("t.conf", text, sizeof(text) - 1, &c), 0);
-	const struct conf_zone_settings *a = &c->zones[0].set, *b = &c->zones[1].set;
+	const struct conf_zone_settings *a = c->zones[0].set, *b = c->zones[1].set;
 	ck_assert_uint_eq(a->nacl, 1);
 	ck_assert_str_eq(a->acl[0]->id, "a1");
 	ck_assert_uint_eq(a->nnotify, 2);
@@ -1146,9 +1191,9 @@ START_TEST(zone_transfer_settings)
 
 	/* without a template: nothing allowed, nobody notified */
 	ck_assert_int_eq(load_n("t.conf", "zone:\n  - domain: c.example\n", 28, &c), 0);
-	ck_assert_uint_eq(c->zones[0].set.nacl, 0);
-	ck_assert_uint_eq(c->zones[0].set.nnotify, 0);
-	ck_assert_int_eq(c->zones[0].set.serial_policy, CONF_SERIAL_KEEP);
+	ck_assert_uint_eq(c->zones[0].set->nacl, 0);
+	ck_assert_uint_eq(c->zones[0].set->nnotify, 0);
+	ck_assert_int_eq(c->zones[0].set->serial_policy, CONF_SERIAL_KEEP);
 	conf_free(c);
 
 	expect_error("zone:\n  - domain: a.example\n    acl: nope\n",
@@ -1389,6 +1434,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(t, catalog_keys);
 	tcase_add_test(t, catalog_interpret_keys);
 	tcase_add_test(t, derive_members);
+	tcase_add_test(t, pool_many_and_large);
 	tcase_add_test(t, second_document);
 	tcase_add_test(t, too_many_errors);
 	suite_add_tcase(s, t);

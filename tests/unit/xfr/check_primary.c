@@ -636,6 +636,48 @@ START_TEST(zone_removed_closes_journal)
 }
 END_TEST
 
+/* A reload that moves the zones' storage (and so their files), twice: the
+ * journal and the serial file move with it each time, nothing left behind,
+ * and the history goes on there. */
+START_TEST(storage_move_moves_journal)
+{
+	struct pfix f;
+	pfix_new(&f, NULL);
+	step(&f);
+	write_zone(&f, ZNAME, 8, 81, NULL);
+	step(&f);
+	ck_assert(exists(&f, "p.test.journal"));
+	char old[2][512], path[1024];
+	for (int k = 0; k < 2; k++) {
+		snprintf(old[k], sizeof(old[k]), "%s", f.dir);
+		ut_tmpdir(f.dir, sizeof(f.dir));
+		write_zone(&f, ZNAME, 8, 81, NULL);
+		write_zone(&f, PLAIN, 1, 80, NULL);
+		reload_conf(&f, true, NULL);
+		step(&f);
+		struct zone_state *s = state(&f, ZNAME);
+		ck_assert_str_eq(s->file, f.conf->zones[0].file);
+		ck_assert_str_eq(s->where, f.conf->zones[0].where);
+		ck_assert_str_eq(s->name, ZNAME);
+		ck_assert_int_eq(s->outcome, ZONE_OUTCOME_UNCHANGED);
+		ck_assert(exists(&f, "p.test.journal"));
+		ck_assert(exists(&f, "p.test.serial"));
+		ut_path(path, sizeof(path), old[k], "p.test.journal");
+		ck_assert_msg(access(path, F_OK) < 0, "%s left behind", path);
+		ut_path(path, sizeof(path), old[k], "p.test.serial");
+		ck_assert_msg(access(path, F_OK) < 0, "%s left behind", path);
+	}
+	write_zone(&f, ZNAME, 9, 82, NULL);
+	step(&f);
+	const struct zone *z = served(&f, ZNAME);
+	ck_assert_uint_eq(z->serial, 9);
+	ck_assert_uint_eq(chain_len(z, 7), 2);
+	pfix_free(&f);
+	for (int k = 0; k < 2; k++)
+		ut_rmtree(old[k]);
+}
+END_TEST
+
 /* p.test at `serial` with the SOA's refresh `refresh`, www .80. */
 static void write_soa_zone(struct pfix *f, uint32_t serial, unsigned refresh)
 {
@@ -1014,6 +1056,7 @@ int main(void)
 	tcase_add_test(tc, journal_depth_from_conf);
 	tcase_add_test(tc, transfers_added_and_removed);
 	tcase_add_test(tc, zone_removed_closes_journal);
+	tcase_add_test(tc, storage_move_moves_journal);
 	tcase_add_test(tc, soa_only_change);
 	tcase_add_test(tc, secondary_copy_replayed);
 	tcase_add_test(tc, secondary_copy_journal_cut);

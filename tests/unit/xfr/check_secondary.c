@@ -1293,6 +1293,59 @@ START_TEST(storage_move_keeps_timers)
 }
 END_TEST
 
+/* The storage moved twice (each move's paths replace the last's): the copy
+ * and the timers follow it each time, nothing left behind. */
+START_TEST(storage_moves_twice)
+{
+	struct soa_t ours = {5, 3600, 600, 20}, theirs = {6, 3600, 600, 20};
+	struct prim p;
+	prim_start(&p, &theirs);
+	struct fix f;
+	fix_start(&f, &ours, p.port, NULL);
+	char dirs[2][512], path[1024];
+	struct conf *c[2] = {NULL, NULL}, *c0 = f.conf;
+	for (int k = 0; k < 2; k++) {
+		ut_tmpdir(dirs[k], sizeof(dirs[k]));
+		char text[4096];
+		snprintf(text, sizeof(text),
+		         "remote:\n  - id: p\n    address: 127.0.0.1@%u\n"
+		         "zone:\n  - domain: " OTHER "\n    storage: %s\n"
+		         "  - domain: " ORIGIN "\n    primary: p\n    storage: %s\n",
+		         p.port, f.dir, dirs[k]);
+		ck_assert_int_eq(
+		    conf_load_buf("sec2.conf", text, strlen(text), diag_print, NULL, &c[k]), 0);
+		f.conf = c[k];
+		set_load(&f, true);
+		f.conf = c0;
+		ck_assert_str_eq(zoneset_find(&f.set, f.apex, f.apex_len)->file,
+		                 conf_zone_find(c[k], f.apex, f.apex_len)->file);
+		secondary_sync(f.sec, c[k], &f.set);
+		if (k == 0) {
+			run_at(&f, T0);
+			ck_assert_uint_eq(apply(&f, NULL), 1); /* serial 6, saved to dirs[0] */
+		}
+		ut_path(path, sizeof(path), dirs[k], "sec.test.zone");
+		ck_assert_msg(access(path, F_OK) == 0, "%s missing", path);
+		ut_path(path, sizeof(path), dirs[k], "sec.test.timers");
+		ck_assert_msg(access(path, F_OK) == 0, "%s missing", path);
+	}
+	const char *gone[] = {f.dir, dirs[0]};
+	for (int k = 0; k < 2; k++) {
+		ut_path(path, sizeof(path), gone[k], "sec.test.zone");
+		ck_assert_msg(access(path, F_OK) < 0, "%s left behind", path);
+		ut_path(path, sizeof(path), gone[k], "sec.test.timers");
+		ck_assert_msg(access(path, F_OK) < 0, "%s left behind", path);
+	}
+	ck_assert_uint_eq(served(&f)->serial, 6);
+	fix_stop(&f);
+	for (int k = 0; k < 2; k++) {
+		conf_free(c[k]);
+		ut_rmtree(dirs[k]);
+	}
+	prim_free(&p);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- shared primaries */
 
 #define KEY_A "c2hvYWwtc2Vjb25kYXJ5LXRlc3Qta2V5LWEtMDEyMzQ="
@@ -1573,6 +1626,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, zonefile_sync_not_postponed);
 	tcase_add_test(tc, storage_move_keeps_timers);
+	tcase_add_test(tc, storage_moves_twice);
 	suite_add_tcase(s, tc);
 	return s;
 }
