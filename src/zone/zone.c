@@ -88,9 +88,12 @@ void big_free(void *p, size_t size)
  * ARENA_NODES, 256 bytes, which holds the nodes and names of a zone of two
  * names, and zone_builder_finish, which can tell from the pending records
  * what it is about to allocate (RRsets, their wire, glue, the negative
- * SOA: finish_bytes), reserves one chunk of exactly that (arena_reserve)
- * when the zone is small. So a catalog member ends in two chunks holding
- * what it uses, where a 2 KiB chunk was three quarters empty. A big zone
+ * SOA: finish_bytes), moves the nodes into one chunk of exactly their
+ * bytes and that (pack_nodes) when they are all in that first chunk, else
+ * reserves one chunk of exactly that (arena_reserve) when the zone is
+ * small; the packed chunk also takes the finished table when it is one
+ * page (pack_table). So a catalog member's data is one chunk holding what
+ * it uses, where a 2 KiB chunk was three quarters empty. A big zone
  * is not measured, and its chunks double from the first to the huge-page
  * mappings as they did. A node an update makes has an allocation of
  * its own instead (zone_update.c), freed when a later version replaces it:
@@ -576,6 +579,7 @@ struct zone_builder {
 	size_t nnodes, cap_nodes;
 	struct node *last;	  /* the previous record's owner: files group by owner */
 	bool has_soa;
+	bool pack_table;	  /* pack_nodes left room for pack_table */
 };
 
 /* The builder's table: one block of pages (freed with the lineage, or here
@@ -1315,6 +1319,82 @@ int zone_set_soa(struct zone *z, struct zalloc *al)
 	return 0;
 }
 
+/* A small zone whose nodes and names all fit the arena's first chunk
+ * (ARENA_NODES): move them into one chunk of exactly their bytes and the
+ * `need` bytes zone_builder_finish is about to allocate, so the zone's
+ * data is one allocation without slack. The chunk is copied whole, so
+ * every pointer into it moves by the same distance: the nodes' names and
+ * wildcards, the table's slots, the builder's list, the apex. Nothing
+ * else points into it yet (RRsets, glue and hashes come after; pending
+ * records are in the builder's own arena). \return 0, or -1 when out of
+ * memory (nothing moved) */
+static int pack_nodes(struct zone_builder *b, size_t need)
+{
+	struct zone *z = b->z;
+	struct arena *a = &z->shared->arena;
+	struct arena_chunk *old = a->head;
+	/* room for the table and its directory too, once at its final size
+	 * (pack_table), when it is one page */
+	size_t slots = z->mask + 1, fit = ZONE_TABLE_MIN;
+	while (fit < z->nnodes * 2)
+		fit *= 2;
+	if (fit * 4 <= slots)
+		slots = fit;
+	b->pack_table = slots <= ZONE_PAGE_SLOTS;
+	size_t used = old->used, size = used + round8(need);
+	if (b->pack_table)
+		size += round8(slots * sizeof(struct zone_slot)) + round8(sizeof(struct zone_slot *));
+	struct arena_chunk *c = big_alloc(sizeof(*c) + size);
+	if (!c)
+		return -1;
+	c->next = NULL;
+	c->size = size;
+	c->used = used;
+	memcpy(c->data, old->data, used);
+	uintptr_t from = (uintptr_t)old->data, to = (uintptr_t)c->data;
+#define MOVED(p) ((void *)((uintptr_t)(p) - from + to))
+	for (size_t i = 0; i < b->nnodes; i++) {
+		struct node *n = b->nodes[i] = MOVED(b->nodes[i]);
+		n->name = MOVED(n->name);
+		if (n->wildcard)
+			n->wildcard = MOVED(n->wildcard);
+	}
+	for (size_t i = 0; i <= z->mask; i++) {
+		struct zone_slot *t = zone_slot_w(z, i);
+		if (t->node)
+			t->node = MOVED(t->node);
+	}
+	z->apex_node = MOVED(z->apex_node);
+	z->apex = z->apex_node->name;
+	if (b->last)
+		b->last = MOVED(b->last);
+#undef MOVED
+	a->head = c;
+	big_free(old, sizeof(*old) + old->size);
+	return 0;
+}
+
+/* The finished table of a zone pack_nodes packed, and its directory of one
+ * page, into the room it left at the end of the chunk: the zone is then one
+ * allocation besides its struct. The lineage frees them with the arena
+ * (zone_shared.packed_dir). */
+static void pack_table(struct zone *z)
+{
+	struct zone_shared *sh = z->shared;
+	size_t n = z->mask + 1;
+	struct zone_slot *t = arena_alloc(&sh->arena, n * sizeof(*t));
+	struct zone_slot **dir = arena_alloc(&sh->arena, sizeof(*dir));
+	if (!t || !dir)
+		return; /* cannot be: the room was counted; stays where it is */
+	memcpy(t, z->pages[0], n * sizeof(*t));
+	big_free(sh->base, sh->base_slots * sizeof(*sh->base));
+	free(z->pages);
+	dir[0] = t;
+	sh->base = t;
+	sh->base_slots = n;
+	sh->packed_dir = z->pages = dir;
+}
+
 struct zone *zone_builder_finish(struct zone_builder *b, char *msg, size_t msgsize)
 {
 	struct zone *z = b->z, *ret = NULL;
@@ -1356,8 +1436,10 @@ struct zone *zone_builder_finish(struct zone_builder *b, char *msg, size_t msgsi
 	 * record) and go to chunks that double as the nodes' did. */
 	if (b->tmp.used <= FINISH_MEASURE_MAX) {
 		size_t need = finish_bytes(z, b->nodes, b->nnodes);
+		struct arena *a = &z->shared->arena;
 		if (need < HUGE_SIZE - sizeof(struct arena_chunk) &&
-		    arena_reserve(&z->shared->arena, need) < 0) {
+		    (a->head && !a->head->next ? pack_nodes(b, need)
+					       : arena_reserve(a, need)) < 0) {
 			snprintf(msg, msgsize, "out of memory");
 			goto out;
 		}
@@ -1397,6 +1479,8 @@ struct zone *zone_builder_finish(struct zone_builder *b, char *msg, size_t msgsi
 			goto out;
 		}
 	}
+	if (b->pack_table)
+		pack_table(z);
 	ret = z;
 	b->z = NULL;
 out:

@@ -21,6 +21,9 @@ struct zone_shared {
 	struct arena arena;	  /* the first version's nodes, RRsets, names */
 	struct zone_slot *base;	  /* the first version's table pages, one block */
 	size_t base_slots;
+	/* A small zone's first table and its directory of one page, in the
+	 * arena (pack_table): not freed on their own. NULL: none. */
+	struct zone_slot **packed_dir;
 	struct zone *oldest;	  /* versions not freed, oldest first (->newer) */
 	unsigned alive;
 	bool hugepages;		  /* zone_hugepages done */

@@ -86,7 +86,8 @@ static void free_reachable(struct zone *z)
 		for (size_t p = 0; p < zone_table_pages(z->mask + 1); p++)
 			if (!in_base(sh, z->pages[p]))
 				free(z->pages[p]);
-		free(z->pages);
+		if (z->pages != sh->packed_dir)
+			free(z->pages);
 	}
 	zvec_free(&z->nsec);
 	zvec_free(&z->nsec3c.v);
@@ -133,8 +134,9 @@ static void release(struct zone *z)
 	pthread_mutex_unlock(&sh->lock);
 	if (last) {
 		pthread_mutex_destroy(&sh->lock);
+		if (!sh->packed_dir) /* else in the arena */
+			big_free(sh->base, sh->base_slots * sizeof(*sh->base));
 		arena_free(&sh->arena);
-		big_free(sh->base, sh->base_slots * sizeof(*sh->base));
 		free(sh);
 	}
 }
@@ -367,6 +369,8 @@ struct commit {
 
 static void retire(struct commit *c, void *p)
 {
+	if (p == c->z->shared->packed_dir)
+		return; /* the first version's, in the arena */
 	if (retired_push(&c->z->retired, p) < 0)
 		c->failed = true; /* leaks p rather than freeing what is read */
 }
