@@ -705,7 +705,6 @@ struct zone_builder *zone_builder_new(const uint8_t *apex)
 	b->z->shared = calloc(1, sizeof(*b->z->shared));
 	if (!b->z->shared)
 		goto fail;
-	pthread_mutex_init(&b->z->shared->lock, NULL);
 	b->z->shared->oldest = b->z;
 	b->z->shared->alive = 1;
 	/* The load's nodes start in a chunk of ARENA_NODES (see there). */

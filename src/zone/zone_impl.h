@@ -17,7 +17,6 @@ struct arena {
 /* What the versions of one load share: the load's nodes (its arena) and
  * its table pages (one block), freed with the lineage's last version. */
 struct zone_shared {
-	pthread_mutex_t lock;	  /* the version list; refs dropping to 0 */
 	struct arena arena;	  /* the first version's nodes, RRsets, names */
 	struct zone_slot *base;	  /* the first version's table pages, one block */
 	size_t base_slots;

@@ -95,7 +95,7 @@ static void free_reachable(struct zone *z)
 }
 
 /* Free the dead versions at the old end of the lineage.
- * \return true when none is left. Pre: sh->lock held. */
+ * \return true when none is left. Pre: lineage_lock(sh) held. */
 static bool collect(struct zone_shared *sh)
 {
 	while (sh->oldest && sh->oldest->dead) {
@@ -116,6 +116,23 @@ static bool collect(struct zone_shared *sh)
 	return sh->oldest == NULL;
 }
 
+/* The locks of the lineages' version lists (a version's refs dropping to
+ * 0, a commit adding one): striped by lineage, so a server of thousands of
+ * small zones keeps 64 mutexes, not one of 40 bytes in each zone. Held
+ * briefly, never two at once. */
+#define LINEAGE_LOCKS 64
+#define LOCK1 PTHREAD_MUTEX_INITIALIZER
+#define LOCK4 LOCK1, LOCK1, LOCK1, LOCK1
+#define LOCK16 LOCK4, LOCK4, LOCK4, LOCK4
+static pthread_mutex_t g_lineage_locks[LINEAGE_LOCKS] = {LOCK16, LOCK16, LOCK16, LOCK16};
+_Static_assert(LINEAGE_LOCKS == 64, "the initializer above has 64");
+
+static pthread_mutex_t *lineage_lock(const struct zone_shared *sh)
+{
+	uint64_t h = (uint64_t)(uintptr_t)sh * 0x9e3779b97f4a7c15ull;
+	return &g_lineage_locks[h >> 58];
+}
+
 static void release(struct zone *z)
 {
 	struct zone_shared *sh = z->shared;
@@ -128,12 +145,11 @@ static void release(struct zone *z)
 		free(z);
 		return;
 	}
-	pthread_mutex_lock(&sh->lock);
+	pthread_mutex_lock(lineage_lock(sh));
 	z->dead = true;
 	bool last = collect(sh);
-	pthread_mutex_unlock(&sh->lock);
+	pthread_mutex_unlock(lineage_lock(sh));
 	if (last) {
-		pthread_mutex_destroy(&sh->lock);
 		if (!sh->packed_dir) /* else in the arena */
 			big_free(sh->base, sh->base_slots * sizeof(*sh->base));
 		arena_free(&sh->arena);
@@ -163,9 +179,9 @@ void zone_free(struct zone *z)
 unsigned zone_versions_alive(const struct zone *z)
 {
 	struct zone_shared *sh = z->shared;
-	pthread_mutex_lock(&sh->lock);
+	pthread_mutex_lock(lineage_lock(sh));
 	unsigned n = sh->alive;
-	pthread_mutex_unlock(&sh->lock);
+	pthread_mutex_unlock(lineage_lock(sh));
 	return n;
 }
 
@@ -839,10 +855,10 @@ struct zone *zone_update_commit(struct zone_update *u, char *msg, size_t msgsize
 	if (c.failed)
 		goto fail_oom;
 	/* Published to the lineage: from now on only release frees it. */
-	pthread_mutex_lock(&z->shared->lock);
+	pthread_mutex_lock(lineage_lock(z->shared));
 	base->newer = z;
 	z->shared->alive++;
-	pthread_mutex_unlock(&z->shared->lock);
+	pthread_mutex_unlock(lineage_lock(z->shared));
 	free(c.fresh);
 	free(c.made);
 	zone_update_abort(u);
