@@ -57,19 +57,80 @@ static int file_digest(const char *path, uint8_t out[32])
 	return ret;
 }
 
-/* A zone's state: one allocation with its paths (a catalog's thousands of
- * members), until a relocation gives a path a malloc'd one of its own. */
+/* A zone's state (one per zone: a catalog's thousands of members). A
+ * file's path is kept (`kept`) only while the file is there or may be: a
+ * relocation must know where it is once the configuration names another
+ * place. Otherwise the path is the configuration's (conf_storage_file),
+ * made when needed:
+ *   - the journal's once found absent there (no_file: relocate looks
+ *     for it again at the new place); without no_file, the
+ *     configuration gave none when the state was made (a path too long,
+ *     out of memory): the zone has no journal;
+ *   - the serial file's when the file was absent as the state was made
+ *     and has not been written since (remember keeps the path first).
+ * A member that only ever gets AXFRs keeps neither: 24 octets, one
+ * malloc chunk of glibc's smallest size (32). */
 struct primary_zone {
 	struct journal *journal;
-	char *journal_path;  /* in `paths`, or malloc'd (journal_own); NULL: none */
-	char *serial_path;   /* in `paths`, or malloc'd (serial_own); NULL: none */
+	char *kept;	     /* the journal's path, then the serial file's, each
+			      * NUL-terminated, "" when not kept; NULL: neither */
 	bool notify_pending; /* a new serial to announce once published */
 	bool break_at_open;  /* the journal's chain leads to content gone */
-	bool no_file;	     /* journal_path was found absent: the journal is
-			      * opened when a difference is to be written */
-	bool journal_own, serial_own; /* the path was malloc'd by relocate */
-	char paths[];	     /* the paths the zone started with */
+	bool no_file;	     /* the journal was found absent: it is opened
+			      * when a difference is to be written */
 };
+
+static const char *kept_journal(const struct primary_zone *pz)
+{
+	return pz->kept && pz->kept[0] ? pz->kept : NULL;
+}
+
+static const char *kept_serial(const struct primary_zone *pz)
+{
+	const char *sp = pz->kept ? pz->kept + strlen(pz->kept) + 1 : NULL;
+	return sp && sp[0] ? sp : NULL;
+}
+
+/* `j` and `sp` (NULL: not kept; either may be one kept now) as the block
+ * `kept` is, in *out (NULL: neither). \return false: out of memory */
+static bool kept_make(const char *j, const char *sp, char **out)
+{
+	*out = NULL;
+	if (!j && !sp)
+		return true;
+	size_t jl = j ? strlen(j) : 0, sl = sp ? strlen(sp) : 0;
+	char *k = malloc(jl + sl + 2);
+	if (!k)
+		return false;
+	memcpy(k, j ? j : "", jl + 1);
+	memcpy(k + jl + 1, sp ? sp : "", sl + 1);
+	*out = k;
+	return true;
+}
+
+/* Keep `j` and `sp` (as kept_make). \return false: out of memory, the
+ * paths kept unchanged */
+static bool keep(struct primary_zone *pz, const char *j, const char *sp)
+{
+	char *k;
+	if (!kept_make(j, sp, &k))
+		return false;
+	free(pz->kept);
+	pz->kept = k;
+	return true;
+}
+
+/* The zone's journal was found absent at the path kept: when that is the
+ * configuration's, the path is made again when needed, not kept. */
+static void journal_absent(struct primary_zone *pz, const struct conf_zone *cz)
+{
+	pz->no_file = true;
+	const char *kj = kept_journal(pz);
+	char *j = kj ? conf_storage_file(cz, ".journal") : NULL;
+	if (j && !strcmp(j, kj))
+		keep(pz, NULL, kept_serial(pz));
+	free(j);
+}
 
 struct closing {
 	struct journal *journal;
@@ -106,38 +167,53 @@ void primary_set_conf(struct primary *p, const struct conf *c)
 }
 
 /* A zone's storage moved (a reload, a catalog member taking another
- * template): its journal and serial file follow, renamed. */
+ * template): its journal and serial file follow, renamed. A file without
+ * a path kept is not there (struct primary_zone): nothing to move, but a
+ * journal found absent is looked for again where the configuration says
+ * now (one put there by hand, or the zone's storage back where it had
+ * one), as one moved is. The new path is kept before the rename: a moved
+ * file is never lost track of. */
 static void relocate(struct primary_zone *pz, const struct conf_zone *cz)
 {
-	char *j = conf_storage_file(cz, ".journal"), *sp = conf_storage_file(cz, ".serial");
-	if (j && pz->journal_path && strcmp(j, pz->journal_path)) {
-		int r = pz->journal ? journal_move(pz->journal, j)
-				    : rename(pz->journal_path, j) < 0 && errno != ENOENT ? -errno : 0;
+	const char *kj = kept_journal(pz);
+	char *k, *j = NULL;
+	if (kj || pz->no_file)
+		j = conf_storage_file(cz, ".journal");
+	if (j && !kj) {
+		if (access(j, F_OK) == 0 && keep(pz, j, kept_serial(pz)))
+			pz->no_file = false; /* opened by primary_prepare */
+		free(j);
+		j = NULL;
+	}
+	if (j && strcmp(j, kj) && kept_make(j, kept_serial(pz), &k)) {
+		int r = 0;
+		if (pz->journal)
+			r = journal_move(pz->journal, j);
+		else if (rename(kj, j) < 0 && errno != ENOENT)
+			r = -errno;
 		if (r < 0) {
 			log_warn("zone %s: moving its journal %s to %s: %s; it stays there",
-				 cz->name, pz->journal_path, j, strerror(-r));
+				 cz->name, kj, j, strerror(-r));
+			free(k);
 		} else {
-			if (pz->journal_own)
-				free(pz->journal_path);
-			pz->journal_path = j;
-			pz->journal_own = true;
+			free(pz->kept);
+			pz->kept = k;
 			pz->no_file = false; /* looked for again there */
-			j = NULL;
-		}
-	}
-	if (sp && pz->serial_path && strcmp(sp, pz->serial_path)) {
-		if (rename(pz->serial_path, sp) < 0 && errno != ENOENT) {
-			log_warn("zone %s: moving %s to %s: %s", cz->name, pz->serial_path, sp,
-				 strerror(errno));
-		} else {
-			if (pz->serial_own)
-				free(pz->serial_path);
-			pz->serial_path = sp;
-			pz->serial_own = true;
-			sp = NULL;
 		}
 	}
 	free(j);
+	const char *ks = kept_serial(pz);
+	char *sp = ks ? conf_storage_file(cz, ".serial") : NULL;
+	if (sp && strcmp(sp, ks) && kept_make(kept_journal(pz), sp, &k)) {
+		if (rename(ks, sp) < 0 && errno != ENOENT) {
+			log_warn("zone %s: moving %s to %s: %s", cz->name, ks, sp,
+				 strerror(errno));
+			free(k);
+		} else {
+			free(pz->kept);
+			pz->kept = k;
+		}
+	}
 	free(sp);
 }
 
@@ -307,18 +383,22 @@ static struct primary_zone *zone_state_of(struct zone_state *s, const struct con
 	struct primary_zone *pz = s->xfr;
 	if (pz)
 		return pz;
-	/* the paths after the state, in its allocation (one that cannot be
+	/* the journal's path kept until the journal is found absent
+	 * (open_journal, secondary_first: at once for a secondary), the
+	 * serial file's only when the file is there (a path that cannot be
 	 * made, too long: none) */
 	char *j = conf_storage_file(cz, ".journal"), *sp = conf_storage_file(cz, ".serial");
-	size_t jl = j ? strlen(j) + 1 : 0, sl = sp ? strlen(sp) + 1 : 0;
-	pz = calloc(1, sizeof(*pz) + jl + sl);
-	if (pz) {
-		if (j)
-			pz->journal_path = memcpy(pz->paths, j, jl);
-		if (sp)
-			pz->serial_path = memcpy(pz->paths + jl, sp, sl);
-		s->xfr = pz;
+	if (sp && access(sp, F_OK) < 0 && errno == ENOENT) {
+		free(sp);
+		sp = NULL;
 	}
+	pz = calloc(1, sizeof(*pz));
+	if (pz && !kept_make(j, sp, &pz->kept)) {
+		free(pz);
+		pz = NULL;
+	}
+	if (pz)
+		s->xfr = pz;
 	free(j);
 	free(sp);
 	return pz;
@@ -333,30 +413,51 @@ static struct primary_zone *zone_state_of(struct zone_state *s, const struct con
 static void open_journal(struct primary_zone *pz, const struct conf_zone *cz, uint32_t served,
 			 bool write)
 {
-	if (pz->journal || !pz->journal_path)
+	const char *j = kept_journal(pz);
+	if (pz->journal || (!j && !pz->no_file) || (!write && pz->no_file))
 		return;
-	if (!write && (pz->no_file || (access(pz->journal_path, F_OK) < 0 && errno == ENOENT))) {
-		pz->no_file = true;
+	if (!write && access(j, F_OK) < 0 && errno == ENOENT) {
+		journal_absent(pz, cz);
 		return;
 	}
+	if (!j) {
+		/* the file about to be made: its path kept first (out of
+		 * memory: not opened, as when journal_open fails) */
+		char *c = conf_storage_file(cz, ".journal");
+		bool kept = c && keep(pz, c, kept_serial(pz));
+		free(c);
+		if (!kept)
+			return;
+		j = kept_journal(pz);
+	}
 	pz->no_file = false;
-	pz->journal = journal_open(pz->journal_path, served, cz->set->journal_depth,
+	pz->journal = journal_open(j, served, cz->set->journal_depth,
 				   (size_t)cz->set->journal_usage, journal_log, NULL);
 }
 
 /* Remember what is served for the file: its serial and identity, and the
  * serial served for it (raised or not), for the next start. */
-static void remember(const struct primary_zone *pz, uint32_t file_serial, const struct zone *use)
+static void remember(struct primary_zone *pz, const struct conf_zone *cz, uint32_t file_serial,
+		     const struct zone *use)
 {
-	if (!pz->serial_path)
-		return;
+	const char *sp = kept_serial(pz);
+	if (!sp) {
+		/* the file about to be made: its path kept first (none, or
+		 * out of memory: not written) */
+		char *c = cz ? conf_storage_file(cz, ".serial") : NULL;
+		bool kept = c && keep(pz, kept_journal(pz), c);
+		free(c);
+		if (!kept)
+			return;
+		sp = kept_serial(pz);
+	}
 	struct serial_state st = {.file_serial = file_serial,
 				  .served = use->serial,
 				  .size = (int64_t)use->file_size,
 				  .mtime_ns = mtime_ns(use)};
 	/* the file as read (a change after the read is seen by the next one) */
 	st.has_digest = use->source && file_digest(use->source, st.digest) == 0;
-	serial_write(pz->serial_path, &st);
+	serial_write(sp, &st);
 }
 
 /* The first version of a zone this run (start, or the zone added). What
@@ -377,7 +478,8 @@ static struct zone *first_version(struct primary_zone *pz, const struct conf_zon
 	uint32_t file_serial = fresh->serial;
 	enum conf_serial_policy pol = cz->set->serial_policy;
 	struct serial_state st;
-	if (pz->serial_path && serial_read(pz->serial_path, &st)) {
+	/* no path kept: no file (struct primary_zone) */
+	if (kept_serial(pz) && serial_read(kept_serial(pz), &st)) {
 		bool same_file = st.file_serial == fresh->serial &&
 				 st.size == (int64_t)fresh->file_size && st.mtime_ns == mtime_ns(fresh);
 		uint8_t d[32];
@@ -411,7 +513,7 @@ static struct zone *first_version(struct primary_zone *pz, const struct conf_zon
 			}
 		}
 	}
-	remember(pz, file_serial, use);
+	remember(pz, cz, file_serial, use);
 	/* The journal is opened by primary_prepare, after the privileges
 	 * are dropped (its file must stay writable by the user we run as);
 	 * one not ending at the serial served is a break, dropped. */
@@ -441,13 +543,15 @@ static bool soa_differs(const struct zone *a, const struct zone *b)
 static struct zone *secondary_first(struct primary_zone *pz, const struct conf_zone *cz,
 				    struct zone_state *s, struct zone *fresh)
 {
-	if (pz->journal || !pz->journal_path)
+	/* no path kept: none, or found absent (nothing to replay) */
+	const char *j = kept_journal(pz);
+	if (pz->journal || !j)
 		return fresh;
-	if (access(pz->journal_path, F_OK) < 0 && errno == ENOENT) {
-		pz->no_file = true; /* nothing to replay: opened by a first write */
+	if (access(j, F_OK) < 0 && errno == ENOENT) {
+		journal_absent(pz, cz); /* nothing to replay: opened by a first write */
 		return fresh;
 	}
-	pz->journal = journal_open_ahead(pz->journal_path, fresh->serial, cz->set->journal_depth,
+	pz->journal = journal_open_ahead(j, fresh->serial, cz->set->journal_depth,
 					 (size_t)cz->set->journal_usage, journal_log, NULL);
 	uint32_t last;
 	if (!pz->journal || !journal_last_serial(pz->journal, &last) || last == fresh->serial)
@@ -506,7 +610,7 @@ static struct zone *accept_version(void *ctx, struct zone_state *s, struct zone 
 				journal_break(pz->journal, fresh->serial);
 			else
 				pz->break_at_open = true;
-			remember(pz, fresh->serial, fresh);
+			remember(pz, cz, fresh->serial, fresh);
 		}
 		return fresh;
 	}
@@ -569,7 +673,7 @@ static struct zone *accept_version(void *ctx, struct zone_state *s, struct zone 
 	uint32_t file_serial = fresh->serial;
 	if (use != fresh)
 		release(fresh);
-	remember(pz, file_serial, use);
+	remember(pz, cz, file_serial, use);
 	open_journal(pz, cz, old->serial, true);
 	if (pz->journal && journal_append(pz->journal, cs) < 0)
 		journal_break(pz->journal, use->serial);
@@ -598,10 +702,7 @@ static void forget(void *ctx, struct zone_state *s)
 	}
 	if (p->notifier)
 		notifier_forget(p->notifier, s->apex, s->apex_len);
-	if (pz->journal_own)
-		free(pz->journal_path);
-	if (pz->serial_own)
-		free(pz->serial_path);
+	free(pz->kept);
 	free(pz);
 }
 

@@ -678,6 +678,89 @@ START_TEST(storage_move_moves_journal)
 }
 END_TEST
 
+/* A journal of p.test in `dir` with one difference: serial `from` (www
+ * .`a`) to `to` (www .`b`). */
+static void p_journal(const char *dir, uint32_t from, int a, uint32_t to, int b)
+{
+	char text[2048], path[1024];
+	uint8_t apex[DNAME_MAX];
+	ut_name(ZNAME, apex);
+	struct zone *v[2];
+	for (int i = 0; i < 2; i++) {
+		zone_text(text, sizeof(text), i ? to : from, i ? b : a, NULL);
+		ut_write(dir, "p.version", text);
+		ut_path(path, sizeof(path), dir, "p.version");
+		struct ut_diag d = {0};
+		v[i] = zone_load_file(path, apex, ut_diag_fn, &d, NULL);
+		ck_assert_ptr_nonnull(v[i]);
+		unlink(path);
+	}
+	struct changeset *cs = NULL;
+	ck_assert_int_eq(zone_diff(v[0], v[1], &cs), 0);
+	ut_path(path, sizeof(path), dir, "p.test.journal");
+	struct journal *j = journal_open(path, from, 0, 0, NULL, NULL);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_int_eq(journal_append(j, cs), 0);
+	journal_close(j);
+	changeset_unref(cs);
+	zone_free(v[0]);
+	zone_free(v[1]);
+}
+
+/* A zone without a journal file (no path kept for it) whose storage
+ * moves: its serial file follows, the journal is looked for in the new
+ * place (one waiting there is read: `waiting`), and the next change
+ * journals there; nothing is made or left in the old place. */
+START_TEST(storage_move_without_journal)
+{
+	for (int waiting = 0; waiting < 2; waiting++) {
+		struct pfix f;
+		pfix_new(&f, NULL);
+		step(&f);
+		ck_assert_ptr_null(served(&f, ZNAME)->journal);
+		ck_assert(!exists(&f, "p.test.journal"));
+		ck_assert(exists(&f, "p.test.serial"));
+		char old[512], path[1024], status[512];
+		snprintf(old, sizeof(old), "%s", f.dir);
+		ut_tmpdir(f.dir, sizeof(f.dir));
+		write_zone(&f, ZNAME, 7, 80, NULL);
+		write_zone(&f, PLAIN, 1, 80, NULL);
+		if (waiting)
+			p_journal(f.dir, 6, 79, 7, 80);
+		reload_conf(&f, true, NULL);
+		step(&f);
+		ck_assert(exists(&f, "p.test.serial"));
+		const struct zone *z = served(&f, ZNAME);
+		primary_status(f.p, state(&f, ZNAME), status, sizeof(status));
+		if (waiting) {
+			ck_assert_uint_eq(chain_len(z, 6), 1);
+		} else {
+			ck_assert_ptr_null(z->journal);
+			ck_assert(!exists(&f, "p.test.journal"));
+			ck_assert_ptr_nonnull(strstr(status, "journal empty"));
+		}
+		write_zone(&f, ZNAME, 8, 81, NULL);
+		step(&f);
+		z = served(&f, ZNAME);
+		ck_assert_uint_eq(z->serial, 8);
+		ck_assert(exists(&f, "p.test.journal"));
+		ck_assert_uint_eq(chain_len(z, waiting ? 6 : 7), waiting ? 2 : 1);
+		expect_www_change(z, 7, 80, 81);
+		ut_path(path, sizeof(path), old, "p.test.journal");
+		ck_assert_msg(access(path, F_OK) < 0, "%s made", path);
+		ut_path(path, sizeof(path), old, "p.test.serial");
+		ck_assert_msg(access(path, F_OK) < 0, "%s left behind", path);
+		/* a restart at the new place reads the history there */
+		pfix_stop(&f);
+		pfix_start(&f);
+		step(&f);
+		expect_www_change(served(&f, ZNAME), 7, 80, 81);
+		pfix_free(&f);
+		ut_rmtree(old);
+	}
+}
+END_TEST
+
 /* p.test at `serial` with the SOA's refresh `refresh`, www .80. */
 static void write_soa_zone(struct pfix *f, uint32_t serial, unsigned refresh)
 {
@@ -947,6 +1030,68 @@ START_TEST(secondary_copy_journal_cut)
 }
 END_TEST
 
+/* s.test's version `z` received (whole, or by the difference from the
+ * one served), and served, as the server's main thread does. */
+static void s_receive(struct pfix *f, struct zone *z, bool full)
+{
+	struct zone_state *s = state(f, SNAME);
+	struct changeset *cs = NULL;
+	if (!full)
+		ck_assert_int_eq(zone_diff(s->zone, z, &cs), 0);
+	ck_assert_int_eq(primary_received(f->p, s, z, &cs, cs ? 1 : 0, full), 0);
+	changeset_unref(cs);
+	zone_ref(z);
+	zone_unref(s->zone);
+	s->zone = z;
+}
+
+/* A catalog member's life: a secondary that only got whole zones has no
+ * journal file and never a serial file; its storage moves (a reload, a
+ * member taking another template), then a difference comes: the journal
+ * is made in the new place, nothing in the old one, no serial file. */
+START_TEST(secondary_storage_move_then_ixfr)
+{
+	struct pfix f;
+	memset(&f, 0, sizeof(f));
+	ut_tmpdir(f.dir, sizeof(f.dir));
+	write_zone(&f, SNAME, 7, 80, NULL);
+	ck_assert_ptr_null(s_start(&f)->journal);
+	s_receive(&f, s_version(f.dir, 8, 81), true);
+	ck_assert_ptr_null(served(&f, SNAME)->journal);
+	ck_assert(!exists(&f, "s.test.journal"));
+	char old[512], text[1024], status[512];
+	snprintf(old, sizeof(old), "%s", f.dir);
+	ut_tmpdir(f.dir, sizeof(f.dir));
+	snprintf(text, sizeof(text),
+	         "remote:\n  - id: pri\n    address: 192.0.2.53\n"
+	         "zone:\n  - domain: " SNAME "\n    storage: %s\n    primary: pri\n",
+	         f.dir);
+	struct conf *c = NULL;
+	ck_assert_int_eq(conf_load_buf("s.conf", text, strlen(text), diag_print, NULL, &c), 0);
+	primary_set_conf(f.p, c);
+	f.specs[0].file = c->zones[0].file;
+	f.specs[0].where = c->zones[0].where;
+	conf_free(f.conf);
+	f.conf = c;
+	step(&f);
+	primary_status(f.p, state(&f, SNAME), status, sizeof(status));
+	ck_assert_ptr_nonnull(strstr(status, "journal empty"));
+	s_receive(&f, s_version(f.dir, 9, 82), false);
+	const struct zone *z = served(&f, SNAME);
+	ck_assert_ptr_nonnull(z->journal);
+	ck_assert_uint_eq(chain_len(z, 8), 1);
+	ck_assert(exists(&f, "s.test.journal"));
+	ck_assert(!exists(&f, "s.test.serial"));
+	char path[1024];
+	ut_path(path, sizeof(path), old, "s.test.journal");
+	ck_assert_msg(access(path, F_OK) < 0, "%s made", path);
+	ut_path(path, sizeof(path), old, "s.test.serial");
+	ck_assert_msg(access(path, F_OK) < 0, "%s made", path);
+	pfix_free(&f);
+	ut_rmtree(old);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- regressions */
 
 /* serial-policy increment raised the file's serial 7 to 8; the file is
@@ -1057,9 +1202,11 @@ int main(void)
 	tcase_add_test(tc, transfers_added_and_removed);
 	tcase_add_test(tc, zone_removed_closes_journal);
 	tcase_add_test(tc, storage_move_moves_journal);
+	tcase_add_test(tc, storage_move_without_journal);
 	tcase_add_test(tc, soa_only_change);
 	tcase_add_test(tc, secondary_copy_replayed);
 	tcase_add_test(tc, secondary_copy_journal_cut);
+	tcase_add_test(tc, secondary_storage_move_then_ixfr);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("regressions");
 	tcase_set_timeout(tc, 60);
