@@ -90,46 +90,109 @@ static int member_cmp(const void *a, const void *b)
 	return memcmp(x->apex, y->apex, x->apex_len);
 }
 
-/* Make `m`: its apex, id, coo (NULL: none) and group (NULL: none) copied
- * into one allocation (member_clear frees it). \return 0 or -ENOMEM */
-static int member_make(struct catalog_in_member *m, const uint8_t *apex, size_t apex_len,
-		       const uint8_t *id, const uint8_t *coo, size_t coo_len, const char *group)
+static struct catalog_in_octets *octets_ref(struct catalog_in_octets *o)
+{
+	if (o)
+		o->refs++;
+	return o;
+}
+
+static void octets_unref(struct catalog_in_octets *o)
+{
+	if (o && --o->refs == 0)
+		free(o);
+}
+
+/* A set being built (catalog_in_read, catalog_in_load): the members'
+ * octets appended one after the other to one block, which may move as it
+ * grows: each member's apex is pointed at by build_finish only. */
+struct build {
+	struct catalog_in_set set;	/* apex pointers NULL until build_finish */
+	size_t cap;			/* members allocated */
+	struct catalog_in_octets *blk;
+	size_t len, blkcap;		/* octets in blk->o: used, allocated */
+};
+
+/* Append a member: its apex, id, group (NULL: none) and coo (0: none).
+ * \return 0 or -ENOMEM */
+static int member_add(struct build *b, const uint8_t *apex, size_t apex_len, const uint8_t *id,
+		      const char *group, const uint8_t *coo, size_t coo_len)
 {
 	size_t idl = (size_t)id[0] + 1, gl = group ? strlen(group) + 1 : 0;
-	uint8_t *p = malloc(apex_len + idl + coo_len + gl);
-	if (!p)
-		return -ENOMEM;
-	*m = (struct catalog_in_member){.apex = p, .apex_len = (uint8_t)apex_len};
+	size_t need = apex_len + idl + gl + coo_len;
+	if (b->set.n == b->cap) {
+		size_t nc = b->cap ? b->cap * 2 : 64;
+		struct catalog_in_member *v = realloc(b->set.v, nc * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		b->set.v = v;
+		b->cap = nc;
+	}
+	if (b->len + need > b->blkcap) {
+		size_t nc = b->blkcap ? b->blkcap : 4096;
+		while (nc < b->len + need)
+			nc *= 2;
+		struct catalog_in_octets *o = realloc(b->blk, sizeof(*o) + nc);
+		if (!o)
+			return -ENOMEM;
+		b->blk = o;
+		b->blkcap = nc;
+	}
+	uint8_t *p = b->blk->o + b->len;
 	memcpy(p, apex, apex_len);
-	p += apex_len;
-	memcpy(p, id, idl);
-	m->id = p;
-	p += idl;
-	if (coo_len) {
-		memcpy(p, coo, coo_len);
-		m->coo = p;
-		m->coo_len = (uint8_t)coo_len;
-		p += coo_len;
-	}
-	if (group) {
-		memcpy(p, group, gl);
-		m->group = (const char *)p;
-	}
+	memcpy(p + apex_len, id, idl);
+	if (group)
+		memcpy(p + apex_len + idl, group, gl);
+	if (coo_len)
+		memcpy(p + apex_len + idl + gl, coo, coo_len);
+	b->len += need;
+	b->set.v[b->set.n++] = (struct catalog_in_member){.apex_len = (uint8_t)apex_len,
+							   .coo_len = (uint8_t)coo_len,
+							   .has_group = group != NULL};
 	return 0;
 }
 
-static void member_clear(struct catalog_in_member *m)
+/* The set built, its slack dropped and its members pointed at their
+ * octets (`b` is left empty). */
+static struct catalog_in_set build_finish(struct build *b)
 {
-	free((void *)m->apex);
-	*m = (struct catalog_in_member){0};
+	struct catalog_in_set set = b->set;
+	if (!set.n) {
+		free(set.v);
+		free(b->blk);
+		*b = (struct build){0};
+		return (struct catalog_in_set){0};
+	}
+	struct catalog_in_member *v = realloc(set.v, set.n * sizeof(*v));
+	if (v)
+		set.v = v;
+	struct catalog_in_octets *o = realloc(b->blk, sizeof(*o) + b->len);
+	set.octets = o ? o : b->blk;
+	set.octets->refs = 1;
+	const uint8_t *p = set.octets->o;
+	for (size_t i = 0; i < set.n; i++) {
+		struct catalog_in_member *m = &set.v[i];
+		m->apex = p;
+		const uint8_t *id = catalog_in_member_id(m);
+		const char *g = catalog_in_member_group(m);
+		p = id + id[0] + 1 + (g ? strlen(g) + 1 : 0) + m->coo_len;
+	}
+	*b = (struct build){0};
+	return set;
 }
 
-/* Drop the slack of a set's array grown by doubling. */
+static void build_abort(struct build *b)
+{
+	free(b->set.v);
+	free(b->blk);
+	*b = (struct build){0};
+}
+
+/* Drop the slack of a set's array sized for more (resolve). */
 static void set_fit(struct catalog_in_set *set)
 {
 	if (!set->n) {
-		free(set->v);
-		set->v = NULL;
+		catalog_in_set_free(set);
 		return;
 	}
 	struct catalog_in_member *v = realloc(set->v, set->n * sizeof(*v));
@@ -139,13 +202,11 @@ static void set_fit(struct catalog_in_set *set)
 
 void catalog_in_set_free(struct catalog_in_set *set)
 {
-	for (size_t i = 0; set && i < set->n; i++)
-		member_clear(&set->v[i]);
-	if (set) {
-		free(set->v);
-		set->v = NULL;
-		set->n = 0;
-	}
+	if (!set)
+		return;
+	free(set->v);
+	octets_unref(set->octets);
+	*set = (struct catalog_in_set){0};
 }
 
 const struct catalog_in_member *catalog_in_find(const struct catalog_in_set *set,
@@ -192,7 +253,7 @@ static char *txt_value(const uint8_t *rd, size_t len)
 	return v;
 }
 
-/* A member being read, before member_make packs it. */
+/* A member being read, before member_add packs it. */
 struct draft {
 	const uint8_t *apex;	/* lowercased wire */
 	const uint8_t *id;	/* its node's first label */
@@ -267,8 +328,8 @@ int catalog_in_read(const struct zone *z, const struct conf_zone *cat, size_t ma
 		    size_t whysize)
 {
 	struct reading rd = {.z = z, .log = log, .ctx = ctx};
+	struct build b = {0};
 	struct catalog_in_set set = {0};
-	size_t cap = 0;
 	int rc = 0;
 	memset(out, 0, sizeof(*out));
 	dname_to_str(z->apex, rd.cat, sizeof(rd.cat));
@@ -332,50 +393,41 @@ int catalog_in_read(const struct zone *z, const struct conf_zone *cat, size_t ma
 			    dname_to_str(target, mn, sizeof(mn)));
 			continue;
 		}
-		if (set.n == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			struct catalog_in_member *v = realloc(set.v, nc * sizeof(*v));
-			if (!v) {
-				rc = -ENOMEM;
-				goto fail;
-			}
-			set.v = v;
-			cap = nc;
-		}
 		/* the id: lowercased already */
 		struct draft d = {.apex = target, .id = n->name};
 		rc = member_properties(&rd, cat, &d, why, whysize);
 		if (rc == 0)
-			rc = member_make(&set.v[set.n], target, tl, d.id, d.coo, d.coo_len, d.group);
+			rc = member_add(&b, target, tl, d.id, d.group, d.coo, d.coo_len);
 		free(d.group);
 		if (rc < 0)
 			goto fail;
-		set.n++;
-		if (set.n > max_members) {
+		if (b.set.n > max_members) {
 			snprintf(why, whysize, "more than catalog-max-members (%zu) members", max_members);
 			rc = -E2BIG;
 			goto fail;
 		}
 	}
+	set = build_finish(&b);
 	if (set.n)
 		qsort(set.v, set.n, sizeof(*set.v), member_cmp);
 	/* §4.1: one zone under two ids is a broken catalog */
 	for (size_t i = 1; i < set.n; i++) {
 		if (member_cmp(&set.v[i - 1], &set.v[i]))
 			continue;
-		char mn[DNAME_STR_MAX], a[256], b[256];
+		char mn[DNAME_STR_MAX], a[256], bs[256];
 		snprintf(why, whysize, "zone %s is listed twice, with ids %s and %s (RFC 9432 §4.1)",
-			 dname_to_str(set.v[i].apex, mn, sizeof(mn)), id_str(set.v[i - 1].id, a, sizeof(a)),
-			 id_str(set.v[i].id, b, sizeof(b)));
+			 dname_to_str(set.v[i].apex, mn, sizeof(mn)),
+			 id_str(catalog_in_member_id(&set.v[i - 1]), a, sizeof(a)),
+			 id_str(catalog_in_member_id(&set.v[i]), bs, sizeof(bs)));
 		rc = -EINVAL;
 		goto fail;
 	}
-	set_fit(&set);
 	*out = set;
 	return 0;
 fail:
 	if (rc == -ENOMEM)
 		snprintf(why, whysize, "out of memory");
+	build_abort(&b);
 	catalog_in_set_free(&set);
 	return rc;
 }
@@ -397,8 +449,9 @@ int catalog_in_save(const char *path, const char *catalog, const struct catalog_
 				catalog);
 	for (size_t i = 0; i < set->n; i++) {
 		const struct catalog_in_member *m = &set->v[i];
+		const char *group = catalog_in_member_group(m);
 		char mn[DNAME_STR_MAX], ids[256];
-		size_t gl = m->group ? strlen(m->group) : 0;
+		size_t gl = group ? strlen(group) : 0;
 		size_t need = DNAME_STR_MAX + 256 + 2 * gl + 8;
 		if (len + need > cap) {
 			cap = (len + need) * 2;
@@ -411,12 +464,12 @@ int catalog_in_save(const char *path, const char *catalog, const struct catalog_
 			t = nt;
 		}
 		len += (size_t)snprintf(t + len, cap - len, "%s %s", dname_to_str(m->apex, mn, sizeof(mn)),
-					id_str(m->id, ids, sizeof(ids)));
-		if (m->group) {
+					id_str(catalog_in_member_id(m), ids, sizeof(ids)));
+		if (group) {
 			t[len++] = ' ';
 			for (size_t k = 0; k < gl; k++)
 				len += (size_t)snprintf(t + len, cap - len, "%02x",
-							(unsigned char)m->group[k]);
+							(unsigned char)group[k]);
 			if (!gl)
 				len += (size_t)snprintf(t + len, cap - len, "-");
 		}
@@ -444,8 +497,8 @@ int catalog_in_load(const char *path, struct catalog_in_set *out, char *why, siz
 		snprintf(why, whysize, "%s: cannot read: %s", path, strerror(e ? e : EIO));
 		return -(e ? e : EIO);
 	}
-	struct catalog_in_set set = {0};
-	size_t cap = 0, line = 0;
+	struct build bd = {0};
+	size_t line = 0;
 	int rc = 0;
 	for (char *p = text, *nl; *p; p = nl + 1) {
 		line++;
@@ -468,16 +521,6 @@ int catalog_in_load(const char *path, struct catalog_in_set *out, char *why, siz
 			rc = -EINVAL;
 			break;
 		}
-		if (set.n == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			struct catalog_in_member *v = realloc(set.v, nc * sizeof(*v));
-			if (!v) {
-				rc = -ENOMEM;
-				break;
-			}
-			set.v = v;
-			cap = nc;
-		}
 		char g[256];
 		if (k == 3) {
 			size_t gl = strcmp(group, "-") ? strlen(group) : 0;
@@ -494,20 +537,19 @@ int catalog_in_load(const char *path, struct catalog_in_set *out, char *why, siz
 				break;
 			}
 		}
-		if ((rc = member_make(&set.v[set.n], apex, al, idn, NULL, 0, k == 3 ? g : NULL)) < 0)
+		if ((rc = member_add(&bd, apex, al, idn, k == 3 ? g : NULL, NULL, 0)) < 0)
 			break;
-		set.n++;
 	}
 	free(text);
 	if (rc < 0) {
 		if (rc == -ENOMEM)
 			snprintf(why, whysize, "out of memory");
-		catalog_in_set_free(&set);
+		build_abort(&bd);
 		return rc;
 	}
+	struct catalog_in_set set = build_finish(&bd);
 	if (set.n)
 		qsort(set.v, set.n, sizeof(*set.v), member_cmp);
-	set_fit(&set);
 	*out = set;
 	return 0;
 }
@@ -520,7 +562,9 @@ struct catalog_state {
 	char name[DNAME_STR_MAX];
 	char *members_path;		/* as the server sees it (chroot) */
 	struct catalog_in_set parsed;	/* the last version read that was good */
-	struct catalog_in_set applied;	/* what is served */
+	struct catalog_in_set applied;	/* what is served: its octets those of
+					 * the parsed set it was resolved from
+					 * (a reference, outliving a newer one) */
 	struct zone *seen;		/* the version last read (a reference) */
 	bool configured;		/* in the last configuration */
 	bool just_read;			/* a new version read since the last resolve:
@@ -556,18 +600,18 @@ void catalog_consumer_free(struct catalog_consumer *cc)
 	free(cc);
 }
 
-static int set_copy(struct catalog_in_set *dst, const struct catalog_in_set *src)
+/* `dst` made the members of `src` minus their coo properties: its own
+ * array, pointing into the octets of `src` (a reference). */
+static int set_share(struct catalog_in_set *dst, const struct catalog_in_set *src)
 {
 	struct catalog_in_set s = {0};
-	if (src->n && !(s.v = calloc(src->n, sizeof(*s.v))))
+	if (src->n && !(s.v = malloc(src->n * sizeof(*s.v))))
 		return -ENOMEM;
 	for (; s.n < src->n; s.n++) {
-		const struct catalog_in_member *m = &src->v[s.n];
-		if (member_make(&s.v[s.n], m->apex, m->apex_len, m->id, NULL, 0, m->group) < 0) {
-			catalog_in_set_free(&s);
-			return -ENOMEM;
-		}
+		s.v[s.n] = src->v[s.n];
+		s.v[s.n].coo_len = 0;
 	}
+	s.octets = octets_ref(src->octets);
 	catalog_in_set_free(dst);
 	*dst = s;
 	return 0;
@@ -626,7 +670,7 @@ void catalog_consumer_configure(struct catalog_consumer *cc, const struct conf *
 			log_err("catalog %s: %s: its saved members are not served until the catalog "
 				"is read", s->name, why);
 		}
-		if (set_copy(&s->parsed, &s->applied) < 0)
+		if (set_share(&s->parsed, &s->applied) < 0)
 			catalog_in_set_free(&s->applied); /* nothing at all rather than half */
 		cc->v[cc->n++] = s;
 	}
@@ -753,7 +797,9 @@ static void change(struct resolving *rs, bool error, const char *fmt, ...)
 		log_info("%s", msg);
 }
 
-/* Serve `m` from catalog `c` in the new set. */
+/* Serve `m`, one of catalog `c`'s parsed members, from `c` in the new
+ * set: minus its coo property, its octets those of `parsed` (the new set
+ * holds a reference to them). */
 static int assign(struct resolving *rs, uint32_t c, const struct catalog_in_member *m, bool by_coo)
 {
 	struct catalog_in_set *s = &rs->next[c];
@@ -761,10 +807,9 @@ static int assign(struct resolving *rs, uint32_t c, const struct catalog_in_memb
 	 * the table points into it */
 	if (s->n == rs->cap[c])
 		return -ENOMEM;
-	struct catalog_in_member *d = &s->v[s->n];
-	if (member_make(d, m->apex, m->apex_len, m->id, NULL, 0, m->group) < 0)
-		return -ENOMEM;
-	s->n++;
+	struct catalog_in_member *d = &s->v[s->n++];
+	*d = *m;
+	d->coo_len = 0;
 	struct owner *w = owners_slot(&rs->neu, d->apex, d->apex_len);
 	*w = (struct owner){.m = d, .cat = c, .by_coo = by_coo};
 	rs->neu.n++;
@@ -780,7 +825,8 @@ static bool coo_to(const struct catalog_state *from, const struct catalog_state 
 	if (!to->just_read)
 		return false;
 	const struct catalog_in_member *p = catalog_in_find(&from->parsed, apex, len);
-	return p && p->coo && p->coo_len == to->apex_len && !memcmp(p->coo, to->apex, to->apex_len);
+	return p && p->coo_len && p->coo_len == to->apex_len &&
+	       !memcmp(catalog_in_member_coo(p), to->apex, to->apex_len);
 }
 
 static int names_push(struct catalog_names *v, const uint8_t *apex, size_t len)
@@ -830,8 +876,10 @@ void catalog_changes_free(struct catalog_changes *ch)
 
 static bool member_same(const struct catalog_in_member *a, const struct catalog_in_member *b)
 {
-	return a->id[0] == b->id[0] && !memcmp(a->id, b->id, (size_t)a->id[0] + 1) &&
-	       !a->group == !b->group && (!a->group || !strcmp(a->group, b->group));
+	const uint8_t *ai = catalog_in_member_id(a), *bi = catalog_in_member_id(b);
+	const char *ag = catalog_in_member_group(a), *bg = catalog_in_member_group(b);
+	return ai[0] == bi[0] && !memcmp(ai, bi, (size_t)ai[0] + 1) && !ag == !bg &&
+	       (!ag || !strcmp(ag, bg));
 }
 
 /* Who keeps what (catalog_in.h): the new sets into rs->next. */
@@ -854,7 +902,7 @@ static int resolve_owners(struct resolving *rs)
 			if (!p)
 				continue; /* removed from its catalog */
 			bool leaving = false;
-			for (uint32_t t = 0; t < cc->n && !leaving && p->coo; t++)
+			for (uint32_t t = 0; t < cc->n && !leaving && p->coo_len; t++)
 				leaving = t != c && cc->v[t]->configured &&
 					  coo_to(s, cc->v[t], m->apex, m->apex_len) &&
 					  catalog_in_find(&cc->v[t]->parsed, m->apex, m->apex_len);
@@ -924,18 +972,19 @@ static int resolve_diff(struct resolving *rs)
 			const struct catalog_in_member *m = &s->v[i];
 			const struct owner *was = owners_get(&rs->old, m->apex, m->apex_len);
 			const struct owner *now = owners_get(&rs->neu, m->apex, m->apex_len);
+			const uint8_t *id = catalog_in_member_id(m);
+			const char *g = catalog_in_member_group(m);
 			dname_to_str(m->apex, mn, sizeof(mn));
 			const char *cat = cc->v[c]->name;
 			if (!was) {
 				ch->added++;
-				const char *g = m->group;
 				change(rs, false, "catalog %s: member %s added (id %s%s%s%s)", cat, mn,
-				       id_str(m->id, a, sizeof(a)), g ? ", group \"" : "", g ? g : "",
+				       id_str(id, a, sizeof(a)), g ? ", group \"" : "", g ? g : "",
 				       g ? "\"" : "");
 				continue;
 			}
-			bool same_id = was->m->id[0] == m->id[0] &&
-				       !memcmp(was->m->id, m->id, (size_t)m->id[0] + 1);
+			const uint8_t *was_id = catalog_in_member_id(was->m);
+			bool same_id = was_id[0] == id[0] && !memcmp(was_id, id, (size_t)id[0] + 1);
 			if (was->cat != c && !now->by_coo) {
 				/* removed from one catalog, added to another */
 				same_id = false;
@@ -945,7 +994,7 @@ static int resolve_diff(struct resolving *rs)
 				change(rs, false, "catalog %s: member %s: id %s, was %s%s%s: removed "
 						  "and added again, its data transferred afresh "
 						  "(RFC 9432 §5.4)", cat, mn,
-				       id_str(m->id, a, sizeof(a)), id_str(was->m->id, b, sizeof(b)),
+				       id_str(id, a, sizeof(a)), id_str(was_id, b, sizeof(b)),
 				       was->cat != c ? " in catalog " : "",
 				       was->cat != c ? cc->v[was->cat]->name : "");
 				if ((r = names_push(&ch->purge, m->apex, m->apex_len)) < 0 ||
@@ -957,12 +1006,12 @@ static int resolve_diff(struct resolving *rs)
 				ch->moved++;
 				change(rs, false, "catalog %s: member %s moved here from catalog %s by "
 						  "its coo property, with its data (same id %s)", cat,
-				       mn, cc->v[was->cat]->name, id_str(m->id, a, sizeof(a)));
+				       mn, cc->v[was->cat]->name, id_str(id, a, sizeof(a)));
 			} else if (!member_same(was->m, m)) {
+				const char *wg = catalog_in_member_group(was->m);
 				ch->moved++; /* a new group: another template */
 				change(rs, false, "catalog %s: member %s: group \"%s\" now, was \"%s\"",
-				       cat, mn, m->group ? m->group : "", was->m->group ? was->m->group
-											: "");
+				       cat, mn, g ? g : "", wg ? wg : "");
 			}
 		}
 	}
@@ -1009,6 +1058,8 @@ int catalog_consumer_resolve(struct catalog_consumer *cc, const struct conf *fc,
 		rs.cap[c] = cc->v[c]->parsed.n;
 		if (rs.cap[c] && !(rs.next[c].v = calloc(rs.cap[c], sizeof(*rs.next[c].v))))
 			goto out;
+		/* assign: the new set points into `parsed`'s octets */
+		rs.next[c].octets = octets_ref(cc->v[c]->parsed.octets);
 	}
 	for (uint32_t c = 0; c < cc->n; c++)
 		for (size_t i = 0; i < cc->v[c]->applied.n; i++) {
@@ -1096,8 +1147,8 @@ int catalog_consumer_members(const struct catalog_consumer *cc, const struct con
 			m[k++] = (struct conf_member){.apex = e->apex,
 						      .apex_len = e->apex_len,
 						      .catalog = cz,
-						      .id = e->id,
-						      .group = e->group};
+						      .id = catalog_in_member_id(e),
+						      .group = catalog_in_member_group(e)};
 		}
 	}
 	*out = m;

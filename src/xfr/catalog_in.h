@@ -47,6 +47,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "dns/dname.h"
 #include "ops/conf.h"
@@ -56,24 +57,62 @@
 /** Octets of a member's id: one label. */
 #define CATALOG_IN_ID_MAX 63
 
-/** One member of a catalog, as read. Its apex, id, coo and group are one
- * allocation, in that order (catalog_in_set_free frees it): a set of
- * thousands of members holds their octets, not DNAME_MAX for each. */
-struct catalog_in_member {
-	const uint8_t *apex;		/* lowercased wire */
-	const uint8_t *id;		/* the unique-N label, lowercased: its length,
-					 * then its octets */
-	const uint8_t *coo;		/* the coo property's catalog, lowercased wire,
-					 * or NULL */
-	const char *group;		/* NULL: none */
-	uint8_t apex_len;
-	uint8_t coo_len;
+/** A set's member octets: one block, shared by the sets pointing into it
+ * (a catalog's `applied` set points into its `parsed` one's) and freed
+ * with the last of them. */
+struct catalog_in_octets {
+	size_t refs;
+	uint8_t o[];
 };
 
-/** A catalog's members, sorted by apex (catalog_in_find). */
+/** One member of a catalog, as read: 16 octets. Its apex, id, group and
+ * coo follow one another in its set's block (`struct catalog_in_octets`),
+ * in that order, so that only the apex is pointed at:
+ *   apex   `apex_len` octets, lowercased wire
+ *   id     the unique-N label, lowercased: its length, then its octets
+ *   group  with `has_group`: a string and its NUL
+ *   coo    `coo_len` octets (0: none): the coo property's catalog,
+ *          lowercased wire
+ * Read the id, group and coo through catalog_in_member_id, _group and
+ * _coo. A set of thousands of members holds their octets, not DNAME_MAX
+ * for each. */
+struct catalog_in_member {
+	const uint8_t *apex;
+	uint8_t apex_len;
+	uint8_t coo_len;
+	bool has_group;
+};
+
+/** Its id: a length octet, then the label. */
+static inline const uint8_t *catalog_in_member_id(const struct catalog_in_member *m)
+{
+	return m->apex + m->apex_len;
+}
+
+/** Its group, or NULL: none. */
+static inline const char *catalog_in_member_group(const struct catalog_in_member *m)
+{
+	const uint8_t *id = catalog_in_member_id(m);
+	return m->has_group ? (const char *)(id + id[0] + 1) : NULL;
+}
+
+/** Its coo property's catalog (`coo_len` octets), or NULL: none. */
+static inline const uint8_t *catalog_in_member_coo(const struct catalog_in_member *m)
+{
+	if (!m->coo_len)
+		return NULL;
+	const uint8_t *id = catalog_in_member_id(m);
+	const uint8_t *p = id + id[0] + 1;
+	return m->has_group ? p + strlen((const char *)p) + 1 : p;
+}
+
+/** A catalog's members, sorted by apex (catalog_in_find). Built whole,
+ * then only read until catalog_in_set_free. */
 struct catalog_in_set {
 	struct catalog_in_member *v;	/* exactly `n` (NULL: none) */
 	size_t n;
+	struct catalog_in_octets *octets;	/* their octets (a reference; NULL:
+						 * none) */
 };
 
 /** Receives each message about one member or the whole catalog. */

@@ -206,7 +206,8 @@ static void read_as_catalog(const struct zone *z)
 		const struct catalog_in_member *m = &set.v[i];
 		check(m->apex_len > 1 && !dname_is_subdomain(m->apex, z->apex), "catalog: a bad member");
 		check(catalog_in_find(&set, m->apex, m->apex_len) == m, "catalog: not found again");
-		check(m->id[0] >= 1 && m->id[0] <= 63, "catalog: an id's length");
+		const uint8_t *id = catalog_in_member_id(m);
+		check(id[0] >= 1 && id[0] <= 63, "catalog: an id's length");
 	}
 	catalog_in_set_free(&set);
 }

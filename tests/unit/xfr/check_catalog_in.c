@@ -104,16 +104,16 @@ START_TEST(read_members)
 	ck_assert_ptr_nonnull(m3);
 	ck_assert_ptr_null(member(&s, "four.example."));
 	ck_assert_ptr_null(member(&s, "five.example."));
-	ck_assert_int_eq(m1->id[0], 2);
-	ck_assert_int_eq(memcmp(m1->id + 1, "m1", 2), 0);
-	ck_assert_int_eq(memcmp(m3->id + 1, "m3", 2), 0); /* lowercased */
-	ck_assert_ptr_null(m1->group);
-	ck_assert_str_eq(m2->group, "blue");
-	ck_assert_ptr_null(m1->coo);
+	ck_assert_int_eq(catalog_in_member_id(m1)[0], 2);
+	ck_assert_int_eq(memcmp(catalog_in_member_id(m1) + 1, "m1", 2), 0);
+	ck_assert_int_eq(memcmp(catalog_in_member_id(m3) + 1, "m3", 2), 0); /* lowercased */
+	ck_assert_ptr_null(catalog_in_member_group(m1));
+	ck_assert_str_eq(catalog_in_member_group(m2), "blue");
+	ck_assert_ptr_null(catalog_in_member_coo(m1));
 	uint8_t other[DNAME_MAX];
 	size_t ol = ut_name("other.test.", other);
 	ck_assert_uint_eq(m3->coo_len, ol);
-	ck_assert_int_eq(memcmp(m3->coo, other, ol), 0);
+	ck_assert_int_eq(memcmp(catalog_in_member_coo(m3), other, ol), 0);
 	ck_assert_uint_eq(g_logged, 0);
 	catalog_in_set_free(&s);
 
@@ -215,8 +215,8 @@ START_TEST(read_groups)
 	char why[512] = "";
 	ck_assert_int_eq(catalog_in_read(z, &c->zones[0], 100, count_log, NULL, &s, why, sizeof(why)),
 			 0);
-	ck_assert_str_eq(member(&s, "a.example.")->group, "silver");
-	ck_assert_str_eq(member(&s, "b.example.")->group, "silver");
+	ck_assert_str_eq(catalog_in_member_group(member(&s, "a.example.")), "silver");
+	ck_assert_str_eq(catalog_in_member_group(member(&s, "b.example.")), "silver");
 	catalog_in_set_free(&s);
 	zone_unref(z);
 	conf_free(c);
@@ -241,14 +241,18 @@ START_TEST(save_load)
 	ck_assert_int_eq(catalog_in_load(path, &t, why, sizeof(why)), 0);
 	ck_assert_uint_eq(t.n, s.n);
 	for (size_t i = 0; i < s.n; i++) {
+		const uint8_t *sid = catalog_in_member_id(&s.v[i]);
+		const uint8_t *tid = catalog_in_member_id(&t.v[i]);
+		const char *sg = catalog_in_member_group(&s.v[i]);
+		const char *tg = catalog_in_member_group(&t.v[i]);
 		ck_assert_int_eq(memcmp(s.v[i].apex, t.v[i].apex, s.v[i].apex_len), 0);
-		ck_assert_int_eq(memcmp(s.v[i].id, t.v[i].id, (size_t)s.v[i].id[0] + 1), 0);
-		ck_assert_int_eq(!s.v[i].group, !t.v[i].group);
-		if (s.v[i].group)
-			ck_assert_str_eq(s.v[i].group, t.v[i].group);
+		ck_assert_int_eq(memcmp(sid, tid, (size_t)sid[0] + 1), 0);
+		ck_assert_int_eq(!sg, !tg);
+		if (sg)
+			ck_assert_str_eq(sg, tg);
 	}
-	ck_assert_str_eq(member(&t, "two.example.")->group, "a b \"c\" \xff");
-	ck_assert_str_eq(member(&t, "three.example.")->group, "");
+	ck_assert_str_eq(catalog_in_member_group(member(&t, "two.example.")), "a b \"c\" \xff");
+	ck_assert_str_eq(catalog_in_member_group(member(&t, "three.example.")), "");
 	catalog_in_set_free(&t);
 	catalog_in_set_free(&s);
 	ut_write(g_dir, "bad.members", "# comment\none.example. m1\nnot..a..name x\n");
@@ -313,15 +317,15 @@ START_TEST(read_long)
 	ck_assert_ptr_nonnull(sm);
 	ck_assert_uint_eq(m->apex_len, 255);
 	ck_assert_mem_eq(m->apex, a, 255);
-	ck_assert_uint_eq(m->id[0], 63);
-	ck_assert_mem_eq(m->id + 1, id, 63);
-	ck_assert_str_eq(m->group, group);
+	ck_assert_uint_eq(catalog_in_member_id(m)[0], 63);
+	ck_assert_mem_eq(catalog_in_member_id(m) + 1, id, 63);
+	ck_assert_str_eq(catalog_in_member_group(m), group);
 	ck_assert_uint_eq(m->coo_len, 255);
-	ck_assert_mem_eq(m->coo, o, 255);
-	ck_assert_uint_eq(sm->id[0], 1);
-	ck_assert_str_eq(sm->group, "g");
+	ck_assert_mem_eq(catalog_in_member_coo(m), o, 255);
+	ck_assert_uint_eq(catalog_in_member_id(sm)[0], 1);
+	ck_assert_str_eq(catalog_in_member_group(sm), "g");
 	ck_assert_uint_eq(sm->coo_len, ut_name("o.test.", o));
-	ck_assert_mem_eq(sm->coo, o, sm->coo_len);
+	ck_assert_mem_eq(catalog_in_member_coo(sm), o, sm->coo_len);
 
 	ut_path(path, sizeof(path), g_dir, "cat.test.members");
 	ck_assert_int_eq(catalog_in_save(path, "cat.test.", &s, why, sizeof(why)), 0);
@@ -330,9 +334,10 @@ START_TEST(read_long)
 	for (size_t i = 0; i < s.n; i++) {
 		ck_assert_uint_eq(t.v[i].apex_len, s.v[i].apex_len);
 		ck_assert_mem_eq(t.v[i].apex, s.v[i].apex, s.v[i].apex_len);
-		ck_assert_mem_eq(t.v[i].id, s.v[i].id, (size_t)s.v[i].id[0] + 1);
-		ck_assert_str_eq(t.v[i].group, s.v[i].group);
-		ck_assert_ptr_null(t.v[i].coo);
+		const uint8_t *sid = catalog_in_member_id(&s.v[i]);
+		ck_assert_mem_eq(catalog_in_member_id(&t.v[i]), sid, (size_t)sid[0] + 1);
+		ck_assert_str_eq(catalog_in_member_group(&t.v[i]), catalog_in_member_group(&s.v[i]));
+		ck_assert_ptr_null(catalog_in_member_coo(&t.v[i]));
 		ck_assert_uint_eq(t.v[i].coo_len, 0);
 	}
 	catalog_in_set_free(&t);
