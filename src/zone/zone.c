@@ -1318,6 +1318,17 @@ int zone_set_soa(struct zone *z, struct zalloc *al)
 	return 0;
 }
 
+/* The slots of a finished zone's table: as built, unless a
+ * zone_builder_expect that guessed high left it sparse (four times what
+ * its names need): then the memory goes back, down to what they need. */
+static size_t table_final(const struct zone *z)
+{
+	size_t fit = ZONE_TABLE_MIN;
+	while (fit < z->nnodes * 2)
+		fit *= 2;
+	return fit * 4 <= z->mask + 1 ? fit : z->mask + 1;
+}
+
 /* A small zone whose nodes and names all fit the arena's first chunk
  * (ARENA_NODES): move them into one chunk of exactly their bytes and the
  * `need` bytes zone_builder_finish is about to allocate, so the zone's
@@ -1334,11 +1345,7 @@ static int pack_nodes(struct zone_builder *b, size_t need)
 	struct arena_chunk *old = a->head;
 	/* room for the table and its directory too, once at its final size
 	 * (pack_table), when it is one page */
-	size_t slots = z->mask + 1, fit = ZONE_TABLE_MIN;
-	while (fit < z->nnodes * 2)
-		fit *= 2;
-	if (fit * 4 <= slots)
-		slots = fit;
+	size_t slots = table_final(z);
 	b->pack_table = slots <= ZONE_PAGE_SLOTS;
 	size_t used = old->used, size = used + round8(need);
 	if (b->pack_table)
@@ -1467,16 +1474,9 @@ struct zone *zone_builder_finish(struct zone_builder *b, char *msg, size_t msgsi
 		snprintf(msg, msgsize, "malformed SOA rdata");
 		goto out;
 	}
-	{
-		/* A zone_builder_expect that guessed high left the table
-		 * sparse: give the memory back. */
-		size_t fit = ZONE_TABLE_MIN;
-		while (fit < z->nnodes * 2)
-			fit *= 2;
-		if (fit * 4 <= z->mask + 1 && table_resize(z, fit) < 0) {
-			snprintf(msg, msgsize, "out of memory");
-			goto out;
-		}
+	if (table_final(z) != z->mask + 1 && table_resize(z, table_final(z)) < 0) {
+		snprintf(msg, msgsize, "out of memory");
+		goto out;
 	}
 	if (b->pack_table)
 		pack_table(z);
