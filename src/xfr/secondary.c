@@ -163,7 +163,13 @@ void secondary_soa_timers(const struct zone *z, uint32_t *refresh, uint32_t *ret
 }
 
 /* Persisted timers: a small text file, rewritten whole through a rename
- * after each check. Not synced: a crash may bring back an older file (the
+ * after each check that brings no new version, and the second line of the
+ * header of each saved copy (TIMERS_NOTE): a new version's timers are
+ * written with it, not in a file of their own, which saves a file made
+ * (and one deleted) per transfer, what a catalog's thousands of new
+ * members paid most for (ext4 without a journal scans the recently
+ * deleted inodes at each file made). At start the later of the two
+ * counts. Not synced: a crash may bring back an older file (the
  * rename reaches the disk with the data it names, ext4's auto_da_alloc),
  * whose last refresh is earlier: the copy then expires sooner, never
  * later. A sync per check cost thousands of catalog members their first
@@ -189,6 +195,33 @@ static void timers_write(const struct sec_zone *z, const char *path, int64_t las
 		log_warn("zone %s: writing %s: %s", z->name, path, strerror(errno));
 		unlink(tmp);
 	}
+}
+
+/* The saved copy's header line with its timers (zone_save's note). */
+#define TIMERS_NOTE "timers: last-refresh %lld expire %lld"
+
+/* The timers in the header of the copy at `file` (TIMERS_NOTE, the second
+ * line). \return true when read */
+static bool copy_timers_read(const char *file, int64_t *last_ok, int64_t *expire_at)
+{
+	int fd = file ? open(file, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0)
+		return false;
+	/* the first line: "; zone ", the apex (at most 4 * 255 characters),
+	 * the serial, the version and the time */
+	char buf[2048];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	const char *l2 = strchr(buf, '\n');
+	long long a, b;
+	if (buf[0] != ';' || !l2 || sscanf(l2 + 1, "; " TIMERS_NOTE, &a, &b) != 2)
+		return false;
+	*last_ok = a;
+	*expire_at = b;
+	return true;
 }
 
 /* \return true when read */
@@ -470,10 +503,17 @@ static struct sec_zone *entry_new(struct secondary *sec, const struct conf_zone 
 		 * xfr/primary.h) is newer than the file: saved soon */
 		z->dirty = v->gen > 1;
 		z->save_due = now;
-		int64_t last_ok = 0, expire_at = 0;
+		int64_t last_ok = 0, expire_at = 0, copy_ok, copy_expire;
 		uint32_t refresh, retry, expire;
 		secondary_soa_timers(v, &refresh, &retry, &expire);
-		if (timers_read(z->timers_path, &last_ok, &expire_at)) {
+		bool have = timers_read(z->timers_path, &last_ok, &expire_at);
+		if (copy_timers_read(z->file, &copy_ok, &copy_expire) &&
+		    (!have || copy_ok > last_ok)) {
+			have = true;
+			last_ok = copy_ok;
+			expire_at = copy_expire;
+		}
+		if (have) {
 			z->last_ok = last_ok;
 			if (expire_at <= now) {
 				char t[32];
@@ -1095,8 +1135,10 @@ static void refresh(struct secondary *sec, struct sec_zone *z)
 		z->prim = z->next_prim;
 		z->next_prim = NULL;
 	}
-	/* a copy of the path: a reload may move the storage meanwhile */
-	char *timers = o.ok && !z->gone && z->cur && !z->cur->stub && z->timers_path
+	/* a copy of the path: a reload may move the storage meanwhile; none
+	 * when a new version is to be saved, which carries them */
+	char *timers = o.ok && !z->gone && z->cur && !z->cur->stub && z->timers_path &&
+			       !(z->dirty && z->zonefile_sync >= 0)
 			       ? strdup(z->timers_path)
 			       : NULL;
 	pthread_mutex_unlock(&sec->lock);
@@ -1117,9 +1159,13 @@ static void save(struct secondary *sec, struct sec_zone *z)
 	zone_ref(v);
 	z->dirty = false;
 	char *file = strdup(z->file);
+	char note[96] = "";
+	if (z->last_ok)
+		snprintf(note, sizeof(note), TIMERS_NOTE, (long long)z->last_ok,
+			 (long long)z->expire_at);
 	pthread_mutex_unlock(&sec->lock);
 	char why[512];
-	int r = file ? zone_save(v, file, why, sizeof(why)) : -ENOMEM;
+	int r = file ? zone_save(v, file, note[0] ? note : NULL, why, sizeof(why)) : -ENOMEM;
 	if (r < 0)
 		log_err("zone %s: saving its copy to %s: %s (tried again in %d s)", z->name,
 			file ? file : "?", file ? why : "out of memory", SAVE_RETRY_S);

@@ -20,6 +20,9 @@
  * much: 1 MiB per write(2), about 25,000 lines of a plain zone. */
 #define SAVE_FLUSH ((size_t)1 << 20)
 
+/* The text buffer's first capacity: a small zone's whole text. */
+#define SAVE_OUT_START ((size_t)16 << 10)
+
 /* A record as ldns_wire2rr reads it: the owner, the fixed part, rdata. */
 #define SAVE_RR_MAX (DNAME_MAX + RR_FIXED_LEN + UINT16_MAX)
 
@@ -313,7 +316,7 @@ static int put_set(struct saver *s, const struct rrset *rs)
 	return 0;
 }
 
-static int put_header(struct saver *s, const struct zone *z)
+static int put_header(struct saver *s, const struct zone *z, const char *note)
 {
 	struct timespec now;
 	struct tm tm;
@@ -322,9 +325,13 @@ static int put_header(struct saver *s, const struct zone *z)
 	if (gmtime_r(&now.tv_sec, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	ldns_buffer_printf(s->out, "; zone ");
+	if (!ldns_buffer_reserve(s->out, ldns_buffer_position(s->owner)))
+		return no_memory(s);
 	put_text(s, s->owner); /* the apex */
 	ldns_buffer_printf(s->out, " serial %" PRIu32 ", written by shoal " SHOAL_VERSION " %s\n",
 			   z->serial, when);
+	if (note)
+		ldns_buffer_printf(s->out, "; %s\n", note);
 	return ldns_buffer_status_ok(s->out) ? 0 : no_memory(s);
 }
 
@@ -340,10 +347,10 @@ static void prefetch(const struct zone *z, size_t i)
 
 /* The SOA, then every record of the table but the SOA, in slot order (as
  * axfr.c sends them). */
-static int put_zone(struct saver *s, const struct zone *z)
+static int put_zone(struct saver *s, const struct zone *z, const char *note)
 {
 	int rc;
-	if ((rc = set_owner(s, z->apex, z->apex_len)) < 0 || (rc = put_header(s, z)) < 0 ||
+	if ((rc = set_owner(s, z->apex, z->apex_len)) < 0 || (rc = put_header(s, z, note)) < 0 ||
 	    (rc = put_set(s, z->soa)) < 0)
 		return rc;
 	for (size_t i = 0; i <= z->mask; i++) {
@@ -376,7 +383,8 @@ static int dir_of(const char *path, char *dir, size_t size)
 	return 0;
 }
 
-int zone_save(const struct zone *z, const char *path, char *why, size_t whysize)
+int zone_save(const struct zone *z, const char *path, const char *note, char *why,
+	      size_t whysize)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	int rc, fd = -1;
@@ -398,9 +406,9 @@ int zone_save(const struct zone *z, const char *path, char *why, size_t whysize)
 		rc = fail(s, ENAMETOOLONG, "save %s", path);
 		goto out;
 	}
-	/* capacity for one flush and the longest line after it: the buffer
-	 * never grows in a plain zone */
-	s->out = ldns_buffer_new(SAVE_FLUSH + 4 * SAVE_RR_MAX);
+	/* grown by reserve as lines are added, to one flush and the longest
+	 * line after it: a small zone's save does not map and trim 1.3 MB */
+	s->out = ldns_buffer_new(SAVE_OUT_START);
 	s->owner = ldns_buffer_new(4 * DNAME_MAX);
 	s->set = ldns_buffer_new(64);
 	if (!s->out || !s->owner || !s->set) {
@@ -409,19 +417,22 @@ int zone_save(const struct zone *z, const char *path, char *why, size_t whysize)
 	}
 	/* Whatever is at the temporary name (a file left by a crash, a
 	 * symlink planted there) is removed, not written through: O_EXCL
-	 * then makes a new file or fails. */
-	if (unlink(tmp) < 0 && errno != ENOENT) {
-		rc = fail(s, errno, "unlink %s", tmp);
-		goto out;
-	}
+	 * makes a new file or fails. */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd < 0 && errno == EEXIST) {
+		if (unlink(tmp) < 0 && errno != ENOENT) {
+			rc = fail(s, errno, "unlink %s", tmp);
+			goto out;
+		}
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+	}
 	if (fd < 0) {
 		rc = fail(s, errno, "open %s", tmp);
 		goto out;
 	}
 	made = true;
 	s->fd = fd;
-	if ((rc = put_zone(s, z)) < 0)
+	if ((rc = put_zone(s, z, note)) < 0)
 		goto out;
 	if (fsync(fd) < 0) {
 		rc = fail(s, errno, "fsync %s", tmp);

@@ -7,7 +7,8 @@
  * records.
  *
  * What is written: one comment line (apex, serial, shoal's version and the
- * time, UTC), then the apex SOA, then every other record of the table in
+ * time, UTC), the caller's note as a second comment line if it gives one
+ * (a secondary's timers, xfr/secondary.c), then the apex SOA, then every other record of the table in
  * its order (hash order: empty non-terminals have none; NSEC3 owners,
  * delegations and the glue below them are records like any other), one
  * line each, owners absolute (no $ORIGIN, no $TTL: every line stands
@@ -42,8 +43,11 @@
  * and the class and type once per RRset, and gives the one-field types (A,
  * AAAA, NS, CNAME, PTR, DNAME) to ldns in place, without an ldns_rr; the
  * text is still ldns's, octet for octet. About half of what is left is
- * that printing of names. Memory: a 1.3 MB text buffer, one write(2) per
- * MiB. The version is only read: serving goes on meanwhile. */
+ * that printing of names. Memory: a text buffer of 16 KiB, grown as lines
+ * need it up to 1 MiB and the longest line after it (1.3 MB), one write(2)
+ * per MiB (allocating the 1.3 MB for every save had glibc map or trim it
+ * each time, thousands of times for a catalog's new members). The version is
+ * only read: serving goes on meanwhile. */
 #ifndef SHOAL_ZONE_SAVE_H
 #define SHOAL_ZONE_SAVE_H
 
@@ -60,6 +64,8 @@
  *
  * Takes about 1 us of CPU per record (the header comment).
  *
+ * \param note  one more comment line after the first, without its "; " and
+ *              newline (no newline inside), or NULL
  * \param[out] why  on failure, what failed and on which file, as
  *                  "write /dir/x.zone.tmp: No space left on device" (may be
  *                  NULL)
@@ -67,6 +73,7 @@
  *         untouched: -ENOENT (no such directory), -EACCES, -ENOSPC, -EIO,
  *         -ENAMETOOLONG, -ENOMEM, ...
  */
-int zone_save(const struct zone *z, const char *path, char *why, size_t whysize);
+int zone_save(const struct zone *z, const char *path, const char *note, char *why,
+	      size_t whysize);
 
 #endif

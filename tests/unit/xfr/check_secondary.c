@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -889,6 +890,79 @@ START_TEST(restart_keeps_expiry)
 }
 END_TEST
 
+/* The first size - 1 octets of the file at `path`, NUL-terminated. */
+static void file_head(const char *path, char *buf, size_t size)
+{
+	FILE *fp = fopen(path, "re");
+	ck_assert_msg(fp != NULL, "%s: %s", path, strerror(errno));
+	size_t n = fread(buf, 1, size - 1, fp);
+	buf[n] = 0;
+	fclose(fp);
+}
+
+/* Restart from the storage at `at`: the set loaded again from the copy, a
+ * new secondary synced. */
+static void restart_at(struct fix *f, int64_t at)
+{
+	secondary_free(f->sec);
+	zoneset_clear(&f->set);
+	set_load(f, true);
+	g_now = at;
+	f->sec = sec_new();
+	secondary_sync(f->sec, f->conf, &f->set);
+}
+
+/* A transfer's new version is saved with its timers in the copy's header,
+ * no .timers file written for it; a check that brings nothing new writes
+ * .timers. At start the later of the two counts, whichever it is. */
+START_TEST(restart_later_timers_count)
+{
+	struct soa_t t5 = {5, 3600, 600, 20}, t6 = {6, 3600, 600, 20};
+	struct prim p;
+	prim_start(&p, &t5);
+	struct fix f;
+	fix_start(&f, &t5, p.port, NULL);
+	char timers[1024], copy[1024];
+	ut_path(timers, sizeof(timers), f.dir, "sec.test.timers");
+	ut_path(copy, sizeof(copy), f.dir, "sec.test.zone");
+	run_at(&f, T0); /* serial 5 up to date: .timers, T0 + 20 */
+	ck_assert_int_eq(access(timers, F_OK), 0);
+
+	prim_set(&p, &t6);
+	ck_assert(secondary_notify(f.sec, f.apex, f.apex_len, true, 6));
+	struct stat before, after;
+	ck_assert_int_eq(stat(timers, &before), 0);
+	run_at(&f, T0 + 10); /* serial 6 transferred and saved: T0 + 30 */
+	ck_assert_uint_eq(apply(&f, NULL), 1);
+	ck_assert_int_eq(stat(timers, &after), 0);
+	ck_assert_msg(before.st_ino == after.st_ino && before.st_mtim.tv_nsec == after.st_mtim.tv_nsec,
+	              ".timers rewritten for a new version");
+	char text[4096], want[128];
+	file_head(copy, text, sizeof(text));
+	snprintf(want, sizeof(want), "\n; timers: last-refresh %lld expire %lld\n",
+	         (long long)(T0 + 10), (long long)(T0 + 30));
+	ck_assert_msg(strstr(text, want) != NULL, "copy's header: %.200s", text);
+
+	/* the copy's timers are the later: served until T0 + 30 */
+	restart_at(&f, T0 + 25);
+	ck_assert_uint_eq(served(&f)->serial, 6);
+	ck_assert(!atomic_load(&served(&f)->expired));
+	ck_assert_int_eq(atomic_load(&served(&f)->expire_at), T0 + 30);
+
+	/* checked at once, nothing new: .timers is the later, T0 + 45 */
+	run_at(&f, T0 + 25);
+	ck_assert_ptr_null(secondary_collect(f.sec));
+	restart_at(&f, T0 + 35);
+	ck_assert(!atomic_load(&served(&f)->expired));
+	ck_assert_int_eq(atomic_load(&served(&f)->expire_at), T0 + 45);
+	restart_at(&f, T0 + 46);
+	ck_assert(atomic_load(&served(&f)->expired));
+	prim_close(&p);
+	fix_stop(&f);
+	prim_free(&p);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- 8: back */
 
 START_TEST(expired_comes_back)
@@ -1323,6 +1397,11 @@ START_TEST(storage_moves_twice)
 		if (k == 0) {
 			run_at(&f, T0);
 			ck_assert_uint_eq(apply(&f, NULL), 1); /* serial 6, saved to dirs[0] */
+			/* the copy carries the timers; a check without a new
+			 * version writes them beside it */
+			ut_path(path, sizeof(path), dirs[k], "sec.test.timers");
+			ck_assert_msg(access(path, F_OK) < 0, "%s written with the copy", path);
+			run_at(&f, T0 + 3600);
 		}
 		ut_path(path, sizeof(path), dirs[k], "sec.test.zone");
 		ck_assert_msg(access(path, F_OK) == 0, "%s missing", path);
@@ -1602,6 +1681,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, notify_makes_check_due);
 	tcase_add_test(tc, retransfer_axfr_same_serial);
 	tcase_add_test(tc, restart_keeps_expiry);
+	tcase_add_test(tc, restart_later_timers_count);
 	tcase_add_test(tc, expired_comes_back);
 	tcase_add_test(tc, sync_keeps_timers);
 	tcase_add_test(tc, sync_zone_removed_from_set);

@@ -169,7 +169,7 @@ static void round_trip_w(const struct zone *z, const char *origin, const char *f
 {
 	char why[512] = "";
 	ut_path(saved, size, g_dir, file);
-	int rc = zone_save(z, saved, why, sizeof(why));
+	int rc = zone_save(z, saved, NULL, why, sizeof(why));
 	ck_assert_msg(rc == 0, "zone_save %s: %d (%s)", saved, rc, why);
 	char tmp[4200];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", saved);
@@ -244,6 +244,42 @@ START_TEST(header_and_soa_first)
 	struct stat st;
 	ck_assert_int_eq(stat(saved, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 0777, 0640 & ~(unsigned)umask(022));
+	zone_free(z);
+}
+END_TEST
+
+/* The caller's note is the second comment line; the file loads back the
+ * same, with a record of 5,000 octets (10,000 hex digits, near the longest
+ * line ldns reads, LDNS_MAX_LINELEN). */
+START_TEST(header_note)
+{
+	enum { RDLEN = 5000 };
+	char path[4096], saved[4200], why[512] = "";
+	ut_path(path, sizeof(path), g_dir, "long.zone");
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("$TTL 3600\n@ SOA ns1 hostmaster 3 7200 3600 1209600 300\n@ NS ns1\n"
+	      "ns1 A 192.0.2.1\nbig TYPE65000 \\# 5000 ", f);
+	for (unsigned i = 0; i < RDLEN; i++)
+		fprintf(f, "%02x", i & 255);
+	fputs("\n", f);
+	fclose(f);
+	struct zone *z = load(path, "long.test.", NULL);
+	ck_assert_uint_eq(z->nrecords, 4);
+	ut_path(saved, sizeof(saved), g_dir, "saved.zone");
+	ck_assert_int_eq(zone_save(z, saved, "timers: last-refresh 5 expire 6", why, sizeof(why)),
+	                 0);
+	static char text[2 * RDLEN + 4096];
+	read_file(saved, text, sizeof(text));
+	const char *l2 = strchr(text, '\n') + 1;
+	ck_assert_msg(!strncmp(l2, "; timers: last-refresh 5 expire 6\n", 34), "second line: %.100s",
+	              l2);
+	ck_assert_msg(!strncmp(strchr(l2, '\n') + 1, "long.test.\t3600\tIN\tSOA\t", 23),
+	              "third line: %.100s", strchr(l2, '\n') + 1);
+	ck_assert_ptr_nonnull(strstr(text, "\tTYPE65000\t\\# 5000 000102"));
+	struct zone *back = load(saved, "long.test.", NULL);
+	expect_same(z, back, saved);
+	zone_free(back);
 	zone_free(z);
 }
 END_TEST
@@ -609,12 +645,12 @@ START_TEST(no_such_directory)
 	struct zone *z = small_zone();
 	char path[4200], why[512] = "";
 	snprintf(path, sizeof(path), "%s/missing/fail.test.zone", g_dir);
-	ck_assert_int_eq(zone_save(z, path, why, sizeof(why)), -ENOENT);
+	ck_assert_int_eq(zone_save(z, path, NULL, why, sizeof(why)), -ENOENT);
 	char want[4300];
 	snprintf(want, sizeof(want), "open %s.tmp: %s", path, strerror(ENOENT));
 	ck_assert_str_eq(why, want);
 	/* why may be NULL */
-	ck_assert_int_eq(zone_save(z, path, NULL, 0), -ENOENT);
+	ck_assert_int_eq(zone_save(z, path, NULL, NULL, 0), -ENOENT);
 	zone_free(z);
 }
 END_TEST
@@ -625,7 +661,7 @@ START_TEST(name_too_long)
 	char path[5000], why[8192] = "";
 	memset(path, 'a', sizeof(path) - 1);
 	path[sizeof(path) - 1] = 0;
-	ck_assert_int_eq(zone_save(z, path, why, sizeof(why)), -ENAMETOOLONG);
+	ck_assert_int_eq(zone_save(z, path, NULL, why, sizeof(why)), -ENAMETOOLONG);
 	ck_assert_ptr_nonnull(strstr(why, strerror(ENAMETOOLONG)));
 	zone_free(z);
 }
@@ -655,7 +691,7 @@ START_TEST(write_fails_old_file_kept)
 	signal(SIGXFSZ, SIG_IGN);
 	struct rlimit rl = {.rlim_cur = 100, .rlim_max = RLIM_INFINITY};
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
-	int rc = zone_save(z, path, why, sizeof(why));
+	int rc = zone_save(z, path, NULL, why, sizeof(why));
 	rl.rlim_cur = RLIM_INFINITY;
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
 	ck_assert_int_eq(rc, -EFBIG);
@@ -678,7 +714,7 @@ START_TEST(rename_fails)
 	ut_path(path, sizeof(path), g_dir, "dir.zone");
 	ck_assert_int_eq(mkdir(path, 0755), 0);
 	ut_write(g_dir, "dir.zone/inside", OLD);
-	ck_assert_int_eq(zone_save(z, path, why, sizeof(why)), -EISDIR);
+	ck_assert_int_eq(zone_save(z, path, NULL, why, sizeof(why)), -EISDIR);
 	ck_assert_ptr_nonnull(strstr(why, "rename "));
 	char inside[4300];
 	snprintf(inside, sizeof(inside), "%s/inside", path);
@@ -701,7 +737,7 @@ START_TEST(tmp_symlink_and_leftover)
 	ut_path(path, sizeof(path), g_dir, "fail.test.zone");
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	ck_assert_int_eq(symlink(victim, tmp), 0);
-	ck_assert_int_eq(zone_save(z, path, why, sizeof(why)), 0);
+	ck_assert_int_eq(zone_save(z, path, NULL, why, sizeof(why)), 0);
 	expect_old(victim);
 	ck_assert_int_eq(access(tmp, F_OK), -1);
 	ut_write(g_dir, "fail.test.zone.tmp", "left by a crash\n");
@@ -728,6 +764,7 @@ int main(void)
 	tcase_add_test(t, at_label_in_rdata);
 	tcase_add_test(t, root_zone);
 	tcase_add_test(t, big_zone);
+	tcase_add_test(t, header_note);
 	tcase_add_test(t, updated_version);
 	suite_add_tcase(s, t);
 
