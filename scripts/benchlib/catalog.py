@@ -80,6 +80,11 @@ KEY_ID = "xfr"
 ADDRESS = {"shoal": "127.0.0.3", "knot": "127.0.0.4", "named": "127.0.0.1"}
 BINARY = {"knot": "knotd", "named": "named"}
 SETTLE = 2.0  # s after the last member answers (or the empty catalog) before memory is read
+SAVED_TIMEOUT = 120.0  # s after the last member answers for every member's copy to be on disk
+# Where each consumer writes its members' copies (under its state folder),
+# and how a copy's name ends (temporary names end otherwise).
+COPIES = {"shoal": ("storage/members", ".zone"), "knot": ("zones", ".zone"),
+          "named": ("members", ".db")}
 TICK = 0.005  # s between polls while the first unconfirmed member does not answer
 WINDOW_MAX = 256  # queries in flight at once, at most
 REPLY_WAIT = 0.2  # s to wait for the replies of one round trip
@@ -531,6 +536,42 @@ def first_line(srv, t0, pattern, zone=None):
     return None
 
 
+def copies_saved(kind, wd):
+    """How many members' copies the consumer has written under wd (files
+    named for a member, ending as its copies do)."""
+    sub, end = COPIES[kind]
+    try:
+        with os.scandir(os.path.join(wd, sub)) as it:
+            return sum(1 for e in it if e.name.endswith(end) and MEMBER_PARENT in e.name)
+    except OSError:
+        return 0
+
+
+class CopyWatch:
+    """The time from t0 (and the consumer's CPU then) when every member's
+    copy is on disk, counted by poll() calls from after the last member
+    answers (not before: the count lists a folder of thousands of files,
+    which would take CPU from the consumer being timed)."""
+
+    def __init__(self, kind, wd, n, srv, t0):
+        self.kind, self.wd, self.n, self.srv, self.t0 = kind, wd, n, srv, t0
+        self.saved_s = self.cpu_s = None
+
+    def poll(self):
+        """True once every copy is there."""
+        if self.saved_s is None and copies_saved(self.kind, self.wd) >= self.n:
+            self.cpu_s = proc.cpu_ticks(self.srv.pids()) / proc.HZ
+            self.saved_s = time.monotonic() - self.t0
+        return self.saved_s is not None
+
+    def sleep(self, secs):
+        """Sleep secs, polling every 50 ms meanwhile."""
+        end = time.monotonic() + secs
+        while time.monotonic() < end:
+            self.poll()
+            time.sleep(min(0.05, max(0.0, end - time.monotonic())))
+
+
 def run_consumer(kind, args, wd, pport, secret, names, primary, baseline):
     """One consumer from an empty state folder: the baseline (catalog0,
     no members) or the full catalog. Returns a dict for print_catalog."""
@@ -612,10 +653,17 @@ def run_consumer(kind, args, wd, pport, secret, names, primary, baseline):
                 return out
             out["all_s"] = t_end - t0
             out["rss_at_all_kb"] = srv.status_kb("VmRSS")
-            time.sleep(SETTLE)
+            copies = CopyWatch(kind, wd, len(names), srv, t0)
+            copies.sleep(SETTLE)
             out["rss_kb"] = srv.status_kb("VmRSS")
             out["hwm_kb"] = srv.status_kb("VmHWM")
             out["verified"] = poller.verify()
+            # Serving is not the end of the work: every copy on disk
+            # (written after its transfer, in the background).
+            deadline = time.monotonic() + SAVED_TIMEOUT
+            while not copies.poll() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            out["saved_s"], out["saved_cpu_s"] = copies.saved_s, copies.cpu_s
         finally:
             poller.close()
         log("%s: every member answers %.2f s after its start (catalog transferred at %s s, "
@@ -763,9 +811,9 @@ def print_catalog(args, out):
     print("| consumer | start → catalog transferred (s) | catalog → first member transferred "
           "(s) | catalog → last member transferred (s) | catalog → every member answers (s) | "
           "start → every member answers (s) | members/s after the catalog | consumer CPU (s) | "
-          "primary CPU (s) | RSS with members (MiB) | RSS, empty catalog (MiB) | KiB per "
-          "member |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "primary CPU (s) | start → every member's copy saved (s) | consumer CPU until then "
+          "(s) | RSS with members (MiB) | RSS, empty catalog (MiB) | KiB per member |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     notes = []
     for kind in kinds:
         full = [r for r in out["runs"] if r["kind"] == kind and not r["baseline"]]
@@ -775,7 +823,7 @@ def print_catalog(args, out):
         if errs:
             notes.append("%s: %s" % (kind, "; ".join(errs[:2])))
         if not ok:
-            print("| %s | failed | | | | | | | | | | |" % kind)
+            print("| %s | failed | | | | | | | | | | | | |" % kind)
             continue
 
         def since_cat(key):
@@ -786,11 +834,12 @@ def print_catalog(args, out):
         rss = med(r["rss_kb"] for r in ok)
         brss = med(r["rss_kb"] for r in base if r.get("rss_kb"))
         per = None if rss is None or brss is None or not n else (rss - brss) / n
-        print("| %s | %s | %s | %s | %s | **%s** | %s | %s | %s | %s | %s | **%s** |" % (
+        print("| %s | %s | %s | %s | %s | **%s** | %s | %s | %s | %s | %s | %s | %s | **%s** |" % (
             kind, fmt(med(r.get("catalog_s") for r in ok)), fmt(since_cat("first_xfr_s")),
             fmt(since_cat("last_xfr_s")), fmt(after), fmt(med(r["all_s"] for r in ok)),
             fmt(n / after if after else None, "%.0f"), fmt(med(r["cpu_s"] for r in ok)),
-            fmt(med(r["primary_cpu_s"] for r in ok)), fmt(rss / 1024 if rss else None, "%.1f"),
+            fmt(med(r["primary_cpu_s"] for r in ok)), fmt(med(r.get("saved_s") for r in ok)),
+            fmt(med(r.get("saved_cpu_s") for r in ok)), fmt(rss / 1024 if rss else None, "%.1f"),
             fmt(brss / 1024 if brss else None, "%.1f"), fmt(per, "%.2f")))
         for r in ok:
             half = next((t for t, c in r.get("progress", []) if c >= n // 2), None)
@@ -798,7 +847,8 @@ def print_catalog(args, out):
                          "transfers logged from %s to %s s (%d members); the first half of "
                          "the members (in order) answering at %s s, all at %s s; VmRSS %.1f "
                          "MiB when the last answered, VmHWM %.1f MiB; %d of %d answered again "
-                         "2 s later; %d polling queries; other processes used %.0f%% of the "
+                         "2 s later; every member's copy on disk at %s s (CPU %s s); "
+                         "%d polling queries; other processes used %.0f%% of the "
                          "machine meanwhile (load average %.1f at the end); log `%s`" % (
                              kind, r["round"], fmt(r.get("catalog_s")),
                              "" if r.get("read_s") is None else
@@ -806,7 +856,7 @@ def print_catalog(args, out):
                              fmt(r.get("first_xfr_s")), fmt(r.get("last_xfr_s")),
                              r.get("members_logged", 0), fmt(half), fmt(r["all_s"]),
                              r["rss_at_all_kb"] / 1024, r["hwm_kb"] / 1024, r["verified"], n,
-                             r["sent"], 100 * r["others"], r["loadavg"], r["log"]))
+                             fmt(r.get("saved_s")), fmt(r.get("saved_cpu_s")), r["sent"], 100 * r["others"], r["loadavg"], r["log"]))
     print()
     print("Settings of each consumer (otherwise its defaults):")
     print()
@@ -827,5 +877,9 @@ def print_catalog(args, out):
           "%d in flight, a member not yet answering asked again every %.0f ms. Memory: VmRSS "
           "of the consumer's processes %.0f s after the last member answered, less the same "
           "of the consumer of an empty catalog, over %s members. CPU: utime+stime of the "
-          "consumer until the last member answered, and of the primary over the same span."
-          % (WINDOW_MAX, TICK * 1000, SETTLE, format(n, ",")))
+          "consumer until the last member answered, and of the primary over the same span. "
+          "\"Copy saved\": the consumer's member folder holds a file for every member, named "
+          "as its copies are (not a temporary name), counted every 50 ms from the moment the "
+          "last member answered, for up to %.0f s after the memory reading; CPU the "
+          "consumer's then."
+          % (WINDOW_MAX, TICK * 1000, SETTLE, format(n, ","), SAVED_TIMEOUT))
