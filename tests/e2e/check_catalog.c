@@ -6,7 +6,9 @@
  * to shoal's configuration and `shoalctl reload` reaches knotd (NOTIFY,
  * IXFR of the catalog, AXFR of the new member) and knotd serves it; a
  * member removed is purged by knotd (REFUSED there); a reload that changes
- * nothing leaves the catalog's serial. Exits 77 when knotd is not
+ * nothing leaves the catalog's serial; shoal restarted keeps the catalog's
+ * serial and member ids (knotd transfers no member again when one is
+ * added after the restart). Exits 77 when knotd is not
  * installed. */
 #include <errno.h>
 #include <stdio.h>
@@ -46,6 +48,20 @@ static void write_shoal_conf(const struct harness_server *s, uint16_t knot_port,
 	if (with_c)
 		fprintf(f, "  - domain: c.test\n    template: member\n");
 	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* How many times knotd's log names a transfer of `zone` into it. */
+static int knot_axfrs(const struct harness_server *knot, const char *zone)
+{
+	char *log = harness_server_log_tail(knot, 1 << 20);
+	ck_assert_ptr_nonnull(log);
+	char what[128];
+	FMT(what, "[%s.] AXFR, incoming", zone);
+	int n = 0;
+	for (const char *p = log; (p = strstr(p, what)) != NULL; p += strlen(what))
+		n++;
+	free(log);
+	return n;
 }
 
 static void shoalctl_reload(const char *sock)
@@ -134,6 +150,31 @@ START_TEST(knot_consumer)
 	shoalctl_reload(sock);
 	ck_assert_int_eq(
 	    harness_wait_rcode(&knot, "www.a.test", LDNS_RR_TYPE_A, LDNS_RCODE_REFUSED, 10000), 0);
+	ck_assert_int_eq(harness_ask_rcode(knot.port, "www.b.test", LDNS_RR_TYPE_A, HARNESS_UDP),
+	                 LDNS_RCODE_NOERROR);
+
+	/* shoal restarted: the catalog goes on from its file, the same serial
+	 * and the same member ids; then a.test added again. knotd takes the
+	 * new version as a change of one member: b.test and c.test keep their
+	 * data (an id that changed would be a reset, a new AXFR: RFC 9432
+	 * §5.4) */
+	ck_assert_int_eq(harness_soa_serial(shoal.port, "cat.test", &serial0), 0);
+	int b_axfrs = knot_axfrs(&knot, "b.test"), c_axfrs = knot_axfrs(&knot, "c.test");
+	ck_assert_int_ge(b_axfrs, 1);
+	ck_assert_int_eq(harness_server_stop(&shoal, 0), 0);
+	const char *ready2[] = {"cat.test", "b.test", "c.test", NULL};
+	o.ready = ready2;
+	o.port_fixed = true;
+	ck_assert_int_eq(harness_shoal_launch(&shoal, &o), 0);
+	ck_assert_int_eq(harness_soa_serial(shoal.port, "cat.test", &serial), 0);
+	ck_assert_uint_eq(serial, serial0);
+	write_shoal_conf(&shoal, knot.port, true, true);
+	shoalctl_reload(sock);
+	ck_assert_int_eq(
+	    harness_wait_rcode(&knot, "www.a.test", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 10000), 0);
+	usleep(1000 * 1000); /* a reset's transfer would have come by now */
+	ck_assert_int_eq(knot_axfrs(&knot, "b.test"), b_axfrs);
+	ck_assert_int_eq(knot_axfrs(&knot, "c.test"), c_axfrs);
 	ck_assert_int_eq(harness_ask_rcode(knot.port, "www.b.test", LDNS_RR_TYPE_A, HARNESS_UDP),
 	                 LDNS_RCODE_NOERROR);
 
