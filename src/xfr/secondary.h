@@ -32,10 +32,11 @@
  *
  * On disk, under the zone's storage: the copy (the zone's `file`, written
  * by zone_save zonefile-sync seconds after a change, and at shutdown) and
- * its timers (the last successful check, the expiry, the serial), so a
- * restart knows whether its copy has expired: in `<zone>.timers`, rewritten
- * after each check that brings no new version to save, and in the second
- * header line of each saved copy; at start the later of the two counts. The journal is the primary's (xfr/primary.h).
+ * its timers (the last successful check and the expiry), so a restart
+ * knows whether its copy has expired: in `<zone>.timers`, rewritten after
+ * each check that brings no new version to save, and in the second header
+ * line of each saved copy; at start the later of the two counts. The
+ * journal is the primary's (xfr/primary.h).
  */
 #ifndef SHOAL_SECONDARY_H
 #define SHOAL_SECONDARY_H

@@ -8,8 +8,8 @@
  *
  * What is written: one comment line (apex, serial, shoal's version and the
  * time, UTC), the caller's note as a second comment line if it gives one
- * (a secondary's timers, xfr/secondary.c), then the apex SOA, then every other record of the table in
- * its order (hash order: empty non-terminals have none; NSEC3 owners,
+ * (a secondary's timers, xfr/secondary.c), then the apex SOA, then every
+ * other record of the table in its order (hash order: empty non-terminals have none; NSEC3 owners,
  * delegations and the glue below them are records like any other), one
  * line each, owners absolute (no $ORIGIN, no $TTL: every line stands
  * alone) and lowercased as the zone keeps them, each with its own TTL.
@@ -46,8 +46,8 @@
  * that printing of names. Memory: a text buffer of 16 KiB, grown as lines
  * need it up to 1 MiB and the longest line after it (1.3 MB), one write(2)
  * per MiB (allocating the 1.3 MB for every save had glibc map or trim it
- * each time, thousands of times for a catalog's new members). The version is
- * only read: serving goes on meanwhile. */
+ * each time, thousands of times for a catalog's new members). The version
+ * is only read: serving goes on meanwhile. */
 #ifndef SHOAL_ZONE_SAVE_H
 #define SHOAL_ZONE_SAVE_H
 
