@@ -1,6 +1,6 @@
 /* check_catalog.c: shoal producing a catalog zone (xfr/catalog.c) for knotd
  * 3.2 as the consumer (catalog-role: interpret, catalog-template whose
- * master is shoal).
+ * master is shoal), and for named 9.18 (catalog-zones, allow-new-zones).
  *
  * knotd transfers the catalog and both members from shoal; a member added
  * to shoal's configuration and `shoalctl reload` reaches knotd (NOTIFY,
@@ -8,7 +8,8 @@
  * member removed is purged by knotd (REFUSED there); a reload that changes
  * nothing leaves the catalog's serial; shoal restarted keeps the catalog's
  * serial and member ids (knotd transfers no member again when one is
- * added after the restart). Exits 77 when knotd is not
+ * added after the restart). named: the members served, one added by a
+ * reload served, one removed deleted. Exits 77 when knotd is not
  * installed. */
 #include <errno.h>
 #include <stdio.h>
@@ -27,7 +28,7 @@ static const char zone_fmt[] = "$TTL 300\n"
                                "ns IN A 192.0.2.1\n"
                                "www IN A 192.0.2.%d\n";
 
-static void write_shoal_conf(const struct harness_server *s, uint16_t knot_port, bool with_c,
+static void write_shoal_conf(const struct harness_server *s, uint16_t peer_port, bool with_c,
                              bool with_a)
 {
 	char conf[PATH_MAX];
@@ -35,14 +36,14 @@ static void write_shoal_conf(const struct harness_server *s, uint16_t knot_port,
 	FILE *f = fopen(conf, "w");
 	ck_assert_ptr_nonnull(f);
 	fprintf(f,
-	        "remote:\n  - id: knot\n    address: 127.0.0.1@%u\n"
+	        "remote:\n  - id: peer\n    address: 127.0.0.1@%u\n"
 	        "acl:\n  - id: xfr\n    address: 127.0.0.1\n    action: transfer\n"
 	        "template:\n  - id: default\n    storage: %s\n    acl: xfr\n"
 	        "  - id: member\n    storage: %s\n    acl: xfr\n    catalog-role: member\n"
 	        "    catalog-zone: cat.test\n"
-	        "zone:\n  - domain: cat.test\n    catalog-role: generate\n    notify: knot\n"
+	        "zone:\n  - domain: cat.test\n    catalog-role: generate\n    notify: peer\n"
 	        "  - domain: b.test\n    template: member\n    catalog-group: g1\n",
-	        knot_port, s->zonedir, s->zonedir);
+	        peer_port, s->zonedir, s->zonedir);
 	if (with_a)
 		fprintf(f, "  - domain: a.test\n    template: member\n");
 	if (with_c)
@@ -74,34 +75,53 @@ static void shoalctl_reload(const char *sock)
 	harness_run_free(&res);
 }
 
-START_TEST(knot_consumer)
+/* shoal as the producer: a.test, b.test (group g1) and c.test written,
+ * cat.test generated from a.test and b.test, NOTIFY to the peer on
+ * peer_port, a control socket at p->sock. */
+struct producer {
+	struct harness_server srv;
+	char conf[PATH_MAX], sock[PATH_MAX];
+	const char *args[5];
+	struct harness_shoal_opts o;
+};
+
+static void producer_start(struct producer *p, uint16_t peer_port)
 {
-	struct harness_server shoal, knot;
-	memset(&knot, 0, sizeof(knot));
-	ck_assert_int_eq(harness_shoal_prepare(&shoal), 0);
-	ck_assert_int_eq(harness_server_init(&knot, "knotd"), 0);
-	ck_assert_int_eq(harness_pick_port(&knot.port), 0);
+	ck_assert_int_eq(harness_shoal_prepare(&p->srv), 0);
 	/* shoal may drop to another user: its storage must be writable by it
 	 * (the catalog is rewritten at a reload) */
-	ck_assert_int_eq(chmod(shoal.zonedir, 0777), 0);
+	ck_assert_int_eq(chmod(p->srv.zonedir, 0777), 0);
 	const char *names[] = {"a.test", "b.test", "c.test"};
 	for (int i = 0; i < 3; i++) {
 		char file[64];
 		FMT(file, "%s.zone", names[i]);
-		ck_assert_int_eq(harness_write_filef(shoal.zonedir, file, zone_fmt, names[i],
+		ck_assert_int_eq(harness_write_filef(p->srv.zonedir, file, zone_fmt, names[i],
 		                                     names[i], names[i], 10 * (i + 1)),
 		                 0);
 	}
-	write_shoal_conf(&shoal, knot.port, false, true);
-	char conf[PATH_MAX], sock[PATH_MAX];
-	FMT(conf, "%s/shoal.conf", shoal.dir);
-	FMT(sock, "%s/ctl.sock", shoal.dir);
-	const char *args[] = {"--config", conf, "--control", sock, NULL};
-	const char *ready[] = {"cat.test", "a.test", "b.test", NULL};
-	struct harness_shoal_opts o = {.no_zones = true, .args = args, .ready = ready};
-	ck_assert_int_eq(harness_shoal_launch(&shoal, &o), 0);
+	write_shoal_conf(&p->srv, peer_port, false, true);
+	FMT(p->conf, "%s/shoal.conf", p->srv.dir);
+	FMT(p->sock, "%s/ctl.sock", p->srv.dir);
+	p->args[0] = "--config";
+	p->args[1] = p->conf;
+	p->args[2] = "--control";
+	p->args[3] = p->sock;
+	p->args[4] = NULL;
+	static const char *ready[] = {"cat.test", "a.test", "b.test", NULL};
+	p->o = (struct harness_shoal_opts){.no_zones = true, .args = p->args, .ready = ready};
+	ck_assert_int_eq(harness_shoal_launch(&p->srv, &p->o), 0);
+}
+
+START_TEST(knot_consumer)
+{
+	struct harness_server knot;
+	memset(&knot, 0, sizeof(knot));
+	ck_assert_int_eq(harness_server_init(&knot, "knotd"), 0);
+	ck_assert_int_eq(harness_pick_port(&knot.port), 0);
+	struct producer p;
+	producer_start(&p, knot.port);
 	uint32_t serial0 = 0;
-	ck_assert_int_eq(harness_soa_serial(shoal.port, "cat.test", &serial0), 0);
+	ck_assert_int_eq(harness_soa_serial(p.srv.port, "cat.test", &serial0), 0);
 
 	/* knotd: the catalog from shoal, the members by its template */
 	char kconf[PATH_MAX];
@@ -118,7 +138,7 @@ START_TEST(knot_consumer)
 	        "  - id: t\n    master: shoal\n    acl: notify-from-shoal\n    storage: %s\n"
 	        "zone:\n  - domain: cat.test.\n    master: shoal\n    acl: notify-from-shoal\n"
 	        "    catalog-role: interpret\n    catalog-template: t\n",
-	        knot.dir, knot.port, shoal.port, knot.dir, knot.dir, knot.dir);
+	        knot.dir, knot.port, p.srv.port, knot.dir, knot.dir, knot.dir);
 	ck_assert_int_eq(fclose(f), 0);
 	char *kargv[] = {(char *)harness_knotd_path(), "-c", kconf, NULL};
 	/* ready at any answer; the zones are waited for below */
@@ -131,23 +151,23 @@ START_TEST(knot_consumer)
 	                 LDNS_RCODE_REFUSED);
 
 	/* nothing changed: the same serial */
-	shoalctl_reload(sock);
+	shoalctl_reload(p.sock);
 	uint32_t serial = 0;
-	ck_assert_int_eq(harness_soa_serial(shoal.port, "cat.test", &serial), 0);
+	ck_assert_int_eq(harness_soa_serial(p.srv.port, "cat.test", &serial), 0);
 	ck_assert_uint_eq(serial, serial0);
 
 	/* c.test added */
-	write_shoal_conf(&shoal, knot.port, true, true);
-	shoalctl_reload(sock);
+	write_shoal_conf(&p.srv, knot.port, true, true);
+	shoalctl_reload(p.sock);
 	ck_assert_int_eq(
 	    harness_wait_rcode(&knot, "www.c.test", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 10000), 0);
-	ck_assert_int_eq(harness_soa_serial(shoal.port, "cat.test", &serial), 0);
+	ck_assert_int_eq(harness_soa_serial(p.srv.port, "cat.test", &serial), 0);
 	ck_assert_msg(serial != serial0 && (uint32_t)(serial - serial0) < 0x80000000u,
 	              "serial %u after %u", serial, serial0);
 
 	/* a.test removed: knotd purges it */
-	write_shoal_conf(&shoal, knot.port, true, false);
-	shoalctl_reload(sock);
+	write_shoal_conf(&p.srv, knot.port, true, false);
+	shoalctl_reload(p.sock);
 	ck_assert_int_eq(
 	    harness_wait_rcode(&knot, "www.a.test", LDNS_RR_TYPE_A, LDNS_RCODE_REFUSED, 10000), 0);
 	ck_assert_int_eq(harness_ask_rcode(knot.port, "www.b.test", LDNS_RR_TYPE_A, HARNESS_UDP),
@@ -158,18 +178,18 @@ START_TEST(knot_consumer)
 	 * new version as a change of one member: b.test and c.test keep their
 	 * data (an id that changed would be a reset, a new AXFR: RFC 9432
 	 * §5.4) */
-	ck_assert_int_eq(harness_soa_serial(shoal.port, "cat.test", &serial0), 0);
+	ck_assert_int_eq(harness_soa_serial(p.srv.port, "cat.test", &serial0), 0);
 	int b_axfrs = knot_axfrs(&knot, "b.test"), c_axfrs = knot_axfrs(&knot, "c.test");
 	ck_assert_int_ge(b_axfrs, 1);
-	ck_assert_int_eq(harness_server_stop(&shoal, 0), 0);
+	ck_assert_int_eq(harness_server_stop(&p.srv, 0), 0);
 	const char *ready2[] = {"cat.test", "b.test", "c.test", NULL};
-	o.ready = ready2;
-	o.port_fixed = true;
-	ck_assert_int_eq(harness_shoal_launch(&shoal, &o), 0);
-	ck_assert_int_eq(harness_soa_serial(shoal.port, "cat.test", &serial), 0);
+	p.o.ready = ready2;
+	p.o.port_fixed = true;
+	ck_assert_int_eq(harness_shoal_launch(&p.srv, &p.o), 0);
+	ck_assert_int_eq(harness_soa_serial(p.srv.port, "cat.test", &serial), 0);
 	ck_assert_uint_eq(serial, serial0);
-	write_shoal_conf(&shoal, knot.port, true, true);
-	shoalctl_reload(sock);
+	write_shoal_conf(&p.srv, knot.port, true, true);
+	shoalctl_reload(p.sock);
 	ck_assert_int_eq(
 	    harness_wait_rcode(&knot, "www.a.test", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 10000), 0);
 	usleep(1000 * 1000); /* a reset's transfer would have come by now */
@@ -179,9 +199,93 @@ START_TEST(knot_consumer)
 	                 LDNS_RCODE_NOERROR);
 
 	harness_server_stop(&knot, 0);
-	harness_server_stop(&shoal, 0);
+	harness_server_stop(&p.srv, 0);
 	harness_server_cleanup(&knot);
-	harness_server_cleanup(&shoal);
+	harness_server_cleanup(&p.srv);
+}
+END_TEST
+
+static const char *named_path(void)
+{
+	static char buf[PATH_MAX];
+	return harness_find_bin("SHOAL_NAMED", "named", buf, sizeof(buf));
+}
+
+/* BIND (named 9.18, catalog-zones with allow-new-zones) as the consumer of
+ * shoal's catalog: the members listed are served by named, a member added
+ * by a reload (NOTIFY, the catalog transferred again) too, and a member
+ * removed is deleted there (REFUSED). */
+START_TEST(named_consumer)
+{
+	struct harness_server named;
+	memset(&named, 0, sizeof(named));
+	ck_assert_int_eq(harness_server_init(&named, "named"), 0);
+	ck_assert_int_eq(harness_pick_port(&named.port), 0);
+	struct producer p;
+	producer_start(&p, named.port);
+
+	const char *d = named.dir;
+	char conf[PATH_MAX], members[PATH_MAX];
+	FMT(members, "%s/members", d);
+	ck_assert_int_eq(mkdir(members, 0755), 0);
+	FMT(conf, "%s/named.conf", d);
+	FILE *f = fopen(conf, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f,
+	        "options {\n"
+	        "  directory \"%s\";\n"
+	        "  pid-file \"%s/named.pid\";\n"
+	        "  session-keyfile \"%s/session.key\";\n"
+	        "  managed-keys-directory \"%s\";\n"
+	        "  listen-on port %u { 127.0.0.1; };\n"
+	        "  listen-on-v6 { none; };\n"
+	        "  recursion no;\n"
+	        "  notify no;\n"
+	        "  dnssec-validation no;\n"
+	        "  allow-new-zones yes;\n"
+	        "  catalog-zones {\n"
+	        "    zone \"cat.test\" default-primaries { 127.0.0.1 port %u; }\n"
+	        "      zone-directory \"members\" min-update-interval 0;\n"
+	        "  };\n"
+	        "};\n"
+	        "controls { };\n"
+	        "zone \"cat.test\" {\n"
+	        "  type secondary;\n"
+	        "  primaries port %u { 127.0.0.1; };\n"
+	        "  file \"cat.test.db\";\n"
+	        "};\n",
+	        d, d, d, d, named.port, p.srv.port, p.srv.port);
+	ck_assert_int_eq(fclose(f), 0);
+	/* -g: foreground, every log line to stderr */
+	char *argv[] = {(char *)named_path(), "-g", "-c", conf, NULL};
+	ck_assert_int_eq(harness_server_start(&named, argv), 0);
+	ck_assert_int_eq(
+	    harness_wait_rcode(&named, "www.a.test", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 10000), 0);
+	ck_assert_int_eq(
+	    harness_wait_rcode(&named, "www.b.test", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 10000), 0);
+	ck_assert_int_eq(harness_ask_rcode(named.port, "www.c.test", LDNS_RR_TYPE_A, HARNESS_UDP),
+	                 LDNS_RCODE_REFUSED);
+
+	/* c.test added */
+	write_shoal_conf(&p.srv, named.port, true, true);
+	shoalctl_reload(p.sock);
+	ck_assert_int_eq(
+	    harness_wait_rcode(&named, "www.c.test", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 10000), 0);
+
+	/* a.test removed: named deletes it */
+	write_shoal_conf(&p.srv, named.port, true, false);
+	shoalctl_reload(p.sock);
+	ck_assert_int_eq(
+	    harness_wait_rcode(&named, "www.a.test", LDNS_RR_TYPE_A, LDNS_RCODE_REFUSED, 10000), 0);
+	ck_assert_int_eq(harness_ask_rcode(named.port, "www.b.test", LDNS_RR_TYPE_A, HARNESS_UDP),
+	                 LDNS_RCODE_NOERROR);
+	ck_assert_int_eq(harness_ask_rcode(named.port, "www.c.test", LDNS_RR_TYPE_A, HARNESS_UDP),
+	                 LDNS_RCODE_NOERROR);
+
+	harness_server_stop(&named, 0);
+	harness_server_stop(&p.srv, 0);
+	harness_server_cleanup(&named);
+	harness_server_cleanup(&p.srv);
 }
 END_TEST
 
@@ -191,7 +295,12 @@ int main(void)
 		printf("catalog: knotd not installed: skipped\n");
 		return HARNESS_EXIT_SKIP;
 	}
-	const TTest *const tests[] = {knot_consumer, NULL};
+	if (!named_path()) {
+		/* scripts/deps installs bind9: its absence is a setup error */
+		printf("catalog: named not installed (scripts/deps installs bind9)\n");
+		return 1;
+	}
+	const TTest *const tests[] = {knot_consumer, named_consumer, NULL};
 	struct harness_suite s = {.name = "catalog", .timeout_s = 120, .tests = tests};
 	return harness_suite_main(&s);
 }

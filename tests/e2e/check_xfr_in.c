@@ -555,25 +555,6 @@ static bool dnssec_same(uint16_t pport, uint16_t sport, const char *who)
 enum peer_kind { PEER_KNOT, PEER_NSD, PEER_NAMED, NPEERS };
 static const char *const peer_names[NPEERS] = {"knotd", "nsd", "named"};
 
-/* A daemon's path: $env, else PATH, /usr/sbin, /usr/local/sbin, /sbin. */
-static const char *find_bin(const char *env, const char *name, char *buf, size_t size)
-{
-	const char *e = getenv(env);
-	if (e != NULL && e[0] != '\0')
-		return access(e, X_OK) == 0 ? e : NULL;
-	const char *path = getenv("PATH");
-	char dirs[4096];
-	snprintf(dirs, sizeof(dirs), "%s:/usr/sbin:/usr/local/sbin:/sbin", path ? path : "");
-	char *save = NULL;
-	for (char *d = strtok_r(dirs, ":", &save); d != NULL; d = strtok_r(NULL, ":", &save)) {
-		if (d[0] == '\0' || snprintf(buf, size, "%s/%s", d, name) >= (int)size)
-			continue;
-		if (access(buf, X_OK) == 0)
-			return buf;
-	}
-	return NULL;
-}
-
 static const char *peer_bin(enum peer_kind k)
 {
 	static char buf[NPEERS][PATH_MAX];
@@ -581,9 +562,9 @@ static const char *peer_bin(enum peer_kind k)
 	case PEER_KNOT:
 		return harness_knotd_path();
 	case PEER_NSD:
-		return find_bin("SHOAL_NSD", "nsd", buf[k], sizeof(buf[k]));
+		return harness_find_bin("SHOAL_NSD", "nsd", buf[k], sizeof(buf[k]));
 	case PEER_NAMED:
-		return find_bin("SHOAL_NAMED", "named", buf[k], sizeof(buf[k]));
+		return harness_find_bin("SHOAL_NAMED", "named", buf[k], sizeof(buf[k]));
 	default:
 		return NULL;
 	}

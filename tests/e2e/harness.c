@@ -901,25 +901,28 @@ int harness_shoal_start(struct harness_server *srv, const char *zonedir,
 	return harness_shoal_launch(srv, &o);
 }
 
-const char *harness_knotd_path(void)
+const char *harness_find_bin(const char *env, const char *name, char *buf, size_t size)
 {
-	static char found[PATH_MAX];
-	const char *env = getenv("SHOAL_KNOTD");
-	if (env != NULL && env[0] != '\0')
-		return access(env, X_OK) == 0 ? env : NULL;
+	const char *e = getenv(env);
+	if (e != NULL && e[0] != '\0')
+		return access(e, X_OK) == 0 ? e : NULL;
 	const char *path = getenv("PATH");
 	char dirs[4096];
 	snprintf(dirs, sizeof(dirs), "%s:/usr/sbin:/usr/local/sbin:/sbin", path ? path : "");
 	char *save = NULL;
 	for (char *d = strtok_r(dirs, ":", &save); d != NULL; d = strtok_r(NULL, ":", &save)) {
-		if (d[0] == '\0')
+		if (d[0] == '\0' || snprintf(buf, size, "%s/%s", d, name) >= (int)size)
 			continue;
-		if (snprintf(found, sizeof(found), "%s/knotd", d) >= (int)sizeof(found))
-			continue;
-		if (access(found, X_OK) == 0)
-			return found;
+		if (access(buf, X_OK) == 0)
+			return buf;
 	}
 	return NULL;
+}
+
+const char *harness_knotd_path(void)
+{
+	static char found[PATH_MAX];
+	return harness_find_bin("SHOAL_KNOTD", "knotd", found, sizeof(found));
 }
 
 struct knot_ctx {

@@ -377,6 +377,13 @@ int harness_shoal_start(struct harness_server *srv, const char *zonedir,
 const char *harness_knotd_path(void);
 
 /*
+ * Path of the program `name`: $env when set and not empty (NULL when that
+ * is not executable), else the first executable `name` in PATH, /usr/sbin,
+ * /usr/local/sbin, /sbin; NULL when none. The path is written into buf.
+ */
+const char *harness_find_bin(const char *env, const char *name, char *buf, size_t size);
+
+/*
  * Start knotd as a reference server on a copy of the zones in zonedir.
  * Writes srv->dir/knot.conf with: server listen 127.0.0.1@PORT, rundir and
  * database storage inside srv->dir, no `user:` (knotd keeps the test's user,
