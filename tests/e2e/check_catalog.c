@@ -10,7 +10,7 @@
  * serial and member ids (knotd transfers no member again when one is
  * added after the restart). named: the members served, one added by a
  * reload served, one removed deleted. Exits 77 when knotd is not
- * installed. */
+ * installed; fails when named is not (scripts/deps installs both). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
