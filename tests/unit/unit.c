@@ -75,6 +75,16 @@ void ut_write_n(const char *dir, const char *rel, const char *data, size_t len)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
+size_t ut_read(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	size_t n = fread(buf, 1, size - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return n;
+}
+
 /* ---------------------------------------------------------------- diagnostics */
 
 void ut_diag_fn(void *ctx, enum zone_diag_severity sev, const char *file, int line,

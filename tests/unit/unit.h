@@ -41,6 +41,10 @@ void ut_write(const char *dir, const char *rel, const char *text);
 /** The same with `len` octets of `data` (which may hold NULs). */
 void ut_write_n(const char *dir, const char *rel, const char *data, size_t len);
 
+/** The first size - 1 octets of the file at `path` into buf, NUL-terminated
+ *  (a missing file fails the test); returns how many were read. */
+size_t ut_read(const char *path, char *buf, size_t size);
+
 /* ---- zone diagnostics ---- */
 
 struct ut_diag_entry {

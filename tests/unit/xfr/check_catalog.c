@@ -63,12 +63,8 @@ static int update(const struct set *s, time_t now, uint32_t *serial)
 
 static char *slurp(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	ck_assert_ptr_nonnull(f);
 	static char buf[65536];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = 0;
-	fclose(f);
+	ut_read(path, buf, sizeof(buf));
 	return buf;
 }
 

@@ -847,6 +847,18 @@ END_TEST
 
 /* ---------------------------------------------------------------- 7: restart */
 
+/* Restart from the storage at `at`: the set loaded again from the copy, a
+ * new secondary synced. */
+static void restart_at(struct fix *f, int64_t at)
+{
+	secondary_free(f->sec);
+	zoneset_clear(&f->set);
+	set_load(f, true);
+	g_now = at;
+	f->sec = sec_new();
+	secondary_sync(f->sec, f->conf, &f->set);
+}
+
 /* The timers survive a restart: a new secondary reading the same storage
  * past the saved expiry serves SERVFAIL at once, before any check; one
  * before it serves, with the same expiry. */
@@ -861,56 +873,24 @@ START_TEST(restart_keeps_expiry)
 	ck_assert_uint_ge(atomic_load(&p.soa), 1);
 	ck_assert_int_eq(atomic_load(&served(&f)->expire_at), T0 + 20);
 	prim_close(&p);
-	secondary_free(f.sec);
-	f.sec = NULL;
 
 	static const struct {
 		int64_t at;
 		bool expired;
 	} cases[] = {{T0 + 25, true}, {T0 + 10, false}, {T0 + 19, false}};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		/* a fresh start: the set loaded again from the copy */
-		zoneset_clear(&f.set);
-		set_load(&f, true);
+		restart_at(&f, cases[i].at);
 		ck_assert(!served(&f)->stub);
-		g_now = cases[i].at;
-		f.sec = sec_new();
-		secondary_sync(f.sec, f.conf, &f.set);
 		ck_assert_msg(atomic_load(&served(&f)->expired) == cases[i].expired,
 		              "restart at T0+%lld: expired %d", (long long)(cases[i].at - T0),
 		              (int)atomic_load(&served(&f)->expired));
 		if (!cases[i].expired)
 			ck_assert_int_eq(atomic_load(&served(&f)->expire_at), T0 + 20);
-		secondary_free(f.sec);
-		f.sec = NULL;
 	}
-	f.sec = sec_new();
 	fix_stop(&f);
 	prim_free(&p);
 }
 END_TEST
-
-/* The first size - 1 octets of the file at `path`, NUL-terminated. */
-static void file_head(const char *path, char *buf, size_t size)
-{
-	FILE *fp = fopen(path, "re");
-	ck_assert_msg(fp != NULL, "%s: %s", path, strerror(errno));
-	size_t n = fread(buf, 1, size - 1, fp);
-	buf[n] = 0;
-	fclose(fp);
-}
-
-/* Restart from the storage at `at`: the set loaded again from the copy, a
- * new secondary synced. */
-static void restart_at(struct fix *f, int64_t at)
-{
-	secondary_free(f->sec);
-	zoneset_clear(&f->set);
-	set_load(f, true);
-	g_now = at;
-	f->sec = sec_new();
-	secondary_sync(f->sec, f->conf, &f->set);
-}
 
 /* A transfer's new version is saved with its timers in the copy's header,
  * no .timers file written for it; a check that brings nothing new writes
@@ -938,7 +918,7 @@ START_TEST(restart_later_timers_count)
 	ck_assert_msg(before.st_ino == after.st_ino && before.st_mtim.tv_nsec == after.st_mtim.tv_nsec,
 	              ".timers rewritten for a new version");
 	char text[4096], want[128];
-	file_head(copy, text, sizeof(text));
+	ut_read(copy, text, sizeof(text));
 	snprintf(want, sizeof(want), "\n; timers: last-refresh %lld expire %lld\n",
 	         (long long)(T0 + 10), (long long)(T0 + 30));
 	ck_assert_msg(strstr(text, want) != NULL, "copy's header: %.200s", text);

@@ -199,15 +199,6 @@ static void round_trip_file(const char *rel, const char *origin)
 	zone_free(z);
 }
 
-static void read_file(const char *path, char *buf, size_t size)
-{
-	FILE *f = fopen(path, "r");
-	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-	size_t n = fread(buf, 1, size - 1, f);
-	buf[n] = 0;
-	fclose(f);
-}
-
 /* ------------------------------------------------------------ the zones */
 
 START_TEST(repository_zones)
@@ -228,7 +219,7 @@ START_TEST(header_and_soa_first)
 	ut_path(path, sizeof(path), srcdir(), "zones/example.com.zone");
 	struct zone *z = load(path, "example.com.", NULL);
 	round_trip(z, "example.com.", "example.com.zone", saved, sizeof(saved));
-	read_file(saved, text, sizeof(text));
+	ut_read(saved, text, sizeof(text));
 	char want[128];
 	snprintf(want, sizeof(want), "; zone example.com. serial %u, written by shoal ", z->serial);
 	ck_assert_msg(!strncmp(text, want, strlen(want)), "header: %.100s", text);
@@ -270,7 +261,7 @@ START_TEST(header_note)
 	ck_assert_int_eq(zone_save(z, saved, "timers: last-refresh 5 expire 6", why, sizeof(why)),
 	                 0);
 	static char text[2 * RDLEN + 4096];
-	read_file(saved, text, sizeof(text));
+	ut_read(saved, text, sizeof(text));
 	const char *l2 = strchr(text, '\n') + 1;
 	ck_assert_msg(!strncmp(l2, "; timers: last-refresh 5 expire 6\n", 34), "second line: %.100s",
 	              l2);
@@ -459,7 +450,7 @@ START_TEST(odd_records)
 	/* a DNSKEY without a chain, an NSEC3PARAM without NSEC3 */
 	ck_assert_uint_eq(warnings, 2);
 	round_trip_w(z, "odd.test.", "saved.zone", saved, sizeof(saved), 2);
-	read_file(saved, text, sizeof(text));
+	ut_read(saved, text, sizeof(text));
 	/* what the spellings look like: RFC 3597 and the escapes */
 	ck_assert_ptr_nonnull(strstr(text, "TYPE65000\t\\# 3 abcdef"));
 	ck_assert_ptr_nonnull(strstr(text, "\na\\.b.odd.test.\t"));
@@ -507,7 +498,7 @@ START_TEST(at_label_in_rdata)
 	ck_assert_msg(z != NULL, "%s", msg);
 	char saved[4200], text[8192];
 	round_trip(z, "odd.test.", "saved.zone", saved, sizeof(saved));
-	read_file(saved, text, sizeof(text));
+	ut_read(saved, text, sizeof(text));
 	ck_assert_ptr_nonnull(strstr(text, "\nc.odd.test.\t3600\tIN\tCNAME\t\\# 12 0140036f6464"));
 	zone_free(z);
 	zone_free(base);
@@ -534,7 +525,7 @@ START_TEST(root_zone)
 	char saved[4200], text[8192];
 	struct zone *z = ut_zone(".", rrs);
 	round_trip(z, ".", "root.zone", saved, sizeof(saved));
-	read_file(saved, text, sizeof(text));
+	ut_read(saved, text, sizeof(text));
 	ck_assert_msg(!strncmp(text, "; zone . serial 2024010100,", 27), "%.60s", text);
 	ck_assert_ptr_nonnull(strstr(text, "\n.\t86400\tIN\tSOA\t"));
 	zone_free(z);
@@ -619,7 +610,7 @@ START_TEST(updated_version)
 	ck_assert_uint_eq(v2->serial, 2);
 	char saved[4200], text[8192];
 	round_trip(v2, "upd.test.", "v2.zone", saved, sizeof(saved));
-	read_file(saved, text, sizeof(text));
+	ut_read(saved, text, sizeof(text));
 	ck_assert_ptr_null(strstr(text, "192.0.2.99"));
 	ck_assert_ptr_nonnull(strstr(text, "192.0.2.81"));
 	zone_free(v2);
@@ -672,7 +663,7 @@ static const char OLD[] = "; the old file, kept\n";
 static void expect_old(const char *path)
 {
 	char text[256];
-	read_file(path, text, sizeof(text));
+	ut_read(path, text, sizeof(text));
 	ck_assert_str_eq(text, OLD);
 	char tmp[4200];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
