@@ -231,17 +231,9 @@ START_TEST(named_consumer)
 	FMT(conf, "%s/named.conf", d);
 	FILE *f = fopen(conf, "w");
 	ck_assert_ptr_nonnull(f);
+	harness_named_options(f, d, named.port);
 	fprintf(f,
-	        "options {\n"
-	        "  directory \"%s\";\n"
-	        "  pid-file \"%s/named.pid\";\n"
-	        "  session-keyfile \"%s/session.key\";\n"
-	        "  managed-keys-directory \"%s\";\n"
-	        "  listen-on port %u { 127.0.0.1; };\n"
-	        "  listen-on-v6 { none; };\n"
-	        "  recursion no;\n"
 	        "  notify no;\n"
-	        "  dnssec-validation no;\n"
 	        "  allow-new-zones yes;\n"
 	        "  catalog-zones {\n"
 	        "    zone \"cat.test\" default-primaries { 127.0.0.1 port %u; }\n"
@@ -254,7 +246,7 @@ START_TEST(named_consumer)
 	        "  primaries port %u { 127.0.0.1; };\n"
 	        "  file \"cat.test.db\";\n"
 	        "};\n",
-	        d, d, d, d, named.port, p.srv.port, p.srv.port);
+	        p.srv.port, p.srv.port);
 	ck_assert_int_eq(fclose(f), 0);
 	/* -g: foreground, every log line to stderr */
 	char *argv[] = {(char *)named_path(), "-g", "-c", conf, NULL};

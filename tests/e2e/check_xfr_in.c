@@ -728,16 +728,8 @@ static void peer_write_conf(struct peer *p)
 		p->argv[4] = NULL;
 		break;
 	case PEER_NAMED:
+		harness_named_options(f, d, p->srv.port);
 		fprintf(f,
-		        "options {\n"
-		        "  directory \"%s\";\n"
-		        "  pid-file \"%s/named.pid\";\n"
-		        "  session-keyfile \"%s/session.key\";\n"
-		        "  managed-keys-directory \"%s\";\n"
-		        "  listen-on port %u { 127.0.0.1; };\n"
-		        "  listen-on-v6 { none; };\n"
-		        "  recursion no;\n"
-		        "  dnssec-validation no;\n"
 		        "  allow-query { any; };\n"
 		        /* only also-notify: the zones' NS are made up */
 		        "  notify explicit;\n"
@@ -754,7 +746,7 @@ static void peer_write_conf(struct peer *p)
 		        "  category xfer-out { out; };\n"
 		        "  category notify { out; };\n"
 		        "};\n",
-		        d, d, d, d, p->srv.port, g_secret);
+		        g_secret);
 		for (size_t i = 0; i < 3; i++) {
 			if (!peer_serves(p, i))
 				continue;

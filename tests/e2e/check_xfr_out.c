@@ -1744,17 +1744,9 @@ static void peer_write_conf(enum peer_kind k, struct harness_server *srv, uint16
 		ck_assert_int_lt(snprintf(conf, PATH_MAX, "%s/named.conf", d), PATH_MAX);
 		f = fopen(conf, "w");
 		ck_assert_ptr_nonnull(f);
+		harness_named_options(f, d, srv->port);
 		fprintf(f,
-		        "options {\n"
-		        "  directory \"%s\";\n"
-		        "  pid-file \"%s/named.pid\";\n"
-		        "  session-keyfile \"%s/session.key\";\n"
-		        "  managed-keys-directory \"%s\";\n"
-		        "  listen-on port %u { 127.0.0.1; };\n"
-		        "  listen-on-v6 { none; };\n"
-		        "  recursion no;\n"
 		        "  notify no;\n"
-		        "  dnssec-validation no;\n"
 		        "  allow-query { any; };\n"
 		        "  allow-transfer { 127.0.0.1; };\n"
 		        "};\n"
@@ -1772,7 +1764,7 @@ static void peer_write_conf(enum peer_kind k, struct harness_server *srv, uint16
 		        "  category xfer-in { xfr; };\n"
 		        "  category notify { xfr; };\n"
 		        "};\n",
-		        d, d, d, d, srv->port, g_secret);
+		        g_secret);
 		for (size_t i = 0; i < NZONES; i++) {
 			if (!zdefs[i].peers)
 				continue;

@@ -919,6 +919,21 @@ const char *harness_find_bin(const char *env, const char *name, char *buf, size_
 	return NULL;
 }
 
+void harness_named_options(FILE *f, const char *dir, uint16_t port)
+{
+	fprintf(f,
+	        "options {\n"
+	        "  directory \"%s\";\n"
+	        "  pid-file \"%s/named.pid\";\n"
+	        "  session-keyfile \"%s/session.key\";\n"
+	        "  managed-keys-directory \"%s\";\n"
+	        "  listen-on port %u { 127.0.0.1; };\n"
+	        "  listen-on-v6 { none; };\n"
+	        "  recursion no;\n"
+	        "  dnssec-validation no;\n",
+	        dir, dir, dir, dir, port);
+}
+
 const char *harness_knotd_path(void)
 {
 	static char found[PATH_MAX];

@@ -384,6 +384,14 @@ const char *harness_knotd_path(void);
 const char *harness_find_bin(const char *env, const char *name, char *buf, size_t size);
 
 /*
+ * Begin a named.conf in f: "options {" and what every test's named has (its
+ * directory, pid and key files in dir, listening on 127.0.0.1@port only,
+ * no recursion, no validation). The caller adds its own options and
+ * closes the block.
+ */
+void harness_named_options(FILE *f, const char *dir, uint16_t port);
+
+/*
  * Start knotd as a reference server on a copy of the zones in zonedir.
  * Writes srv->dir/knot.conf with: server listen 127.0.0.1@PORT, rundir and
  * database storage inside srv->dir, no `user:` (knotd keeps the test's user,
