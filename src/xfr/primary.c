@@ -120,6 +120,19 @@ static bool keep(struct primary_zone *pz, const char *j, const char *sp)
 	return true;
 }
 
+/* The configuration's path of the journal (or the serial file), kept
+ * before that file is made. \return the path kept; NULL: none (no cz, no
+ * path, out of memory) */
+static const char *keep_new(struct primary_zone *pz, const struct conf_zone *cz, bool journal)
+{
+	char *c = cz ? conf_storage_file(cz, journal ? ".journal" : ".serial") : NULL;
+	bool ok = c && (journal ? keep(pz, c, kept_serial(pz)) : keep(pz, kept_journal(pz), c));
+	free(c);
+	if (!ok)
+		return NULL;
+	return journal ? kept_journal(pz) : kept_serial(pz);
+}
+
 /* The zone's journal was found absent at the path kept: when that is the
  * configuration's, the path is made again when needed, not kept. */
 static void journal_absent(struct primary_zone *pz, const struct conf_zone *cz)
@@ -420,16 +433,10 @@ static void open_journal(struct primary_zone *pz, const struct conf_zone *cz, ui
 		journal_absent(pz, cz);
 		return;
 	}
-	if (!j) {
-		/* the file about to be made: its path kept first (out of
-		 * memory: not opened, as when journal_open fails) */
-		char *c = conf_storage_file(cz, ".journal");
-		bool kept = c && keep(pz, c, kept_serial(pz));
-		free(c);
-		if (!kept)
-			return;
-		j = kept_journal(pz);
-	}
+	/* the file about to be made: its path kept first (out of memory:
+	 * not opened, as when journal_open fails) */
+	if (!j && !(j = keep_new(pz, cz, true)))
+		return;
 	pz->no_file = false;
 	pz->journal = journal_open(j, served, cz->set->journal_depth,
 				   (size_t)cz->set->journal_usage, journal_log, NULL);
@@ -440,17 +447,11 @@ static void open_journal(struct primary_zone *pz, const struct conf_zone *cz, ui
 static void remember(struct primary_zone *pz, const struct conf_zone *cz, uint32_t file_serial,
 		     const struct zone *use)
 {
+	/* the file about to be made: its path kept first (none, or out of
+	 * memory: not written) */
 	const char *sp = kept_serial(pz);
-	if (!sp) {
-		/* the file about to be made: its path kept first (none, or
-		 * out of memory: not written) */
-		char *c = cz ? conf_storage_file(cz, ".serial") : NULL;
-		bool kept = c && keep(pz, kept_journal(pz), c);
-		free(c);
-		if (!kept)
-			return;
-		sp = kept_serial(pz);
-	}
+	if (!sp && !(sp = keep_new(pz, cz, false)))
+		return;
 	struct serial_state st = {.file_serial = file_serial,
 				  .served = use->serial,
 				  .size = (int64_t)use->file_size,
